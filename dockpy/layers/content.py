@@ -1,0 +1,224 @@
+"""The content store: immutable blobs addressed by their sha256 digest.
+
+Writes follow containerd's ingest protocol: bytes go to a temporary file in
+``<root>/tmp``, are hashed as they arrive, fsynced, checked against the digest
+and size the caller expected, and only then renamed into
+``blobs/sha256/<hex>``. A reader therefore never sees a partial blob, and a
+crash at any point leaves at most a stray temporary file, which ``gc``
+removes. Reads verify the digest as the last byte passes, so corruption on
+disk is reported instead of propagated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockpy.errors import IntegrityError, NotFoundError, StoreError
+from dockpy.layers.digests import Digest
+from dockpy.root import StorageRoot
+
+INGEST_PREFIX = "ingest-"
+COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """A stored blob's digest and size in bytes."""
+
+    digest: Digest
+    size: int
+
+
+class BlobWriter(io.RawIOBase):
+    """A file-like sink that becomes a blob on ``commit``; see ``ContentStore.writer``."""
+
+    def __init__(self, store: "ContentStore", expected: Digest | None, expected_size: int | None):
+        super().__init__()
+        self._store = store
+        self._expected = expected
+        self._expected_size = expected_size
+        self._hash = hashlib.sha256()
+        self.size = 0
+        fd, name = tempfile.mkstemp(prefix=INGEST_PREFIX, dir=store.root.tmp)
+        self._file = os.fdopen(fd, "wb")
+        self._temp_path = Path(name)
+        self.committed: BlobInfo | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._hash.update(data)
+        self._file.write(data)
+        self.size += len(data)
+        if self._expected_size is not None and self.size > self._expected_size:
+            raise IntegrityError(f"blob {self._expected or ''} is larger than its declared {self._expected_size} bytes")
+        return len(data)
+
+    @property
+    def digest(self) -> Digest:
+        return Digest.from_hex(self._hash.hexdigest())
+
+    def commit(self) -> BlobInfo:
+        """Verify, make durable and publish the blob; idempotent if it already exists."""
+        digest = self.digest
+        if self._expected is not None and digest != self._expected:
+            raise IntegrityError(f"blob digest mismatch: expected {self._expected}, got {digest}")
+        if self._expected_size is not None and self.size != self._expected_size:
+            raise IntegrityError(f"blob {digest} size mismatch: expected {self._expected_size}, got {self.size} bytes")
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            final_path = self._store.path(digest)
+            os.chmod(self._temp_path, 0o444)
+            os.rename(self._temp_path, final_path)
+            _fsync_directory(final_path.parent)
+        except OSError as error:
+            raise StoreError(f"commit blob {digest}: {error.strerror or error}") from error
+        self.committed = BlobInfo(digest, self.size)
+        return self.committed
+
+    def close(self) -> None:
+        """Discard the temporary file unless the blob was committed."""
+        if not self._file.closed:
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._temp_path.unlink()
+        super().close()
+
+
+class VerifyingReader(io.RawIOBase):
+    """Reads a blob and raises ``IntegrityError`` at end of file if its digest is wrong."""
+
+    def __init__(self, path: Path, digest: Digest):
+        super().__init__()
+        self._file = open(path, "rb")
+        self._digest = digest
+        self._hash = hashlib.sha256()
+        self._verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self._file.readinto(buffer)
+        if count:
+            self._hash.update(memoryview(buffer)[:count])
+        elif not self._verified:
+            actual = Digest.from_hex(self._hash.hexdigest())
+            if actual != self._digest:
+                raise IntegrityError(f"blob {self._digest} is corrupt: its content hashes to {actual}")
+            self._verified = True
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class ContentStore:
+    """Blobs under ``<root>/blobs/sha256``; see the module docstring for the protocol."""
+
+    def __init__(self, root: StorageRoot):
+        self.root = root.create()
+
+    def path(self, digest: Digest) -> Path:
+        return self.root.blobs / "sha256" / Digest(digest).hex
+
+    def has(self, digest: Digest) -> bool:
+        return self.path(digest).exists()
+
+    def info(self, digest: Digest) -> BlobInfo:
+        try:
+            return BlobInfo(Digest(digest), self.path(digest).stat().st_size)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} not found") from None
+
+    @contextlib.contextmanager
+    def writer(self, expected: Digest | None = None, expected_size: int | None = None) -> Iterator[BlobWriter]:
+        """Yield a ``BlobWriter``; the caller calls ``commit()``. Uncommitted data is discarded.
+
+        ``expected``/``expected_size`` make the write fail (and store nothing)
+        if the content turns out different, as for a pulled or loaded blob.
+        """
+        try:
+            blob = BlobWriter(self, expected, expected_size)
+        except OSError as error:
+            raise StoreError(f"create temporary blob in {self.root.tmp}: {error.strerror or error}") from error
+        try:
+            yield blob
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise StoreError(f"write blob: no space left on device ({self.root.path})") from error
+            raise
+        finally:
+            blob.close()
+
+    def put_bytes(self, data: bytes, expected: Digest | None = None) -> BlobInfo:
+        """Store ``data``; returns its digest and size. Storing existing content is a no-op."""
+        digest = Digest.of_bytes(data)
+        if expected is not None and digest != expected:
+            raise IntegrityError(f"blob digest mismatch: expected {expected}, got {digest}")
+        if self.has(digest):
+            return BlobInfo(digest, len(data))
+        with self.writer(digest, len(data)) as blob:
+            blob.write(data)
+            return blob.commit()
+
+    def put_stream(self, stream, expected: Digest | None = None, expected_size: int | None = None) -> BlobInfo:
+        """Store everything read from the binary file-like ``stream``."""
+        with self.writer(expected, expected_size) as blob:
+            while chunk := stream.read(COPY_CHUNK):
+                blob.write(chunk)
+            return blob.commit()
+
+    def open(self, digest: Digest) -> VerifyingReader:
+        """Open a blob for reading; the digest is verified when the end is reached."""
+        try:
+            return VerifyingReader(self.path(digest), Digest(digest))
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} not found") from None
+
+    def read_bytes(self, digest: Digest) -> bytes:
+        with self.open(digest) as reader:
+            return reader.read()
+
+    def verify(self, digest: Digest) -> None:
+        """Re-hash a stored blob; raises ``IntegrityError`` if it is corrupt."""
+        with self.open(digest) as reader:
+            while reader.read(COPY_CHUNK):
+                pass
+
+    def walk(self) -> Iterator[BlobInfo]:
+        """Every stored blob, in no particular order."""
+        directory = self.root.blobs / "sha256"
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_file():
+                    yield BlobInfo(Digest.from_hex(entry.name), entry.stat().st_size)
+
+    def delete(self, digest: Digest) -> None:
+        """Remove a blob. Only garbage collection calls this, under its lock."""
+        with contextlib.suppress(FileNotFoundError):
+            self.path(digest).unlink()
+
+    def stale_ingests(self) -> Iterator[Path]:
+        """Temporary files of writes that never committed (crashed processes)."""
+        return self.root.tmp.glob(INGEST_PREFIX + "*")
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

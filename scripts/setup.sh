@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs everything dockpy needs on a Debian 12 machine, as root; idempotent.
+#   - the Debian packages listed in scripts/packages.txt (only the missing ones)
+#   - a virtualenv in .venv with dockpy installed editable, plus its test extra
+# Re-running it is fast: apt and pip are skipped when nothing is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+while read -r package; do
+    [ -n "$package" ] || continue
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done < <(sed 's/#.*//' scripts/packages.txt)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's interpreter, so the environment is the same on every fresh machine.
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating virtualenv .venv"
+    "$python" -m venv .venv
+fi
+stamp=.venv/.dockpy-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing dockpy and its Python dependencies into .venv"
+    .venv/bin/pip install --quiet --upgrade pip
+    .venv/bin/pip install --quiet -e '.[test]'
+    touch "$stamp"
+fi

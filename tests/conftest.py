@@ -1,0 +1,73 @@
+"""Fixtures every test package shares.
+
+Tests never touch the host's real dockpy state: each gets its own storage
+root under pytest's tmp_path. Tests that need privileges or kernel features
+skip with a reason that names what is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dockpy.root import StorageRoot
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def storage_root(tmp_path, monkeypatch) -> StorageRoot:
+    """A fresh, empty storage root; DOCKPY_ROOT points at it for CLI calls."""
+    root = StorageRoot(tmp_path / "dockpy-root").create()
+    monkeypatch.setenv("DOCKPY_ROOT", str(root.path))
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (design, conformance data); tests that need it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: the shared conformance data is not checked out beside the repo")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def conformance_dir(shared_dir) -> Path:
+    path = shared_dir / "conformance"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts, namespaces, device nodes)")
+
+
+def run_dockpy(*args: str, input: bytes | None = None, check: bool = False, env: dict | None = None, timeout=120):
+    """Run the ``dockpy`` command as a user would, in a subprocess; returns CompletedProcess (text)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "dockpy", *args],
+        input=input,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+    result = subprocess.CompletedProcess(
+        completed.args,
+        completed.returncode,
+        completed.stdout.decode(errors="replace"),
+        completed.stderr.decode(errors="replace"),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"dockpy {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def dockpy():
+    """The ``run_dockpy`` helper as a fixture: ``dockpy("images", "--format", "json")``."""
+    return run_dockpy

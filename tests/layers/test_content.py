@@ -1,0 +1,70 @@
+"""The content store: atomic, verified, idempotent blobs."""
+
+import io
+import os
+
+import pytest
+
+from dockpy.errors import IntegrityError, NotFoundError
+from dockpy.layers.content import ContentStore
+from dockpy.layers.digests import ChainID, DiffID, Digest, chain_ids
+
+
+def test_put_then_read_returns_the_same_bytes(storage_root):
+    store = ContentStore(storage_root)
+    info = store.put_bytes(b"hello")
+    assert info.digest == "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    assert info.size == 5
+    assert store.read_bytes(info.digest) == b"hello"
+
+
+def test_putting_existing_content_again_is_a_no_op(storage_root):
+    store = ContentStore(storage_root)
+    first = store.put_stream(io.BytesIO(b"x" * 3_000_000))
+    second = store.put_stream(io.BytesIO(b"x" * 3_000_000))
+    assert first == second
+    assert [info.digest for info in store.walk()] == [first.digest]
+
+
+def test_a_wrong_expected_digest_stores_nothing(storage_root):
+    store = ContentStore(storage_root)
+    with pytest.raises(IntegrityError, match="digest mismatch"):
+        store.put_stream(io.BytesIO(b"payload"), expected=Digest.of_bytes(b"other"))
+    assert list(store.walk()) == []
+    assert list(store.stale_ingests()) == []
+
+
+def test_a_stream_longer_than_declared_is_refused_early(storage_root):
+    store = ContentStore(storage_root)
+    with pytest.raises(IntegrityError, match="larger than"):
+        store.put_stream(io.BytesIO(b"y" * 100), expected_size=10)
+    assert list(store.walk()) == []
+
+
+def test_corruption_on_disk_is_detected_on_read(storage_root):
+    store = ContentStore(storage_root)
+    info = store.put_bytes(b"important")
+    path = store.path(info.digest)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"importanT")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.verify(info.digest)
+
+
+def test_reading_a_missing_blob_is_not_found(storage_root):
+    with pytest.raises(NotFoundError):
+        ContentStore(storage_root).read_bytes(Digest.of_bytes(b"absent"))
+
+
+def test_digest_types_validate_and_stay_distinct():
+    diff_id = DiffID.of_bytes(b"layer")
+    assert isinstance(diff_id, DiffID) and not isinstance(diff_id, ChainID)
+    with pytest.raises(ValueError):
+        Digest("sha256:xyz")
+
+
+def test_chain_id_follows_the_oci_definition():
+    a, b = DiffID.of_bytes(b"a"), DiffID.of_bytes(b"b")
+    chain = chain_ids([a, b])
+    assert chain[0] == a
+    assert chain[1] == ChainID.of_bytes(f"{a} {b}".encode())
