@@ -271,3 +271,17 @@ def holders_of_image(connection: sqlite3.Connection, image_id: Digest) -> list[s
 
 def roots(connection: sqlite3.Connection) -> list[tuple[str, str, str]]:
     return [tuple(row) for row in connection.execute("SELECT holder, kind, target FROM gc_roots")]
+
+
+def unreachable_images(connection: sqlite3.Connection) -> list[ImageRow]:
+    """Images no revision names and no root holds: what gc drops."""
+    rows = connection.execute(
+        """SELECT * FROM images i
+           WHERE NOT EXISTS (SELECT 1 FROM revisions r WHERE r.manifest_digest = i.manifest_digest)
+             AND NOT EXISTS (SELECT 1 FROM gc_roots g WHERE g.kind = 'image' AND g.target = i.image_id)"""
+    )
+    return [ImageRow.from_row(row) for row in rows]
+
+
+def blob_roots(connection: sqlite3.Connection) -> set[Digest]:
+    return {Digest(row[0]) for row in connection.execute("SELECT target FROM gc_roots WHERE kind = 'blob'")}
