@@ -249,10 +249,12 @@ def all_revisions(connection: sqlite3.Connection) -> list[Revision]:
     return [Revision.from_row(row) for row in rows]
 
 
-def delete_tag(connection: sqlite3.Connection, repository: str, tag: str) -> int:
-    """Remove a tag with its whole history; returns how many revisions went."""
-    cursor = connection.execute("DELETE FROM revisions WHERE repository = ? AND tag = ?", (repository, tag))
-    return cursor.rowcount
+def delete_tag(connection: sqlite3.Connection, repository: str, tag: str) -> set[Digest]:
+    """Remove a tag with its whole history; returns the manifests its revisions named."""
+    rows = connection.execute(
+        "DELETE FROM revisions WHERE repository = ? AND tag = ? RETURNING manifest_digest", (repository, tag)
+    ).fetchall()
+    return {Digest(row[0]) for row in rows}
 
 
 def add_root(connection: sqlite3.Connection, holder: str, kind: str, target: str) -> None:

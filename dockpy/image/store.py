@@ -88,10 +88,10 @@ class ImageSummary:
 
 @dataclass(frozen=True)
 class Removal:
-    """What ``remove_image`` did: the tags it removed and the untagged images it dropped."""
+    """What ``remove_image`` did: the tags it removed, and the manifests that may now be garbage."""
 
     untagged: tuple[str, ...]
-    dropped_images: tuple[Digest, ...]
+    manifests: frozenset[Digest]
 
 
 def default_author() -> str:
@@ -280,17 +280,21 @@ class ImageStore:
             return self.add_revision(target, manifest_digest, operation="tag", author=author,
                                      message=message or f"tag {source}")
 
-    def untag(self, name_tag: str) -> int:
-        """Remove ``NAME[:TAG]`` with its whole history; returns the number of revisions removed."""
+    def untag(self, name_tag: str) -> set[Digest]:
+        """Remove ``NAME[:TAG]`` with its whole history; returns the manifests its revisions named."""
         target = parse_tag_reference(name_tag)
         with catalog.write_transaction(self.db, f"untag {target.name_tag}"):
-            removed = catalog.delete_tag(self.db, target.repository, target.tag)
-        if not removed:
+            manifests = catalog.delete_tag(self.db, target.repository, target.tag)
+        if not manifests:
             raise NotFoundError(f"no such tag: {target.name_tag}")
-        return removed
+        return manifests
 
     def remove_image(self, reference: str, *, force: bool = False) -> Removal:
-        """``rmi``: untag a tag, or every tag currently on an image; see docs/images.md for the rules."""
+        """``rmi``: untag a tag, or every tag currently on an image; see docs/images.md for the rules.
+
+        Only catalog rows change here; ``gc.collect_garbage(only_images=removal.manifests)``
+        then deletes what nothing else reaches.
+        """
         parsed = parse_reference(reference)
         if isinstance(parsed, ImageReference) and parsed.revision is not None:
             raise InvalidReferenceError(
@@ -308,8 +312,8 @@ class ImageStore:
         others = [r for r in catalog.current_tags_of_image(self.db, current.image_id) if r != current]
         if not others and not force:
             _refuse_if_held(self.db, current.image_id, current.name_tag)
-        catalog.delete_tag(self.db, current.repository, current.tag)
-        return Removal((current.name_tag,), ())
+        manifests = catalog.delete_tag(self.db, current.repository, current.tag)
+        return Removal((current.name_tag,), frozenset(manifests))
 
     def _remove_by_id(self, manifest_digest: Digest, reference: str, force: bool) -> Removal:
         image_id = catalog.image_row(self.db, manifest_digest).image_id
@@ -319,13 +323,13 @@ class ImageStore:
                 names = ", ".join(r.name_tag for r in tags)
                 raise ConflictError(f"image {image_id.short} is tagged {names}", hint="remove one tag, or use -f for all")
             _refuse_if_held(self.db, image_id, reference)
-        for revision in tags:
-            catalog.delete_tag(self.db, revision.repository, revision.tag)
-        if tags:
-            return Removal(tuple(r.name_tag for r in tags), ())
-        return Removal((), self._drop_untagged(image_id, reference))
+        if not tags:
+            return Removal((), self._untagged_manifests(image_id))
+        manifests = set().union(*(catalog.delete_tag(self.db, r.repository, r.tag) for r in tags))
+        return Removal(tuple(r.name_tag for r in tags), frozenset(manifests))
 
-    def _drop_untagged(self, image_id: Digest, reference: str) -> tuple[Digest, ...]:
+    def _untagged_manifests(self, image_id: Digest) -> frozenset[Digest]:
+        """An image no tag points at now: garbage for ``rmi``, unless a tag's history keeps it."""
         rows = self.db.execute(
             """SELECT DISTINCT r.repository, r.tag FROM revisions r JOIN images i USING (manifest_digest)
                WHERE i.image_id = ?""", (image_id,)).fetchall()
@@ -333,15 +337,15 @@ class ImageStore:
             keepers = ", ".join(f"{familiar_name(row[0])}:{row[1]}" for row in rows)
             raise ConflictError(f"image {image_id.short} is in the history of {keepers}",
                                 hint="history is kept until its tag is removed ('dockpy rmi NAME:TAG')")
-        self.db.execute("DELETE FROM images WHERE image_id = ?", (image_id,))
-        return (image_id,)
+        rows = self.db.execute("SELECT manifest_digest FROM images WHERE image_id = ?", (image_id,))
+        return frozenset(Digest(row[0]) for row in rows)
 
     # -- holds from other packages (containers, build cache) -------------------------------------
 
     def hold(self, holder: str, *, image_id: Digest | None = None, blob: Digest | None = None) -> None:
         """Keep an image (by id) or a blob alive for ``holder`` (``container:<id>``, ``cache:<key>``)."""
         kind, target = ("image", image_id) if image_id is not None else ("blob", blob)
-        with catalog.write_transaction(self.db, f"hold {target} for {holder}"):
+        with self.writing(), catalog.write_transaction(self.db, f"hold {target} for {holder}"):
             catalog.add_root(self.db, holder, kind, Digest(target))
 
     def release(self, holder: str) -> None:

@@ -36,7 +36,7 @@ def test_gc_removes_images_no_revision_reaches(image_store):
     dropped = put_test_image(image_store, {"shared": b"s"}, {"dropped": b"d"})
     image_store.add_revision("app", kept, operation="import")
     report = collect_garbage(image_store)
-    assert report.images == (dropped.id,)
+    assert report.image_ids == (dropped.id,)
     assert stored(image_store) == blobs_of(kept)
     assert {b.digest for b in report.blobs} == blobs_of(dropped) - blobs_of(kept)
     assert report.reclaimed_bytes == sum(b.size for b in report.blobs)
@@ -53,7 +53,7 @@ def test_gc_after_untag_removes_the_whole_history(image_store):
 def test_a_dry_run_reports_without_deleting(image_store):
     image = put_test_image(image_store, {"a": b"1"})
     report = collect_garbage(image_store, dry_run=True)
-    assert report.images == (image.id,) and len(report.blobs) == 3
+    assert report.image_ids == (image.id,) and len(report.blobs) == 3
     assert stored(image_store) == blobs_of(image)
 
 
@@ -90,7 +90,7 @@ def test_gc_removes_committed_snapshots_of_unreachable_layers_and_crashed_unpack
         snapshotter.prepare("extract-123")  # as a crashed unpack leaves it
         snapshotter.prepare("container-key", parent=kept_chain)
         report = collect_garbage(image_store)
-        assert sorted(report.snapshots) == sorted([Digest.of_bytes(b"gone"), "extract-123"])
+        assert sorted(s.name for s in report.snapshots) == sorted([Digest.of_bytes(b"gone"), "extract-123"])
         assert {s.name for s in snapshotter.walk()} == {kept_chain, "container-key"}
 
 
@@ -109,3 +109,14 @@ def test_gc_waits_for_writers_or_refuses_without_waiting(image_store):
     with write_lease(image_store.root):
         with pytest.raises(ConflictError, match="another dockpy process"):
             collect_garbage(image_store, wait=False)
+
+
+def test_gc_scoped_to_removed_images_leaves_other_untagged_images(image_store):
+    removed = put_test_image(image_store, {"shared": b"s"}, {"mine": b"m"})
+    bystander = put_test_image(image_store, {"shared": b"s"}, {"other": b"o"})
+    image_store.add_revision("app", removed, operation="import")
+    loose = image_store.content.put_bytes(b"unrelated garbage")
+    removal = image_store.remove_image("app")
+    report = collect_garbage(image_store, only_images=removal.manifests)
+    assert report.image_ids == (removed.id,)
+    assert stored(image_store) == blobs_of(bystander) | {loose.digest}

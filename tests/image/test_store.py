@@ -5,7 +5,7 @@ import pytest
 from dockpy.errors import ConflictError, IntegrityError, InvalidReferenceError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
-from dockpy.image.store import ImageStore
+from dockpy.image.store import ImageStore, Removal
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
 
@@ -157,7 +157,7 @@ def test_tag_adds_a_revision_to_the_target(image_store, two_images):
 def test_untag_removes_the_tag_with_its_history(image_store, two_images):
     image_store.add_revision("app", two_images[0], operation="import")
     image_store.add_revision("app", two_images[1], operation="import")
-    assert image_store.untag("app") == 2
+    assert image_store.untag("app") == {two_images[0].manifest_digest, two_images[1].manifest_digest}
     with pytest.raises(NotFoundError):
         image_store.log("app")
 
@@ -198,11 +198,15 @@ def test_rmi_of_an_image_kept_by_history_is_refused(image_store, two_images):
         image_store.remove_image(two_images[0].id)
 
 
-def test_rmi_of_an_untagged_image_drops_it(image_store, two_images):
+def test_rmi_of_an_untagged_image_offers_it_to_gc(image_store, two_images):
     removal = image_store.remove_image(two_images[0].id)
-    assert removal.dropped_images == (two_images[0].id,)
-    with pytest.raises(NotFoundError):
-        image_store.resolve(two_images[0].id)
+    assert removal == Removal((), frozenset({two_images[0].manifest_digest}))
+
+
+def test_rmi_of_a_tag_offers_every_image_of_its_history_to_gc(image_store, two_images):
+    image_store.add_revision("app", two_images[0], operation="import")
+    image_store.add_revision("app", two_images[1], operation="import")
+    assert image_store.remove_image("app").manifests == {image.manifest_digest for image in two_images}
 
 
 def test_rmi_of_one_revision_is_refused(image_store, two_images):
