@@ -68,14 +68,19 @@ class GarbagePlan:
     images: tuple[ImageRow, ...]
     blobs: tuple[BlobInfo, ...]
     snapshots: tuple[SnapshotInfo, ...]
+    snapshot_bytes: int
     temp_files: tuple[Path, ...]
-    reclaimed_bytes: int
+    temp_bytes: int
     # Scoped to some images (rmi): crash leftovers (temp files, orphan snapshot dirs) are left alone.
     scoped: bool
 
     @property
     def image_ids(self) -> tuple[Digest, ...]:
         return tuple(sorted({row.image_id for row in self.images}))
+
+    @property
+    def reclaimed_bytes(self) -> int:
+        return sum(blob.size for blob in self.blobs) + self.snapshot_bytes + self.temp_bytes
 
     def to_json(self) -> dict:
         return {
@@ -118,8 +123,9 @@ def plan_garbage(store: ImageStore, only_images: Collection[Digest] | None = Non
         blobs = [store.content.info(d) for d in sorted(scope.blobs - live.blobs) if store.content.has(d)]
         temp_files = []
     snapshots, snapshot_bytes = _garbage_snapshots(store, live.chain_ids, scope)
-    reclaimed = sum(b.size for b in blobs) + snapshot_bytes + sum(_size(p) for p in temp_files)
-    return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), tuple(temp_files), reclaimed, scope is not None)
+    temp_bytes = sum(_size(path) for path in temp_files)
+    return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), snapshot_bytes, tuple(temp_files), temp_bytes,
+                       scoped=scope is not None)
 
 
 def stale_temp_files(store: ImageStore) -> list[Path]:
