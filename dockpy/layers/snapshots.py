@@ -77,7 +77,7 @@ CREATE INDEX IF NOT EXISTS snapshots_by_parent ON snapshots(parent_id)
 """
 
 _SELECT = """
-SELECT s.id, s.name, s.kind, s.created, s.size, s.inodes, p.name AS parent
+SELECT s.id, s.name, s.kind, s.parent_id, s.created, s.size, s.inodes, p.name AS parent
 FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent_id
 """
 
@@ -164,7 +164,7 @@ class Snapshotter:
                 f"snapshot {key} is committed and cannot be mounted itself",
                 hint="prepare or view a new key with it as the parent",
             )
-        return self._mounts(row, self._parent_dirs(self.connection, row["id"]))
+        return self._mounts(row, self._parent_dirs(self.connection, row["parent_id"]))
 
     def commit(self, name: str, key: str) -> None:
         """Turn the active snapshot ``key`` into the committed snapshot ``name`` (typically a ChainID)."""
@@ -232,7 +232,7 @@ class Snapshotter:
     def _create(self, key: str, parent: str | None, kind: Kind) -> list[Mount]:
         with transaction(self.connection) as db:
             parent_id = self._committed_parent_id(db, parent)
-            parent_dirs = self._parent_dirs(db, parent_id) if parent_id is not None else []
+            parent_dirs = self._parent_dirs(db, parent_id)
             if len(parent_dirs) > OVERLAY_MAX_LOWER_LAYERS:
                 raise InvalidInputError(
                     f"cannot mount {len(parent_dirs)} layers: overlayfs stacks at most "
@@ -279,6 +279,8 @@ class Snapshotter:
 
     def _parent_dirs(self, db: sqlite3.Connection, snapshot_id: int | None) -> list[str]:
         """The ``fs`` dirs from ``snapshot_id`` down to the bottom layer (top-most first)."""
+        if snapshot_id is None:
+            return []
         ids = [row[0] for row in db.execute(_CHAIN, (snapshot_id,))]
         return [str(self._fs(i)) for i in ids]
 
