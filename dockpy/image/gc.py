@@ -10,7 +10,7 @@ layers' chain ids (``plan_garbage``), then sweeps (``collect_garbage``):
 2. the blobs no surviving manifest names (a crash after step 1 leaves only
    unreferenced blobs, which the next run removes);
 3. committed snapshots whose chain id no surviving image has, children
-   first, and active snapshots left by crashed unpacks;
+   first, and active snapshots left by crashed unpacks (``unpack``);
 4. temporary files of writes that never finished.
 
 The whole run holds the collector lease (``lease``), so no writer is between
@@ -35,16 +35,16 @@ from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
+from dockpy.image.rootfs_archive import EXPORT_SCRATCH_PREFIX
 from dockpy.image.store import ImageStore
-from dockpy.layers.content import BlobInfo
+from dockpy.image.unpack import UNPACK_KEY_PREFIX
+from dockpy.layers.content import INGEST_PREFIX, BlobInfo
 from dockpy.layers.digests import ChainID, Digest, chain_ids
 from dockpy.layers.snapshots import Kind, SnapshotInfo, Snapshotter
 
-# Temporary entries in <root>/tmp that only an unfinished write leaves behind:
-# content-store ingests, snapshot dirs moved aside for deletion, exports.
-STALE_TEMP_PREFIXES = ("ingest-", "snapshot-removed-", "export-")
-# Active snapshots made by ``unpack`` while it applies a layer; one that outlives its process was crashed.
-UNPACK_KEY_PREFIX = "extract-"
+# Temporary entries in <root>/tmp that only an unfinished write leaves behind: content-store
+# ingests, export scratch dirs, and snapshot dirs the snapshotter moved aside to delete.
+STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, "snapshot-removed-")
 
 
 @dataclass
