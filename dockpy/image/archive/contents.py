@@ -75,7 +75,7 @@ class ArchiveContents:
         if member in self.blobs:
             return self.staging.read_bytes(self.blobs[member].digest, MAX_DOCUMENT_SIZE, what)
         if member in self.layers:
-            raise UnsafeArchiveError(f"{what} ({name}) is larger than the {MAX_DOCUMENT_SIZE} bytes allowed")
+            raise UnsafeArchiveError(f"{what} ({name}) is a tar, not a document of at most {MAX_DOCUMENT_SIZE} bytes")
         raise UnsafeArchiveError(f"the archive has no {name} ({what})")
 
     def blob(self, digest: Digest, what: str) -> BlobInfo:

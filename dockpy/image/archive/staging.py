@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from dockpy.errors import IntegrityError, NotFoundError, StoreError
+from dockpy.errors import IntegrityError, NotFoundError, StoreError, UnsafeArchiveError
 from dockpy.layers.content import COPY_CHUNK, INGEST_PREFIX, BlobInfo, ContentStore
 from dockpy.layers.digests import Digest
 from dockpy.root import StorageRoot
@@ -64,7 +64,7 @@ class StagingStore:
         """A small blob (a manifest, a config) read into memory; refuses one larger than ``limit``."""
         size = self.info(digest).size
         if size > limit:
-            raise IntegrityError(f"{what} is {size} bytes, more than the {limit} bytes allowed")
+            raise UnsafeArchiveError(f"{what} is {size} bytes, more than the {limit} bytes allowed")
         with self.open(digest) as reader:
             return reader.read()
 
