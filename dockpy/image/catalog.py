@@ -190,6 +190,25 @@ def newest_manifest_of_image(connection: sqlite3.Connection, image_id: Digest) -
     return Digest(row[0]) if row else None
 
 
+def manifests_of_image(connection: sqlite3.Connection, image_id: Digest) -> list[Digest]:
+    rows = connection.execute("SELECT manifest_digest FROM images WHERE image_id = ?", (image_id,))
+    return [Digest(row[0]) for row in rows]
+
+
+def manifests_in_any_revision(connection: sqlite3.Connection) -> set[Digest]:
+    return {Digest(row[0]) for row in connection.execute("SELECT DISTINCT manifest_digest FROM revisions")}
+
+
+def tags_with_image_in_history(connection: sqlite3.Connection, image_id: Digest) -> list[str]:
+    """``NAME:TAG`` of every tag with a revision (current or not) of ``image_id``."""
+    rows = connection.execute(
+        """SELECT DISTINCT r.repository, r.tag FROM revisions r JOIN images i USING (manifest_digest)
+           WHERE i.image_id = ? ORDER BY r.repository, r.tag""",
+        (image_id,),
+    )
+    return [f"{familiar_name(repository)}:{tag}" for repository, tag in rows]
+
+
 def delete_images(connection: sqlite3.Connection, manifest_digests: list[Digest]) -> None:
     connection.executemany("DELETE FROM images WHERE manifest_digest = ?", [(d,) for d in manifest_digests])
 

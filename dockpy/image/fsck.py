@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from dockpy.errors import DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow, Revision
-from dockpy.image.gc import stale_temp_files
+from dockpy.image.leftovers import stale_temp_files
 from dockpy.image.lease import write_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
 from dockpy.image.store import ImageStore
@@ -80,7 +80,7 @@ def check_store(store: ImageStore) -> FsckReport:
             problems += _check_image(store, row, corrupt, users[row.manifest_digest])
         problems += _check_roots(store, roots, {row.image_id for row in images})
         snapshot_count = _check_snapshots(store, problems)
-        stale = len(stale_temp_files(store))
+        stale = len(stale_temp_files(store.root))
     return FsckReport(tuple(problems), blob_count, len(images), len(revisions), snapshot_count, stale)
 
 

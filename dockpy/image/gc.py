@@ -33,18 +33,14 @@ from pathlib import Path
 from dockpy.errors import ConflictError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
+from dockpy.image.leftovers import UNPACK_KEY_PREFIX, stale_temp_files
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
-from dockpy.image.rootfs_archive import EXPORT_SCRATCH_PREFIX
 from dockpy.image.store import ImageStore
-from dockpy.image.unpack import UNPACK_KEY_PREFIX
-from dockpy.layers.content import INGEST_PREFIX, BlobInfo
+from dockpy.layers.content import BlobInfo
 from dockpy.layers.digests import ChainID, Digest, chain_ids
 from dockpy.layers.snapshots import Kind, SnapshotInfo, Snapshotter
 
-# Temporary entries in <root>/tmp that only an unfinished write leaves behind: content-store
-# ingests, export scratch dirs, and snapshot dirs the snapshotter moved aside to delete.
-STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, "snapshot-removed-")
 
 
 @dataclass
@@ -117,7 +113,7 @@ def plan_garbage(store: ImageStore, only_images: Collection[Digest] | None = Non
     if only_images is None:
         scope = None
         blobs = [blob for blob in store.content.walk() if blob.digest not in live.blobs]
-        temp_files = stale_temp_files(store)
+        temp_files = stale_temp_files(store.root)
     else:
         scope = _reach_of_doomed(store, doomed)
         blobs = [store.content.info(d) for d in sorted(scope.blobs - live.blobs) if store.content.has(d)]
@@ -126,11 +122,6 @@ def plan_garbage(store: ImageStore, only_images: Collection[Digest] | None = Non
     temp_bytes = sum(_size(path) for path in temp_files)
     return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), snapshot_bytes, tuple(temp_files), temp_bytes,
                        scoped=scope is not None)
-
-
-def stale_temp_files(store: ImageStore) -> list[Path]:
-    """Leftovers of writes that never finished. Only certain under the collector lease."""
-    return sorted(path for path in store.root.tmp.iterdir() if path.name.startswith(STALE_TEMP_PREFIXES))
 
 
 def _mark(store: ImageStore, live: Reach, manifest_digest: Digest) -> None:

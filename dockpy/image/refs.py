@@ -135,7 +135,7 @@ class Refs:
         """
         with catalog.read_snapshot(self.db, "list images"):
             tagged = [_summary_of_current(row) for row in catalog.current_revisions(self.db)]
-            named = {row[0] for row in self.db.execute("SELECT DISTINCT manifest_digest FROM revisions")}
+            named = catalog.manifests_in_any_revision(self.db)
             untagged = [
                 ImageSummary(None, None, None, row.image_id, row.manifest_digest, row.created, row.size)
                 for row in reversed(catalog.image_rows(self.db)) if row.manifest_digest not in named
@@ -260,15 +260,11 @@ class Refs:
 
     def _untagged_manifests(self, image_id: Digest) -> frozenset[Digest]:
         """An image no tag points at now: garbage for ``rmi``, unless a tag's history keeps it."""
-        rows = self.db.execute(
-            """SELECT DISTINCT r.repository, r.tag FROM revisions r JOIN images i USING (manifest_digest)
-               WHERE i.image_id = ?""", (image_id,)).fetchall()
-        if rows:
-            keepers = ", ".join(f"{familiar_name(row[0])}:{row[1]}" for row in rows)
-            raise ConflictError(f"image {image_id.short} is in the history of {keepers}",
+        keepers = catalog.tags_with_image_in_history(self.db, image_id)
+        if keepers:
+            raise ConflictError(f"image {image_id.short} is in the history of {', '.join(keepers)}",
                                 hint="history is kept until its tag is removed ('dockpy rmi NAME:TAG')")
-        rows = self.db.execute("SELECT manifest_digest FROM images WHERE image_id = ?", (image_id,))
-        return frozenset(Digest(row[0]) for row in rows)
+        return frozenset(catalog.manifests_of_image(self.db, image_id))
 
     # -- holds from other packages (containers, build cache) -------------------------------------
 
