@@ -64,11 +64,3 @@ def make_tar(files: dict[str, bytes], *, symlinks: dict[str, str] | None = None,
                 tar.addfile(info)
     return buffer.getvalue()
 
-
-def store_state(store: ImageStore) -> tuple:
-    """Everything a failed load must leave alone: blob files, image rows, revisions, temporary files."""
-    blobs = sorted(path.name for path in (store.root.blobs / "sha256").iterdir())
-    images = sorted(row.manifest_digest for row in store.images())
-    revisions = store.db.execute("SELECT repository, tag, number, manifest_digest FROM revisions ORDER BY 1, 2, 3").fetchall()
-    temporary = sorted(path.name for path in store.root.tmp.iterdir())
-    return blobs, images, [tuple(row) for row in revisions], temporary

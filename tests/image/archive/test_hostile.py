@@ -12,8 +12,9 @@ from dockpy.image.archive import ArchiveFormat, load_archive
 from dockpy.image.archive.contents import MAX_DOCUMENT_SIZE
 from dockpy.image.oci import Descriptor, ImageConfig, Index, Manifest, encode
 from dockpy.layers.digests import Digest
-from tests.image.archive.conftest import make_tar, save_to_bytes, store_state, tar_members
+from tests.image.archive.conftest import make_tar, save_to_bytes, tar_members
 from tests.image.conftest import put_test_image
+from tests.store_listing import store_listing
 
 
 @pytest.fixture
@@ -36,11 +37,11 @@ def app_image(source_store):
 
 
 def assert_load_fails(store, data: bytes, error: type[DockpyError], match: str) -> DockpyError:
-    before = store_state(store)
+    before = store_listing(store.root.path)
     with pytest.raises(error, match=match) as caught:
         load_archive(store, io.BytesIO(data), source_name="hostile.tar")
     assert "\n" not in str(caught.value)
-    assert store_state(store) == before
+    assert store_listing(store.root.path) == before
     return caught.value
 
 
@@ -151,3 +152,16 @@ def rewrite_index_to(members: dict[str, bytes], manifest: bytes, app_image) -> d
     index = Index((Descriptor(app_image.manifest.media_type, digest, len(manifest),
                               annotations={"io.containerd.image.name": "localhost/app:1"}),))
     return {**members, f"blobs/sha256/{digest.hex}": manifest, "index.json": encode(index)}
+
+
+def test_a_load_that_crashed_leaves_only_what_gc_removes(target, good_members):
+    """A process killed mid-load leaves its staging directory; nothing names it, and gc deletes it."""
+    from dockpy.image.archive.staging import StagingStore
+    from dockpy.image.gc import collect_garbage
+
+    files_before, _ = store_listing(target.root.path)
+    staging = StagingStore(target.content, "load")  # never closed: the process "died" here
+    staging.stage(io.BytesIO(b"half an archive"), None, len(b"half an archive"))
+    collect_garbage(target)
+    assert not staging.path.exists()
+    assert store_listing(target.root.path)[0] == files_before  # gc's own tables may appear in the database
