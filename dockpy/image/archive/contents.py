@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dockpy.errors import DockpyError, UnsafeArchiveError
+from dockpy.image.archive.diff_id_tee import DiffIdTee
 from dockpy.image.archive.members import Member, MemberKind
 from dockpy.image.archive.staging import StagingStore
 from dockpy.layers.compression import Compression, LayerBlob, store_layer_from_tar
@@ -52,7 +53,7 @@ class ArchiveContents:
     blobs: dict[str, BlobInfo] = field(default_factory=dict)
     layers: dict[str, LayerBlob | DockpyError] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
-    # Layers whose uncompressed tar was hashed on the way in: stored digest -> diff_id.
+    # Blobs whose uncompressed content was hashed on the way in: stored digest -> diff_id.
     diff_ids: dict[Digest, DiffID] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
@@ -123,7 +124,7 @@ def read_archive(members: Iterable[tuple[Member, BinaryIO]], staging: StagingSto
         if member.kind is MemberKind.LINK:
             contents.links[member.name] = member.link_target
         elif member.name.startswith(BLOBS_PREFIX):
-            contents.blobs[member.name] = staging.stage(data, _digest_of_blob_path(member.name), member.size)
+            contents.blobs[member.name] = _stage_blob(contents, data, _digest_of_blob_path(member.name), member.size)
         elif member.name.endswith(".tar"):
             contents.layers[member.name] = _store_layer_or_error(contents, data)
         elif member.size <= MAX_DOCUMENT_SIZE:
@@ -132,8 +133,18 @@ def read_archive(members: Iterable[tuple[Member, BinaryIO]], staging: StagingSto
                 raise UnsafeArchiveError(f"the archive's small files add up to more than {MAX_DOCUMENTS_TOTAL} bytes")
             contents.documents[member.name] = _read_exactly(data, member)
         else:
-            contents.blobs[member.name] = staging.stage(data, None, member.size)
+            contents.blobs[member.name] = _stage_blob(contents, data, None, member.size)
     return contents
+
+
+def _stage_blob(contents: ArchiveContents, data: BinaryIO, expected: Digest | None, size: int) -> BlobInfo:
+    """Stage a blob, learning its diff_id on the way (a plain blob's is its digest)."""
+    with DiffIdTee(data) as tee:
+        info = contents.staging.stage(tee, expected, size)
+    diff_id = tee.finish() if tee.compressed else DiffID(info.digest)
+    if diff_id is not None:
+        contents.diff_ids[info.digest] = diff_id
+    return info
 
 
 def _digest_of_blob_path(name: str) -> Digest:

@@ -5,9 +5,10 @@ left is what digests cannot tell: the config must parse and list one diff_id
 per layer, and each layer must *decompress* to the tar its diff_id names.
 That last check matters because snapshots are keyed by chain id, computed
 from diff_ids: a layer that lied about its diff_id would plant its content
-under another image's key. Layers converted from a docker archive's tars
-already had their diff_id computed; the others are decompressed and hashed
-here, several at once (zlib, zstd and sha256 release the GIL).
+under another image's key. Most layers had their diff_id computed while they
+were staged (``diff_id_tee``; docker layer tars as they were converted); any
+other is decompressed and hashed here, several at once (zlib, zstd and
+sha256 release the GIL), which also reports a corrupt stream properly.
 """
 
 from __future__ import annotations
