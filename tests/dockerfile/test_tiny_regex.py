@@ -14,8 +14,7 @@ from dockpy.dockerfile.tiny_regex import (
     CharTest,
     Group,
     Piece,
-    _LazyDfa,
-    _Nfa,
+    automaton_full_match,
     compile_full_match,
     to_python_regex,
 )
@@ -38,14 +37,14 @@ REGEXES = st.lists(_pieces(2), max_size=6).map(tuple)
 @given(pieces=REGEXES, text=st.text("ab/\n", max_size=12))
 def test_the_automaton_agrees_with_python_re(pieces, text):
     expected = re.fullmatch(to_python_regex(pieces), text) is not None
-    assert _LazyDfa(_Nfa(pieces)).full_match(text) is expected
+    assert automaton_full_match(pieces)(text) is expected
 
 
 def test_anchors_hold_only_at_the_ends():
     pieces = (Piece(Assertion(START)), Piece(CharTest("a"), "*"), Piece(Assertion(START)), Piece(Assertion(END)))
-    automaton = _LazyDfa(_Nfa(pieces))
-    assert automaton.full_match("")
-    assert not automaton.full_match("a")
+    matches = automaton_full_match(pieces)
+    assert matches("")
+    assert not matches("a")
 
 
 def test_many_repeats_run_on_the_automaton_and_stay_fast():
