@@ -4,6 +4,7 @@ from importlib import resources
 
 import pytest
 
+from dockpy.dockerfile.arguments import ArgumentError
 from dockpy.dockerfile.grammar import GRAMMAR_FILE, instruction_parser, parse_instruction_line
 
 
@@ -37,3 +38,9 @@ def test_keyword_selects_the_argument_rule(line, rule):
 def test_flags_stop_at_unicode_space_as_buildkits_byte_scanner_does():
     assert parse_instruction_line("COPY \u3000--x a", "\\", 1, 1).flags == ()
     assert parse_instruction_line("COPY --x \u3000--y a", "\\", 1, 1).args == ("--y", "a")
+
+
+def test_lark_errors_come_out_as_argument_errors():
+    # The grammar takes trimmed lines; untrimmed text is the one input it rejects.
+    with pytest.raises(ArgumentError, match="^syntax error"):
+        parse_instruction_line(" RUN x", "\\", 1, 1)
