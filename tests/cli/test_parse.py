@@ -45,4 +45,4 @@ def test_a_missing_dockerfile_is_an_error_with_a_hint(dockpy, tmp_path):
 def test_empty_continuation_lines_are_warned_about_on_stderr(dockpy):
     result = dockpy("parse", "-f", "-", input=b"FROM scratch\nRUN a \\\n\n  b\n")
     assert result.returncode == 0
-    assert result.stderr == "dockpy: warning: <stdin>:2: empty continuation line in this RUN\n"
+    assert result.stderr == "dockpy: warning: <stdin>:2: empty continuation line in RUN\n"

@@ -56,7 +56,7 @@ def test_unknown_instruction_parses_and_is_not_known():
 def test_empty_continuation_lines_are_warnings_not_errors():
     dockerfile = parse_dockerfile("FROM x\nRUN a \\\n\n  b\n", filename="Containerfile")
     assert dockerfile.instructions[1].args == ("a   b",)
-    assert dockerfile.warnings == ("Containerfile:2: empty continuation line in this RUN",)
+    assert dockerfile.warnings == ("Containerfile:2: empty continuation line in RUN",)
 
 
 def test_text_and_bytes_parse_alike():
