@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from dockpy import __version__
@@ -31,7 +32,12 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad command line is a dockpy error (exit 125, like Docker)."""
 
     def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message}", hint=f"See '{self.prog} --help'.")
+        unknown_command = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if unknown_command:
+            message = f"unknown command {unknown_command[1]!r}"
+        elif self.prog != "dockpy":
+            message = f"{self.prog.removeprefix('dockpy ')}: {message}"
+        raise UsageError(message, hint=f"See '{self.prog} --help'.")
 
 
 def build_parser() -> argparse.ArgumentParser:
