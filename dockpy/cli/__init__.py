@@ -19,6 +19,8 @@ from dockpy.errors import DockpyError, InvalidInputError
 
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "dockpy.cli.run",
+    "dockpy.cli.containers",
 )
 
 
