@@ -33,7 +33,7 @@ from dockpy.runtime.containers import (
     process_alive,
     process_start_time,
 )
-from dockpy.runtime.images import RunnableImage
+from dockpy.runtime.images import RunnableImage, hold_image, release_image
 from dockpy.runtime.initlayer import host_hostname, prepare_container_directory
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_from_json, spec_to_json
@@ -93,9 +93,10 @@ class Runtime:
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             spec = replace(spec, volumes=etc_binds + spec.volumes)
             paths.config.write_text(json.dumps({"spec": spec_to_json(spec), "image_config": image.config}))
+            hold_image(self.root, container_id, image)
             self.store.add(record)
         except BaseException:
-            self.store.delete(container_id)
+            self.remove_exited(record)
             raise
         return record
 
@@ -213,8 +214,14 @@ class Runtime:
             _signal_process(record, signal.SIGKILL)
             self.wait(record.id)
         self._remove_leftover_cgroup(record)
-        self.store.delete(record.id)
+        self.remove_exited(record)
         return record
+
+    def remove_exited(self, record: ContainerRecord) -> None:
+        """The record, the directory and the image hold (in that order: a crash leaves only a harmless hold)."""
+        self.store.delete(record.id)
+        if record.image_id:
+            release_image(self.root, record.id)
 
     def _remove_leftover_cgroup(self, record: ContainerRecord) -> None:
         """A container whose owner was killed leaves its (empty) cgroup behind."""
