@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.system",
     "dockpy.cli.run",
     "dockpy.cli.containers",
+    "dockpy.cli.commit",
 )
 
 
