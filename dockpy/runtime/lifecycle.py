@@ -20,13 +20,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from dockpy.errors import ConflictError, InvalidInputError
+from dockpy.errors import ConflictError, InvalidInputError, NotFoundError
 from dockpy.root import StorageRoot
 from dockpy.runtime import config as run_config
 from dockpy.runtime.containers import (
     CREATED,
     EXITED,
-    RUNNING,
     ContainerRecord,
     ContainerStore,
     new_container_id,
@@ -194,8 +193,6 @@ class Runtime:
         return record.exit_code if record.exit_code is not None else 0
 
     def _reload(self, record: ContainerRecord) -> ContainerRecord:
-        from dockpy.errors import NotFoundError
-
         try:
             return self.store.get(record.id)
         except NotFoundError:  # --rm: the owner removed it after recording the exit
