@@ -87,6 +87,10 @@ class RegistryClient:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def check(self) -> None:
+        """GET /v2/: raises unless the registry answers and accepts our credentials."""
+        self._request("GET", "/v2/", "")
+
     # -- blobs ---------------------------------------------------------------------------
 
     def has_blob(self, repository: str, digest: Digest) -> bool:
@@ -271,7 +275,9 @@ class RegistryClient:
         return f"Bearer {token}"
 
     def _fetch_token(self, challenge, scope: str) -> tuple[str, float]:
-        params = {"service": challenge.parameters.get("service", ""), "scope": challenge.parameters.get("scope") or scope}
+        params = {"service": challenge.parameters.get("service", "")}
+        if scope:
+            params["scope"] = scope
         headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
         try:
             response = self._http.get(challenge.parameters["realm"], params=params, headers=headers)
@@ -365,6 +371,8 @@ class _StreamedBody:
 
 
 def _scope(repository: str, push: bool, mount_from: str | None) -> str:
+    if not repository:
+        return ""  # the /v2/ base endpoint: authenticate without asking for any repository
     scope = f"repository:{repository}:{'pull,push' if push else 'pull'}"
     if mount_from:
         scope += f" repository:{mount_from}:pull"

@@ -143,3 +143,18 @@ def test_wrong_credentials_are_one_clear_error(registry_address, fault_proxy):
         with pytest.raises(RegistryError, match="refused the credentials") as raised:
             client.has_blob("private/app", Digest.of_bytes(b"a"))
     assert "dockpy login" in raised.value.hint
+
+
+def test_login_checks_and_saves_the_credentials(registry_address, fault_proxy, dockpy, no_stored_credentials):
+    fault_proxy.require_token = True
+    env = {"XDG_CONFIG_HOME": str(no_stored_credentials / "xdg"), "DOCKER_CONFIG": str(no_stored_credentials / "docker")}
+    wrong = dockpy("login", "-u", "ci", "-p", "nope", "--tls-verify=false", fault_proxy.address, env=env)
+    assert wrong.returncode == 125
+    assert wrong.stderr.startswith("dockpy: error: registry") and "refused the credentials" in wrong.stderr
+    right = dockpy("login", "-u", "ci", "--password-stdin", "--tls-verify=false", fault_proxy.address,
+                   input=b"s3cret\n", env=env)
+    assert right.returncode == 0, right.stderr
+    assert "Login Succeeded" in right.stdout
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:  # picks up the saved credentials
+        client.has_blob("private/app", Digest.of_bytes(b"a"))
+    assert dockpy("logout", fault_proxy.address, env=env).stdout.startswith("Removed login credentials")
