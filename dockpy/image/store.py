@@ -1,0 +1,102 @@
+"""The image store: images as manifests and configs in the content store, plus their tags.
+
+Vocabulary: an *image* is a manifest (its digest names it) and the config it
+points at; the image *id* is the config digest, so two manifests (say, one
+gzip and one zstd) can share an id. Tags and revisions are ``refs.Refs``,
+which ``ImageStore`` extends with the blobs.
+
+Scenario, importing a rootfs (see ``rootfs_archive``)::
+
+    with store.writing():                       # gc waits until we are done
+        layer = store_layer_from_tar(store.content, tar, compression)
+        image = store.put_image(config, [layer_descriptor])  # config + manifest blobs, images row
+        store.add_revision("app:1", image, operation="import")
+
+Each method that changes the catalog is one transaction, and blobs are
+durable before any row names them; see ``lease`` for why writers hold
+``writing()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dockpy.errors import IntegrityError
+from dockpy.image import catalog
+from dockpy.image.catalog import ImageRow
+from dockpy.image.oci import OCI_CONFIG, Descriptor, ImageConfig, Manifest, decode, encode, parse_timestamp
+from dockpy.image.refs import Refs
+from dockpy.layers.content import ContentStore
+from dockpy.layers.digests import Digest
+from dockpy.root import StorageRoot
+
+
+@dataclass(frozen=True)
+class Image:
+    """A manifest with its config, as read (and verified) from the content store."""
+
+    manifest_digest: Digest
+    manifest: Manifest
+    config: ImageConfig
+
+    @property
+    def id(self) -> Digest:
+        return self.manifest.config.digest
+
+    @property
+    def layers(self) -> tuple[Descriptor, ...]:
+        return self.manifest.layers
+
+    @property
+    def size(self) -> int:
+        """Bytes the image occupies as stored: config plus layer blobs."""
+        return self.manifest.config.size + sum(layer.size for layer in self.manifest.layers)
+
+
+class ImageStore(Refs):
+    """Images (blobs and catalog rows) and tag histories of one storage root."""
+
+    def __init__(self, root: StorageRoot | None = None):
+        super().__init__(root)
+        self.content = ContentStore(self.root)
+
+    def put_image(self, config: ImageConfig, layers: Sequence[Descriptor], annotations: dict | None = None) -> Image:
+        """Store ``config`` and a manifest of ``layers`` (blobs already stored); record the image."""
+        if len(layers) != len(config.rootfs.diff_ids):
+            raise IntegrityError(f"{len(layers)} layers for {len(config.rootfs.diff_ids)} diff ids in the config")
+        for layer in layers:
+            if self.content.info(layer.digest).size != layer.size:
+                raise IntegrityError(f"layer {layer.digest}: stored size differs from {layer.size}")
+        with self.writing():
+            config_blob = self.content.put_bytes(encode(config))
+            manifest = Manifest(Descriptor(OCI_CONFIG, config_blob.digest, config_blob.size), tuple(layers),
+                                annotations=annotations)
+            manifest_blob = self.content.put_bytes(encode(manifest))
+            return self._record(Image(manifest_blob.digest, manifest, config))
+
+    def register_manifest(self, manifest_digest: Digest) -> Image:
+        """Record a manifest already in the content store (loaded or pulled), after checking it."""
+        with self.writing():
+            image = self.read_image(manifest_digest)
+            for layer in image.layers:
+                self.content.info(layer.digest)
+            return self._record(image)
+
+    def read_image(self, manifest_digest: Digest) -> Image:
+        """Read and verify a manifest and its config from the content store."""
+        manifest = decode(Manifest, self.content.read_bytes(manifest_digest), f"manifest {manifest_digest}")
+        config = decode(ImageConfig, self.content.read_bytes(manifest.config.digest), f"config {manifest.config.digest}")
+        return Image(manifest_digest, manifest, config)
+
+    def _record(self, image: Image) -> Image:
+        row = ImageRow(image.manifest_digest, image.id, image.size, parse_timestamp(image.config.created), time.time())
+        with catalog.write_transaction(self.db, f"record image {image.id.short}"):
+            catalog.insert_image(self.db, row)
+        return image
+
+    def resolve(self, reference: str) -> Image:
+        """The image a reference names (see ``reference``); raises ``NotFoundError``."""
+        return self.read_image(self.find(reference))
+
