@@ -97,7 +97,8 @@ class RegistryClient:
         response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, allow={404})
         return response.status_code == 200
 
-    def fetch_blob(self, repository: str, digest: Digest, size: int | None, store: ContentStore) -> BlobInfo:
+    def fetch_blob(self, repository: str, digest: Digest, size: int | None, store: ContentStore, *,
+                   on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
         """Download a blob into ``store``; it becomes visible only if digest and size match."""
         if store.has(digest):
             return store.info(digest)
@@ -107,6 +108,8 @@ class RegistryClient:
                 with store.writer(digest, size) as blob:
                     for chunk in response.iter_bytes(STREAM_CHUNK):
                         blob.write(chunk)
+                        if on_bytes:
+                            on_bytes(len(chunk))
                     return blob.commit()
 
         return self._retrying(f"fetch blob {digest.short}", download, retry_integrity=True)
