@@ -12,71 +12,23 @@ from __future__ import annotations
 import base64
 import http.server
 import secrets
-import shutil
 import socket
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-REGISTRY_BINARY = shutil.which("docker-registry")
-
-REGISTRY_CONFIG = """\
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: {storage}
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:{port}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from tests.registry_server import REGISTRY_BINARY, LocalRegistry
 
 @pytest.fixture(scope="session")
 def registry_address(tmp_path_factory) -> str:
     """``127.0.0.1:PORT`` of a running docker-registry, stopped at the end of the session."""
     if REGISTRY_BINARY is None:
         pytest.skip("docker-registry is not installed (Debian package docker-registry)")
-    directory = tmp_path_factory.mktemp("registry")
-    port = free_port()
-    config = directory / "config.yml"
-    config.write_text(REGISTRY_CONFIG.format(storage=directory / "storage", port=port))
-    process = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    address = f"127.0.0.1:{port}"
-    try:
-        _wait_until_serving(f"http://{address}/v2/", process)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited: {process.stderr.read().decode(errors='replace')}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError("docker-registry did not start within 15 s")
+    registry = LocalRegistry(tmp_path_factory.mktemp("registry"))
+    yield registry.address
+    registry.stop()
 
 
 class FaultProxy:
