@@ -36,6 +36,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.fsck",
     "dockpy.cli.gc",
     "dockpy.cli.system",
+    "dockpy.cli.push_pull",
+    "dockpy.cli.login",
     "dockpy.cli.parse",
 )
 
