@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from dockpy.errors import IntegrityError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
+from dockpy.image.layer_history import encode_history, layer_history
 from dockpy.image.oci import OCI_CONFIG, Descriptor, ImageConfig, Manifest, decode, encode, parse_timestamp
 from dockpy.image.refs import Refs
 from dockpy.layers.content import ContentStore
@@ -91,7 +92,9 @@ class ImageStore(Refs):
         return Image(manifest_digest, manifest, config)
 
     def _record(self, image: Image) -> Image:
-        row = ImageRow(image.manifest_digest, image.id, image.size, parse_timestamp(image.config.created), time.time())
+        history = encode_history(layer_history(image.manifest, image.config))
+        row = ImageRow(image.manifest_digest, image.id, image.size, parse_timestamp(image.config.created), time.time(),
+                       history)
         with catalog.write_transaction(self.db, f"record image {image.id.short}"):
             catalog.insert_image(self.db, row)
         return image

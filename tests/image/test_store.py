@@ -83,7 +83,7 @@ def test_an_ambiguous_id_prefix_is_refused(image_store, two_images):
     differing = "1" if first.id.hex[8] == "0" else "0"
     twin_id = Digest.from_hex(first.id.hex[:8] + differing * 56)  # shares exactly 8 hex digits with the first
     with catalog.write_transaction(image_store.db, "test"):
-        catalog.insert_image(image_store.db, ImageRow(Digest.of_bytes(b"m"), twin_id, 1, None, 0.0))
+        catalog.insert_image(image_store.db, ImageRow(Digest.of_bytes(b"m"), twin_id, 1, None, 0.0, "[]"))
     with pytest.raises(InvalidReferenceError, match="ambiguous"):
         image_store.resolve(first.id.hex[:8])
     assert image_store.resolve(first.id.hex[:9]).id == first.id
