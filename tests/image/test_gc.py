@@ -130,3 +130,8 @@ def test_dropping_one_of_two_manifests_of_a_config_keeps_the_image_id(image_stor
     assert report.image_ids == ()
     assert [b.digest for b in report.blobs] == [twin.manifest_digest]
     assert image_store.resolve(tagged.id).manifest_digest == tagged.manifest_digest
+
+
+def test_a_stray_file_in_the_blob_directory_does_not_stop_gc(image_store):
+    (image_store.root.blobs / "sha256" / "notes.txt").write_text("not a blob")
+    assert collect_garbage(image_store).blobs == ()
