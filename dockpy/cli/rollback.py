@@ -7,6 +7,8 @@ given): discard its uncommitted changes.
 
 from __future__ import annotations
 
+import argparse
+
 from dockpy.cli.humanize import short_id
 
 
@@ -48,8 +50,6 @@ def _is_container(reference: str) -> bool:
 
 
 def _revision_number(text: str) -> int:
-    import argparse
-
     number = text.removeprefix("@")
     if not (number.isdecimal() and number.isascii() and int(number) >= 1):
         raise argparse.ArgumentTypeError(f"invalid revision {text!r}: want a number from 1")
