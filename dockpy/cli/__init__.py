@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from dockpy import __version__
@@ -19,6 +20,9 @@ from dockpy.errors import DockpyError, InvalidInputError
 
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "dockpy.cli.run",
+    "dockpy.cli.containers",
+    "dockpy.cli.commit",
     "dockpy.cli.images",
     "dockpy.cli.history",
     "dockpy.cli.inspect",
@@ -33,6 +37,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.fsck",
     "dockpy.cli.gc",
     "dockpy.cli.system",
+    "dockpy.cli.push_pull",
+    "dockpy.cli.login",
+    "dockpy.cli.parse",
 )
 
 
@@ -44,7 +51,12 @@ class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad command line is a dockpy error (exit 125, like Docker)."""
 
     def error(self, message: str):
-        raise UsageError(f"{self.prog}: {message}", hint=f"See '{self.prog} --help'.")
+        unknown_command = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if unknown_command:
+            message = f"unknown command {unknown_command[1]!r}"
+        elif self.prog != "dockpy":
+            message = f"{self.prog.removeprefix('dockpy ')}: {message}"
+        raise UsageError(message, hint=f"See '{self.prog} --help'.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except DockpyError as error:
         if debug:
             raise
-        _print_error(str(error), error.hint)
+        _print_error(str(error), error.hint, getattr(error, "snippet", None), getattr(error, "column", None))
         return error.exit_code
     except KeyboardInterrupt:
         return 130
@@ -92,7 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         return 125
 
 
-def _print_error(message: str, hint: str | None) -> None:
+def _print_error(message: str, hint: str | None, snippet: str | None = None, column: int | None = None) -> None:
     print(f"dockpy: error: {message}", file=sys.stderr)
+    if snippet is not None:
+        # The offending source line, and a caret under the column when there is one.
+        print(f"    {snippet}", file=sys.stderr)
+        if column is not None:
+            indent = "".join(c if c == "\t" else " " for c in snippet[: column - 1])
+            print(f"    {indent}^", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)

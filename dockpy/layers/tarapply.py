@@ -194,7 +194,7 @@ class _LayerApplier:
         parent, _, name = checked.path.rpartition(b"/")
         parent_fd = self._directories.open(parent, create=True, entry=entry)
         if not self._overlay:
-            self._written.add(checked.path)
+            self._remember_written(checked.path)
         kind = entry.typeflag
         if kind == DIRECTORY:
             self._create_directory(parent_fd, name, checked.path, entry)
@@ -249,10 +249,9 @@ class _LayerApplier:
                 name,
                 lambda: os.link(target_name, name, src_dir_fd=target_parent_fd, dst_dir_fd=parent_fd, follow_symlinks=False),
             )
-        except (FileNotFoundError, PermissionError) as error:
-            reason = "does not exist" if isinstance(error, FileNotFoundError) else "is a directory"
+        except FileNotFoundError:
             raise UnsafeArchiveError(
-                f"tar entry {entry.shown_name} is a hard link to {target.decode(errors='replace')!r}, which {reason} by now"
+                f"tar entry {entry.shown_name} is a hard link to {target.decode(errors='replace')!r}, which does not exist"
             ) from None
 
     def _whiteout(self, checked: CheckedEntry) -> None:
@@ -275,6 +274,12 @@ class _LayerApplier:
             whiteouts.mark_opaque(fd, self._overlay_xattr_prefix)
         else:
             self._remove_unwritten(fd, checked.path)
+
+    def _remember_written(self, path: bytes) -> None:
+        """Record ``path`` and its parents (which it made, if the tar did not list them) as this layer's."""
+        while path and path not in self._written:
+            self._written.add(path)
+            path = path.rpartition(b"/")[0]
 
     def _remove_unwritten(self, directory_fd: int, path: bytes) -> None:
         """Delete what earlier layers put below ``path``, keeping what this layer wrote."""

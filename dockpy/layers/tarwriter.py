@@ -313,8 +313,6 @@ def _pax_records(name, linkname, uid, gid, size, mtime, xattrs) -> list[tuple[by
     for key, value in (xattrs or {}).items():
         if not whiteouts.is_overlay_private(key):
             records.append((PAX_XATTR_PREFIX + key.encode(), value))
-    if not (_is_utf8(name) and _is_utf8(linkname)):
-        records.append((b"hdrcharset", b"BINARY"))
     records.sort()
     return records
 
@@ -383,14 +381,6 @@ def _sorted_children(directory: bytes, directory_fd: int, tar_prefix: bytes) -> 
 def _whiteout_tar_name(tar_name: bytes) -> bytes:
     parent, _, base = tar_name.rpartition(b"/")
     return (parent + b"/" if parent else b"") + whiteouts.whiteout_name(base)
-
-
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _changed_while_reading(path: bytes, size: int) -> IntegrityError:

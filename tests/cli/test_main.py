@@ -13,7 +13,7 @@ def test_version_prints_the_package_version(dockpy):
 def test_an_unknown_command_is_one_error_line_and_exit_125(dockpy):
     result = dockpy("frobnicate")
     assert result.returncode == 125
-    assert result.stderr.startswith("dockpy: error: ")
+    assert result.stderr.splitlines()[0] == "dockpy: error: unknown command 'frobnicate'"
     assert "Traceback" not in result.stderr
 
 
@@ -27,3 +27,12 @@ def test_help_does_not_import_heavy_modules():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_a_bad_flag_names_the_command_it_belongs_to(dockpy):
+    result = dockpy("parse", "-f")
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [
+        "dockpy: error: parse: argument -f/--file: expected one argument",
+        "hint: See 'dockpy parse --help'.",
+    ]

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dockpy.errors import InvalidInputError
 from dockpy.image import oci
@@ -158,3 +160,23 @@ def test_with_layer_appends_a_diff_id_and_a_history_entry():
     grown = CONFIG.with_layer(diff_id, HistoryEntry(created_by="RUN make"))
     assert grown.rootfs.diff_ids == (*CONFIG.rootfs.diff_ids, diff_id)
     assert grown.history[-1].created_by == "RUN make"
+
+
+_KEYS = ["architecture", "os", "rootfs", "config", "history", "layers", "manifests", "schemaVersion", "mediaType",
+         "diff_ids", "type", "Env", "ExposedPorts", "Healthcheck", "digest", "size", "platform", "empty_layer", "x"]
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5)
+    | st.just(str(DIGEST)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(_KEYS), children, max_size=4),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _JSON, max_size=6))
+def test_any_json_object_either_parses_or_is_invalid_input(document):
+    for model in (ImageConfig, Manifest, Index, Descriptor):
+        try:
+            model.from_json(document)
+        except InvalidInputError:
+            pass

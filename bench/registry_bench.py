@@ -1,0 +1,146 @@
+"""Push and pull of one ≈110 MB image through a local docker-registry: dockpy vs skopeo.
+
+Both sides move the same image in the same run: a 100 MiB incompressible file
+plus a few small ones, imported with ``dockpy import``. skopeo's copy of it
+lives in an OCI layout taken from the registry (untimed). Every "empty
+registry" run starts a fresh registry (untimed) so nothing is mounted or
+skipped. Targets (issue 6): dockpy ≤ 0.9× skopeo on each operation.
+
+Run: ``.venv/bin/python bench/registry_bench.py [--runs N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from harness import dockpy_command, format_table, record, time_command
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.registry_server import LocalRegistry  # noqa: E402
+
+BIG_FILE_BYTES = 100 << 20
+
+
+def make_rootfs_tar(path: Path) -> None:
+    with tarfile.open(path, "w") as tar:
+        for name, data in (("etc/motd", b"benchmark\n"), ("app/big.bin", os.urandom(BIG_FILE_BYTES))):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
+            tar.addfile(info, io.BytesIO(data))
+
+
+class Registries:
+    """Hands out a fresh, empty registry per timed run and stops the previous one."""
+
+    def __init__(self, work: Path):
+        self._work, self._count, self.current = work, 0, None
+
+    def fresh(self) -> str:
+        if self.current:
+            self.current.stop()
+            shutil.rmtree(self.current.storage, ignore_errors=True)
+        self._count += 1
+        directory = self._work / f"registry-{self._count}"
+        directory.mkdir()
+        self.current = LocalRegistry(directory)
+        return self.current.address
+
+    def stop(self) -> None:
+        if self.current:
+            self.current.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    runs = parser.parse_args().runs
+    if shutil.which("skopeo") is None:
+        sys.exit("registry_bench: skopeo is not installed; nothing to compare with")
+    with tempfile.TemporaryDirectory(prefix="dockpy-registry-bench-") as scratch:
+        work = Path(scratch)
+        env = {"DOCKPY_ROOT": str(work / "root")}
+        make_rootfs_tar(work / "rootfs.tar")
+        subprocess.run(dockpy_command("import", str(work / "rootfs.tar"), "bench/app:1"), env={**os.environ, **env},
+                       check=True, stdout=subprocess.DEVNULL)
+        registries = Registries(work)
+        try:
+            timings = measure(work, env, registries, runs)
+        finally:
+            registries.stop()
+    record("Registry: push and pull of a 110 MB image (dockpy vs skopeo)", "python bench/registry_bench.py",
+           format_table(timings, target="dockpy ≤ 0.9× skopeo on each operation") + "\n\n" + ratios(timings))
+
+
+def measure(work: Path, env: dict, registries: Registries, runs: int) -> list:
+    state = {}
+
+    def fresh_registry_with_tag():
+        state["address"] = registries.fresh()
+        subprocess.run(dockpy_command("tag", "bench/app:1", f"{state['address']}/bench/app:1"),
+                       env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+
+    def layout_from_registry():
+        fresh_registry_with_tag()
+        subprocess.run(dockpy_command("push", "-q", "--tls-verify=false", f"{state['address']}/bench/app:1"),
+                       env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+        shutil.rmtree(work / "layout", ignore_errors=True)
+        subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{state['address']}/bench/app:1",
+                        f"oci:{work / 'layout'}:app"], check=True)
+        registries.current.stop()
+        shutil.rmtree(registries.current.storage)
+        registries.current = None
+        state["address"] = registries.fresh()
+
+    def fresh_pull_targets():
+        shutil.rmtree(work / "pulled-root", ignore_errors=True)
+        shutil.rmtree(work / "pulled-layout", ignore_errors=True)
+
+    def sh(command: str):
+        return ["sh", "-c", command]
+
+    timings = []
+    layout_from_registry()
+    timings.append(time_command(
+        "skopeo copy oci: -> docker:// (empty registry)",
+        sh(f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"),
+        runs=runs, setup=lambda: (Path(work / "address").write_text(registries.fresh()))))
+    timings.append(time_command(
+        "dockpy push (empty registry)",
+        sh(f"{' '.join(dockpy_command())} push -q --tls-verify=false $(cat {work}/address)/bench/app:1"),
+        runs=runs, env=env,
+        setup=lambda: (fresh_registry_with_tag(), Path(work / "address").write_text(state["address"]))))
+    timings.append(time_command(
+        "skopeo copy again (blobs exist)",
+        sh(f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"),
+        runs=runs))
+    timings.append(time_command(
+        "dockpy push again (blobs exist)",
+        sh(f"{' '.join(dockpy_command())} push -q --tls-verify=false $(cat {work}/address)/bench/app:1"),
+        runs=runs, env=env))
+    timings.append(time_command(
+        "skopeo copy docker:// -> oci: (pull)",
+        sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 oci:{work / 'pulled-layout'}:app"),
+        runs=runs, setup=fresh_pull_targets))
+    timings.append(time_command(
+        "dockpy pull (fresh root)",
+        sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
+           f"$(cat {work}/address)/bench/app:1"),
+        runs=runs, setup=fresh_pull_targets))
+    return timings
+
+
+def ratios(timings) -> str:
+    pairs = [(timings[1], timings[0]), (timings[3], timings[2]), (timings[5], timings[4])]
+    return "\n".join(f"- {ours.operation}: {ours.median / theirs.median:.2f}× skopeo" for ours, theirs in pairs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""An OCI distribution-spec client: blobs and manifests of one registry.
+
+Every request goes through ``_request``, the one place that adds
+authentication (answering 401 challenges, see ``auth``), retries transient
+failures (connection resets, 429 and 5xx) with exponential backoff, and turns
+HTTP failures into dockpy errors carrying the registry's own message.
+
+Blobs are streamed straight into the content store, whose writer verifies the
+digest and size before anything becomes visible: a registry that serves a
+corrupt or truncated blob leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import httpx
+
+from dockpy.errors import IntegrityError, NotFoundError, RegistryError
+from dockpy.image.registry.auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    Credentials,
+    TokenCache,
+    lookup_credentials,
+    parse_challenge,
+)
+from dockpy.layers.content import BlobInfo, ContentStore
+from dockpy.layers.digests import Digest
+
+MANIFEST_ACCEPT = ", ".join((
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+))
+# Manifests are small JSON documents; anything larger is not one (distribution caps at 4 MiB).
+MAX_MANIFEST_BYTES = 4 << 20
+DEFAULT_ATTEMPTS = 5
+FIRST_BACKOFF_SECONDS = 0.2
+# Uploads up to this size go in one PUT; larger ones in PATCH chunks of this size.
+DEFAULT_CHUNK_SIZE = 64 << 20
+STREAM_CHUNK = 1 << 20
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class FetchedManifest:
+    """A manifest or index as the registry served it: exact bytes, media type, digest."""
+
+    data: bytes
+    media_type: str
+    digest: Digest
+
+
+class RegistryClient:
+    """One registry (``host[:port]``); thread-safe, so layers can move in parallel."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        tls_verify: bool = True,
+        credentials: Credentials | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+        timeout: float = 60.0,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ):
+        self.registry = registry
+        self._tls_verify = tls_verify
+        self._credentials = credentials if credentials is not None else lookup_credentials(registry)
+        self._attempts = attempts
+        self._chunk_size = chunk_size
+        self._tokens = TokenCache()
+        self._http = httpx.Client(verify=tls_verify, timeout=timeout, follow_redirects=True)
+        self._base_url: str | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def check(self) -> None:
+        """GET /v2/: raises unless the registry answers and accepts our credentials."""
+        self._request("GET", "/v2/", "")
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    def has_blob(self, repository: str, digest: Digest) -> bool:
+        response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, allow={404})
+        return response.status_code == 200
+
+    def fetch_blob(self, repository: str, digest: Digest, size: int | None, store: ContentStore, *,
+                   on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
+        """Download a blob into ``store``; it becomes visible only if digest and size match."""
+        if store.has(digest):
+            return store.info(digest)
+
+        def download() -> BlobInfo:
+            with self._stream("GET", f"/v2/{repository}/blobs/{digest}", repository) as response:
+                with store.writer(digest, size) as blob:
+                    for chunk in response.iter_bytes(STREAM_CHUNK):
+                        blob.write(chunk)
+                        if on_bytes:
+                            on_bytes(len(chunk))
+                    return blob.commit()
+
+        return self._retrying(f"fetch blob {digest.short}", download, retry_integrity=True)
+
+    def push_blob(
+        self, repository: str, digest: Digest, size: int, open_blob: Callable[[], BinaryIO], *, mount_from: str | None = None
+    ) -> str:
+        """Upload a blob unless the registry has it; returns "exists", "mounted" or "uploaded"."""
+        if self.has_blob(repository, digest):
+            return "exists"
+
+        def upload() -> str:
+            location = self._start_upload(repository, digest, mount_from)
+            if location is None:
+                return "mounted"
+            with open_blob() as source:
+                if size <= self._chunk_size:
+                    self._finish_upload(repository, location, digest, source.read() if size < STREAM_CHUNK else _chunks(source))
+                else:
+                    location = self._upload_chunks(repository, location, source, size)
+                    self._finish_upload(repository, location, digest, b"")
+            return "uploaded"
+
+        return self._retrying(f"push blob {digest.short}", upload)
+
+    # -- manifests -----------------------------------------------------------------------
+
+    def fetch_manifest(self, repository: str, reference: str) -> FetchedManifest:
+        """GET a manifest or index by tag or digest; a digest reference is verified."""
+        path = f"/v2/{repository}/manifests/{reference}"
+        response = self._request("GET", path, repository, headers={"Accept": MANIFEST_ACCEPT}, allow={404})
+        if response.status_code == 404:
+            raise NotFoundError(f"manifest {repository}:{reference} not found in registry {self.registry}")
+        data = response.content
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise RegistryError(f"manifest {repository}:{reference} is larger than {MAX_MANIFEST_BYTES} bytes")
+        digest = Digest.of_bytes(data)
+        if reference.startswith("sha256:") and digest != reference:
+            raise IntegrityError(f"registry {self.registry} served manifest {digest} for {reference}")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        return FetchedManifest(data, media_type, digest)
+
+    def push_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> Digest:
+        """PUT a manifest under a tag (or its digest); returns its digest."""
+        response = self._request(
+            "PUT", f"/v2/{repository}/manifests/{reference}", repository, push=True,
+            headers={"Content-Type": media_type}, content=data,
+        )
+        digest = Digest.of_bytes(data)
+        served = response.headers.get("docker-content-digest")
+        if served and served != digest:
+            raise IntegrityError(f"registry {self.registry} stored manifest as {served}, expected {digest}")
+        return digest
+
+    def list_tags(self, repository: str) -> list[str]:
+        response = self._request("GET", f"/v2/{repository}/tags/list", repository)
+        return list(response.json().get("tags") or [])
+
+    # -- upload steps --------------------------------------------------------------------
+
+    def _start_upload(self, repository: str, digest: Digest, mount_from: str | None) -> str | None:
+        params = {"mount": str(digest), "from": mount_from} if mount_from else None
+        response = self._request(
+            "POST", f"/v2/{repository}/blobs/uploads/", repository, push=True, params=params,
+            mount_from=mount_from, retry=False,
+        )
+        if response.status_code == 201:
+            return None
+        return self._location(response)
+
+    def _upload_chunks(self, repository: str, location: str, source: BinaryIO, size: int) -> str:
+        offset = 0
+        while offset < size:
+            chunk = source.read(self._chunk_size)
+            if not chunk:
+                raise IntegrityError(f"blob source ended at {offset} of {size} bytes")
+            response = self._request(
+                "PATCH", location, repository, push=True, content=chunk, retry=False,
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Range": f"{offset}-{offset + len(chunk) - 1}"},
+            )
+            offset += len(chunk)
+            location = self._location(response)
+        return location
+
+    def _finish_upload(self, repository: str, location: str, digest: Digest, content) -> None:
+        url = httpx.URL(location).copy_merge_params({"digest": str(digest)})
+        self._request(
+            "PUT", str(url), repository, push=True, content=content, retry=False,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def _location(self, response: httpx.Response) -> str:
+        location = response.headers.get("location")
+        if not location:
+            raise RegistryError(f"registry {self.registry} did not say where to upload (no Location header)")
+        return str(response.url.join(location))
+
+    # -- the request boundary ------------------------------------------------------------
+
+    def _request(self, method: str, path: str, repository: str, *, push: bool = False, allow=frozenset(),
+                 mount_from: str | None = None, retry: bool = True, **kwargs) -> httpx.Response:
+        """One checked request; retried here unless it is a step of an upload (the whole upload is retried)."""
+
+        def attempt() -> httpx.Response:
+            response = self._send(method, path, repository, push, mount_from, stream=False, **dict(kwargs))
+            self._raise_for_status(response, method, path, allow)
+            return response
+
+        return self._retrying(f"{method} {path}", attempt) if retry else attempt()
+
+    def _stream(self, method: str, path: str, repository: str):
+        return _StreamedResponse(self, method, path, repository)
+
+    def _send(self, method, path, repository, push, mount_from, *, stream, **kwargs) -> httpx.Response:
+        url = path if path.startswith(("http://", "https://")) else self._url(path)
+        scope = _scope(repository, push, mount_from)
+        headers = dict(kwargs.pop("headers", None) or {})
+        authorization = self._cached_authorization(scope)
+        if authorization:
+            headers["Authorization"] = authorization
+        response = self._http_send(method, url, headers, stream, kwargs)
+        if response.status_code == 401 and "www-authenticate" in response.headers:
+            authorization = self._authorize(response.headers["www-authenticate"], scope)
+            if authorization:
+                response.close()
+                headers["Authorization"] = authorization
+                response = self._http_send(method, url, headers, stream, kwargs)
+        return response
+
+    def _http_send(self, method, url, headers, stream, kwargs) -> httpx.Response:
+        request = self._http.build_request(method, url, headers=headers, **kwargs)
+        try:
+            return self._http.send(request, stream=stream)
+        except httpx.TransportError as error:
+            raise _TransientError(f"{method} {url}: {error or type(error).__name__}") from error
+
+    def _url(self, path: str) -> str:
+        if self._base_url is None:
+            self._base_url = self._discover_base_url()
+        return self._base_url + path
+
+    def _discover_base_url(self) -> str:
+        """https, unless TLS verification is off or the registry is on loopback and speaks plain http."""
+        https = f"https://{self.registry}"
+        if self._tls_verify and not _is_loopback(self.registry):
+            return https
+        try:
+            self._http.get(https + "/v2/", extensions={"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": 5.0}})
+            return https
+        except httpx.TransportError:
+            return f"http://{self.registry}"
+
+    def _cached_authorization(self, scope: str) -> str | None:
+        token = self._tokens.get(scope)
+        return f"Bearer {token}" if token else None
+
+    def _authorize(self, header: str, scope: str) -> str | None:
+        challenge = parse_challenge(header)
+        if challenge.scheme == "basic":
+            return self._credentials.basic_header() if self._credentials else None
+        if challenge.scheme != "bearer" or "realm" not in challenge.parameters:
+            return None
+        token, lifetime = self._fetch_token(challenge, scope)
+        self._tokens.put(scope, token, lifetime)
+        return f"Bearer {token}"
+
+    def _fetch_token(self, challenge, scope: str) -> tuple[str, float]:
+        params = {"service": challenge.parameters.get("service", "")}
+        if scope:
+            params["scope"] = scope
+        headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
+        try:
+            response = self._http.get(challenge.parameters["realm"], params=params, headers=headers)
+        except httpx.TransportError as error:
+            raise _TransientError(f"token request to {challenge.parameters['realm']}: {error}") from error
+        if response.status_code in (401, 403):
+            raise RegistryError(
+                f"registry {self.registry} refused the credentials for {scope}",
+                hint=f"Run 'dockpy login {self.registry}'.",
+            )
+        if response.status_code != 200:
+            raise RegistryError(f"token server {challenge.parameters['realm']} answered {response.status_code}")
+        try:
+            body = response.json()
+            token = body.get("token") or body.get("access_token")
+            lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        except (ValueError, AttributeError) as error:
+            raise RegistryError(f"token server {challenge.parameters['realm']} sent an unreadable answer") from error
+        if not token:
+            raise RegistryError(f"token server {challenge.parameters['realm']} sent no token")
+        return token, lifetime
+
+    def _raise_for_status(self, response: httpx.Response, method: str, path: str, allow) -> None:
+        status = response.status_code
+        if status < 400 or status in allow:
+            return
+        if status in _RETRY_STATUSES:
+            raise _TransientError(f"{method} {path}: registry answered {status}")
+        message = _error_message(response)
+        if status == 401:
+            raise RegistryError(
+                f"registry {self.registry} requires authentication for {path}: {message}",
+                hint=f"Run 'dockpy login {self.registry}'.",
+            )
+        if status == 403:
+            raise RegistryError(f"registry {self.registry} denied {method} {path}: {message}")
+        if status == 404:
+            raise NotFoundError(f"{path} not found in registry {self.registry}: {message}")
+        raise RegistryError(f"{method} {path} on registry {self.registry} failed ({status}): {message}")
+
+    def _retrying(self, what: str, operation: Callable, *, retry_integrity: bool = False):
+        """Run ``operation`` again after transient failures, backing off exponentially."""
+        delay = FIRST_BACKOFF_SECONDS
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return operation()
+            except (_TransientError, IntegrityError) as error:
+                if isinstance(error, IntegrityError) and not retry_integrity:
+                    raise
+                if attempt == self._attempts:
+                    if isinstance(error, IntegrityError):
+                        raise IntegrityError(f"{what}: registry {self.registry} kept serving bad content: {error}") from error
+                    raise RegistryError(f"{what}: gave up after {attempt} attempts: {error}") from error
+                time.sleep(delay)
+                delay *= 2
+
+
+class _TransientError(RegistryError):
+    """A failure worth retrying: a reset connection, a timeout, 429 or 5xx."""
+
+
+class _StreamedResponse:
+    """``with client._stream(...) as response``: a checked, streamed response that is always closed."""
+
+    def __init__(self, client: RegistryClient, method: str, path: str, repository: str):
+        self._client, self._method, self._path, self._repository = client, method, path, repository
+        self._response: httpx.Response | None = None
+
+    def __enter__(self) -> "_StreamedBody":
+        self._response = self._client._send(self._method, self._path, self._repository, False, None, stream=True)
+        if self._response.status_code >= 400:
+            self._response.read()
+            self._response.close()
+            self._client._raise_for_status(self._response, self._method, self._path, frozenset())
+        return _StreamedBody(self._response)
+
+    def __exit__(self, *exc) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+class _StreamedBody:
+    def __init__(self, response: httpx.Response):
+        self._response = response
+
+    def iter_bytes(self, chunk_size: int) -> Iterator[bytes]:
+        try:
+            yield from self._response.iter_bytes(chunk_size)
+        except httpx.TransportError as error:
+            raise _TransientError(f"download interrupted: {error or type(error).__name__}") from error
+
+
+def _scope(repository: str, push: bool, mount_from: str | None) -> str:
+    if not repository:
+        return ""  # the /v2/ base endpoint: authenticate without asking for any repository
+    scope = f"repository:{repository}:{'pull,push' if push else 'pull'}"
+    if mount_from:
+        scope += f" repository:{mount_from}:pull"
+    return scope
+
+
+def _chunks(source: BinaryIO) -> Iterator[bytes]:
+    while chunk := source.read(STREAM_CHUNK):
+        yield chunk
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors) or response.reason_phrase
+    except (ValueError, AttributeError):
+        return response.reason_phrase or str(response.status_code)
+
+
+def _is_loopback(registry: str) -> bool:
+    host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 or registry.startswith("[") else registry
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,160 @@
+"""The registry client against a real docker-registry, and a proxy that breaks things."""
+
+import io
+import json
+
+import pytest
+
+from dockpy.errors import IntegrityError, NotFoundError, RegistryError
+from dockpy.image.registry.auth import Credentials
+from dockpy.image.registry.client import RegistryClient
+from dockpy.layers.content import ContentStore
+from dockpy.layers.digests import Digest
+
+pytestmark = pytest.mark.usefixtures("no_stored_credentials")
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def push_bytes(client, repository, data, **kwargs):
+    digest = Digest.of_bytes(data)
+    outcome = client.push_blob(repository, digest, len(data), lambda: io.BytesIO(data), **kwargs)
+    return digest, outcome
+
+
+def manifest_for(config: bytes, layer: bytes) -> bytes:
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": Digest.of_bytes(config), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": Digest.of_bytes(layer), "size": len(layer)}],
+    }).encode()
+
+
+def test_a_pushed_blob_comes_back_with_the_same_digest(registry_address, storage_root):
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        digest, outcome = push_bytes(client, "roundtrip/blob", b"layer bytes" * 1000)
+        assert outcome == "uploaded"
+        assert client.has_blob("roundtrip/blob", digest)
+        info = client.fetch_blob("roundtrip/blob", digest, 11000, ContentStore(storage_root))
+    assert info.digest == digest
+    assert ContentStore(storage_root).read_bytes(digest) == b"layer bytes" * 1000
+
+
+def test_pushing_a_blob_the_registry_has_uploads_nothing(registry_address, fault_proxy):
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_bytes(client, "again/blob", b"same content")
+        fault_proxy.requests.clear()
+        _, outcome = push_bytes(client, "again/blob", b"same content")
+    assert outcome == "exists"
+    assert [method for method, _ in fault_proxy.requests] == ["HEAD"]
+
+
+def test_large_blobs_go_up_in_chunks(registry_address, fault_proxy, storage_root):
+    data = bytes(range(256)) * 4096  # 1 MiB
+    with RegistryClient(fault_proxy.address, tls_verify=False, chunk_size=300_000) as client:
+        digest, _ = push_bytes(client, "chunked/blob", data)
+        client.fetch_blob("chunked/blob", digest, len(data), ContentStore(storage_root))
+    patches = [path for method, path in fault_proxy.requests if method == "PATCH"]
+    assert len(patches) == 4
+    assert ContentStore(storage_root).read_bytes(digest) == data
+
+
+def test_a_blob_is_mounted_from_another_repository_instead_of_uploaded(registry_address):
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        digest, _ = push_bytes(client, "source/repo", b"shared layer")
+        _, outcome = push_bytes(client, "target/repo", b"shared layer", mount_from="source/repo")
+        assert outcome == "mounted"
+        assert client.has_blob("target/repo", digest)
+
+
+def test_manifests_round_trip_by_tag_and_by_digest(registry_address):
+    config, layer = b'{"architecture":"amd64","os":"linux"}', b"layer"
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_bytes(client, "app/manifest", config)
+        push_bytes(client, "app/manifest", layer)
+        manifest = manifest_for(config, layer)
+        digest = client.push_manifest("app/manifest", "v1", manifest, OCI_MANIFEST)
+        by_tag = client.fetch_manifest("app/manifest", "v1")
+        by_digest = client.fetch_manifest("app/manifest", digest)
+        assert "v1" in client.list_tags("app/manifest")
+    assert by_tag.data == manifest and by_tag.digest == digest and by_tag.media_type == OCI_MANIFEST
+    assert by_digest.data == manifest
+
+
+def test_a_missing_manifest_is_not_found(registry_address):
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        with pytest.raises(NotFoundError, match="not found in registry"):
+            client.fetch_manifest("nothing/here", "latest")
+
+
+def test_a_download_dropped_halfway_is_retried(registry_address, fault_proxy, storage_root):
+    data = b"x" * 200_000
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        digest, _ = push_bytes(client, "flaky/blob", data)
+        fault_proxy.drop_blob_downloads = 2
+        client.fetch_blob("flaky/blob", digest, len(data), ContentStore(storage_root))
+    assert ContentStore(storage_root).read_bytes(digest) == data
+
+
+def test_a_corrupt_blob_is_refused_and_nothing_is_stored(registry_address, fault_proxy, storage_root):
+    with RegistryClient(fault_proxy.address, tls_verify=False, attempts=2) as client:
+        digest, _ = push_bytes(client, "corrupt/blob", b"precious content")
+        fault_proxy.corrupt_blob_downloads = True
+        store = ContentStore(storage_root)
+        with pytest.raises(IntegrityError, match="bad content"):
+            client.fetch_blob("corrupt/blob", digest, 16, store)
+    assert list(store.walk()) == []
+    assert list(store.stale_ingests()) == []
+
+
+def test_service_unavailable_is_retried_with_backoff(registry_address, fault_proxy):
+    config, layer = b"{}", b"retried layer"
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_bytes(client, "busy/app", config)
+        push_bytes(client, "busy/app", layer)
+        client.push_manifest("busy/app", "v1", manifest_for(config, layer), OCI_MANIFEST)
+        fault_proxy.fail_with_503 = 2
+        assert client.list_tags("busy/app") == ["v1"]
+    assert fault_proxy.fail_with_503 == 0
+
+
+def test_persistent_failure_gives_up_with_a_clear_error(registry_address, fault_proxy, storage_root):
+    with RegistryClient(fault_proxy.address, tls_verify=False, attempts=2) as client:
+        fault_proxy.fail_with_503 = 10
+        with pytest.raises(RegistryError, match="gave up after 2 attempts"):
+            client.fetch_blob("down/blob", Digest.of_bytes(b"z"), 1, ContentStore(storage_root))
+
+
+def test_bearer_token_auth_fetches_a_token_with_the_credentials(registry_address, fault_proxy, storage_root):
+    fault_proxy.require_token = True
+    credentials = Credentials(fault_proxy.username, fault_proxy.password)
+    with RegistryClient(fault_proxy.address, tls_verify=False, credentials=credentials) as client:
+        digest, _ = push_bytes(client, "private/app", b"secret layer")
+        client.fetch_blob("private/app", digest, 12, ContentStore(storage_root))
+    assert fault_proxy.tokens_issued >= 1
+
+
+def test_wrong_credentials_are_one_clear_error(registry_address, fault_proxy):
+    fault_proxy.require_token = True
+    with RegistryClient(fault_proxy.address, tls_verify=False, credentials=Credentials("ci", "wrong")) as client:
+        with pytest.raises(RegistryError, match="refused the credentials") as raised:
+            client.has_blob("private/app", Digest.of_bytes(b"a"))
+    assert "dockpy login" in raised.value.hint
+
+
+def test_login_checks_and_saves_the_credentials(registry_address, fault_proxy, dockpy, no_stored_credentials):
+    fault_proxy.require_token = True
+    env = {"XDG_CONFIG_HOME": str(no_stored_credentials / "xdg"), "DOCKER_CONFIG": str(no_stored_credentials / "docker")}
+    wrong = dockpy("login", "-u", "ci", "-p", "nope", "--tls-verify=false", fault_proxy.address, env=env)
+    assert wrong.returncode == 125
+    assert wrong.stderr.startswith("dockpy: error: registry") and "refused the credentials" in wrong.stderr
+    right = dockpy("login", "-u", "ci", "--password-stdin", "--tls-verify=false", fault_proxy.address,
+                   input=b"s3cret\n", env=env)
+    assert right.returncode == 0, right.stderr
+    assert "Login Succeeded" in right.stdout
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:  # picks up the saved credentials
+        client.has_blob("private/app", Digest.of_bytes(b"a"))
+    assert dockpy("logout", fault_proxy.address, env=env).stdout.startswith("Removed login credentials")
