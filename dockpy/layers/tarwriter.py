@@ -107,7 +107,10 @@ class _Directory:
 
     def __init__(self, path: bytes, tar_prefix: bytes, parent_fd: int | None = None):
         self.path = path
-        self.fd = os.open(path if parent_fd is None else os.path.basename(path), _OPEN_DIRECTORY, dir_fd=parent_fd)
+        if parent_fd is None:  # the root the caller named may be reached through a symlink
+            self.fd = os.open(path, _OPEN_DIRECTORY & ~os.O_NOFOLLOW)
+        else:
+            self.fd = os.open(os.path.basename(path), _OPEN_DIRECTORY, dir_fd=parent_fd)
         try:
             self.children = iter(_sorted_children(path, self.fd, tar_prefix))
         except BaseException:
