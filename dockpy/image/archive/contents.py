@@ -98,10 +98,13 @@ class ArchiveContents:
                 raise type(result)(f"{what} ({name}): {result}")
             return result
         if member in self.documents:
-            return self.store_layer(io.BytesIO(self.documents[member]))
-        if member in self.blobs:
-            return self.store_layer(self.staging.open(self.blobs[member].digest))
-        raise UnsafeArchiveError(f"the archive has no {name} ({what})")
+            tar = io.BytesIO(self.documents[member])
+        elif member in self.blobs:
+            tar = self.staging.open(self.blobs[member].digest)
+        else:
+            raise UnsafeArchiveError(f"the archive has no {name} ({what})")
+        self.layers[member] = self.store_layer(tar)  # converted once, however many images use it
+        return self.layers[member]
 
     def store_layer(self, tar: BinaryIO) -> LayerBlob:
         """Check a layer tar and stage it as zstd, remembering its diff_id."""
