@@ -8,12 +8,14 @@ import tarfile
 
 import pytest
 
+from dockpy.errors import IntegrityError
 from dockpy.image.archive import ArchiveFormat, DirectoryArchiveWriter, load_archive, save_images
 from dockpy.image.archive.oci_layout import CONTAINERD_NAME, REF_NAME
 from dockpy.image.oci import OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, Descriptor, Index, Manifest, Platform, encode
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.archive.conftest import make_tar, save_to_bytes, tar_members
+from tests.image.conftest import put_test_image
 
 
 def index_of(members: dict) -> dict:
@@ -104,11 +106,16 @@ def test_saving_into_a_non_empty_directory_is_refused(tmp_path):
         DirectoryArchiveWriter(tmp_path)
 
 
-def test_a_failed_directory_save_removes_what_it_wrote(source_store, tmp_path):
+def test_a_save_that_fails_half_way_removes_what_it_wrote(image_store, tmp_path):
+    image = put_test_image(image_store, {"a": b"first layer"}, {"b": b"second layer"})
+    image_store.add_revision("broken:1", image, operation="build")
+    corrupt = image_store.content.path(image.layers[1].digest)
+    corrupt.chmod(0o644)
+    corrupt.write_bytes(corrupt.read_bytes().replace(b"second layer", b"SECOND LAYER"))
     layout = tmp_path / "layout"
-    with pytest.raises(Exception, match="no such image"):
+    with pytest.raises(IntegrityError, match="corrupt"):
         with DirectoryArchiveWriter(layout) as writer:
-            save_images(source_store, ["busybox", "missing:tag"], writer, archive_format=ArchiveFormat.OCI)
+            save_images(image_store, ["broken:1"], writer, archive_format=ArchiveFormat.OCI)
     assert not layout.exists()
 
 
