@@ -28,7 +28,7 @@ from typing import BinaryIO
 from dockpy.errors import UnsafeArchiveError
 from dockpy.layers.compression import open_tar_stream
 from dockpy.layers.tarformat import CONTIGUOUS, DIRECTORY, HARDLINK, REGULAR, REGULAR_V7, SYMLINK
-from dockpy.layers.tarreader import TarReader
+from dockpy.layers.tarreader import MAX_ENTRY_SIZE, TarReader
 
 COPY_CHUNK = 1 << 20
 _REGULAR_TYPES = (REGULAR, REGULAR_V7, CONTIGUOUS)
@@ -145,6 +145,10 @@ class _EntryData(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def read(self, size: int = -1) -> bytes:
+        """The reader's bytes as they are: no copy through a buffer (blobs stream in 1 MiB chunks)."""
+        return self._reader.read_data(size if size >= 0 else MAX_ENTRY_SIZE)
 
     def readinto(self, buffer) -> int:
         data = self._reader.read_data(len(buffer))
