@@ -115,3 +115,14 @@ def test_a_config_named_for_another_digest_is_refused(source_store, image_store)
     members[entry["Config"]] = members[entry["Config"]].replace(b'"os":"linux"', b'"os":"linux" ')
     with pytest.raises(IntegrityError, match="named for another digest"):
         load_archive(image_store, io.BytesIO(make_tar(members)))
+
+
+def test_a_gzip_layer_tar_loads_like_a_plain_one(source_store, image_store):
+    """docker load decompresses layer files of any compression; so does dockpy."""
+    import gzip
+
+    members = {k: v for k, v in save_docker(source_store, "busybox").items() if v is not None}
+    (entry,) = json.loads(members["manifest.json"])
+    members[entry["Layers"][0]] = gzip.compress(members[entry["Layers"][0]])
+    (loaded,) = load_archive(image_store, io.BytesIO(make_tar(members)))
+    assert loaded.image.id == source_store.resolve("busybox").id
