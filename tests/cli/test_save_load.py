@@ -122,22 +122,34 @@ def test_saving_a_missing_image_writes_no_file(source_root, tmp_path):
 
 # -- skopeo ------------------------------------------------------------------------------------------
 
+# skopeo keeps a blob-info cache here when run as root; the tests give it a throw-away one.
+SKOPEO_CACHE = Path("/var/lib/containers/cache")
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess:
+    """skopeo, in a private mount namespace with a tmpfs over its root cache when that is possible."""
+    if os.geteuid() != 0 or not SKOPEO_CACHE.is_dir() or shutil.which("unshare") is None:
+        return run_tool("skopeo", *args)
+    script = f'mount -t tmpfs tmpfs {SKOPEO_CACHE} && exec skopeo "$@"'
+    return run_tool("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "skopeo", *args)
+
+
 
 @requires_tool("skopeo")
 def test_skopeo_inspects_dockpys_oci_archive(archives, source_root):
-    inspected = json.loads(run_tool("skopeo", "inspect", f"oci-archive:{archives['oci']}").stdout)
+    inspected = json.loads(skopeo("inspect", f"oci-archive:{archives['oci']}").stdout)
     assert inspected["Digest"] == manifest_digest(source_root, IMAGE)
 
 
 @requires_tool("skopeo")
 def test_skopeo_inspects_dockpys_docker_archive(archives, source_root):
-    inspected = json.loads(run_tool("skopeo", "inspect", "--config", f"docker-archive:{archives['docker']}").stdout)
+    inspected = json.loads(skopeo("inspect", "--config", f"docker-archive:{archives['docker']}").stdout)
     assert inspected["rootfs"]["diff_ids"] and inspected["os"] == "linux"
 
 
 @requires_tool("skopeo")
 def test_skopeo_copies_dockpys_oci_archive_to_a_layout_dockpy_loads(archives, source_root, tmp_path):
-    run_tool("skopeo", "copy", f"oci-archive:{archives['oci']}", f"oci:{tmp_path / 'layout'}:1")
+    skopeo("copy", f"oci-archive:{archives['oci']}", f"oci:{tmp_path / 'layout'}:1")
     result = dockpy_in(tmp_path / "root", "load", "-i", str(tmp_path / "layout"), check=True)
     # skopeo's ref.name is a bare tag, which names no repository: the image is loaded untagged.
     assert result.stdout == f"Loaded image ID: {image_id(source_root, IMAGE)}\n"
@@ -147,7 +159,7 @@ def test_skopeo_copies_dockpys_oci_archive_to_a_layout_dockpy_loads(archives, so
 @pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
 def test_dockpy_loads_what_skopeo_copy_writes(transport, archives, source_root, tmp_path):
     target = tmp_path / "copy.tar"
-    run_tool("skopeo", "copy", f"oci:{archives['oci-gzip-dir']}:1", f"{transport}:{target}:localhost/copied:2")
+    skopeo("copy", f"oci:{archives['oci-gzip-dir']}:1", f"{transport}:{target}:localhost/copied:2")
     result = dockpy_in(tmp_path / "root", "load", "-i", str(target), check=True)
     assert result.stdout == "Loaded image: localhost/copied:2\n"
     assert image_id(tmp_path / "root", "localhost/copied:2") == image_id(source_root, IMAGE)
