@@ -111,3 +111,11 @@ def mount_filesystem(fstype: str, target: str | os.PathLike, options: list[tuple
             os.close(mount_fd)
     finally:
         os.close(fs_fd)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def set_parent_death_signal(signal_number: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): the kernel sends ``signal_number`` to this process when its parent dies."""
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0), "prctl PR_SET_PDEATHSIG")
