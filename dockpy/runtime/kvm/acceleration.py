@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from dockpy.runtime.kvm.cache_files import write_atomically
+
 KVM_DEVICE = "/dev/kvm"
 
 
@@ -88,7 +90,4 @@ def _read_cache(cache_file: Path) -> dict:
 
 
 def _write_cache(cache_file: Path, cache: dict) -> None:
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cache_file.with_name(f".{cache_file.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
-    temporary.rename(cache_file)
+    write_atomically(cache_file, (json.dumps(cache, indent=1, sort_keys=True) + "\n").encode())

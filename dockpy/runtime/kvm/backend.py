@@ -24,7 +24,9 @@ import shutil
 import signal as signals
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +114,7 @@ class KvmBackend:
         self._warn = warn
         self._trace_to = trace_to
         self._tools: HostTools | None = None
+        self._probe_lock = threading.Lock()  # concurrent runs of one backend probe KVM once
 
     # -- preconditions -------------------------------------------------------
 
@@ -130,7 +133,8 @@ class KvmBackend:
     def acceleration(self) -> acceleration.Acceleration:
         tools = self.check()
         identity = acceleration.host_identity(tools.qemu, tools.kernel.identity)
-        return acceleration.choose_acceleration(self.cache_dir / "acceleration.json", identity, self._probe_kvm)
+        with self._probe_lock:
+            return acceleration.choose_acceleration(self.cache_dir / "acceleration.json", identity, self._probe_kvm)
 
     # -- running -------------------------------------------------------------
 
@@ -194,9 +198,10 @@ class KvmBackend:
         log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
         shares = []
         for index, (tag, source, read_only) in enumerate(sources):
-            socket = f"fs{index}.sock"
+            # The C virtiofsd locks a pid file named after the socket path: make it unique per VM.
+            socket = f"{spec.id[:24]}.fs{index}.sock"
             process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
-            helpers.callback(kill_and_reap, process)
+            helpers.callback(virtiofs.stop_virtiofsd, process, socket)
             shares.append(qemu.Share(tag, socket))
         return tuple(shares)
 
@@ -252,7 +257,7 @@ class KvmBackend:
         """Boot the guest with KVM until /init's probe marker; None if it worked, else why not."""
         tools = self.check()
         accel = acceleration.Acceleration("kvm")
-        rundir = self.run_directory(f"kvm-probe-{os.getpid()}").create()
+        rundir = self.run_directory(f"kvm-probe-{uuid.uuid4().hex[:12]}").create()
         try:
             config = qemu.VmConfig(
                 kernel=kernel.boot_image(tools.kernel, self.cache_dir),

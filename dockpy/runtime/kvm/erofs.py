@@ -15,12 +15,12 @@ Uncompressed: under TCG, decompressing in the guest costs more than reading.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, PrerequisiteError
+from dockpy.runtime.kvm.cache_files import temporary_sibling
 
 MKFS_EROFS = "mkfs.erofs"
 EROFS_PACKAGE = "erofs-utils"
@@ -45,7 +45,7 @@ def layer_image(layer_dir: Path, mkfs: Path | None = None) -> Path:
     image = image_path(layer_dir)
     if image.exists():
         return image
-    temporary = image.with_name(f"{image.name}.{os.getpid()}.tmp")
+    temporary = temporary_sibling(image)
     command = [str(mkfs or find_mkfs_erofs()), "--quiet", "--preserve-mtime", str(temporary), str(layer_dir)]
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
 from dockpy.runtime.kvm import kmodules
+from dockpy.runtime.kvm.cache_files import write_atomically
 from dockpy.runtime.kvm.cpio import CpioWriter
 from dockpy.runtime.kvm.kernel import GuestKernel
 
@@ -114,10 +114,7 @@ def cached_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
     inputs = gather_inputs(kernel, find_busybox())
     path = cache_dir / f"initramfs-{inputs.digest()[:32]}.cpio"
     if not path.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_bytes(build_archive(inputs))
-        temporary.rename(path)
+        write_atomically(path, build_archive(inputs))
         for stale in cache_dir.glob("initramfs-*.cpio"):  # made from a kernel or busybox that was replaced
             if stale != path:
                 stale.unlink(missing_ok=True)

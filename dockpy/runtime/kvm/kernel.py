@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
+from dockpy.runtime.kvm.cache_files import write_atomically
 
 KERNEL_ENV = "DOCKPY_KERNEL"
 KERNEL_PACKAGE = "linux-image-cloud-amd64"
@@ -108,12 +109,11 @@ def boot_image(kernel: GuestKernel, cache_dir: Path) -> Path:
     if unbootable.exists():
         return kernel.image
     vmlinux = unpack_vmlinux(kernel.image.read_bytes())
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cached if vmlinux is not None and has_pvh_entry(vmlinux) else unbootable
-    temporary = target.with_name(f".{target.name}.{os.getpid()}")
-    temporary.write_bytes(vmlinux if target is cached else b"")
-    temporary.rename(target)
-    return cached if target is cached else kernel.image
+    if vmlinux is None or not has_pvh_entry(vmlinux):
+        write_atomically(unbootable, b"")  # remembers not to try again for this kernel
+        return kernel.image
+    write_atomically(cached, vmlinux)
+    return cached
 
 
 def unpack_vmlinux(bzimage: bytes) -> bytes | None:

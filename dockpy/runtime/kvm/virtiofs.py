@@ -27,10 +27,12 @@ from pathlib import Path
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.children import spawn
+from dockpy.runtime.kvm.children import kill_and_reap, spawn
 
 VIRTIOFSD_CANDIDATES = ("/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd")
 SOCKET_TIMEOUT_SECONDS = 10.0
+# The C virtiofsd locks /run/virtiofsd/<socket path, '/' as '.'>.pid and leaves it behind.
+PID_FILE_DIR = Path("/run/virtiofsd")
 
 
 def find_virtiofsd() -> Path:
@@ -56,6 +58,12 @@ def start_virtiofsd(binary: Path, source: str, socket: str, *, read_only: bool, 
     process = spawn(argv, cwd=cwd, stdout=log, stderr=log, prepare=prepare)
     _wait_for_socket(process, cwd / socket, source)
     return process
+
+
+def stop_virtiofsd(process: subprocess.Popen, socket: str) -> None:
+    """End virtiofsd (it normally exits with QEMU) and remove the lock file it leaves."""
+    kill_and_reap(process)
+    (PID_FILE_DIR / (socket.replace("/", ".") + ".pid")).unlink(missing_ok=True)
 
 
 def _bind_read_only(source: str) -> None:
