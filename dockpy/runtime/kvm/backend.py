@@ -48,6 +48,8 @@ KILLED_EXIT_CODE = 128 + signals.SIGKILL
 # microvm has 24 virtio-mmio transports with its second IOAPIC; the serial
 # ports, the writable dir and each volume take one each.
 MAX_VIRTIO_DEVICES = 24
+# A run directory gets its QEMU pid within seconds; one this old without a live QEMU is left over.
+STALE_RUN_DIRECTORY_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ class KvmBackend:
         if accel.is_emulated:
             self._warn(f"KVM cannot run guests on this host ({accel.reason}); using TCG emulation, which is much slower")
         images = tuple(erofs.layer_image(Path(layer), tools.mkfs_erofs) for layer in spec.rootfs.layers)
+        self._remove_stale_run_directories()
         rundir = self.run_directory(spec.id).create()
         try:
             self._write_initrd(rundir, spec, len(images))
@@ -162,6 +165,13 @@ class KvmBackend:
 
     def run_directory(self, container_id: str) -> RunDirectory:
         return RunDirectory(self.cache_dir / "run" / container_id)
+
+    def _remove_stale_run_directories(self) -> None:
+        """Run directories of VMs whose dockpy was killed (SIGKILL leaves no chance to clean up)."""
+        for path in (self.cache_dir / "run").glob("*"):
+            rundir = RunDirectory(path)
+            if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
+                rundir.remove()
 
     def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layer_count: int) -> None:
         base = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,14 @@ class RunDirectory:
         except (OSError, ValueError):
             pass
         return None
+
+    def is_stale(self, age_seconds: float) -> bool:
+        """No VM runs here and the directory is older than ``age_seconds`` (so it is not just being set up)."""
+        try:
+            age = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        return age > age_seconds and self.running_pid() is None
 
     def send_signal(self, signum: int) -> bool:
         """Ask the guest's /init to deliver ``signum`` to the container's process; False if the VM is gone."""

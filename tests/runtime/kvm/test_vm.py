@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
+import sys
 import threading
 import time
 
@@ -190,3 +192,46 @@ def _wait_until(condition, seconds=240):
     while not condition():
         assert time.monotonic() < deadline, "the VM did not start its process in time"
         time.sleep(0.1)
+
+
+KILLED_DOCKPY = """
+import sys
+from pathlib import Path
+from dockpy.root import StorageRoot
+from dockpy.runtime.kvm.backend import KvmBackend
+from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem
+container = Path(sys.argv[2])
+spec = ContainerSpec(
+    id="killed-dockpy",
+    rootfs=RootFilesystem(layers=tuple(sys.argv[3:]), upperdir=str(container / "upper"), workdir=str(container / "work")),
+    process=Process(args=("sleep", "600"), env=("PATH=/bin",)),
+    hostname="h",
+)
+KvmBackend(StorageRoot(Path(sys.argv[1])), warn=lambda message: None).run(spec)
+"""
+
+
+def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
+    """SIGKILL gives dockpy no chance to clean up: the kernel's parent-death signal ends QEMU and virtiofsd."""
+    container = make_spec_in(tmp_path / "container", image_layers, "true").rootfs.upperdir.rsplit("/", 1)[0]
+    dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
+    rundir = backend.run_directory("killed-dockpy")
+    _wait_until(lambda: rundir.running_pid() is not None)
+    helpers = _processes_with_cwd(rundir.path)  # QEMU and the upper dir's virtiofsd
+    assert rundir.running_pid() in helpers and len(helpers) == 2
+    dockpy.kill()
+    dockpy.wait()
+    _wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in helpers), seconds=30)
+    rundir.remove()
+
+
+def _processes_with_cwd(directory) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(directory):
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
