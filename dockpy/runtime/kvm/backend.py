@@ -116,6 +116,7 @@ class KvmBackend:
         self._warn = warn
         self._trace_to = trace_to
         self._tools: HostTools | None = None
+        self._initramfs: Path | None = None
         self._probe_lock = threading.Lock()  # concurrent runs of one backend probe KVM once
 
     # -- preconditions -------------------------------------------------------
@@ -173,8 +174,14 @@ class KvmBackend:
             if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
                 rundir.remove()
 
+    def base_initramfs(self) -> Path:
+        """The cached initramfs, looked up once per backend (checking it hashes a few MB of inputs)."""
+        if self._initramfs is None or not self._initramfs.exists():
+            self._initramfs = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)
+        return self._initramfs
+
     def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layer_count: int) -> None:
-        base = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)
+        base = self.base_initramfs()
         target = rundir.path / INITRD
         shutil.copyfile(base, target)
         with target.open("ab") as initrd:
@@ -271,7 +278,7 @@ class KvmBackend:
         try:
             config = qemu.VmConfig(
                 kernel=kernel.boot_image(tools.kernel, self.cache_dir),
-                initrd=initramfs.cached_initramfs(tools.kernel, self.cache_dir),
+                initrd=self.base_initramfs(),
                 cmdline=kernel_cmdline(accel, None) + " dockpy.probe",
                 accelerator="kvm",
             )

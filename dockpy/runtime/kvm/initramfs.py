@@ -12,6 +12,7 @@ Layout::
     /bin/busybox, /bin/<applet> static busybox and a symlink per applet
     /lib/modules/NN-<name>.ko   modules in load order (dependencies first)
     /dev/console                the kernel opens it for /init's stdio
+    /dockpy/dev/                the container's /dev: null, zero, full, random, urandom, tty, pts/, shm/, fd links
     /dockpy/                    /dockpy/spec arrives per run (guest_spec.py)
 """
 
@@ -39,7 +40,13 @@ BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 # writable layer and volumes. Dependencies (virtio, virtio_ring, fuse, ...) follow.
 GUEST_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay", "virtiofs")
 _PT_INTERP = 3
+# Part of the cache key: bump it whenever build_archive lays out the archive differently.
+LAYOUT_VERSION = 2
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/init-layer", "dockpy/rw", "l")
+# (name, major, minor) of the character devices a container's /dev holds, as in Docker.
+CONTAINER_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
+CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                       ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,7 @@ class InitramfsInputs:
     modules: tuple[tuple[str, bytes], ...]
 
     def digest(self) -> str:
-        hasher = hashlib.sha256()
+        hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\n".encode())
         for part in (self.busybox, "\n".join(self.applets).encode(), self.init_script):
             hasher.update(len(part).to_bytes(8, "little") + part)
         for name, data in self.modules:
@@ -105,8 +112,19 @@ def build_archive(inputs: InitramfsInputs) -> bytes:
         writer.add_symlink(f"bin/{applet}", "busybox")
     for index, (name, data) in enumerate(inputs.modules):
         writer.add_file(f"lib/modules/{index:02d}-{name}.ko", data)
+    _add_container_dev(writer)
     writer.finish()
     return buffer.getvalue()
+
+
+def _add_container_dev(writer: CpioWriter) -> None:
+    writer.add_directory("dockpy/dev")
+    writer.add_directory("dockpy/dev/pts")
+    writer.add_directory("dockpy/dev/shm", mode=0o1777)
+    for name, major, minor in CONTAINER_DEVICES:
+        writer.add_char_device(f"dockpy/dev/{name}", major, minor, mode=0o666)
+    for name, target in CONTAINER_DEV_LINKS:
+        writer.add_symlink(f"dockpy/dev/{name}", target)
 
 
 def cached_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
