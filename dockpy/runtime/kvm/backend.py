@@ -226,7 +226,7 @@ class KvmBackend:
         argv = qemu.qemu_argv(tools.qemu, config)
         stdin_fd, stdout_fd, stderr_fd = fds
         if config.terminal:
-            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE)
+            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, own_process_group=False)
         else:
             stdin = stdin_fd if config.interactive else subprocess.DEVNULL
             process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
@@ -234,8 +234,7 @@ class KvmBackend:
         try:
             _, qemu_errors = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            kill_and_reap(process)
-            return KILLED_EXIT_CODE
+            return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
             kill_and_reap(process)
             if self._trace_to is not None:

@@ -5,7 +5,9 @@ started it dies, however it dies (an exception, Ctrl-C, ``kill -9``), the
 kernel kills the child. The prctl is per parent *thread*, so a VM must be
 waited for by the thread that started it (``KvmBackend.run`` blocks, so it is).
 Each child also gets its own process group, so a Ctrl-C on dockpy's terminal
-reaches dockpy (which then stops the VM in order) and not QEMU directly.
+reaches dockpy (which then stops the VM in order) and not QEMU directly;
+except QEMU with a terminal, which puts the tty in raw mode (Ctrl-C is then a
+byte for the guest) and must be in the terminal's foreground group to do so.
 """
 
 from __future__ import annotations
@@ -27,8 +29,13 @@ def spawn(
     stderr=subprocess.DEVNULL,
     pass_fds: Sequence[int] = (),
     prepare: Callable[[], None] | None = None,
+    own_process_group: bool = True,
 ) -> subprocess.Popen:
-    """Start ``argv``; ``prepare`` runs in the child before exec (e.g. to set up a mount namespace)."""
+    """Start ``argv``; ``prepare`` runs in the child before exec (e.g. to set up a mount namespace).
+
+    A child that drives dockpy's terminal (QEMU with ``-t``) must stay in dockpy's
+    foreground process group, or the kernel stops it (SIGTTOU) when it sets raw mode.
+    """
     parent = os.getpid()
 
     def in_child() -> None:
@@ -46,7 +53,7 @@ def spawn(
         stderr=stderr,
         pass_fds=tuple(pass_fds),
         preexec_fn=in_child,
-        process_group=0,
+        process_group=0 if own_process_group else None,
     )
 
 

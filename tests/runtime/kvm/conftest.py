@@ -78,14 +78,14 @@ def backend(kvm_root) -> KvmBackend:
     return kvm
 
 
-def make_spec_in(directory: Path, layers, *args: str, env=("PATH=/bin",), cwd="/", user="", interactive=False, volumes=(), **fields) -> ContainerSpec:
+def make_spec_in(directory: Path, layers, *args: str, env=("PATH=/bin",), cwd="/", user="", interactive=False, terminal=False, volumes=(), **fields) -> ContainerSpec:
     """A ContainerSpec on ``layers`` whose upper and work dirs are made in ``directory``."""
     (directory / "upper").mkdir(parents=True, exist_ok=True)
     (directory / "work").mkdir(exist_ok=True)
     return ContainerSpec(
         id=uuid.uuid4().hex,
         rootfs=RootFilesystem(layers=layers, upperdir=str(directory / "upper"), workdir=str(directory / "work")),
-        process=Process(args=args, env=tuple(env), cwd=cwd, user=user, interactive=interactive),
+        process=Process(args=args, env=tuple(env), cwd=cwd, user=user, interactive=interactive, terminal=terminal),
         hostname="kvm-test",
         volumes=tuple(volumes),
         **fields,

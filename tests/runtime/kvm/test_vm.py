@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import pty
 import subprocess
 import sys
 import threading
@@ -131,6 +132,16 @@ def test_stdin_is_passed_with_end_of_file(run_vm, make_spec):
     assert out == b"line one\nline two\nend\n"
 
 
+def test_terminal_gives_the_process_a_tty(backend, make_spec):
+    controller, terminal = pty.openpty()
+    try:
+        spec = make_spec("sh", "-c", "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && exit 5; exit 1", terminal=True, interactive=True)
+        assert backend.run(spec, stdin=terminal, stdout=terminal, stderr=terminal, timeout=300) == 5
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
 def test_unknown_user_is_a_setup_error(run_vm, make_spec):
     with pytest.raises(ContainerSetupError, match="unable to find user nobody-here"):
         run_vm(make_spec("true", user="nobody-here"))
@@ -214,13 +225,15 @@ KvmBackend(StorageRoot(Path(sys.argv[1])), warn=lambda message: None).run(spec)
 def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
     """SIGKILL gives dockpy no chance to clean up: the kernel's parent-death signal ends QEMU and virtiofsd."""
     container = make_spec_in(tmp_path / "container", image_layers, "true").rootfs.upperdir.rsplit("/", 1)[0]
-    dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
     rundir = backend.run_directory("killed-dockpy")
-    _wait_until(lambda: rundir.running_pid() is not None)
-    helpers = _processes_with_cwd(rundir.path)  # QEMU and the upper dir's virtiofsd
-    assert rundir.running_pid() in helpers and len(helpers) == 2
-    dockpy.kill()
-    dockpy.wait()
+    dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
+    try:
+        _wait_until(lambda: rundir.running_pid() is not None or dockpy.poll() is not None)
+        helpers = _processes_with_cwd(rundir.path)  # QEMU and the upper dir's virtiofsd
+        assert rundir.running_pid() in helpers and len(helpers) == 2
+    finally:
+        dockpy.kill()
+        dockpy.wait()
     _wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in helpers), seconds=30)
     rundir.remove()
 
