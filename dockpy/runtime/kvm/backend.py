@@ -173,6 +173,7 @@ class KvmBackend:
             rundir = RunDirectory(path)
             if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
                 rundir.remove()
+                virtiofs.remove_lock_files(_socket_prefix(path.name))
 
     def base_initramfs(self) -> Path:
         """The cached initramfs, looked up once per backend (checking it hashes a few MB of inputs)."""
@@ -216,7 +217,7 @@ class KvmBackend:
         shares = []
         for index, (tag, source, read_only) in enumerate(sources):
             # The C virtiofsd locks a pid file named after the socket path: make it unique per VM.
-            socket = f"{spec.id[:24]}.fs{index}.sock"
+            socket = f"{_socket_prefix(spec.id)}.fs{index}.sock"
             process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
             helpers.callback(virtiofs.stop_virtiofsd, process, socket)
             shares.append(qemu.Share(tag, socket))
@@ -317,6 +318,10 @@ def _identity(path: str) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (info.st_dev, info.st_ino)
+
+
+def _socket_prefix(container_id: str) -> str:
+    return container_id[:24]
 
 
 def _validate(spec: ContainerSpec) -> None:

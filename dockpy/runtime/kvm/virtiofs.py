@@ -66,6 +66,12 @@ def stop_virtiofsd(process: subprocess.Popen, socket: str) -> None:
     (PID_FILE_DIR / (socket.replace("/", ".") + ".pid")).unlink(missing_ok=True)
 
 
+def remove_lock_files(socket_prefix: str) -> None:
+    """Lock files of virtiofsds whose dockpy was killed before it could remove them."""
+    for lock in PID_FILE_DIR.glob(f"{socket_prefix}.fs*.sock.pid"):
+        lock.unlink(missing_ok=True)
+
+
 def _bind_read_only(source: str) -> None:
     """In the child, before exec: a private mount namespace where ``source`` is read-only."""
     linux.unshare(linux.CLONE_NEWNS)

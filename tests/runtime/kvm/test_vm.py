@@ -17,6 +17,7 @@ import time
 import pytest
 
 from dockpy.errors import ContainerSetupError
+from dockpy.runtime.kvm import virtiofs
 from dockpy.runtime.spec import Resources, VolumeMount
 from tests.runtime.kvm.conftest import make_spec_in
 
@@ -236,6 +237,7 @@ def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
         dockpy.wait()
     _wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in helpers), seconds=30)
     rundir.remove()
+    virtiofs.remove_lock_files("killed-dockpy")
 
 
 def _processes_with_cwd(directory) -> list[int]:
