@@ -229,8 +229,9 @@ def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
     rundir = backend.run_directory("killed-dockpy")
     dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
     try:
-        _wait_until(lambda: rundir.running_pid() is not None or dockpy.poll() is not None)
-        helpers = _processes_with_cwd(rundir.path)  # QEMU and the upper dir's virtiofsd
+        # QEMU and the upper dir's virtiofsd; they start one after the other, so wait for both.
+        _wait_until(lambda: len(_processes_with_cwd(rundir.path)) == 2 or dockpy.poll() is not None)
+        helpers = _processes_with_cwd(rundir.path)
         assert rundir.running_pid() in helpers and len(helpers) == 2
     finally:
         dockpy.kill()
