@@ -14,6 +14,7 @@ The tree::
     ├── UnsafeArchiveError              a tar that tries to write outside its target, or is malformed
     ├── StoreError (OSError)            the storage root cannot be read or written
     ├── ContainerSetupError (OSError)   a syscall failed while setting up a container
+    ├── PrerequisiteError               a program or file dockpy needs is not installed (hint: the package)
     ├── BuildError                      a build step failed
     └── RegistryError                   a registry refused or broke a transfer
 
@@ -115,6 +116,10 @@ class StoreError(DockpyError, OSError):
 
 class ContainerSetupError(DockpyError, OSError):
     """A syscall failed while setting up a container; names the call and the path."""
+
+
+class PrerequisiteError(DockpyError):
+    """A program or file dockpy needs is missing; ``hint`` names the package that provides it."""
 
 
 class BuildError(DockpyError):

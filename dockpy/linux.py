@@ -222,3 +222,8 @@ def set_interface_up(name: str) -> None:
         _check(_libc.ioctl(sock, _SIOCSIFFLAGS, ctypes.byref(request)), "ioctl SIOCSIFFLAGS", name)
     finally:
         os.close(sock)
+
+
+def set_parent_death_signal(signal_number: int) -> None:
+    """prctl(PR_SET_PDEATHSIG): the kernel sends ``signal_number`` to this process when its parent dies."""
+    prctl(PR_SET_PDEATHSIG, signal_number)

@@ -1,0 +1,393 @@
+"""``KvmBackend``: runs a ContainerSpec inside a QEMU microVM (``--isolation kvm``).
+
+A run, as a recipe:
+
+1. check the host: QEMU, the guest kernel, static busybox, mkfs.erofs, virtiofsd;
+2. decide KVM or TCG (a cached real boot test, ``acceleration.py``);
+3. get an EROFS image of every image layer (built once, ``erofs.py``);
+4. write the run's initrd: the cached initramfs plus /dockpy/spec;
+5. start a virtiofsd for the container's writable dir and each volume;
+6. start QEMU (``qemu.py``), record its pid, wait for it;
+7. read the status the guest reported: the process's exit code, or a setup error;
+8. remove the run directory (``rundir.py``), whatever happened.
+
+``stop``/``signal`` work from any dockpy process: they find the VM through
+its run directory, forward a signal to the container's process through the
+``dockpy.signal`` port, and kill QEMU when that is not enough.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal as signals
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockpy.errors import ContainerSetupError, InvalidInputError
+from dockpy.root import StorageRoot
+from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
+from dockpy.runtime.kvm.children import kill_and_reap, spawn
+from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
+from dockpy.runtime.spec import ContainerSpec
+
+DEFAULT_MEMORY_MIB = 256
+# Below this the guest kernel cannot unpack its initramfs and run a process.
+MINIMUM_MEMORY_MIB = 128
+STOP_TIMEOUT_SECONDS = 10.0
+PROBE_TIMEOUT_SECONDS = 30.0
+# Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
+KILLED_EXIT_CODE = 128 + signals.SIGKILL
+# microvm has 24 virtio-mmio transports with its second IOAPIC; the serial
+# ports, the writable dir and each volume take one each.
+MAX_VIRTIO_DEVICES = 24
+# A run directory gets its QEMU pid within seconds; one this old without a live QEMU is left over.
+STALE_RUN_DIRECTORY_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class HostTools:
+    """The programs and files a microVM needs, found once per backend."""
+
+    qemu: Path
+    kernel: kernel.GuestKernel
+    busybox: Path
+    mkfs_erofs: Path
+    virtiofsd: Path
+
+
+def kernel_cmdline(accel: acceleration.Acceleration, tsc_khz: int | None, *, trace: bool = False) -> str:
+    """Quiet, fast boot; ``panic=-1`` so a guest that fails reboots, which ``-no-reboot`` turns into an exit."""
+    words = ["console=ttyS0", "quiet", "panic=-1", "rdinit=/init", "cryptomgr.notests", "random.trust_cpu=on"]
+    if trace:
+        words.append("dockpy.trace")
+    if accel.is_emulated and tsc_khz:
+        # Under TCG the guest cannot calibrate its TSC against the emulated PIT
+        # reliably (about one boot in three hangs); tell it the host's rate.
+        words += [f"tsc_early_khz={tsc_khz}", "tsc=reliable", "no_timer_check"]
+    return " ".join(words)
+
+
+def host_tsc_khz() -> int | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("cpu MHz"):
+                return int(float(line.split(":", 1)[1]) * 1000)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def guest_memory_mib(spec: ContainerSpec) -> int:
+    memory = spec.resources.memory_bytes
+    if memory is None:
+        return DEFAULT_MEMORY_MIB
+    return max(MINIMUM_MEMORY_MIB, math.ceil(memory / (1 << 20)))
+
+
+def guest_vcpus(spec: ContainerSpec) -> int:
+    cpus = spec.resources.cpus
+    if cpus is None:
+        return 1
+    return max(1, min(math.ceil(cpus), os.cpu_count() or 1))
+
+
+def _warn_on_stderr(message: str) -> None:
+    print(f"dockpy: warning: {message}", file=sys.stderr, flush=True)
+
+
+class KvmBackend:
+    """Runs containers in microVMs; state lives under ``<root>/kvm/``."""
+
+    name = "kvm"
+
+    def __init__(self, root: StorageRoot, *, warn=_warn_on_stderr, trace_to: Path | None = None):
+        """``warn`` prints the one-line TCG fallback warning; with ``trace_to``, each run's guest
+        console, with /init's timed milestones, is copied there (bench/kvm_bench.py reads it)."""
+        self.root = root
+        self.cache_dir = root.path / "kvm"
+        self._warn = warn
+        self._trace_to = trace_to
+        self._tools: HostTools | None = None
+        self._initramfs: Path | None = None
+        self._probe_lock = threading.Lock()  # concurrent runs of one backend probe KVM once
+
+    # -- preconditions -------------------------------------------------------
+
+    def check(self) -> HostTools:
+        """Find every program the backend needs; raises PrerequisiteError naming the package to install."""
+        if self._tools is None:
+            self._tools = HostTools(
+                qemu=qemu.find_qemu(),
+                kernel=kernel.find_kernel(),
+                busybox=initramfs.find_busybox(),
+                mkfs_erofs=erofs.find_mkfs_erofs(),
+                virtiofsd=virtiofs.find_virtiofsd(),
+            )
+        return self._tools
+
+    def acceleration(self) -> acceleration.Acceleration:
+        tools = self.check()
+        identity = acceleration.host_identity(tools.qemu, tools.kernel.identity)
+        with self._probe_lock:
+            return acceleration.choose_acceleration(self.cache_dir / "acceleration.json", identity, self._probe_kvm)
+
+    # -- running -------------------------------------------------------------
+
+    def run(self, spec: ContainerSpec, *, stdin=None, stdout=None, stderr=None, timeout: float | None = None) -> int:
+        """Run ``spec`` to completion; returns the process's exit code.
+
+        ``stdout``/``stderr`` (fds or binary files; default: dockpy's own) get
+        the process's output, byte for byte. ``stdin`` is read only when
+        ``spec.process.interactive``. With ``spec.process.terminal`` the three
+        are one tty. After ``timeout`` seconds the VM is killed (exit 137).
+        """
+        tools = self.check()
+        _validate(spec)
+        accel = self.acceleration()
+        if accel.is_emulated:
+            self._warn(f"KVM cannot run guests on this host ({accel.reason}); using TCG emulation, which is much slower")
+        images = tuple(erofs.layer_image(Path(layer), tools.mkfs_erofs) for layer in spec.rootfs.layers)
+        self._remove_stale_run_directories()
+        rundir = self.run_directory(spec.id).create()
+        try:
+            self._write_initrd(rundir, spec, len(images))
+            with _WritableDirGuard(spec):
+                return self._boot(tools, accel, rundir, spec, images, (stdin, stdout, stderr), timeout)
+        finally:
+            rundir.remove()
+
+    def run_directory(self, container_id: str) -> RunDirectory:
+        return RunDirectory(self.cache_dir / "run" / container_id)
+
+    def _remove_stale_run_directories(self) -> None:
+        """Run directories of VMs whose dockpy was killed (SIGKILL leaves no chance to clean up)."""
+        for path in (self.cache_dir / "run").glob("*"):
+            rundir = RunDirectory(path)
+            if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
+                rundir.remove()
+                virtiofs.remove_lock_files(_socket_prefix(path.name))
+
+    def base_initramfs(self) -> Path:
+        """The cached initramfs, looked up once per backend (checking it hashes a few MB of inputs)."""
+        if self._initramfs is None or not self._initramfs.exists():
+            self._initramfs = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)
+        return self._initramfs
+
+    def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layer_count: int) -> None:
+        base = self.base_initramfs()
+        target = rundir.path / INITRD
+        shutil.copyfile(base, target)
+        with target.open("ab") as initrd:
+            initrd.write(guest_spec.spec_archive(spec, layer_count))
+
+    def _boot(self, tools, accel, rundir, spec, images, stdio, timeout) -> int:
+        with ExitStack() as helpers:
+            shares = self._start_shares(tools, rundir, spec, helpers)
+            stdin_fd, stdout_fd, stderr_fd = _stdio_fds(*stdio, helpers)
+            config = qemu.VmConfig(
+                kernel=kernel.boot_image(tools.kernel, self.cache_dir),
+                initrd=Path(INITRD),
+                cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
+                accelerator=accel.accelerator,
+                memory_mib=guest_memory_mib(spec),
+                vcpus=guest_vcpus(spec),
+                disks=images,
+                shares=shares,
+                stdout=f"/proc/self/fd/{stdout_fd}",
+                stderr=f"/proc/self/fd/{stderr_fd}",
+                interactive=spec.process.interactive,
+                terminal=spec.process.terminal,
+            )
+            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd), timeout)
+
+    def _start_shares(self, tools, rundir, spec, helpers: ExitStack) -> tuple[qemu.Share, ...]:
+        sources = []
+        if guest_spec.writable_dir_names(spec) is not None:
+            sources.append(("dockpy.rw", os.path.dirname(spec.rootfs.upperdir), False))
+        sources += [(f"dockpy.vol{index}", volume.source, volume.read_only) for index, volume in enumerate(spec.volumes)]
+        log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
+        shares = []
+        for index, (tag, source, read_only) in enumerate(sources):
+            # The C virtiofsd locks a pid file named after the socket path: make it unique per VM.
+            socket = f"{_socket_prefix(spec.id)}.fs{index}.sock"
+            process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
+            helpers.callback(virtiofs.stop_virtiofsd, process, socket)
+            shares.append(qemu.Share(tag, socket))
+        return tuple(shares)
+
+    def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, timeout) -> int:
+        argv = qemu.qemu_argv(tools.qemu, config)
+        stdin_fd, stdout_fd, stderr_fd = fds
+        if config.terminal:
+            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, own_process_group=False)
+        else:
+            stdin = stdin_fd if config.interactive else subprocess.DEVNULL
+            process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
+        rundir.record_pid(process.pid)
+        try:
+            _, qemu_errors = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return KILLED_EXIT_CODE  # the finally below kills the VM
+        finally:
+            kill_and_reap(process)
+            if self._trace_to is not None:
+                shutil.copyfile(rundir.path / CONSOLE_LOG, self._trace_to)
+        return _exit_code(rundir, process.returncode, qemu_errors.decode(errors="replace"))
+
+    # -- other dockpy processes ----------------------------------------------
+
+    def pid(self, container_id: str) -> int | None:
+        """QEMU's pid while the container's VM runs."""
+        return self.run_directory(container_id).running_pid()
+
+    def signal(self, container_id: str, signum: int = signals.SIGKILL) -> None:
+        """``dockpy kill``: SIGKILL ends the VM; other signals go to the container's process in the guest."""
+        rundir = self.run_directory(container_id)
+        pid = rundir.running_pid()
+        if pid is None:
+            return
+        if signum == signals.SIGKILL or not rundir.send_signal(signum):
+            _kill_pid(pid)
+
+    def stop(self, container_id: str, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """``dockpy stop``: SIGTERM to the process, then after ``timeout`` seconds the VM is killed."""
+        rundir = self.run_directory(container_id)
+        pid = rundir.running_pid()
+        if pid is None:
+            return
+        rundir.send_signal(signals.SIGTERM)
+        if not _wait_for_exit(pid, timeout):
+            _kill_pid(pid)
+            _wait_for_exit(pid, STOP_TIMEOUT_SECONDS)
+
+    # -- the KVM probe -------------------------------------------------------
+
+    def _probe_kvm(self) -> str | None:
+        """Boot the guest with KVM until /init's probe marker; None if it worked, else why not."""
+        tools = self.check()
+        accel = acceleration.Acceleration("kvm")
+        rundir = self.run_directory(f"kvm-probe-{uuid.uuid4().hex[:12]}").create()
+        try:
+            config = qemu.VmConfig(
+                kernel=kernel.boot_image(tools.kernel, self.cache_dir),
+                initrd=self.base_initramfs(),
+                cmdline=kernel_cmdline(accel, None) + " dockpy.probe",
+                accelerator="kvm",
+            )
+            process = spawn(qemu.qemu_argv(tools.qemu, config), cwd=rundir.path, stderr=subprocess.PIPE)
+            try:
+                _, errors = process.communicate(timeout=PROBE_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                return f"a KVM guest did not boot within {PROBE_TIMEOUT_SECONDS:.0f} s"
+            finally:
+                kill_and_reap(process)
+            if "dockpy-probe-ok" in (rundir.path / CONSOLE_LOG).read_text(errors="replace"):
+                return None
+            return _first_line(errors.decode(errors="replace")) or f"a KVM guest exited with status {process.returncode}"
+        finally:
+            rundir.remove()
+
+
+class _WritableDirGuard:
+    """The guest can rename entries of the shared writable dir: make sure upper and work are still ours after."""
+
+    def __init__(self, spec: ContainerSpec):
+        self._paths = () if spec.rootfs.read_only else (spec.rootfs.upperdir, spec.rootfs.workdir)
+
+    def __enter__(self):
+        self._identities = [_identity(path) for path in self._paths]
+        return self
+
+    def __exit__(self, *exc_info):
+        for path, identity in zip(self._paths, self._identities):
+            if _identity(path) != identity:
+                raise ContainerSetupError(f"the guest replaced {path}: refusing to use it as the container's layer")
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _socket_prefix(container_id: str) -> str:
+    return container_id[:24]
+
+
+def _validate(spec: ContainerSpec) -> None:
+    if spec.network != "none":
+        raise InvalidInputError(f"--network {spec.network} is not available with --isolation kvm (only none)")
+    guest_spec.writable_dir_names(spec)
+    devices = 1 + len(spec.rootfs.layers) + len(spec.volumes) + (0 if spec.rootfs.read_only else 1)
+    if devices > MAX_VIRTIO_DEVICES:
+        raise InvalidInputError(
+            f"--isolation kvm supports at most {MAX_VIRTIO_DEVICES - 2} image layers and volumes together, this container needs {devices - 2}"
+        )
+    for volume in spec.volumes:
+        if not os.path.isdir(volume.source):
+            raise InvalidInputError(f"--isolation kvm can share directories only: {volume.source} is not a directory")
+
+
+def _stdio_fds(stdin, stdout, stderr, helpers: ExitStack) -> tuple[int, int, int]:
+    """Duplicates of the container's stdio above 2: QEMU's own 0-2 are not its guest's stdio."""
+    duplicates = []
+    for stream, default in ((stdin, 0), (stdout, 1), (stderr, 2)):
+        duplicate = os.dup(_fd(stream, default))
+        helpers.callback(os.close, duplicate)
+        duplicates.append(duplicate)
+    return tuple(duplicates)
+
+
+def _fd(stream, default: int) -> int:
+    if stream is None:
+        return default
+    if isinstance(stream, int):
+        return stream
+    if hasattr(stream, "flush"):  # QEMU writes to the fd directly: whatever Python buffered goes first
+        stream.flush()
+    return stream.fileno()
+
+
+def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
+    status = rundir.read_status()
+    if status.startswith("exit "):
+        return int(status.split()[1])
+    if status.startswith("error "):
+        raise ContainerSetupError(status.removeprefix("error "))
+    if qemu_status in (-signals.SIGKILL, -signals.SIGTERM):
+        return KILLED_EXIT_CODE
+    detail = _first_line(qemu_errors) or rundir.console_tail() or f"QEMU exited with status {qemu_status}"
+    raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signals.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    """Wait until ``pid`` (not our child) has exited; False after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False

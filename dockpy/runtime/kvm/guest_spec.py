@@ -1,0 +1,70 @@
+"""The per-run ``/dockpy/spec`` file: the ContainerSpec told to the guest's /init as shell variables.
+
+The guest has only busybox ``sh``, so the spec is a shell file that /init
+sources: plain variables, every value quoted with ``shlex.quote`` (POSIX
+single quotes, so no value is ever expanded), and the process's environment
+and arguments left in ``"$@"`` as ``ENV... ARGS...`` with ``env_count`` saying
+where the environment ends (sh has no arrays). It travels as a second cpio
+archive appended to the cached initramfs, which the kernel unpacks on top.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+
+from dockpy.errors import InvalidInputError
+from dockpy.runtime.kvm.cpio import CpioWriter
+from dockpy.runtime.spec import ContainerSpec
+
+SPEC_PATH = "dockpy/spec"
+
+
+def writable_dir_names(spec: ContainerSpec) -> tuple[str, str] | None:
+    """Names of the upper and work dirs inside the shared writable dir, or None for ``--read-only``.
+
+    The guest's overlay renames from work to upper, so both must be in the one
+    directory tree that virtiofs shares: their common parent.
+    """
+    if spec.rootfs.read_only:
+        return None
+    upper, work = spec.rootfs.upperdir, spec.rootfs.workdir
+    if os.path.dirname(upper) != os.path.dirname(work):
+        raise InvalidInputError(f"kvm isolation needs the upper dir {upper} and work dir {work} in one directory")
+    return os.path.basename(upper), os.path.basename(work)
+
+
+def render_spec(spec: ContainerSpec, layer_count: int) -> str:
+    """The shell text of /dockpy/spec."""
+    process = spec.process
+    environment = [entry for entry in process.env if "=" in entry]  # env(1) would run a bare NAME
+    names = writable_dir_names(spec) or ("", "")
+    values = {
+        "hostname": spec.hostname,
+        "layers": layer_count,
+        "upper": names[0],
+        "work": names[1],
+        "workdir": process.cwd or "/",
+        "user": process.user,
+        "terminal": int(process.terminal),
+        "interactive": int(process.interactive),
+        "volumes": len(spec.volumes),
+        "env_count": len(environment),
+    }
+    for index, volume in enumerate(spec.volumes):
+        values[f"volume_{index}_target"] = volume.destination
+        values[f"volume_{index}_read_only"] = int(volume.read_only)
+    lines = ["# Written by dockpy for one run; sourced by /init."]
+    lines += [f"{name}={shlex.quote(str(value))}" for name, value in values.items()]
+    lines.append("set -- " + " ".join(shlex.quote(word) for word in (*environment, *process.args)))
+    return "\n".join(lines) + "\n"
+
+
+def spec_archive(spec: ContainerSpec, layer_count: int) -> bytes:
+    """A cpio archive holding only /dockpy/spec, to append to the initramfs."""
+    buffer = io.BytesIO()
+    writer = CpioWriter(buffer)
+    writer.add_file(SPEC_PATH, render_spec(spec, layer_count).encode())
+    writer.finish()
+    return buffer.getvalue()

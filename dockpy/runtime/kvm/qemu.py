@@ -1,0 +1,139 @@
+"""The QEMU command line for one microVM, built from plain data (``VmConfig``).
+
+Machine: ``microvm`` (no PCI, no firmware beyond qboot, virtio-mmio devices
+enumerated through its ACPI tables, which Debian's kernels need because their
+virtio_mmio is a module without command-line device support). ``-nodefaults
+-no-user-config -nographic``: no device or config file we did not ask for.
+
+Devices, all virtio-mmio:
+
+- one read-only ``virtio-blk-device`` per image layer (an EROFS image), found
+  by the guest through its serial ``dockpy-layerN`` rather than by probe order;
+- one ``vhost-user-fs-device`` per virtiofs share (the container's writable
+  dir, then each volume); vhost-user needs guest RAM in a shared memfd;
+- a ``virtio-serial-device`` with named ports: ``dockpy.stdout`` and
+  ``dockpy.stderr`` (binary-safe, separate, written by QEMU straight to the
+  fds dockpy was given), ``dockpy.stdin`` for ``-i``, ``dockpy.status`` (the
+  exit status, a file), ``dockpy.signal`` (a FIFO dockpy writes signal names
+  into); for ``-t`` a ``virtconsole`` on QEMU's stdio instead of the three
+  stdio ports (the guest sees a real tty, /dev/hvc0);
+- the 16550 serial port as the kernel console, into ``console.log`` (kept for
+  error messages when a guest fails before it can report).
+
+``-global virtio-mmio.force-legacy=false``: microvm's virtio-mmio defaults to
+the legacy interface, which vhost-user (virtiofsd) refuses.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockpy.errors import PrerequisiteError
+
+QEMU_BINARY = "qemu-system-x86_64"
+QEMU_PACKAGE = "qemu-system-x86"
+
+
+def find_qemu() -> Path:
+    path = shutil.which(QEMU_BINARY)
+    if path is None:
+        raise PrerequisiteError(f"{QEMU_BINARY} not found: install {QEMU_PACKAGE}")
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class Share:
+    """A virtiofs share: the guest mounts ``tag``; virtiofsd listens on ``socket``."""
+
+    tag: str
+    socket: str
+
+
+@dataclass(frozen=True)
+class VmConfig:
+    """Everything that varies between microVMs. Paths may be relative to QEMU's working directory."""
+
+    kernel: Path
+    initrd: Path
+    cmdline: str
+    accelerator: str = "tcg"
+    memory_mib: int = 256
+    vcpus: int = 1
+    disks: tuple[Path, ...] = ()
+    shares: tuple[Share, ...] = ()
+    stdout: str = "/dev/null"
+    stderr: str = "/dev/null"
+    interactive: bool = False
+    terminal: bool = False
+    status: str = "status"
+    signal_fifo: str = "signal"
+    console_log: str = "console.log"
+
+
+def qemu_argv(qemu: Path, config: VmConfig) -> list[str]:
+    argv = [str(qemu), *_machine(config), *_boot(config)]
+    argv += _disks(config.disks)
+    argv += _shares(config.shares)
+    argv += _ports(config)
+    return argv
+
+
+def _machine(config: VmConfig) -> list[str]:
+    memory = f"{config.memory_mib}M"
+    cpu = ["-cpu", "host"] if config.accelerator == "kvm" else ["-cpu", "max"]
+    return [
+        "-M", "microvm,memory-backend=mem",
+        "-object", f"memory-backend-memfd,id=mem,size={memory},share=on",
+        "-m", memory,
+        "-smp", str(config.vcpus),
+        "-accel", config.accelerator,
+        *cpu,
+        "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+        "-global", "virtio-mmio.force-legacy=false",
+        "-serial", f"file:{config.console_log}",
+    ]  # fmt: skip
+
+
+def _boot(config: VmConfig) -> list[str]:
+    return ["-kernel", str(config.kernel), "-initrd", str(config.initrd), "-append", config.cmdline]
+
+
+def _disks(disks: tuple[Path, ...]) -> list[str]:
+    argv = []
+    for index, image in enumerate(disks):
+        argv += ["-drive", f"id=layer{index},file={_escape(str(image))},format=raw,if=none,readonly=on"]
+        argv += ["-device", f"virtio-blk-device,drive=layer{index},serial=dockpy-layer{index}"]
+    return argv
+
+
+def _shares(shares: tuple[Share, ...]) -> list[str]:
+    argv = []
+    for index, share in enumerate(shares):
+        argv += ["-chardev", f"socket,id=fs{index},path={_escape(share.socket)}"]
+        argv += ["-device", f"vhost-user-fs-device,chardev=fs{index},tag={share.tag}"]
+    return argv
+
+
+def _ports(config: VmConfig) -> list[str]:
+    argv = ["-device", "virtio-serial-device"]
+    argv += _port("status", "file", f"path={_escape(config.status)}")
+    argv += _port("signal", "pipe", f"path={_escape(config.signal_fifo)}")
+    if config.terminal:
+        return argv + ["-chardev", "stdio,id=console,signal=off", "-device", "virtconsole,chardev=console"]
+    argv += _port("stdout", "file", f"path={_escape(config.stdout)},append=on")
+    argv += _port("stderr", "file", f"path={_escape(config.stderr)},append=on")
+    if config.interactive:
+        argv += _port("stdin", "stdio", "signal=off")
+    return argv
+
+
+def _port(name: str, backend: str, options: str) -> list[str]:
+    """A named virtio-serial port: the guest finds it as /sys/class/virtio-ports/*/name == dockpy.<name>."""
+    return ["-chardev", f"{backend},id={name},{options}", "-device", f"virtserialport,chardev={name},name=dockpy.{name}"]
+
+
+def _escape(value: str) -> str:
+    # QEMU option values end at a comma; a literal comma is written twice.
+    return value.replace(",", ",,")

@@ -1,0 +1,91 @@
+"""A running microVM's directory, ``<root>/kvm/run/<container id>/``: how other dockpy processes reach it.
+
+::
+
+    qemu.pid      QEMU's pid (``dockpy stop``/``kill`` from another process find the VM here)
+    signal        FIFO: a line with a signal name is forwarded by the guest's /init to the process
+    status        the guest writes ``exit N`` (or ``error MESSAGE``) here before it powers off
+    console.log   the guest kernel's console, for error messages
+    initrd        the cached initramfs plus this run's /dockpy/spec
+    fs*.sock      virtiofsd sockets (relative names: unix socket paths are limited to 108 bytes)
+
+QEMU and virtiofsd run with this directory as their working directory; that
+is also how a pid is told apart from a recycled one. The directory is removed
+when the VM ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PID_FILE = "qemu.pid"
+SIGNAL_FIFO = "signal"
+STATUS_FILE = "status"
+CONSOLE_LOG = "console.log"
+INITRD = "initrd"
+
+
+@dataclass(frozen=True)
+class RunDirectory:
+    path: Path
+
+    def create(self) -> "RunDirectory":
+        shutil.rmtree(self.path, ignore_errors=True)  # left over by a crash of the host itself
+        self.path.mkdir(parents=True)
+        os.mkfifo(self.path / SIGNAL_FIFO, 0o600)
+        return self
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def record_pid(self, pid: int) -> None:
+        (self.path / PID_FILE).write_text(f"{pid}\n")
+
+    def running_pid(self) -> int | None:
+        """QEMU's pid if the VM of this directory is still running, else None."""
+        try:
+            pid = int((self.path / PID_FILE).read_text())
+            if os.readlink(f"/proc/{pid}/cwd") == str(self.path):
+                return pid
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def is_stale(self, age_seconds: float) -> bool:
+        """No VM runs here and the directory is older than ``age_seconds`` (so it is not just being set up)."""
+        try:
+            age = time.time() - self.path.stat().st_mtime
+        except FileNotFoundError:
+            return False
+        return age > age_seconds and self.running_pid() is None
+
+    def send_signal(self, signum: int) -> bool:
+        """Ask the guest's /init to deliver ``signum`` to the container's process; False if the VM is gone."""
+        name = signal.Signals(signum).name.removeprefix("SIG")
+        try:
+            fd = os.open(self.path / SIGNAL_FIFO, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:  # no reader: QEMU has exited
+            return False
+        try:
+            os.write(fd, f"{name}\n".encode())
+        finally:
+            os.close(fd)
+        return True
+
+    def read_status(self) -> str:
+        try:
+            return (self.path / STATUS_FILE).read_text(errors="replace").strip()
+        except FileNotFoundError:
+            return ""
+
+    def console_tail(self, lines: int = 5) -> str:
+        try:
+            text = (self.path / CONSOLE_LOG).read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())

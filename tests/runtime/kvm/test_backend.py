@@ -1,0 +1,100 @@
+"""KvmBackend decisions that need no VM: preconditions, sizing, the kernel command line, refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+
+import pytest
+
+from dockpy.errors import InvalidInputError, PrerequisiteError
+from dockpy.root import StorageRoot
+from dockpy.runtime.kvm import backend as kvm_backend
+from dockpy.runtime.kvm.acceleration import Acceleration
+from dockpy.runtime.kvm.backend import KvmBackend, guest_memory_mib, guest_vcpus, kernel_cmdline
+from dockpy.runtime.kvm.rundir import RunDirectory
+from dockpy.runtime.spec import ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
+
+
+def _spec(tmp_path, **fields) -> ContainerSpec:
+    return ContainerSpec(
+        id="c1",
+        rootfs=RootFilesystem(layers=(str(tmp_path),), upperdir=str(tmp_path / "upper"), workdir=str(tmp_path / "work")),
+        process=Process(args=("true",)),
+        hostname="h",
+        **fields,
+    )
+
+
+def test_missing_qemu_is_reported_with_its_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(PrerequisiteError, match="install qemu-system-x86") as raised:
+        KvmBackend(StorageRoot(tmp_path)).check()
+    assert raised.value.exit_code == 125
+
+
+def test_missing_kernel_is_reported_before_anything_runs(tmp_path, monkeypatch):
+    if kvm_backend.shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("qemu-system-x86 is not installed: the QEMU error comes first")
+    monkeypatch.setenv("DOCKPY_KERNEL", str(tmp_path / "no-kernel"))
+    with pytest.raises(PrerequisiteError, match="no such kernel file"):
+        KvmBackend(StorageRoot(tmp_path)).run(_spec(tmp_path))
+
+
+def test_memory_defaults_and_has_a_floor(tmp_path):
+    assert guest_memory_mib(_spec(tmp_path)) == kvm_backend.DEFAULT_MEMORY_MIB
+    assert guest_memory_mib(_spec(tmp_path, resources=Resources(memory_bytes=6 << 20))) == kvm_backend.MINIMUM_MEMORY_MIB
+    assert guest_memory_mib(_spec(tmp_path, resources=Resources(memory_bytes=(1 << 30) + 1))) == 1025
+
+
+def test_fractional_cpus_round_up_to_whole_vcpus_within_the_host(tmp_path):
+    assert guest_vcpus(_spec(tmp_path)) == 1
+    assert guest_vcpus(_spec(tmp_path, resources=Resources(cpus=0.5))) == 1
+    assert guest_vcpus(_spec(tmp_path, resources=Resources(cpus=1000))) == os.cpu_count()
+
+
+def test_tcg_boots_are_told_the_tsc_rate():
+    assert "tsc_early_khz=2445406" in kernel_cmdline(Acceleration("tcg", "no kvm"), 2445406)
+    assert "tsc_early_khz" not in kernel_cmdline(Acceleration("kvm"), 2445406)
+
+
+def test_trace_adds_the_init_milestones_flag():
+    assert "dockpy.trace" in kernel_cmdline(Acceleration("kvm"), None, trace=True)
+    assert "dockpy.trace" not in kernel_cmdline(Acceleration("kvm"), None)
+
+
+def test_host_network_is_refused(tmp_path):
+    with pytest.raises(InvalidInputError, match="--network host is not available with --isolation kvm"):
+        kvm_backend._validate(_spec(tmp_path, network="host"))
+
+
+def test_file_volumes_are_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InvalidInputError, match="directories only"):
+        kvm_backend._validate(_spec(tmp_path, volumes=(VolumeMount(str(tmp_path / "file"), "/f"),)))
+
+
+def test_too_many_layers_are_refused(tmp_path):
+    spec = _spec(tmp_path)
+    layered = dataclasses.replace(spec, rootfs=dataclasses.replace(spec.rootfs, layers=(str(tmp_path),) * 30))
+    with pytest.raises(InvalidInputError, match="at most"):
+        kvm_backend._validate(layered)
+
+
+def test_stop_and_signal_of_a_container_without_a_vm_do_nothing(tmp_path):
+    kvm = KvmBackend(StorageRoot(tmp_path))
+    assert kvm.pid("absent") is None
+    kvm.stop("absent", timeout=0)
+    kvm.signal("absent", signal.SIGTERM)
+
+
+def test_signal_to_a_vm_that_is_gone_reports_false(tmp_path):
+    rundir = RunDirectory(tmp_path / "run").create()
+    assert rundir.send_signal(signal.SIGTERM) is False
+
+
+def test_recorded_pid_of_another_process_is_not_taken_for_the_vm(tmp_path):
+    rundir = RunDirectory(tmp_path / "run").create()
+    rundir.record_pid(os.getpid())  # our cwd is not the run directory
+    assert rundir.running_pid() is None

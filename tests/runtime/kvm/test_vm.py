@@ -1,0 +1,253 @@
+"""The kvm backend end to end: real microVMs (TCG here), each boot shared by the tests that read it.
+
+Boots are expensive (1.5-2 s each under TCG), so the "probe" VM reports many
+facts at once (crun's style) and several tests assert on its report.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import pty
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from dockpy.errors import ContainerSetupError
+from dockpy.runtime.kvm import virtiofs
+from dockpy.runtime.spec import Resources, VolumeMount
+from tests.runtime.kvm.conftest import make_spec_in
+
+PROBE_SCRIPT = """
+echo "kernel=$(uname -r)"
+echo "uid=$(id -u)"
+echo "gid=$(id -g)"
+echo "cwd=$(pwd)"
+echo "foo=$FOO"
+echo "home=$HOME"
+echo "hostname=$(hostname)"
+echo "layer2=$(cat /etc/layer2)"
+echo "keep=$(cat /etc/keep)"
+[ -e /etc/gone ] && echo "gone=present" || echo "gone=absent"
+[ -e /opt/old ] && echo "opaque=leaked" || echo "opaque=hidden"
+echo "cpus=$(nproc)"
+echo "memory_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+"""
+
+
+@pytest.fixture(scope="module")
+def probe_report(backend, image_layers, tmp_path_factory) -> dict[str, str]:
+    """One VM running PROBE_SCRIPT as user ``app`` in /work with FOO=bar, 2 CPUs and 300 MB."""
+    spec = make_spec_in(
+        tmp_path_factory.mktemp("probe"),
+        image_layers,
+        "sh", "-c", PROBE_SCRIPT,
+        env=("PATH=/bin", "FOO=bar"), cwd="/work", user="app",
+        resources=Resources(memory_bytes=300 << 20, cpus=2),
+    )  # fmt: skip
+    out = tmp_path_factory.mktemp("probe-out") / "stdout"
+    with open(out, "wb") as stdout:
+        code = backend.run(spec, stdout=stdout, timeout=300)
+    assert code == 0, out.read_text()
+    return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+
+def test_guest_runs_its_own_kernel(probe_report):
+    assert probe_report["kernel"] != platform.release()
+    assert probe_report["kernel"].endswith("-amd64")
+
+
+def test_user_name_resolves_through_the_image_passwd(probe_report):
+    assert (probe_report["uid"], probe_report["gid"]) == ("1000", "1000")
+    assert probe_report["home"] == "/home/app"
+
+
+def test_environment_and_missing_workdir_are_applied(probe_report):
+    assert probe_report["foo"] == "bar"
+    assert probe_report["cwd"] == "/work"
+
+
+def test_hostname_is_the_containers(probe_report):
+    assert probe_report["hostname"] == "kvm-test"
+
+
+def test_layers_stack_with_whiteouts_and_opaque_dirs(probe_report):
+    assert (probe_report["layer2"], probe_report["keep"]) == ("from the top layer", "from the base layer")
+    assert probe_report["gone"] == "absent"
+    assert probe_report["opaque"] == "hidden"
+
+
+def test_cpus_and_memory_size_the_guest(probe_report):
+    assert probe_report["cpus"] == str(min(2, os.cpu_count()))
+    assert 250_000 < int(probe_report["memory_kb"]) <= 300 * 1024
+
+
+def test_stdout_and_stderr_are_separate_and_binary_safe(run_vm, make_spec, backend):
+    payload = bytes(range(256)) * 64
+    spec = make_spec("sh", "-c", "printf '%b' \"$DATA\"; printf 'to stderr\\0\\n' >&2; exit 7", env=("PATH=/bin", "DATA=" + "".join(f"\\0{byte:03o}" for byte in payload)))
+    code, out, err = run_vm(spec)
+    assert code == 7
+    assert out == payload
+    assert err == b"to stderr\0\n"
+
+
+def test_tcg_fallback_warns_once_per_run(run_vm, make_spec, backend):
+    before = len(backend.warnings)
+    run_vm(make_spec("true"))
+    new = backend.warnings[before:]
+    if backend.acceleration().is_emulated:
+        assert len(new) == 1 and "using TCG emulation" in new[0]
+    else:
+        assert new == []
+
+
+def test_writes_land_in_the_upper_dir_in_overlay_form(run_vm, make_spec):
+    spec = make_spec("sh", "-c", "echo new > /etc/added && rm /etc/keep && rm -r /bin/../opt && mkdir /opt && echo x > /opt/fresh")
+    code, _, err = run_vm(spec)
+    assert code == 0, err
+    upper = spec.rootfs.upperdir
+    assert open(f"{upper}/etc/added").read() == "new\n"
+    whiteout = os.lstat(f"{upper}/etc/keep")
+    assert (os.major(whiteout.st_rdev), os.minor(whiteout.st_rdev)) == (0, 0) and whiteout.st_mode & 0o170000 == 0o020000
+    assert os.getxattr(f"{upper}/opt", "trusted.overlay.opaque") == b"y"
+    assert os.listdir(f"{upper}/opt") == ["fresh"]
+
+
+def test_missing_command_exits_127(run_vm, make_spec):
+    code, _, err = run_vm(make_spec("no-such-command"))
+    assert code == 127
+    assert b"no-such-command" in err
+
+
+def test_non_executable_command_exits_126(run_vm, make_spec):
+    code, _, _ = run_vm(make_spec("/bin/not-executable"))
+    assert code == 126
+
+
+def test_stdin_is_passed_with_end_of_file(run_vm, make_spec):
+    code, out, _ = run_vm(make_spec("sh", "-c", "cat; echo end", interactive=True), stdin=b"line one\nline two\n")
+    assert code == 0
+    assert out == b"line one\nline two\nend\n"
+
+
+def test_terminal_gives_the_process_a_tty(backend, make_spec):
+    controller, terminal = pty.openpty()
+    try:
+        spec = make_spec("sh", "-c", "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && exit 5; exit 1", terminal=True, interactive=True)
+        assert backend.run(spec, stdin=terminal, stdout=terminal, stderr=terminal, timeout=300) == 5
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+def test_unknown_user_is_a_setup_error(run_vm, make_spec):
+    with pytest.raises(ContainerSetupError, match="unable to find user nobody-here"):
+        run_vm(make_spec("true", user="nobody-here"))
+
+
+def test_volumes_are_shared_read_write_and_read_only(run_vm, make_spec, tmp_path):
+    writable, readable = tmp_path / "rw", tmp_path / "ro"
+    writable.mkdir()
+    readable.mkdir()
+    (readable / "input").write_text("host data\n")
+    volumes = (VolumeMount(str(writable), "/data"), VolumeMount(str(readable), "/in", read_only=True))
+    spec = make_spec("sh", "-c", "cat /in/input > /data/copy; touch /in/nope 2>/dev/null && echo ro-broken; true", volumes=volumes)
+    code, out, err = run_vm(spec)
+    assert code == 0, err
+    assert (writable / "copy").read_text() == "host data\n"
+    assert not (readable / "nope").exists()
+    assert out == b""
+
+
+def test_two_vms_run_at_once(backend, make_spec, tmp_path):
+    results = {}
+    specs = {name: make_spec("sh", "-c", f"sleep 1; echo {name}") for name in ("first", "second")}
+
+    def run(name):
+        with open(tmp_path / name, "wb") as out:
+            results[name] = backend.run(specs[name], stdout=out, timeout=300)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {"first": 0, "second": 0}
+    assert (tmp_path / "first").read_text() == "first\n" and (tmp_path / "second").read_text() == "second\n"
+
+
+def test_stop_ends_a_hanging_command_and_leaves_nothing_running(backend, make_spec, tmp_path):
+    spec = make_spec("sh", "-c", "echo started; exec sleep 600")
+    out = tmp_path / "out"
+    result = {}
+
+    def run():
+        with open(out, "wb") as stdout:
+            result["code"] = backend.run(spec, stdout=stdout, timeout=600)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    _wait_until(lambda: out.exists() and b"started" in out.read_bytes())
+    pid = backend.pid(spec.id)
+    backend.stop(spec.id, timeout=30)
+    thread.join(60)
+    assert result["code"] == 143  # SIGTERM reached the process in the guest
+    assert not os.path.exists(f"/proc/{pid}")
+    assert not backend.run_directory(spec.id).path.exists()
+
+
+def _wait_until(condition, seconds=240):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the VM did not start its process in time"
+        time.sleep(0.1)
+
+
+KILLED_DOCKPY = """
+import sys
+from pathlib import Path
+from dockpy.root import StorageRoot
+from dockpy.runtime.kvm.backend import KvmBackend
+from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem
+container = Path(sys.argv[2])
+spec = ContainerSpec(
+    id="killed-dockpy",
+    rootfs=RootFilesystem(layers=tuple(sys.argv[3:]), upperdir=str(container / "upper"), workdir=str(container / "work")),
+    process=Process(args=("sleep", "600"), env=("PATH=/bin",)),
+    hostname="h",
+)
+KvmBackend(StorageRoot(Path(sys.argv[1])), warn=lambda message: None).run(spec)
+"""
+
+
+def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
+    """SIGKILL gives dockpy no chance to clean up: the kernel's parent-death signal ends QEMU and virtiofsd."""
+    container = make_spec_in(tmp_path / "container", image_layers, "true").rootfs.upperdir.rsplit("/", 1)[0]
+    rundir = backend.run_directory("killed-dockpy")
+    dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
+    try:
+        # QEMU and the upper dir's virtiofsd; they start one after the other, so wait for both.
+        _wait_until(lambda: len(_processes_with_cwd(rundir.path)) == 2 or dockpy.poll() is not None)
+        helpers = _processes_with_cwd(rundir.path)
+        assert rundir.running_pid() in helpers and len(helpers) == 2
+    finally:
+        dockpy.kill()
+        dockpy.wait()
+    _wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in helpers), seconds=30)
+    rundir.remove()
+    virtiofs.remove_lock_files("killed-dockpy")
+
+
+def _processes_with_cwd(directory) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry}/cwd") == str(directory):
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
