@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.diff",
     "dockpy.cli.import_rootfs",
     "dockpy.cli.export",
+    "dockpy.cli.archive",
     "dockpy.cli.fsck",
     "dockpy.cli.gc",
     "dockpy.cli.system",

@@ -75,7 +75,10 @@ def apply_layer(
         raise InvalidInputError(f"whiteout mode {whiteout_mode!r} is not one of {', '.join(WHITEOUT_MODES)}")
     if same_owner is None:
         same_owner = os.geteuid() == 0
-    root_fd = os.open(target_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        root_fd = os.open(target_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise StoreError(f"apply layer: open {os.fsdecode(target_dir)}: {error.strerror or error}") from error
     try:
         applier = _LayerApplier(root_fd, whiteout_mode, overlay_xattr_prefix, same_owner)
         try:
@@ -104,9 +107,7 @@ class _Directories:
             return self._root_fd if fd is None else fd
         if len(self._open) >= _MAX_OPEN_DIRECTORIES:
             self.forget()
-        ancestor = path
-        while ancestor and ancestor not in self._open:
-            ancestor = ancestor.rpartition(b"/")[0]
+        ancestor = self._deepest_open_ancestor(path)
         fd = self._open[ancestor] if ancestor else self._root_fd
         cached = True  # an uncached fd is an intermediate directory the cache had no room for
         walked = ancestor
@@ -123,6 +124,12 @@ class _Directories:
                 self._open[walked] = fd
         return fd
 
+    def _deepest_open_ancestor(self, path: bytes) -> bytes:
+        """The longest parent path of ``path`` with a cached fd; b"" for the target."""
+        while path and path not in self._open:
+            path = path.rpartition(b"/")[0]
+        return path
+
     def forget(self) -> None:
         for fd in self._open.values():
             os.close(fd)
@@ -135,7 +142,7 @@ class _Directories:
         except FileNotFoundError:
             if not create:
                 raise
-        except (NotADirectoryError, OSError) as error:
+        except OSError as error:
             if error.errno not in (errno.ENOTDIR, errno.ELOOP):
                 raise
             raise UnsafeArchiveError(

@@ -69,6 +69,13 @@ def test_the_root_directory_itself_is_not_an_entry(tmp_path):
     assert [member.name for member in members(tmp_path)] == ["f"]
 
 
+def test_the_source_directory_may_be_reached_through_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real/f").write_text("x")
+    os.symlink("real", tmp_path / "link")
+    assert layer_tar(tmp_path / "link") == layer_tar(tmp_path / "real")
+
+
 def test_an_empty_tree_is_just_the_end_of_archive_marker(tmp_path):
     assert layer_tar(tmp_path) == bytes(1024)
 

@@ -1,0 +1,262 @@
+"""``dockpy save``/``dockpy load`` end to end, and with the real peer tools where they are installed.
+
+The peers (skopeo, umoci, podman, docker) are started by the tests themselves;
+a test whose tool is missing skips and says which. Podman runs with its own
+``--root``/``--runroot`` (vfs storage: no mounts left behind) and a temporary
+CONTAINERS_CONF whose ulimits fit this machine's hard limits, so the host's
+podman storage is never touched. A docker test needs a running dockerd and
+never starts one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_dockpy
+from tests.store_listing import store_listing
+
+IMAGE = "localhost/busybox:1"
+PROBE = "hello-from-dockpy"
+
+
+def requires_tool(name: str):
+    return pytest.mark.skipif(shutil.which(name) is None, reason=f"{name} is not installed")
+
+
+def dockpy_in(root: Path, *args: str, **kwargs):
+    return run_dockpy("--root", str(root), *args, **kwargs)
+
+
+def run_tool(*command: str, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def manifest_digest(root: Path, reference: str) -> str:
+    (summary,) = json.loads(dockpy_in(root, "images", reference, "--format", "json", check=True).stdout)
+    return summary["Digest"]
+
+
+def image_id(root: Path, reference: str) -> str:
+    (summary,) = json.loads(dockpy_in(root, "images", reference, "--format", "json", check=True).stdout)
+    return summary["Id"]
+
+
+@pytest.fixture(scope="module")
+def source_root(busybox_tar, tmp_path_factory) -> Path:
+    """A root holding the busybox rootfs as ``localhost/busybox:1``, imported once for the module."""
+    root = tmp_path_factory.mktemp("save-source") / "root"
+    dockpy_in(root, "import", str(busybox_tar), IMAGE, check=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def archives(source_root, tmp_path_factory) -> dict[str, Path]:
+    """dockpy's archives of the image: OCI tar, docker tar, gzip OCI layout directory."""
+    out = tmp_path_factory.mktemp("archives")
+    paths = {"oci": out / "oci.tar", "docker": out / "docker.tar", "oci-gzip-dir": out / "layout"}
+    dockpy_in(source_root, "save", "--format", "oci", "-o", str(paths["oci"]), IMAGE, check=True)
+    dockpy_in(source_root, "save", "-o", str(paths["docker"]), IMAGE, check=True)
+    dockpy_in(source_root, "save", "--compression", "gzip", "-o", f"{paths['oci-gzip-dir']}/", IMAGE, check=True)
+    return paths
+
+
+# -- dockpy to dockpy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["oci", "oci-gzip-dir"])
+def test_an_oci_round_trip_keeps_the_manifest_digest_unless_recompressed(kind, archives, source_root, tmp_path):
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(archives[kind]), check=True)
+    assert result.stdout == f"Loaded image: {IMAGE}\n"
+    assert image_id(tmp_path / "root", IMAGE) == image_id(source_root, IMAGE)
+    same_manifest = manifest_digest(tmp_path / "root", IMAGE) == manifest_digest(source_root, IMAGE)
+    assert same_manifest is (kind == "oci")
+
+
+def test_a_docker_round_trip_keeps_the_image_id(archives, source_root, tmp_path):
+    dockpy_in(tmp_path / "root", "load", "-i", str(archives["docker"]), check=True)
+    assert image_id(tmp_path / "root", IMAGE) == image_id(source_root, IMAGE)
+
+
+def test_save_to_standard_output_and_load_from_standard_input(source_root, tmp_path):
+    saved = subprocess.run([sys.executable, "-m", "dockpy", "--root", str(source_root), "save", "--format", "oci", IMAGE],
+                           capture_output=True, check=True)
+    result = dockpy_in(tmp_path / "root", "load", input=saved.stdout, check=True)
+    assert result.stdout == f"Loaded image: {IMAGE}\n"
+    assert manifest_digest(tmp_path / "root", IMAGE) == manifest_digest(source_root, IMAGE)
+
+
+def test_a_corrupt_archive_is_one_error_line_exit_125_and_changes_nothing(archives, source_root, tmp_path):
+    corrupt = bytearray(archives["oci"].read_bytes())
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    (tmp_path / "corrupt.tar").write_bytes(bytes(corrupt))
+    root = tmp_path / "root"
+    dockpy_in(root, "load", "-i", str(archives["docker"]), check=True)
+    before = store_listing(root)
+    result = dockpy_in(root, "load", "-i", str(tmp_path / "corrupt.tar"))
+    assert result.returncode == 125
+    assert result.stderr.startswith("dockpy: error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert store_listing(root) == before
+
+
+def test_a_docker_archive_refuses_a_layout_directory(source_root, tmp_path):
+    result = dockpy_in(source_root, "save", "--format", "docker", "-o", f"{tmp_path}/out/", IMAGE)
+    assert result.returncode == 125 and "not a directory" in result.stderr
+
+
+def test_saving_a_missing_image_writes_no_file(source_root, tmp_path):
+    result = dockpy_in(source_root, "save", "-o", str(tmp_path / "out.tar"), IMAGE, "missing:1")
+    assert result.returncode == 125 and "no such" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- skopeo ------------------------------------------------------------------------------------------
+
+# skopeo keeps a blob-info cache here when run as root; the tests give it a throw-away one.
+SKOPEO_CACHE = Path("/var/lib/containers/cache")
+
+
+def skopeo(*args: str) -> subprocess.CompletedProcess:
+    """skopeo, in a private mount namespace with a tmpfs over its root cache when that is possible."""
+    if os.geteuid() != 0 or not SKOPEO_CACHE.is_dir() or shutil.which("unshare") is None:
+        return run_tool("skopeo", *args)
+    script = f'mount -t tmpfs tmpfs {SKOPEO_CACHE} && exec skopeo "$@"'
+    return run_tool("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "skopeo", *args)
+
+
+
+@requires_tool("skopeo")
+def test_skopeo_inspects_dockpys_oci_archive(archives, source_root):
+    inspected = json.loads(skopeo("inspect", f"oci-archive:{archives['oci']}").stdout)
+    assert inspected["Digest"] == manifest_digest(source_root, IMAGE)
+
+
+@requires_tool("skopeo")
+def test_skopeo_inspects_dockpys_docker_archive(archives, source_root):
+    inspected = json.loads(skopeo("inspect", "--config", f"docker-archive:{archives['docker']}").stdout)
+    assert inspected["rootfs"]["diff_ids"] and inspected["os"] == "linux"
+
+
+@requires_tool("skopeo")
+def test_skopeo_copies_dockpys_oci_archive_to_a_layout_dockpy_loads(archives, source_root, tmp_path):
+    skopeo("copy", f"oci-archive:{archives['oci']}", f"oci:{tmp_path / 'layout'}:1")
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(tmp_path / "layout"), check=True)
+    # skopeo's ref.name is a bare tag, which names no repository: the image is loaded untagged.
+    assert result.stdout == f"Loaded image ID: {image_id(source_root, IMAGE)}\n"
+
+
+@requires_tool("skopeo")
+@pytest.mark.parametrize("transport", ["docker-archive", "oci-archive"])
+def test_dockpy_loads_what_skopeo_copy_writes(transport, archives, source_root, tmp_path):
+    target = tmp_path / "copy.tar"
+    skopeo("copy", f"oci:{archives['oci-gzip-dir']}:1", f"{transport}:{target}:localhost/copied:2")
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(target), check=True)
+    assert result.stdout == "Loaded image: localhost/copied:2\n"
+    assert image_id(tmp_path / "root", "localhost/copied:2") == image_id(source_root, IMAGE)
+
+
+# -- umoci -------------------------------------------------------------------------------------------
+
+
+@requires_tool("umoci")
+def test_umoci_unpacks_dockpys_gzip_layout(archives, tmp_path):
+    rootless = [] if os.geteuid() == 0 else ["--rootless"]
+    run_tool("umoci", "unpack", *rootless, "--image", f"{archives['oci-gzip-dir']}:1", str(tmp_path / "bundle"))
+    assert (tmp_path / "bundle" / "rootfs" / "bin" / "busybox").is_file()
+    assert (tmp_path / "bundle" / "config.json").is_file()
+
+
+# -- podman ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def podman():
+    """``podman`` with private storage and a containers.conf whose ulimits fit this VM (peers/05-configure.sh).
+
+    Its directory is short (podman refuses a runroot path over 50 characters) and removed afterwards.
+    """
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed")
+    with tempfile.TemporaryDirectory(prefix="dockpy-podman-") as directory:
+        yield from _private_podman(Path(directory))
+
+
+def _private_podman(tmp_path: Path):
+    conf = tmp_path / "containers.conf"
+    nofile = min(_hard_limit("-Hn"), 1 << 20)
+    conf.write_text(
+        "[containers]\n"
+        f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc=32768:32768"]\n'
+        "[engine]\n"
+        f'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\ntmp_dir = "{tmp_path}/tmp"\n'
+    )
+    base = ["podman", "--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "run"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"]
+
+    def podman_command(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+        return run_tool(*base, *args, env={"CONTAINERS_CONF": str(conf)}, timeout=timeout)
+
+    yield podman_command
+    subprocess.run([*base, "rmi", "--all", "--force"], capture_output=True, env={**os.environ, "CONTAINERS_CONF": str(conf)})
+
+
+def _hard_limit(flag: str) -> int:
+    value = subprocess.run(["sh", "-c", f"ulimit {flag}"], capture_output=True, text=True).stdout.strip()
+    return 1 << 20 if value == "unlimited" else int(value)
+
+
+def test_podman_loads_and_runs_a_dockpy_docker_archive(podman, archives):
+    assert f"Loaded image: {IMAGE}" in podman("load", "-i", str(archives["docker"])).stdout
+    result = podman("run", "--rm", "--network", "none", IMAGE, "echo", PROBE)
+    assert result.stdout.strip() == PROBE
+
+
+def test_podman_loads_a_dockpy_zstd_oci_archive(podman, archives, source_root):
+    assert "Loaded image" in podman("load", "-i", str(archives["oci"])).stdout
+    inspected = json.loads(podman("image", "inspect", IMAGE).stdout)[0]
+    assert inspected["Id"] == image_id(source_root, IMAGE).removeprefix("sha256:")
+
+
+@pytest.mark.parametrize("archive_format, loaded_from", [("oci-archive", "oci"), ("docker-archive", "docker")])
+def test_dockpy_loads_what_podman_save_writes(archive_format, loaded_from, podman, archives, source_root, tmp_path):
+    # Podman keeps the config bytes (the image id) only when it needs no conversion between docker and OCI.
+    podman("load", "-i", str(archives[loaded_from]))
+    podman("save", "--format", archive_format, "-o", str(tmp_path / "podman.tar"), IMAGE)
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(tmp_path / "podman.tar"), check=True)
+    assert result.stdout == f"Loaded image: {IMAGE}\n"
+    assert image_id(tmp_path / "root", IMAGE) == image_id(source_root, IMAGE)
+
+
+# -- docker ------------------------------------------------------------------------------------------
+
+
+def _docker_command() -> list[str] | None:
+    """The docker CLI if a daemon answers (DOCKER_HOST or the default socket); tests never start one."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return None
+    probe = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=20)
+    return [docker] if probe.returncode == 0 else None
+
+
+def test_docker_loads_a_dockpy_docker_archive(archives, source_root):
+    docker = _docker_command()
+    if docker is None:
+        pytest.skip("no dockerd is running (DOCKER_HOST or /var/run/docker.sock); the tests never start one")
+    result = run_tool(*docker, "load", "-i", str(archives["docker"]))
+    try:
+        assert f"Loaded image: {IMAGE}" in result.stdout
+        inspected = json.loads(run_tool(*docker, "image", "inspect", IMAGE).stdout)[0]
+        assert inspected["Id"] == image_id(source_root, IMAGE)
+    finally:
+        subprocess.run([*docker, "rmi", IMAGE], capture_output=True)
