@@ -40,7 +40,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockpy.dockerfile.gostrings import split_go_fields
+from dockpy.dockerfile.directives import ESCAPE_TOKENS
+from dockpy.dockerfile.gostrings import go_fields, split_go_fields
 from dockpy.dockerfile.shell_pattern import ShellPattern
 from dockpy.errors import ExpansionError
 
@@ -85,9 +86,6 @@ that ``--chmod=$MODE`` and ``--from=$STAGE`` work (no Dockerfile that Docker
 accepts is read differently: Docker rejects a ``$`` there).
 """
 
-ESCAPE_TOKENS = ("\\", "`")
-"""The escape tokens a Dockerfile may choose with ``# escape=``."""
-
 SPECIAL_PARAMETERS = frozenset("@*#?-$!0")
 """Shell special parameters: ``$@``, ``$?``... are always unset in a Dockerfile."""
 
@@ -129,7 +127,7 @@ class ShellLexer:
     def expand(self, word: str, env: Mapping[str, str]) -> Expansion:
         """Expand ``word`` with the variables in ``env``; ExpansionError if it cannot be."""
         if not _special_char(self.escape, self.skip_quotes).search(word):
-            return Expansion(word, tuple(field for field in split_go_fields(word) if field), frozenset(), frozenset())
+            return Expansion(word, tuple(go_fields(word)), frozenset(), frozenset())
         variables = _Variables(env, self.case_insensitive)
         scanner = _WordScanner(self, word, variables)
         try:
