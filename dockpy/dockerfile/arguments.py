@@ -9,12 +9,10 @@ arguments or expands variables: that is the builder's job, per instruction.
 from __future__ import annotations
 
 import json
-import re
 
-from dockpy.dockerfile.gostrings import BLANK_RUN, GO_WHITESPACE, go_quote, replace_invalid_bytes
+from dockpy.dockerfile.gostrings import BLANK_RUN, GO_WHITESPACE, go_fields, go_quote, replace_invalid_bytes
 
 _QUOTES = "'\""
-_GO_WHITESPACE_RUN = re.compile(f"[{re.escape(GO_WHITESPACE)}]+")
 _FLOAT64_MAX = 1.7976931348623157e308
 
 
@@ -98,7 +96,7 @@ def split_words(text: str, escape: str) -> list[str]:
     """
     text = replace_invalid_bytes(text)
     if escape not in text and "'" not in text and '"' not in text:
-        return [word for word in _GO_WHITESPACE_RUN.split(text) if word]
+        return go_fields(text)
     words, word, quote, quoted = [], [], None, False
     position, end = 0, len(text)
     while position < end:

@@ -19,7 +19,9 @@ from dockpy.dockerfile.lines import SourceLines
 # Go's regexp \s is [\t\n\f\r ]; the value is everything up to trailing whitespace.
 _DIRECTIVE = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z")
 _KNOWN = ("syntax", "escape", "check")
-_ESCAPE_CHARACTERS = ("\\", "`")
+
+ESCAPE_TOKENS = ("\\", "`")
+"""The escape tokens a Dockerfile may choose with ``# escape=``."""
 
 
 def read_directives(source: SourceLines) -> Directives:
@@ -32,7 +34,7 @@ def read_directives(source: SourceLines) -> Directives:
             break
         if name in values:
             raise source.error(f"only one {name} parser directive can be used", number)
-        if name == "escape" and match[2] not in _ESCAPE_CHARACTERS:
+        if name == "escape" and match[2] not in ESCAPE_TOKENS:
             raise source.error(f"invalid escape token '{match[2]}' does not match ` or \\", number)
         values[name] = match[2]
     return Directives(**values)

@@ -27,9 +27,15 @@ colon forms treat an empty value as unset), ``${V#p}``, ``${V##p}``,
 else (``${}``, ``${V:=w}``, ``${V:#p}``, an unclosed quote or brace) is an
 ExpansionError.
 
+One rule exists for BuildKit's heredoc finder (``heredoc.py``): outside quotes,
+``<<`` and the blanks right after it (space, tab, carriage return) join the
+field of the word that follows, so ``a << b`` has the fields ``a`` and ``<< b``
+and ``RUN << EOF`` shows the marker ``<< EOF``. BuildKit applies it wherever
+it splits fields; the value is the text as written either way.
+
 The scanner makes one pass over the word; runs of ordinary characters are
-consumed by one regex match each, and a word without ``$``, quotes or escapes
-is returned as it is without scanning.
+consumed by one regex match each, and a word without ``$``, ``<``, quotes or
+escapes is returned as it is without scanning.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockpy.dockerfile.gostrings import split_go_fields
+from dockpy.dockerfile.directives import ESCAPE_TOKENS
+from dockpy.dockerfile.gostrings import go_fields, split_go_fields
 from dockpy.dockerfile.shell_pattern import ShellPattern
 from dockpy.errors import ExpansionError
 
@@ -85,9 +92,6 @@ that ``--chmod=$MODE`` and ``--from=$STAGE`` work (no Dockerfile that Docker
 accepts is read differently: Docker rejects a ``$`` there).
 """
 
-ESCAPE_TOKENS = ("\\", "`")
-"""The escape tokens a Dockerfile may choose with ``# escape=``."""
-
 SPECIAL_PARAMETERS = frozenset("@*#?-$!0")
 """Shell special parameters: ``$@``, ``$?``... are always unset in a Dockerfile."""
 
@@ -113,6 +117,9 @@ class ShellLexer:
     - ``skip_quotes``: quotes are ordinary characters (heredoc bodies);
     - ``case_insensitive``: variable names match regardless of case, as
       BuildKit does for Windows images.
+
+    In every mode an unquoted ``<<`` keeps the blanks after it in the field of
+    the next word (see the module docstring).
     """
 
     escape: str = "\\"
@@ -129,7 +136,7 @@ class ShellLexer:
     def expand(self, word: str, env: Mapping[str, str]) -> Expansion:
         """Expand ``word`` with the variables in ``env``; ExpansionError if it cannot be."""
         if not _special_char(self.escape, self.skip_quotes).search(word):
-            return Expansion(word, tuple(field for field in split_go_fields(word) if field), frozenset(), frozenset())
+            return Expansion(word, tuple(go_fields(word)), frozenset(), frozenset())
         variables = _Variables(env, self.case_insensitive)
         scanner = _WordScanner(self, word, variables)
         try:
@@ -239,6 +246,7 @@ class _WordScanner:
                 return "".join(value), fields.finish()
             piece = self._special(char, raw_escapes)
             value.append(piece)
+            # An expansion is split like plain text; quotes, escapes and ``<<`` blanks never split.
             (fields.add_unquoted if char == "$" else fields.add_quoted)(piece)
         if stop is not None:
             raise ExpansionError(f"unexpected end of statement while looking for matching {stop}")
@@ -247,6 +255,8 @@ class _WordScanner:
     def _special(self, char: str, raw_escapes: bool) -> str:
         if char == "$":
             return self._dollar()
+        if char == "<":
+            return self._possible_heredoc()
         if char == "'":
             return self._single_quoted()
         if char == '"':
@@ -259,6 +269,19 @@ class _WordScanner:
         escaped = self.text[self.pos + 1 : self.pos + 2]
         self.pos += 1 + len(escaped)
         return token + escaped if raw_escapes else escaped
+
+    def _possible_heredoc(self) -> str:
+        """``<``, or ``<<`` with the blanks after it, which stay in one field with the next word.
+
+        BuildKit's ``processPossibleHeredoc``: without it ``RUN << EOF`` would
+        split into ``<<`` and ``EOF`` and its heredoc would go unseen.
+        """
+        end = self.pos + 1
+        if self.text.startswith("<", end):
+            end = _HEREDOC_BLANKS.match(self.text, end + 1).end()
+        piece = self.text[self.pos : end]
+        self.pos = end
+        return piece
 
     def _single_quoted(self) -> str:
         end = self.text.find("'", self.pos + 1)
@@ -426,17 +449,25 @@ def _unsupported(operator: str) -> str:
     return f"unsupported modifier ({operator}) in substitution"
 
 
+_HEREDOC_BLANKS = re.compile("[ \t\r]*")
+"""What BuildKit keeps after ``<<`` (its ``isWhitespace``: no newline, no vertical tab)."""
+
+
 @functools.cache
 def _special_char(escape: str, skip_quotes: bool) -> re.Pattern[str]:
     """Finds the first character that needs the scanner; a word without one is its own value."""
-    return re.compile("[" + re.escape("$" + escape + ("" if skip_quotes else "'\"")) + "]")
+    return re.compile("[" + re.escape(_unquoted_specials(escape, skip_quotes)) + "]")
 
 
 @functools.cache
 def _plain_run(escape: str, stop: str, skip_quotes: bool) -> re.Pattern[str]:
     """A run of characters that stand for themselves outside quotes."""
-    specials = "$" + escape + stop + ("" if skip_quotes else "'\"")
-    return re.compile("[^" + re.escape(specials) + "]+")
+    return re.compile("[^" + re.escape(_unquoted_specials(escape, skip_quotes) + stop) + "]+")
+
+
+def _unquoted_specials(escape: str, skip_quotes: bool) -> str:
+    """The characters the scanner handles outside quotes: ``$``, ``<``, the escape token, the quotes."""
+    return "$<" + escape + ("" if skip_quotes else "'\"")
 
 
 @functools.cache

@@ -60,6 +60,11 @@ def split_go_fields(text: str) -> list[str]:
     return _GO_WHITESPACE_RUN.split(text)
 
 
+def go_fields(text: str) -> list[str]:
+    """Go's strings.Fields: the non-empty pieces of ``text`` between runs of Go whitespace."""
+    return [field for field in _GO_WHITESPACE_RUN.split(text) if field]
+
+
 def replace_invalid_bytes(text: str) -> str:
     """``text`` as Go sees it after decoding runes: each undecodable byte is U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)

@@ -259,6 +259,37 @@ def test_fields_split_on_go_whitespace_only():
     assert expand_words("a\x1cb\u3000c", {}) == ["a\x1cb", "c"]
 
 
+def test_heredoc_operator_joins_the_field_of_the_next_word():
+    assert expand_words("cat << EOF x", {}) == ["cat", "<< EOF", "x"]
+    assert expand_words("3<<-  EOF", {}) == ["3<<-", "EOF"]
+
+
+def test_heredoc_operator_keeps_spaces_tabs_and_carriage_returns_only():
+    assert expand_words("<< \t\rEOF", {}) == ["<< \t\rEOF"]
+    assert expand_words("<<\vEOF", {}) == ["<<", "EOF"]
+    assert expand_words("<<\nEOF", {}) == ["<<", "EOF"]
+
+
+def test_heredoc_operator_joins_the_first_field_of_an_expansion():
+    assert expand_words("<< $X", {"X": "a b"}) == ["<< a", "b"]
+
+
+def test_single_or_quoted_angle_brackets_do_not_join_fields():
+    assert expand_words("a < b", {}) == ["a", "<", "b"]
+    assert expand_words('"<<" b \\<< c', {}) == ["<<", "b", "<<", "c"]
+    assert expand_words("<<< b", {}) == ["<<<", "b"]
+
+
+def test_heredoc_operator_leaves_the_value_as_written():
+    assert expand_word("cat <<  EOF", {}) == "cat <<  EOF"
+    assert expand_word("${X:-a << b}", {}) == "a << b"
+
+
+def test_heredoc_operator_joins_fields_in_every_mode():
+    lexer = ShellLexer(keep_unset=True, raw_quotes=True, raw_escapes=True, skip_quotes=True)
+    assert lexer.expand_words("a << 'b'", {}) == ["a", "<< 'b'"]
+
+
 def test_keep_unset_leaves_unset_variables_as_written():
     lexer = ShellLexer(keep_unset=True)
     env = {"SET": "v"}
@@ -291,7 +322,7 @@ def test_expanding_instructions_follow_buildkit():
     assert WORD_SPLITTING_INSTRUCTIONS <= EXPANDING_INSTRUCTIONS
 
 
-WORD_ALPHABET = st.sampled_from(list("${}:-+?#%/*\\'\"`abAB_01 @.\n") + ["é", "한"])
+WORD_ALPHABET = st.sampled_from(list("${}:-+?#%/*\\'\"`<abAB_01 @.\n") + ["é", "한"])
 
 
 @settings(max_examples=400)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dockpy.dockerfile.gostrings import GO_WHITESPACE, go_quote, go_trim_space, replace_invalid_bytes
+from dockpy.dockerfile.gostrings import GO_WHITESPACE, go_fields, go_quote, go_trim_space, replace_invalid_bytes
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,8 @@ def test_go_whitespace_excludes_what_only_python_calls_space():
 
 def test_undecodable_bytes_become_the_replacement_character():
     assert replace_invalid_bytes(b"a\xc3b".decode("utf-8", "surrogateescape")) == "a\ufffdb"
+
+
+def test_go_fields_drops_empty_pieces_and_splits_on_go_whitespace_only():
+    assert go_fields(" a\u3000b\x1cc  ") == ["a", "b\x1cc"]
+    assert go_fields(" \t") == []

@@ -40,3 +40,9 @@ def test_several_heredocs_come_in_order():
 )
 def test_not_a_heredoc(line):
     assert find_heredoc_markers(line) == []
+
+
+def test_a_line_the_lexer_rejects_opens_no_heredocs():
+    # BuildKit refuses ${x:#p} and ${x:%p} even with every variable unset, so the line does not lex.
+    assert find_heredoc_markers("RUN <<EOF ${x:#p}") == []
+    assert find_heredoc_markers("RUN <<EOF ${x#p}") == [HeredocMarker(name="EOF", expand=True, chomp=False, fd=0)]
