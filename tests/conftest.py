@@ -13,8 +13,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from dockpy.root import StorageRoot
+
+# Property tests judge behaviour, not speed: a loaded CI machine must not fail them on
+# hypothesis's per-example deadline.
+settings.register_profile("dockpy", deadline=None)
+settings.load_profile("dockpy")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dockpy.dockerfile.tiny_regex import (
@@ -33,9 +33,22 @@ def _pieces(depth: int):
 REGEXES = st.lists(_pieces(2), max_size=6).map(tuple)
 
 
+def _star_inside_star(pieces, inside_star: bool = False) -> bool:
+    """Whether a repeated group holds another repetition: Python's backtracking ``re``
+    (the reference here) can take exponential time on those, hanging the test."""
+    for piece in pieces:
+        starred = piece.repeat == "*"
+        if starred and inside_star:
+            return True
+        if isinstance(piece.atom, Group) and _star_inside_star(piece.atom.pieces, inside_star or starred):
+            return True
+    return False
+
+
 @settings(max_examples=200)
 @given(pieces=REGEXES, text=st.text("ab/\n", max_size=12))
 def test_the_automaton_agrees_with_python_re(pieces, text):
+    assume(not _star_inside_star(pieces))
     expected = re.fullmatch(to_python_regex(pieces), text) is not None
     assert automaton_full_match(pieces)(text) is expected
 
