@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from dockpy.dockerfile import parse_dockerfile  # noqa: E402  (after the path is set)
+from harness import record  # noqa: E402
 
 TYPICAL = Path(__file__).resolve().parent / "typical.Dockerfile"
 DEFAULT_CORPUS = REPO.parent / "shared" / "conformance" / "real-world"
@@ -96,27 +97,28 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        print_report(results)
+        record("Dockerfile parser", "python bench/parse_bench.py", report(results))
     return 0 if results["typical"]["median_ms"] < TARGET_MS else 1
 
 
-def print_report(results: dict) -> None:
-    print(f"machine: {results['machine']}")
-    print(f"first parse (import lark, build grammar): {results['first_parse_seconds'] * 1000:.0f} ms")
+def report(results: dict) -> str:
+    """The figures as markdown lines for BENCHMARKS.md."""
+    lines = [f"- first parse (import lark, build grammar): {results['first_parse_seconds'] * 1000:.0f} ms"]
     corpus = results.get("corpus")
     if corpus is None:
-        print("real-world corpus: absent, skipped")
+        lines.append("- real-world corpus: absent, skipped")
     else:
-        print(
-            f"real-world corpus: {corpus['files']} files, {corpus['bytes'] / 1e6:.2f} MB in {corpus['seconds']:.2f} s: "
+        lines.append(
+            f"- real-world corpus: {corpus['files']} files, {corpus['bytes'] / 1e6:.2f} MB in {corpus['seconds']:.2f} s: "
             f"{corpus['files_per_second']:.0f} files/s, {corpus['megabytes_per_second']:.2f} MB/s"
         )
     typical = results["typical"]
-    print(
-        f"typical Dockerfile ({typical['lines']} lines, {typical['instructions']} instructions): "
+    lines.append(
+        f"- typical Dockerfile ({typical['lines']} lines, {typical['instructions']} instructions): "
         f"best {typical['best_ms']:.2f} ms, median {typical['median_ms']:.2f} ms over {typical['runs']} runs "
         f"(target < {TARGET_MS:.0f} ms)"
     )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
