@@ -20,13 +20,19 @@ from typing import BinaryIO
 
 from dockpy.errors import UnsafeArchiveError
 from dockpy.layers.tarformat import (
+    BLOCK_DEVICE,
     BLOCK_SIZE,
+    CHAR_DEVICE,
+    DIRECTORY,
+    FIFO,
     GNU_LONG_LINK,
     GNU_LONG_NAME,
     GNU_VOLUME_LABEL,
+    HARDLINK,
     PAX_EXTENDED,
     PAX_GLOBAL,
     PAX_XATTR_PREFIX,
+    SYMLINK,
     USTAR_MAGIC,
     padding,
 )
@@ -38,6 +44,7 @@ MAX_ENTRY_SIZE = 1 << 40
 COPY_CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
 _METADATA_TYPES = (PAX_EXTENDED, PAX_GLOBAL, GNU_LONG_NAME, GNU_LONG_LINK)
+_HEADER_ONLY_TYPES = (HARDLINK, SYMLINK, CHAR_DEVICE, BLOCK_DEVICE, DIRECTORY, FIFO)
 _NANOSECONDS = 1_000_000_000
 
 
@@ -130,6 +137,8 @@ class TarReader:
         if long_link is not None:
             entry.linkname = long_link
         _apply_pax({**self._global, **records}, entry)
+        if entry.typeflag in _HEADER_ONLY_TYPES:
+            entry.size = 0  # whatever the header says, no data follows (as Go's archive/tar reads it)
         if not 0 <= entry.size <= MAX_ENTRY_SIZE:
             raise UnsafeArchiveError(f"tar entry {entry.shown_name} declares an absurd size of {entry.size} bytes")
         return entry
