@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockpy import linux
 from dockpy.errors import IntegrityError, NotFoundError, StoreError
 from dockpy.layers.digests import Digest
 from dockpy.root import StorageRoot
@@ -29,6 +30,9 @@ from dockpy.root import StorageRoot
 INGEST_PREFIX = "ingest-"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
+# A blob's bytes are sent to disk every this many bytes while it is written,
+# so committing a big blob does not wait for all of it at the final fsync.
+WRITEBACK_CHUNK = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class BlobWriter(io.RawIOBase):
         self._expected_size = expected_size
         self._hash = hashlib.sha256()
         self.size = 0
+        self._written_back = 0
         fd, name = tempfile.mkstemp(prefix=INGEST_PREFIX, dir=store.root.tmp)
         self._file = os.fdopen(fd, "wb")
         self._temp_path = Path(name)
@@ -63,7 +68,15 @@ class BlobWriter(io.RawIOBase):
         self.size += len(data)
         if self._expected_size is not None and self.size > self._expected_size:
             raise IntegrityError(f"blob {self._expected or ''} is larger than its declared {self._expected_size} bytes")
+        if self.size - self._written_back >= WRITEBACK_CHUNK:
+            self._start_writeback()
         return len(data)
+
+    def _start_writeback(self) -> None:
+        self._file.flush()
+        with contextlib.suppress(OSError):  # only a hint: the fsync in commit() is what counts
+            linux.sync_file_range(self._file.fileno(), self._written_back, self.size - self._written_back)
+        self._written_back = self.size
 
     @property
     def digest(self) -> Digest:

@@ -20,13 +20,19 @@ from typing import BinaryIO
 
 from dockpy.errors import UnsafeArchiveError
 from dockpy.layers.tarformat import (
+    BLOCK_DEVICE,
     BLOCK_SIZE,
+    CHAR_DEVICE,
+    DIRECTORY,
+    FIFO,
     GNU_LONG_LINK,
     GNU_LONG_NAME,
     GNU_VOLUME_LABEL,
+    HARDLINK,
     PAX_EXTENDED,
     PAX_GLOBAL,
     PAX_XATTR_PREFIX,
+    SYMLINK,
     USTAR_MAGIC,
     padding,
 )
@@ -37,7 +43,8 @@ MAX_METADATA_SIZE = 1 << 20
 MAX_ENTRY_SIZE = 1 << 40
 COPY_CHUNK = 1 << 20
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
-_METADATA_TYPES = (PAX_EXTENDED, PAX_GLOBAL, GNU_LONG_NAME, GNU_LONG_LINK)
+_METADATA_TYPES = (PAX_EXTENDED, PAX_GLOBAL, GNU_LONG_NAME, GNU_LONG_LINK, GNU_VOLUME_LABEL)
+_HEADER_ONLY_TYPES = (HARDLINK, SYMLINK, CHAR_DEVICE, BLOCK_DEVICE, DIRECTORY, FIFO)
 _NANOSECONDS = 1_000_000_000
 
 
@@ -102,37 +109,40 @@ class TarReader:
             pass
 
     def _next_entry(self) -> TarEntry | None:
-        """The next real entry, its extended headers applied; None at the end of the archive."""
+        """The next file's entry, its extended headers applied; None at the end of the archive."""
+        found = self._next_header()
+        if found is None:
+            return None
+        entry, records = found
+        _apply_pax({**self._global, **records}, entry)
+        if entry.typeflag in _HEADER_ONLY_TYPES:
+            entry.size = 0  # whatever the header says, no data follows (as Go's archive/tar reads it)
+        if not 0 <= entry.size <= MAX_ENTRY_SIZE:
+            raise UnsafeArchiveError(f"tar entry {entry.shown_name} declares an absurd size of {entry.size} bytes")
+        return entry
+
+    def _next_header(self) -> tuple[TarEntry, dict[bytes, bytes]] | None:
+        """The next file's header, and the records of the extended headers before it.
+
+        GNU long names become ``path``/``linkpath`` records, as in PAX;
+        a GNU volume label names the archive, not a file, and is skipped.
+        """
         records: dict[bytes, bytes] = {}
-        long_name = long_link = None
         while True:
             block = self._read_block()
             if block == _ZERO_BLOCK:
                 return None
-            entry = _parse_header(block, self._last_name)
-            if entry.typeflag == GNU_VOLUME_LABEL:  # names the archive, not a file
-                self._remaining, self._padding = entry.size, padding(entry.size)
-                self._skip_rest_of_entry()
-                continue
-            if entry.typeflag not in _METADATA_TYPES:
-                break
-            data = self._read_metadata(entry)
-            if entry.typeflag == PAX_EXTENDED:
+            header = _parse_header(block, self._last_name)
+            if header.typeflag not in _METADATA_TYPES:
+                return header, records
+            data = self._read_metadata(header)
+            if header.typeflag == PAX_EXTENDED:
                 records.update(_parse_pax(data, self._last_name))
-            elif entry.typeflag == PAX_GLOBAL:
+            elif header.typeflag == PAX_GLOBAL:
                 self._global.update(_parse_pax(data, self._last_name))
-            elif entry.typeflag == GNU_LONG_NAME:
-                long_name = data.split(b"\0", 1)[0]
-            else:
-                long_link = data.split(b"\0", 1)[0]
-        if long_name is not None:
-            entry.name = long_name
-        if long_link is not None:
-            entry.linkname = long_link
-        _apply_pax({**self._global, **records}, entry)
-        if not 0 <= entry.size <= MAX_ENTRY_SIZE:
-            raise UnsafeArchiveError(f"tar entry {entry.shown_name} declares an absurd size of {entry.size} bytes")
-        return entry
+            elif header.typeflag in (GNU_LONG_NAME, GNU_LONG_LINK):
+                key = b"path" if header.typeflag == GNU_LONG_NAME else b"linkpath"
+                records[key] = data.split(b"\0", 1)[0]
 
     def _read_metadata(self, header: TarEntry) -> bytes:
         if header.size > MAX_METADATA_SIZE:

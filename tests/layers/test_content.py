@@ -51,6 +51,19 @@ def test_corruption_on_disk_is_detected_on_read(storage_root):
         store.verify(info.digest)
 
 
+def test_a_blob_written_back_in_chunks_while_written_is_stored_intact(storage_root):
+    from dockpy.layers.content import WRITEBACK_CHUNK
+
+    store = ContentStore(storage_root)
+    data = bytes(range(256)) * ((WRITEBACK_CHUNK * 2 + 12345) // 256)
+    with store.writer() as blob:
+        for start in range(0, len(data), 1 << 20):
+            blob.write(data[start : start + (1 << 20)])
+        info = blob.commit()
+    assert info.digest == Digest.of_bytes(data)
+    assert store.read_bytes(info.digest) == data
+
+
 def test_reading_a_missing_blob_is_not_found(storage_root):
     with pytest.raises(NotFoundError):
         ContentStore(storage_root).read_bytes(Digest.of_bytes(b"absent"))

@@ -81,6 +81,15 @@ def test_a_gnu_volume_label_is_skipped():
     assert [entry.name for entry, _ in entries(build_tar((volume, None), (member("f"), b"x"), format=tarfile.GNU_FORMAT))] == [b"f"]
 
 
+def test_a_size_on_a_header_only_entry_is_ignored_as_go_does():
+    link = bytearray(raw_block(b"link", size_field=b"00000001000\0"))
+    link[156:157] = b"2"
+    link[148:156] = b" " * 8
+    link[148:156] = b"%06o\0 " % sum(link)
+    after = raw_block(b"next", size_field=b"00000000000\0")
+    assert [entry.name for entry, _ in entries(bytes(link) + after + bytes(1024))] == [b"link", b"next"]
+
+
 def test_unread_data_is_skipped_before_the_next_entry():
     reader = TarReader(io.BytesIO(build_tar((member("a"), b"x" * 3000), (member("b"), b"y"))))
     assert [entry.name for entry in reader] == [b"a", b"b"]
