@@ -10,6 +10,7 @@ The tree::
     ├── NotFoundError (LookupError)     an image, tag, revision, container or blob that is not there
     ├── ConflictError                   a name already in use, an object still in use
     ├── IntegrityError                  content that does not match its digest or size
+    ├── OverlayFeatureError             an overlay upper dir that redirect_dir/metacopy made unreadable alone
     ├── UnsafeArchiveError              a tar that tries to write outside its target, or is malformed
     ├── StoreError (OSError)            the storage root cannot be read or written
     ├── ContainerSetupError (OSError)   a syscall failed while setting up a container
@@ -94,6 +95,14 @@ class ConflictError(DockpyError):
 
 class IntegrityError(DockpyError):
     """Content whose digest or size differs from what was promised."""
+
+
+class OverlayFeatureError(DockpyError):
+    """An overlay upper directory whose entries carry ``redirect``/``metacopy`` xattrs.
+
+    Such an upper dir does not describe its changes by itself; the caller must
+    diff the layer by comparing trees instead.
+    """
 
 
 class UnsafeArchiveError(DockpyError):

@@ -12,11 +12,17 @@ import ctypes
 import ctypes.util
 import os
 import platform
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+_Result = TypeVar("_Result")
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 # Namespace flags (sched.h)
+CLONE_FS = 0x00000200
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
@@ -79,6 +85,32 @@ def umount(target: str | os.PathLike, flags: int = 0) -> None:
 
 def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
+
+
+def call_in_directory(directory: str | os.PathLike, function: Callable[[], _Result]) -> _Result:
+    """Call ``function`` in a fresh thread whose working directory is ``directory``.
+
+    The thread first unshares its filesystem attributes (``CLONE_FS``), so its
+    ``chdir`` leaves the working directory of the process and of every other
+    thread alone. Syscalls that take relative paths (an overlay's ``lowerdir=``)
+    then resolve them from ``directory`` without forking.
+    """
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            unshare(CLONE_FS)
+            os.chdir(directory)
+            outcome["result"] = function()
+        except BaseException as error:  # handed to the calling thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="dockpy-chdir")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]  # type: ignore[return-value]
 
 
 def setns(fd: int, nstype: int = 0) -> None:

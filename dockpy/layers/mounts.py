@@ -7,14 +7,18 @@ Keeping them as data lets tests inspect the options without privileges.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from dockpy import linux
 
-# mount(2) takes its option string in one page; beyond that use the new mount API.
+# mount(2) takes its option string in one page; longer ones need relative paths or the new mount API.
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+# overlayfs refuses more lower layers than this (OVL_MAX_STACK in the kernel's fs/overlayfs).
+OVERLAY_MAX_LOWER_LAYERS = 500
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,23 @@ class Mount:
         parts.extend(self.options)
         return ",".join(parts)
 
+    def paths(self) -> list[str]:
+        """Every directory an overlay names: its lower dirs, upper dir and work dir."""
+        return [*self.lowerdirs, *(p for p in (self.upperdir, self.workdir) if p)]
+
+    def relative_to(self, base: str | os.PathLike) -> "Mount":
+        """The same overlay with its paths relative to ``base`` (to be mounted from there)."""
+
+        def relative(path: str | None) -> str | None:
+            return None if path is None else os.path.relpath(path, base)
+
+        return replace(
+            self,
+            lowerdirs=tuple(os.path.relpath(p, base) for p in self.lowerdirs),
+            upperdir=relative(self.upperdir),
+            workdir=relative(self.workdir),
+        )
+
 
 def mount_all(mounts: Sequence[Mount], target: str | os.PathLike) -> None:
     """Perform ``mounts`` on ``target``, in order."""
@@ -62,18 +83,53 @@ def unmount(target: str | os.PathLike) -> None:
 
 
 def _mount_overlay(spec: Mount, target) -> None:
-    data = spec.overlay_data()
-    if len(data) < PAGE_SIZE:
-        linux.mount("overlay", target, "overlay", 0, data)
+    """Mount an overlay, keeping its option string under one page.
+
+    Three ways, cheapest first: the absolute option string; the same paths made
+    relative to their common directory and mounted from a thread that chdir'ed
+    there (containerd's trick, works on every kernel); and the new mount API
+    with one ``lowerdir+`` per layer (Linux 6.8+, no length limit at all).
+    """
+    if len(spec.overlay_data()) < PAGE_SIZE:
+        linux.mount("overlay", target, "overlay", 0, spec.overlay_data())
         return
-    # Too long for one page: hand each layer over separately (Linux 6.8+ "lowerdir+").
+    base = os.path.commonpath(spec.paths())
+    if len(spec.relative_to(base).overlay_data()) < PAGE_SIZE:
+        mount_overlay_relative(spec, target, base)
+    else:
+        mount_overlay_per_layer(spec, target)
+
+
+def mount_overlay_relative(spec: Mount, target: str | os.PathLike, base: str | os.PathLike) -> None:
+    """Mount ``spec`` with every path relative to ``base``, which must contain them all.
+
+    Snapshot dirs are ``<root>/snapshots/<n>/fs``, so relative to
+    ``<root>/snapshots`` a layer costs about eight characters: 400 layers fit in a page.
+    """
+    data = spec.relative_to(base).overlay_data()
+    target = os.path.abspath(target)
+    linux.call_in_directory(base, lambda: linux.mount("overlay", target, "overlay", 0, data))
+
+
+def mount_overlay_per_layer(spec: Mount, target: str | os.PathLike) -> None:
+    """Mount ``spec`` with the new mount API, handing each lower layer over separately."""
     options: list[tuple[str, str | None]] = [("lowerdir+", path) for path in spec.lowerdirs]
     if spec.upperdir:
         options += [("upperdir", spec.upperdir), ("workdir", spec.workdir or "")]
     for option in spec.options:
         key, _, value = option.partition("=")
         options.append((key, value or None))
-    linux.mount_filesystem("overlay", target, options)
+    try:
+        linux.mount_filesystem("overlay", target, options)
+    except OSError as error:
+        if error.errno != errno.EINVAL:
+            raise
+        raise OSError(
+            error.errno,
+            f"overlay of {len(spec.lowerdirs)} layers: its options exceed one page even with relative "
+            f"paths, and the kernel refused them one by one (lowerdir+ needs Linux 6.8): {error.strerror}",
+            os.fspath(target),
+        ) from error
 
 
 def _mount_bind(spec: Mount, target) -> None:

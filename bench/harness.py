@@ -1,0 +1,129 @@
+"""The timing harness every benchmark under bench/ uses.
+
+Timings are whole-process wall seconds (min / median / max of N runs, after
+one untimed warm-up), compared side by side *in the same run* as ratios, so a
+busy machine moves both sides alike. ``record`` writes a section into
+BENCHMARKS.md keyed by its title: re-running a benchmark replaces its own
+section and leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS_FILE = REPO / "BENCHMARKS.md"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds of repeated runs of one operation."""
+
+    operation: str
+    seconds: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def minimum(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def maximum(self) -> float:
+        return max(self.seconds)
+
+
+def time_callable(operation: str, run: Callable[[], object], *, runs: int = 5,
+                  setup: Callable[[], object] | None = None, warmup: bool = True) -> Timing:
+    """Time ``run()`` ``runs`` times; ``setup()`` runs untimed before each."""
+    if warmup:
+        if setup:
+            setup()
+        run()
+    samples = []
+    for _ in range(runs):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return Timing(operation, tuple(samples))
+
+
+def time_command(operation: str, argv: Sequence[str], *, runs: int = 5, env: dict | None = None,
+                 setup: Callable[[], object] | None = None, shell: bool = False) -> Timing:
+    """Time a command; it must succeed (a failing benchmark is not a fast one)."""
+    full_env = {**os.environ, **(env or {})}
+
+    def run():
+        subprocess.run(argv, env=full_env, check=True, shell=shell,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    return time_callable(operation, run, runs=runs, setup=setup)
+
+
+def dockpy_command(*args: str) -> list[str]:
+    """How benchmarks invoke dockpy: the installed console script, as a user would."""
+    script = Path(sys.executable).with_name("dockpy")
+    return [str(script) if script.exists() else sys.executable, *([] if script.exists() else ["-m", "dockpy"]), *args]
+
+
+def machine_description() -> str:
+    load1, _, _ = os.getloadavg()
+    kernel = platform.release()
+    cpus = os.cpu_count()
+    return f"{platform.node() or 'host'}: {cpus} cores, Linux {kernel}, Python {platform.python_version()}, loadavg {load1:.2f}"
+
+
+def format_table(timings: Sequence[Timing], reference: Timing | None = None, target: str = "") -> str:
+    """A markdown table; with ``reference``, a column of median ratios against it."""
+    header = "| operation | n | min s | median s | max s |" + (" ratio |" if reference else "")
+    rule = "|---|---|---|---|---|" + ("---|" if reference else "")
+    lines = [header, rule]
+    for timing in timings:
+        row = (f"| {timing.operation} | {len(timing.seconds)} | {timing.minimum:.4f} | "
+               f"{timing.median:.4f} | {timing.maximum:.4f} |")
+        if reference:
+            row += f" {timing.median / reference.median:.2f}× |"
+        lines.append(row)
+    if target:
+        lines.append("")
+        lines.append(f"Target: {target}")
+    return "\n".join(lines)
+
+
+def record(title: str, command: str, body: str) -> None:
+    """Print the section and replace (or append) it in BENCHMARKS.md."""
+    section = (f"## {title}\n\n"
+               f"Command: `{command}`  \n"
+               f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine_description()}\n\n"
+               f"{body.rstrip()}\n")
+    print(section)
+    text = BENCHMARKS_FILE.read_text() if BENCHMARKS_FILE.exists() else _BENCHMARKS_PREAMBLE
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text)
+    else:
+        text = text.rstrip() + "\n\n" + section
+    BENCHMARKS_FILE.write_text(text)
+
+
+_BENCHMARKS_PREAMBLE = """# Benchmarks
+
+Each section below was written by the script named in its command line; re-run
+that command to refresh it. Timings are wall seconds of whole operations, and
+every comparison was measured side by side in the same run. Peer figures
+(podman, buildah, BuildKit, crun) for this machine are in
+`../shared/peers/results/`.
+"""

@@ -1,0 +1,180 @@
+"""Frozen dataclasses that read and write JSON objects under OCI's field names.
+
+Each OCI type declares its fields once, with the JSON name in the field's
+metadata (``oci_field("WorkingDir")``); this module maps them both ways,
+driven by the type annotations, so no type repeats a hand-written
+``to_json``/``from_json`` pair.
+
+Reading follows the OCI spec's rules for untrusted input: unknown properties
+are ignored, anything of the wrong shape is an ``InvalidInputError`` naming
+the path of the bad value (``image config: config.Env[2]: expected a
+string``), never a ``KeyError`` or ``TypeError``.
+
+Writing follows Go's ``omitempty`` (``None`` and empty values are left out
+unless the field is marked ``always``) and Docker distribution's canonical
+JSON: keys sorted, no whitespace, UTF-8, and ``<``, ``>``, ``&``, U+2028,
+U+2029 escaped as Go's encoder does. The same value therefore always encodes
+to the same bytes, which is what keeps an image id (the config's digest) stable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import types
+import typing
+from typing import Any
+
+from dockpy.errors import InvalidInputError
+
+# Go's encoding/json escapes these even inside UTF-8 output; so must we, or a
+# config written by Go and re-encoded here would change its digest.
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_GO_ESCAPE_TABLE = str.maketrans(_GO_ESCAPES)
+
+
+def oci_field(json_name: str, default: Any = None, *, always: bool = False, as_set: bool = False):
+    """A dataclass field stored under ``json_name``.
+
+    ``always``: written even when empty (``layers: []``, ``diff_ids: []``).
+    ``as_set``: a tuple of strings written as ``{"80/tcp": {}}``, the shape
+    OCI uses for ExposedPorts and Volumes.
+    """
+    metadata = {"json": json_name, "always": always, "as_set": as_set}
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+REQUIRED = dataclasses.MISSING
+
+
+class JsonModel:
+    """Base of the OCI dataclasses: ``to_json()`` gives a dict, ``from_json(dict)`` checks and builds."""
+
+    def to_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if _is_empty(value) and not field.metadata["always"]:
+                continue
+            result[field.metadata["json"]] = _encode_set(value) if field.metadata["as_set"] else _encode(value)
+        return result
+
+    @classmethod
+    def from_json(cls, value: Any, *, where: str = ""):
+        """Build from a parsed JSON object; ``where`` prefixes error messages."""
+        where = where or cls.__name__
+        if not isinstance(value, dict):
+            raise InvalidInputError(f"{where}: expected a JSON object")
+        hints = _type_hints(cls)
+        arguments = {}
+        for field in dataclasses.fields(cls):
+            name = field.metadata["json"]
+            if name not in value or (value[name] is None and field.default is not REQUIRED):
+                if field.default is REQUIRED:
+                    raise InvalidInputError(f"{where}: missing {name!r}")
+                continue
+            field_where = f"{where}.{name}"
+            raw = _decode_set(value[name], field_where) if field.metadata["as_set"] else value[name]
+            arguments[field.name] = _decode(hints[field.name], raw, field_where)
+        instance = cls(**arguments)
+        instance.check(where)
+        return instance
+
+    def check(self, where: str) -> None:
+        """Rules beyond shape (a subclass refuses, say, an unknown media type); raises ``InvalidInputError``."""
+
+
+def encode(model: JsonModel) -> bytes:
+    """The canonical JSON bytes of ``model``: the same value always gives the same bytes."""
+    return canonical_json(model.to_json())
+
+
+def canonical_json(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.translate(_GO_ESCAPE_TABLE).encode("utf-8")
+
+
+def decode(model_type: type, data: bytes, what: str):
+    """Parse untrusted JSON bytes into ``model_type``; ``what`` names the document in errors."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as error:
+        raise InvalidInputError(f"{what}: not valid JSON: {error}") from None
+    return model_type.from_json(value, where=what)
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _is_empty(value: Any) -> bool:
+    """Go's ``omitempty``: nil, false, 0, "" and empty lists and objects."""
+    return value is None or (isinstance(value, (bool, int, str, tuple, dict)) and not value)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, JsonModel):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, str):
+        return str(value)  # Digest and DiffID are str subclasses
+    return value
+
+
+def _encode_set(values: tuple[str, ...]) -> dict[str, dict]:
+    return {value: {} for value in sorted(values)}
+
+
+def _decode_set(value: Any, where: str) -> list[str]:
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{where}: expected an object")
+    return sorted(value)
+
+
+def _decode(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return None if value is None else _decode(inner, value, where)
+    if origin is tuple:
+        item_hint = typing.get_args(hint)[0]
+        items = _expect(list, value, where, "a list")
+        return tuple(_decode(item_hint, item, f"{where}[{index}]") for index, item in enumerate(items))
+    if origin is dict:
+        item_hint = typing.get_args(hint)[1]
+        mapping = _expect(dict, value, where, "an object")
+        return {key: _decode(item_hint, item, f"{where}.{key}") for key, item in mapping.items()}
+    if isinstance(hint, type) and issubclass(hint, JsonModel):
+        return hint.from_json(value, where=where)
+    return _decode_scalar(hint, value, where)
+
+
+def _decode_scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is Any:
+        return value
+    if hint is bool:
+        return _expect(bool, value, where, "true or false")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInputError(f"{where}: expected an integer")
+        return value
+    text = _expect(str, value, where, "a string")
+    if hint is str:
+        return text
+    try:
+        return hint(text)  # a validating str subclass: Digest, DiffID
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{where}: {error}") from None
+
+
+def _expect(kind: type, value: Any, where: str, description: str) -> Any:
+    if not isinstance(value, kind):
+        raise InvalidInputError(f"{where}: expected {description}")
+    return value
