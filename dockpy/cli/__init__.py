@@ -19,6 +19,7 @@ from dockpy.errors import DockpyError, InvalidInputError
 
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "dockpy.cli.parse",
 )
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except DockpyError as error:
         if debug:
             raise
-        _print_error(str(error), error.hint)
+        _print_error(str(error), error.hint, getattr(error, "snippet", None), getattr(error, "column", None))
         return error.exit_code
     except KeyboardInterrupt:
         return 130
@@ -78,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         return 125
 
 
-def _print_error(message: str, hint: str | None) -> None:
+def _print_error(message: str, hint: str | None, snippet: str | None = None, column: int | None = None) -> None:
     print(f"dockpy: error: {message}", file=sys.stderr)
+    if snippet is not None:
+        # The offending source line, and a caret under the column when there is one.
+        print(f"    {snippet}", file=sys.stderr)
+        if column is not None:
+            indent = "".join(c if c == "\t" else " " for c in snippet[: column - 1])
+            print(f"    {indent}^", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
