@@ -20,6 +20,19 @@ from dockpy.errors import DockpyError, InvalidInputError
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.parse",
+    "dockpy.cli.images",
+    "dockpy.cli.history",
+    "dockpy.cli.inspect",
+    "dockpy.cli.tag",
+    "dockpy.cli.rmi",
+    "dockpy.cli.log",
+    "dockpy.cli.rollback",
+    "dockpy.cli.diff",
+    "dockpy.cli.import_rootfs",
+    "dockpy.cli.export",
+    "dockpy.cli.fsck",
+    "dockpy.cli.gc",
+    "dockpy.cli.system",
 )
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from dockpy.errors import StoreError
 from dockpy.image.reference import familiar_name
+from dockpy.image.timestamps import format_timestamp
 from dockpy.layers.digests import Digest
 from dockpy.metadata import MetadataConnection, ensure_schema, open_database, transaction
 from dockpy.root import StorageRoot
@@ -95,7 +96,7 @@ class Revision:
     def to_json(self) -> dict:
         return {
             "Revision": self.number, "Name": self.name_tag, "Id": self.image_id, "Digest": self.manifest_digest,
-            "Time": self.time, "Author": self.author, "Operation": self.operation, "Message": self.message,
+            "Time": format_timestamp(self.time), "Author": self.author, "Operation": self.operation, "Message": self.message,
         }
 
     @classmethod

@@ -10,7 +10,7 @@ layers' chain ids (``plan_garbage``), then sweeps (``collect_garbage``):
 2. the blobs no surviving manifest names (a crash after step 1 leaves only
    unreferenced blobs, which the next run removes);
 3. committed snapshots whose chain id no surviving image has, children
-   first, and active snapshots left by crashed unpacks;
+   first, and active snapshots left by crashed unpacks (``unpack``);
 4. temporary files of writes that never finished.
 
 The whole run holds the collector lease (``lease``), so no writer is between
@@ -35,16 +35,16 @@ from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
+from dockpy.image.rootfs_archive import EXPORT_SCRATCH_PREFIX
 from dockpy.image.store import ImageStore
-from dockpy.layers.content import BlobInfo
+from dockpy.image.unpack import UNPACK_KEY_PREFIX
+from dockpy.layers.content import INGEST_PREFIX, BlobInfo
 from dockpy.layers.digests import ChainID, Digest, chain_ids
 from dockpy.layers.snapshots import Kind, SnapshotInfo, Snapshotter
 
-# Temporary entries in <root>/tmp that only an unfinished write leaves behind:
-# content-store ingests, snapshot dirs moved aside for deletion, exports.
-STALE_TEMP_PREFIXES = ("ingest-", "snapshot-removed-", "export-")
-# Active snapshots made by ``unpack`` while it applies a layer; one that outlives its process was crashed.
-UNPACK_KEY_PREFIX = "extract-"
+# Temporary entries in <root>/tmp that only an unfinished write leaves behind: content-store
+# ingests, export scratch dirs, and snapshot dirs the snapshotter moved aside to delete.
+STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, "snapshot-removed-")
 
 
 @dataclass
@@ -68,14 +68,19 @@ class GarbagePlan:
     images: tuple[ImageRow, ...]
     blobs: tuple[BlobInfo, ...]
     snapshots: tuple[SnapshotInfo, ...]
+    snapshot_bytes: int
     temp_files: tuple[Path, ...]
-    reclaimed_bytes: int
+    temp_bytes: int
     # Scoped to some images (rmi): crash leftovers (temp files, orphan snapshot dirs) are left alone.
     scoped: bool
 
     @property
     def image_ids(self) -> tuple[Digest, ...]:
         return tuple(sorted({row.image_id for row in self.images}))
+
+    @property
+    def reclaimed_bytes(self) -> int:
+        return sum(blob.size for blob in self.blobs) + self.snapshot_bytes + self.temp_bytes
 
     def to_json(self) -> dict:
         return {
@@ -118,8 +123,9 @@ def plan_garbage(store: ImageStore, only_images: Collection[Digest] | None = Non
         blobs = [store.content.info(d) for d in sorted(scope.blobs - live.blobs) if store.content.has(d)]
         temp_files = []
     snapshots, snapshot_bytes = _garbage_snapshots(store, live.chain_ids, scope)
-    reclaimed = sum(b.size for b in blobs) + snapshot_bytes + sum(_size(p) for p in temp_files)
-    return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), tuple(temp_files), reclaimed, scope is not None)
+    temp_bytes = sum(_size(path) for path in temp_files)
+    return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), snapshot_bytes, tuple(temp_files), temp_bytes,
+                       scoped=scope is not None)
 
 
 def stale_temp_files(store: ImageStore) -> list[Path]:

@@ -13,13 +13,11 @@ from elsewhere is never re-encoded, so its id is the one its author computed.
 
 from __future__ import annotations
 
-import platform as _platform
-import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 
 from dockpy.errors import InvalidInputError
 from dockpy.image.jsonmodel import REQUIRED, JsonModel, decode, encode, oci_field
+from dockpy.image.timestamps import format_timestamp, parse_timestamp
 from dockpy.layers.digests import DiffID, Digest
 
 __all__ = [
@@ -69,7 +67,9 @@ class Platform(JsonModel):
 
     @classmethod
     def host(cls) -> "Platform":
-        machine = _platform.machine()
+        import platform
+
+        machine = platform.machine()
         architecture, variant = _GO_ARCHITECTURES.get(machine, (machine, None))
         return cls(architecture=architecture, os="linux", variant=variant)
 
@@ -204,29 +204,6 @@ class ImageConfig(JsonModel):
         """This config with one more layer on top, recorded in the history."""
         rootfs = replace(self.rootfs, diff_ids=(*self.rootfs.diff_ids, diff_id))
         return replace(self, rootfs=rootfs, history=(*(self.history or ()), entry))
-
-
-def format_timestamp(seconds: float | None = None) -> str:
-    """RFC 3339 in UTC with a ``Z``, as OCI's ``created`` fields are written."""
-    moment = datetime.fromtimestamp(time.time() if seconds is None else seconds, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_timestamp(text: str | None) -> float | None:
-    """Seconds since the epoch of an RFC 3339 time (Go writes nanoseconds); ``None`` if absent or unreadable.
-
-    A bad ``created`` in a foreign image should not make it unusable, only undated.
-    """
-    if not text:
-        return None
-    head, dot, fraction = text.partition(".")
-    if dot:  # keep at most microseconds: Python's parser stops there
-        digits = len(fraction) - len(fraction.lstrip("0123456789"))
-        text = f"{head}.{fraction[:min(digits, 6)]}{fraction[digits:]}"
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _check_schema(schema_version: int, media_type: str | None, accepted: frozenset[str], where: str) -> None:

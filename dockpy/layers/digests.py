@@ -10,7 +10,6 @@ diff_id is never passed where a digest is meant.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 
@@ -32,6 +31,8 @@ class Digest(str):
 
     @classmethod
     def of_bytes(cls, data: bytes):
+        import hashlib  # here, not at the top: listings that only parse digests start faster without OpenSSL
+
         return cls(f"{ALGORITHM}:{hashlib.sha256(data).hexdigest()}")
 
     @classmethod

@@ -5,7 +5,8 @@ import pytest
 from dockpy.errors import ConflictError, IntegrityError, InvalidReferenceError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
-from dockpy.image.store import ImageStore, Removal
+from dockpy.image.refs import Removal
+from dockpy.image.store import ImageStore
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
 
