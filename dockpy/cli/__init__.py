@@ -20,6 +20,7 @@ from dockpy.errors import DockpyError, InvalidInputError
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.parse",
+    "dockpy.cli.build",
     "dockpy.cli.images",
     "dockpy.cli.history",
     "dockpy.cli.inspect",

@@ -1,0 +1,369 @@
+"""The builder: a Dockerfile and a context in, a stored (and tagged) image out.
+
+The pipeline (../DESIGN.md §1)::
+
+    parse ─▶ plan_build (typed instructions, stages, --target) ─▶ for each needed stage:
+        FROM (scratch | earlier stage | local image | template) ─▶ ONBUILD triggers of the base
+        ─▶ each instruction: metadata ─▶ config_steps (empty_layer history)
+                             RUN/COPY/ADD/WORKDIR ─▶ cache key ─▶ hit: reuse the layer
+                                                              └▶ miss: StepWorkspace (snapshot on the
+                                                                 parent chain) ─▶ execute ─▶ layer
+    ─▶ image config + manifest (ImageStore.put_image) ─▶ a ``build`` revision per ``-t``
+
+A step's layer lives in two forms: the compressed blob (what the image
+references) and the committed snapshot named by its chain id (what the next
+step mounts). A cache hit may find the blob without the snapshot (``gc``
+removes snapshots of layers no image uses): ``_ensure_snapshots`` unpacks it
+again only when a later step needs to run on it. A failed step raises
+before anything is tagged; its workspace removes its snapshot and no cache
+entry is written, so the store is as it was (new blobs of earlier steps are
+cached results, which ``gc`` may collect).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+from dockpy.build.base_images import SCRATCH, find_base_image
+from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
+from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
+from dockpy.build.context import BuildContext
+from dockpy.build.copy_step import expand_copy, perform_copy, resolve_sources
+from dockpy.build.filecopy import Ownership, make_directories
+from dockpy.build.hashing import FileDigestCache
+from dockpy.build.history import LAYER_SUFFIX, copy_created_by
+from dockpy.build.instructions import Command, CopyLike, From, ShellOrExec, Words, parse_instruction
+from dockpy.build.run_step import run_instruction
+from dockpy.build.progress import BuildFinished, BuildWarning, Progress, StepCached, StepFailed, StepMissed
+from dockpy.build.stages import BuildPlan, Stage, plan_build
+from dockpy.build.state import StageState, scratch_config
+from dockpy.build.variables import BuildArgs, platform_args
+from dockpy.build.workspace import StepWorkspace
+from dockpy.dockerfile import load_dockerfile, parse_dockerfile
+from dockpy.errors import DockpyError, NotFoundError
+from dockpy.image.oci import Descriptor, ImageConfig, Platform
+from dockpy.image.refs import Revision
+from dockpy.image.store import Image, ImageStore
+from dockpy.image.unpack import unpack_image
+from dockpy.layers.compression import Compression
+from dockpy.layers.digests import chain_ids
+from dockpy.layers.mounts import mount_all, unmount
+from dockpy.layers.snapshots import Snapshotter
+from dockpy.root import StorageRoot
+
+DEFAULT_DOCKERFILE = "Dockerfile"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What ``dockpy build`` was asked to do (DESIGN.md §5)."""
+
+    context_dir: str
+    dockerfile: str | None = None
+    tags: tuple[str, ...] = ()
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    network: str = "host"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    compression: Compression = Compression.ZSTD
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    source_date_epoch: int | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: Image
+    revisions: tuple[Revision, ...]
+
+
+@dataclass(frozen=True)
+class _LayerStack:
+    """The part of an image ``unpack_image`` reads: layer descriptors and the config's diff ids."""
+
+    layers: tuple[Descriptor, ...]
+    config: ImageConfig
+
+
+def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build ``options`` into an image in ``root``; raises a DockpyError on any failure."""
+    dockerfile_path = options.dockerfile or os.path.join(options.context_dir, DEFAULT_DOCKERFILE)
+    dockerfile = load_dockerfile(dockerfile_path)
+    plan = plan_build(dockerfile, target=options.target, build_args=options.build_args)
+    context = BuildContext.open(options.context_dir, dockerfile_path)
+    with ImageStore(root) as store, Snapshotter(root) as snapshotter:
+        builder = Builder(store, snapshotter, context, plan, options, progress or Progress())
+        return builder.run(slot_prefix=f"{context.root}\0{os.path.abspath(dockerfile_path)}")
+
+
+class Builder:
+    """One build (see the module docstring); not reusable."""
+
+    def __init__(self, store: ImageStore, snapshotter: Snapshotter, context: BuildContext, plan: BuildPlan,
+                 options: BuildOptions, progress: Progress):
+        self.store = store
+        self.snapshotter = snapshotter
+        self.context = context
+        self.plan = plan
+        self.options = options
+        self.progress = progress
+        self.platform = Platform.host()
+        self.build_args = BuildArgs(options.build_args)
+        self.expander = Expander(plan.escape)
+        self.cache = BuildCache(store.db)
+        self.digests = FileDigestCache(store.db, context.root)
+        self.global_scope = self._global_scope()
+        self.finished: dict[int, StageState] = {}
+        self.step_inputs: dict[str, StepInputs] = {}
+        self.scratch_dir = str(store.root.tmp)
+        self.started = time.monotonic()
+
+    def run(self, slot_prefix: str) -> BuildResult:
+        self.slot_prefix = slot_prefix
+        for index in self.plan.order:
+            self.finished[index] = self._build_stage(self.plan.stages[index])
+        target = self.finished[self.plan.order[-1]]
+        for name in self.build_args.unconsumed():
+            self.progress.emit(BuildWarning(f"build arg {name} was given but no ARG declares it"))
+        result = self._store_image(target)
+        self.digests.save()
+        self.cache.remember_inputs(self.step_inputs)
+        self.progress.emit(BuildFinished(result.image.id, tuple(self.options.tags), time.monotonic() - self.started))
+        return result
+
+    # -- stages ---------------------------------------------------------------------------------
+
+    def _global_scope(self) -> dict[str, str]:
+        scope = platform_args(self.platform)
+        for arg in self.plan.global_args:
+            for declaration in arg.declarations:
+                value = self.build_args.value_of(declaration.name)
+                if value is None and declaration.default is not None:
+                    value = self.expander.word(declaration.default, scope, arg.source)
+                if value is not None:
+                    scope[declaration.name] = value
+        return scope
+
+    def _build_stage(self, stage: Stage) -> StageState:
+        count = len(stage.commands) + 1
+        number = self.progress.start_step(stage.label, 1, count, stage.base.source.original)
+        state = self._base_state(stage)
+        self.progress.finish_step(number)
+        triggers = state.container.on_build or ()
+        if triggers:
+            state.configure(on_build=None)
+            self._run_triggers(state, triggers)
+        for position, command in enumerate(stage.commands, start=2):
+            number = self.progress.start_step(stage.label, position, count, command.source.original)
+            self._dispatch(state, command, number, f"{stage.index}/{position}")
+            self.progress.finish_step(number)
+        return state
+
+    def _base_state(self, stage: Stage) -> StageState:
+        base = stage.base
+        reference = self.expander.word(base.image, self.global_scope, base.source)
+        self._check_platform(base)
+        earlier = self.plan.stage_named(reference, stage.index)
+        if earlier is not None:
+            parent = self.finished[earlier.index]
+            config = parent.image_config(self.platform, self._epoch())
+            return StageState.from_base(stage, config, list(parent.layers))
+        if reference.lower() == SCRATCH:
+            return StageState.from_base(stage, scratch_config(self.platform), [])
+        image = self._image(reference, base.source)
+        return StageState.from_base(stage, image.config, list(image.layers))
+
+    def _image(self, reference: str, source) -> Image:
+        try:
+            return find_base_image(self.store, reference, epoch=self._epoch(), compression=self.options.compression)
+        except NotFoundError as error:
+            raise source.error(error.message) from None
+
+    def _check_platform(self, base: From) -> None:
+        if base.platform is None:
+            return
+        wanted = self.expander.word(base.platform, self.global_scope, base.source)
+        host = platform_args(self.platform)["TARGETPLATFORM"]
+        if wanted not in (host, f"{self.platform.os}/{self.platform.architecture}"):
+            raise base.source.error(f"platform {wanted} is not supported: dockpy builds for {host} only")
+
+    def _run_triggers(self, state: StageState, triggers: tuple[str, ...]) -> None:
+        """The base image's ONBUILD triggers, run as if written right after FROM."""
+        filename = state.stage.base.source.filename
+        for trigger in triggers:
+            where = f"{filename} (ONBUILD of the base image)"
+            node = parse_dockerfile(trigger.encode(), filename=where).instructions[0]
+            command = parse_instruction(node, where)
+            number = self.progress.start_step(state.stage.label, 1, 1, f"ONBUILD {trigger}")
+            self._dispatch(state, command, number, f"{state.stage.index}/onbuild/{trigger}")
+            self.progress.finish_step(number)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _dispatch(self, state: StageState, command: Command, number: int, slot: str) -> None:
+        context = ConfigContext(self.expander, self.build_args, self.global_scope)
+        if is_config_step(command):
+            apply_config_step(state, command, context)
+        elif isinstance(command, Words) and command.keyword == "WORKDIR":
+            self._workdir(state, command, context, number, slot)
+        elif isinstance(command, CopyLike):
+            self._copy(state, command, number, slot)
+        elif isinstance(command, ShellOrExec) and command.keyword == "RUN":
+            run_instruction(self, state, command, number, slot)
+        else:
+            raise command.source.error(f"{type(command).__name__} cannot appear here")
+
+    def _workdir(self, state: StageState, command: Words, context: ConfigContext, number: int, slot: str) -> None:
+        path = resolve_workdir(state, command, context)
+        state.configure(working_dir=path)
+        inputs = StepInputs(str(state.top_chain), f"WORKDIR {path}")
+
+        def make_directory(workspace: StepWorkspace) -> None:
+            with workspace.mounted() as rootfs:
+                make_directories(rootfs, path, Ownership())
+
+        self.layer_step(state, inputs, f"WORKDIR {path}{LAYER_SUFFIX}", make_directory, number, slot)
+
+    def _copy(self, state: StageState, command: CopyLike, number: int, slot: str) -> None:
+        spec = expand_copy(command, state, self.expander)
+        scope = state.variables.expansion_scope()
+        flags = [f for f in (f"--from={spec.from_}" if spec.from_ else "", f"--chown={spec.chown}" if spec.chown else "",
+                             f"--chmod={spec.chmod:o}" if spec.chmod is not None else "",
+                             "--link" if command.link else "", "--parents" if command.parents else "") if f]
+        details = {"destination": spec.destination, "into_directory": spec.into_directory, "flags": flags,
+                   "excludes": list(spec.excludes), "sources": list(spec.sources)}
+        created_by = copy_created_by(command.keyword, flags, spec.sources, spec.written_destination) + LAYER_SUFFIX
+        parent = None if command.link else str(state.top_chain)
+        if spec.from_:
+            source_root = self.copy_source_root(state, spec.from_, command)
+            inputs = StepInputs(parent, command.keyword, details, sources=f"{source_root[0]}")
+
+            def copy_from_image(workspace: StepWorkspace) -> None:
+                with self.mounted_view(*source_root) as image_root:
+                    image_context = BuildContext(image_root, image_root=True)
+                    items = resolve_sources(spec, image_context, None, self.scratch_dir, scope, self.plan.escape).items
+                    self._copy_into(workspace, spec, items, command.link)
+
+            self.layer_step(state, inputs, created_by, copy_from_image, number, slot)
+            return
+        resolved = resolve_sources(spec, self.context, self.digests, self.scratch_dir, scope, self.plan.escape)
+        inputs = StepInputs(parent, command.keyword, details, sources=resolved.digest, files=resolved.files)
+        self.layer_step(state, inputs, created_by,
+                        lambda workspace: self._copy_into(workspace, spec, resolved.items, command.link), number, slot)
+
+    def _copy_into(self, workspace: StepWorkspace, spec, items, link: bool) -> None:
+        if link:  # an independent layer: written into the upper dir alone, blind to the layers below
+            perform_copy(spec, items, workspace.upper)
+            return
+        with workspace.mounted() as rootfs:
+            perform_copy(spec, items, rootfs)
+
+    def copy_source_root(self, state: StageState, reference: str, command: CopyLike) -> tuple[str, StageState | Image]:
+        """What ``--from`` names: an earlier stage or an image; with the chain id that identifies its content."""
+        stage = self.plan.stage_named(reference, state.stage.index)
+        if stage is not None:
+            source = self.finished[stage.index]
+            return str(source.top_chain), source
+        image = self._image(reference, command.source)
+        return _top_chain(image), image
+
+    @contextlib.contextmanager
+    def mounted_view(self, chain: str, source: StageState | Image) -> Iterator[str]:
+        """A read-only mount of a stage's or image's root filesystem."""
+        layers = tuple(source.layers)
+        diff_ids = source.diff_ids if isinstance(source, StageState) else source.config.rootfs.diff_ids
+        if not layers:
+            with tempfile.TemporaryDirectory(prefix="build-empty-", dir=self.scratch_dir) as empty:
+                yield empty
+            return
+        self.ensure_snapshots(layers, tuple(diff_ids))
+        key = f"build-view-{uuid.uuid4().hex}"
+        mounts = self.snapshotter.view(key, parent=chain)
+        target = tempfile.mkdtemp(prefix="build-view-", dir=self.scratch_dir)
+        try:
+            mount_all(mounts, target)
+            try:
+                yield target
+            finally:
+                unmount(target)
+        finally:
+            os.rmdir(target)
+            with contextlib.suppress(DockpyError):
+                self.snapshotter.remove(key)
+
+    def ensure_snapshots(self, layers: tuple[Descriptor, ...], diff_ids: tuple) -> None:
+        """Committed snapshots for every layer (unpacked from their blobs where gc removed them)."""
+        if layers:
+            config = ImageConfig(architecture=self.platform.architecture, os=self.platform.os,
+                                 rootfs=replace(scratch_config(self.platform).rootfs, diff_ids=tuple(diff_ids)))
+            unpack_image(self.store, _LayerStack(layers, config), self.snapshotter)
+
+    def layer_step(self, state: StageState, inputs: StepInputs, created_by: str,
+                   execute: Callable[[StepWorkspace], None], number: int, slot: str) -> None:
+        """Reuse the cached layer of ``inputs`` or run ``execute`` in a new workspace and keep its layer."""
+        slot_key = f"{self.slot_prefix}\0{slot}"
+        previous = self.cache.previous_inputs(slot_key)
+        self.step_inputs[slot_key] = inputs
+        key = inputs.key()
+        cached = None if self.options.no_cache else self._usable(self.cache.lookup(key))
+        if cached is not None:
+            self.progress.emit(StepCached(number))
+            self._apply_cached(state, cached, created_by)
+            return
+        self.progress.emit(StepMissed(number, explain_miss(inputs.instruction.split()[0], previous, inputs,
+                                                          self.options.no_cache)))
+        self.ensure_snapshots(tuple(state.layers), tuple(state.diff_ids))
+        try:
+            with StepWorkspace(self.snapshotter, state.top_chain, self.scratch_dir) as workspace:
+                execute(workspace)
+                with self.store.writing():
+                    blob = workspace.commit_layer(self.store.content, self.options.compression, self._epoch())
+                    layer = CachedLayer(blob and blob.diff_id, blob and blob.digest, blob.size if blob else 0,
+                                        blob and blob.media_type, time.time())
+                    self.cache.record(key, layer)
+        except DockpyError as error:
+            self.progress.emit(StepFailed(number, str(error)))
+            raise
+        self._apply_cached(state, layer, created_by)
+
+    def _usable(self, cached: CachedLayer | None) -> CachedLayer | None:
+        if cached is not None and cached.digest is not None and not self.store.content.has(cached.digest):
+            return None
+        return cached
+
+    def _apply_cached(self, state: StageState, layer: CachedLayer, created_by: str) -> None:
+        if layer.diff_id is None:
+            state.add_empty_history(created_by)
+            return
+        descriptor = Descriptor(layer.media_type, layer.digest, layer.size)
+        state.add_layer(descriptor, layer.diff_id, created_by, layer.created)
+
+    # -- the image ------------------------------------------------------------------------------
+
+    def _epoch(self) -> int | None:
+        return self.options.source_date_epoch
+
+    def _store_image(self, state: StageState) -> BuildResult:
+        if self.options.labels:
+            state.configure(labels={**(state.container.labels or {}), **self.options.labels})
+        config = state.image_config(self.platform, self._epoch())
+        with self.store.writing():
+            image = self.store.put_image(config, state.layers)
+            revisions = tuple(
+                self.store.add_revision(tag, image, operation="build", author=self.options.author,
+                                        message=f"dockpy build {self.options.context_dir}")
+                for tag in self.options.tags
+            )
+        return BuildResult(image, revisions)
+
+
+def _top_chain(image: Image) -> str:
+    diff_ids = image.config.rootfs.diff_ids
+    return str(chain_ids(diff_ids)[-1]) if diff_ids else "empty"
