@@ -21,6 +21,8 @@ from dockpy.errors import DockpyError, InvalidInputError
 COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.parse",
     "dockpy.cli.build",
+    "dockpy.cli.run",
+    "dockpy.cli.containers",
     "dockpy.cli.images",
     "dockpy.cli.history",
     "dockpy.cli.inspect",

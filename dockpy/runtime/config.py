@@ -1,0 +1,140 @@
+"""From an image's config and the user's flags to the process a container runs.
+
+Docker's precedence rules, in one place:
+
+- ``--entrypoint`` replaces the image's Entrypoint *and* drops its Cmd;
+  otherwise command-line arguments replace the image's Cmd. The program is
+  Entrypoint + Cmd; with neither, there is nothing to run (an error).
+- Env: PATH (Docker's default unless the image sets one), HOSTNAME, TERM=xterm
+  for ``-t``, then the image's Env, then ``-e`` (later wins, by name). ``-e NAME``
+  without a value takes the caller's value, or drops the variable if unset.
+- ``-w`` replaces WorkingDir (default ``/``); ``-u`` replaces User (default root).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from dockpy.errors import InvalidInputError
+from dockpy.runtime.spec import NETWORK_MODES, Process, Resources, VolumeMount
+
+# Docker's PATH for images that set none (moby's oci/defaults.go).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+# The kernel refuses memory limits this small in practice; Docker's minimum is 6 MiB.
+MINIMUM_MEMORY_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The flags of ``run``/``create`` that shape the container (None: not given)."""
+
+    command: tuple[str, ...] = ()
+    entrypoint: str | None = None
+    env: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    network: str = "none"
+    volumes: tuple[str, ...] = ()
+    memory: str | None = None
+    cpus: float | None = None
+    pids_limit: int | None = None
+    read_only: bool = False
+    interactive: bool = False
+    tty: bool = False
+    init: bool = False
+
+
+def build_process(image_config: dict, options: RunOptions, hostname: str) -> Process:
+    """The program, environment, workdir and user, by Docker's precedence."""
+    return Process(
+        args=program_arguments(image_config, options),
+        env=environment(image_config, options, hostname),
+        cwd=working_directory(image_config, options),
+        user=options.user if options.user is not None else image_config.get("User") or "",
+        terminal=options.tty,
+        interactive=options.interactive,
+    )
+
+
+def program_arguments(image_config: dict, options: RunOptions) -> tuple[str, ...]:
+    if options.entrypoint is not None:
+        entrypoint = [options.entrypoint] if options.entrypoint else []
+        cmd = list(options.command)
+    else:
+        entrypoint = list(image_config.get("Entrypoint") or [])
+        cmd = list(options.command) or list(image_config.get("Cmd") or [])
+    args = tuple(entrypoint + cmd)
+    if not args:
+        raise InvalidInputError("no command specified", hint="Give a command after the image, or set CMD/ENTRYPOINT in the image.")
+    return args
+
+
+def environment(image_config: dict, options: RunOptions, hostname: str) -> tuple[str, ...]:
+    values: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname}
+    if options.tty:
+        values["TERM"] = "xterm"
+    for entry in image_config.get("Env") or []:
+        name, _, value = entry.partition("=")
+        values[name] = value
+    for entry in options.env:
+        name, has_value, value = entry.partition("=")
+        if not name:
+            raise InvalidInputError(f"invalid environment variable: {entry!r}")
+        if has_value:
+            values[name] = value
+        elif name in os.environ:
+            values[name] = os.environ[name]
+        else:
+            values.pop(name, None)
+    return tuple(f"{name}={value}" for name, value in values.items())
+
+
+def working_directory(image_config: dict, options: RunOptions) -> str:
+    if options.workdir is not None:
+        if not options.workdir.startswith("/"):
+            raise InvalidInputError(f"the working directory '{options.workdir}' is invalid, it needs to be an absolute path")
+        return options.workdir
+    return image_config.get("WorkingDir") or "/"
+
+
+def resources(options: RunOptions) -> Resources:
+    memory = parse_size(options.memory) if options.memory is not None else None
+    if memory is not None and memory < MINIMUM_MEMORY_BYTES:
+        raise InvalidInputError("minimum memory limit allowed is 6MB")
+    if options.cpus is not None and options.cpus <= 0:
+        raise InvalidInputError(f"invalid --cpus {options.cpus}: must be above 0")
+    pids = options.pids_limit if options.pids_limit and options.pids_limit > 0 else None
+    return Resources(memory_bytes=memory, cpus=options.cpus, pids_limit=pids)
+
+
+def parse_size(text: str) -> int:
+    """Docker's sizes: ``512m``, ``1g``, ``1.5GiB``, plain bytes; binary units."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise InvalidInputError(f"invalid size: {text!r}", hint="Use a number with an optional unit: b, k, m, g (e.g. 512m).")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def parse_volume(text: str) -> VolumeMount:
+    """``-v SRC:DST[:ro|rw]`` with an absolute host SRC (named volumes are not supported)."""
+    parts = text.split(":")
+    mode = parts.pop() if len(parts) == 3 else "rw"
+    if len(parts) != 2 or mode not in ("ro", "rw") or not all(parts):
+        raise InvalidInputError(f"invalid volume specification: {text!r}", hint="Use -v /host/path:/container/path[:ro].")
+    source, destination = parts
+    if not source.startswith("/"):
+        raise InvalidInputError(f"invalid volume {text!r}: named volumes are not supported, give an absolute host path")
+    if not destination.startswith("/"):
+        raise InvalidInputError(f"invalid volume {text!r}: the destination must be an absolute path")
+    return VolumeMount(os.path.normpath(source), os.path.normpath(destination), mode == "ro")
+
+
+def check_network(network: str) -> str:
+    if network not in NETWORK_MODES:
+        raise InvalidInputError(f"network mode {network!r} is not supported", hint=f"Use one of: {', '.join(NETWORK_MODES)}.")
+    return network

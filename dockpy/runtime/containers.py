@@ -1,0 +1,246 @@
+"""Container records: a row in the metadata database plus a directory under ``containers/<id>/``.
+
+::
+
+    containers/<id>/upper/        the container's writable layer (its changes: diff and commit read it)
+    containers/<id>/work/         overlayfs's scratch dir
+    containers/<id>/merged/       the root's mount point (mounted only inside the container)
+    containers/<id>/init/         mount points for /etc/hosts, /proc, ... (Docker's init layer)
+    containers/<id>/hosts, hostname, resolv.conf   the files bound on /etc/...
+    containers/<id>/config.json   the ContainerSpec the backend executes
+    containers/<id>/log           stdout and stderr of a detached container
+
+A record's ``state`` is what the owner of the container (the monitor) last
+wrote. Every process is stored with its start time: a pid alone may have
+been reused after a crash, and ``current_state`` checks both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from dockpy.errors import ConflictError, NotFoundError
+from dockpy.root import StorageRoot
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    image TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    command TEXT NOT NULL,
+    created REAL NOT NULL,
+    state TEXT NOT NULL,
+    pid INTEGER,
+    pid_start INTEGER,
+    monitor_pid INTEGER,
+    monitor_start INTEGER,
+    exit_code INTEGER,
+    started REAL,
+    finished REAL,
+    auto_remove INTEGER NOT NULL DEFAULT 0,
+    detached INTEGER NOT NULL DEFAULT 0
+)
+"""
+CREATED, RUNNING, EXITED = "created", "running", "exited"
+# The exit code recorded for a container whose monitor vanished without recording one.
+LOST_EXIT_CODE = 255
+
+
+@dataclass(frozen=True)
+class ContainerRecord:
+    """One container, as the database holds it. ``command`` is the program's argv."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    command: tuple[str, ...]
+    created: float
+    state: str = CREATED
+    pid: int | None = None
+    pid_start: int | None = None
+    monitor_pid: int | None = None
+    monitor_start: int | None = None
+    exit_code: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    auto_remove: bool = False
+    detached: bool = False
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == RUNNING
+
+    def to_json(self) -> dict:
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+@dataclass(frozen=True)
+class ContainerPaths:
+    """The files of one container under the storage root."""
+
+    directory: Path
+
+    @property
+    def upper(self) -> Path:
+        return self.directory / "upper"
+
+    @property
+    def work(self) -> Path:
+        return self.directory / "work"
+
+    @property
+    def merged(self) -> Path:
+        return self.directory / "merged"
+
+    @property
+    def init_layer(self) -> Path:
+        return self.directory / "init"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "config.json"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "log"
+
+    def etc_file(self, name: str) -> Path:
+        """``hosts``, ``hostname`` or ``resolv.conf``: the file bound on /etc/<name>."""
+        return self.directory / name
+
+
+class ContainerStore:
+    """The containers of one storage root: records, lookups by id, prefix or name, and directories."""
+
+    def __init__(self, root: StorageRoot):
+        self.root = root
+        self._connection = None
+
+    @property
+    def connection(self):
+        if self._connection is None:
+            from dockpy.metadata import ensure_schema, open_database
+
+            self._connection = open_database(self.root)
+            ensure_schema(self._connection, "containers", SCHEMA)
+        return self._connection
+
+    def close(self) -> None:
+        """Close the database connection (a forked monitor must open its own)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def paths(self, container_id: str) -> ContainerPaths:
+        return ContainerPaths(self.root.containers / container_id)
+
+    def add(self, record: ContainerRecord) -> None:
+        import sqlite3
+
+        values = _to_row(record)
+        columns = ", ".join(values)
+        try:
+            with _transaction(self.connection):
+                self.connection.execute(
+                    f"INSERT INTO containers ({columns}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
+                )
+        except sqlite3.IntegrityError as error:
+            raise ConflictError(f'the container name "{record.name}" is already in use') from error
+
+    def update(self, container_id: str, **changes) -> None:
+        values = _to_row(changes)
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with _transaction(self.connection):
+            self.connection.execute(f"UPDATE containers SET {assignments} WHERE id = ?", (*values.values(), container_id))
+
+    def delete(self, container_id: str) -> None:
+        with _transaction(self.connection):
+            self.connection.execute("DELETE FROM containers WHERE id = ?", (container_id,))
+        shutil.rmtree(self.paths(container_id).directory, ignore_errors=True)
+
+    def get(self, reference: str) -> ContainerRecord:
+        """By full id, unique id prefix or name (Docker's order)."""
+        rows = self.connection.execute(
+            "SELECT * FROM containers WHERE id = ? OR name = ? OR id LIKE ? ORDER BY id = ? DESC, name = ? DESC",
+            (reference, reference, _like_prefix(reference), reference, reference),
+        ).fetchall()
+        exact = [row for row in rows if reference in (row["id"], row["name"])]
+        if exact:
+            return self._current(_from_row(exact[0]))
+        if len(rows) > 1:
+            raise ConflictError(f"multiple containers match the prefix {reference!r}; give more of the id")
+        if not rows:
+            raise NotFoundError(f"no such container: {reference}")
+        return self._current(_from_row(rows[0]))
+
+    def list(self) -> list[ContainerRecord]:
+        rows = self.connection.execute("SELECT * FROM containers ORDER BY created DESC").fetchall()
+        return [self._current(_from_row(row)) for row in rows]
+
+    def name_in_use(self, name: str) -> bool:
+        return self.connection.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone() is not None
+
+    def _current(self, record: ContainerRecord) -> ContainerRecord:
+        """A running record whose monitor and PID 1 both vanished is exited, with an unknown code."""
+        if record.state != RUNNING:
+            return record
+        if process_alive(record.monitor_pid, record.monitor_start) or process_alive(record.pid, record.pid_start):
+            return record
+        lost = {"state": EXITED, "exit_code": LOST_EXIT_CODE, "finished": time.time()}
+        self.update(record.id, **lost)
+        return replace(record, **lost)
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            stat = file.read()
+    except FileNotFoundError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
+    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+
+
+def process_alive(pid: int | None, start_time: int | None) -> bool:
+    return pid is not None and process_start_time(pid) == start_time
+
+
+def _transaction(connection):
+    from dockpy.metadata import transaction
+
+    return transaction(connection)
+
+
+def _like_prefix(reference: str) -> str:
+    return reference.replace("%", "").replace("_", "") + "%" if reference else ""
+
+
+def _to_row(values) -> dict:
+    row = values.to_json() if isinstance(values, ContainerRecord) else dict(values)
+    if "command" in row:
+        row["command"] = json.dumps(list(row["command"]))
+    return row
+
+
+def _from_row(row) -> ContainerRecord:
+    values = dict(row)
+    values["command"] = tuple(json.loads(values["command"]))
+    values["auto_remove"] = bool(values["auto_remove"])
+    values["detached"] = bool(values["detached"])
+    return ContainerRecord(**values)
+
+
+def new_container_id() -> str:
+    return os.urandom(32).hex()

@@ -1,0 +1,69 @@
+"""A container's init layer and the /etc files dockpy provides (Docker's ``-init`` layer).
+
+The init layer sits between the image and the container's upper dir. It
+holds empty mount points (/proc, /sys, /dev and the three /etc files), so
+mounting on them never creates anything in the upper dir: ``diff`` and
+``commit`` show only what the program changed. The files' contents live
+beside it in the container's directory and are bound over the mount points,
+so a program writing /etc/hosts changes dockpy's copy, not the image.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockpy.runtime.containers import ContainerPaths
+from dockpy.runtime.spec import VolumeMount
+
+ETC_FILES = ("hosts", "hostname", "resolv.conf")
+MOUNT_POINT_DIRECTORIES = ("proc", "sys", "dev", "etc")
+LOCALHOST_ENTRIES = (
+    "127.0.0.1\tlocalhost\n"
+    "::1\tlocalhost ip6-localhost ip6-loopback\n"
+    "fe00::0\tip6-localnet\n"
+    "ff00::0\tip6-mcastprefix\n"
+    "ff02::1\tip6-allnodes\n"
+    "ff02::2\tip6-allrouters\n"
+)
+HOST_RESOLV_CONF = "/etc/resolv.conf"
+
+
+def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
+    """Make the container's directories and /etc files; the binds that put those files in place."""
+    for directory in (paths.upper, paths.work, paths.merged):
+        directory.mkdir(parents=True)
+    make_init_layer(paths)
+    contents = {"hosts": hosts_file(hostname, network), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
+    binds = []
+    for name in ETC_FILES:
+        source = paths.etc_file(name)
+        source.write_text(contents[name])
+        binds.append(VolumeMount(str(source), f"/etc/{name}"))
+    return tuple(binds)
+
+
+def make_init_layer(paths: ContainerPaths) -> None:
+    for name in MOUNT_POINT_DIRECTORIES:
+        (paths.init_layer / name).mkdir(parents=True, mode=0o755)
+    for name in ETC_FILES:
+        (paths.init_layer / "etc" / name).touch(0o644)
+
+
+def hosts_file(hostname: str, network: str) -> str:
+    """Docker's /etc/hosts: the host's own for --network host, else localhost and the container's name."""
+    if network == "host":
+        with open("/etc/hosts") as host_hosts:
+            return host_hosts.read()
+    return LOCALHOST_ENTRIES + f"127.0.1.1\t{hostname}\n"
+
+
+def resolv_conf() -> str:
+    try:
+        with open(HOST_RESOLV_CONF) as file:
+            return file.read()
+    except FileNotFoundError:
+        return ""
+
+
+def host_hostname() -> str:
+    return os.uname().nodename

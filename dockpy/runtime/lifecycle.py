@@ -1,0 +1,332 @@
+"""The container lifecycle, as Docker's and LXC's users know it: the library API the CLI calls.
+
+    create ──▶ created ──start──▶ running ──(exit, stop, kill)──▶ exited ──rm──▶ gone
+                                  └─ exec, stats, logs, diff, commit
+
+Whoever waits for a container's PID 1 *owns* it and writes its fate to the
+record: the ``dockpy run`` process itself in the foreground, a forked
+monitor (``monitor.py``, conmon's role) for ``-d`` and ``start``. Other
+commands act on the record and on the processes it names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from dockpy.errors import ConflictError, InvalidInputError
+from dockpy.root import StorageRoot
+from dockpy.runtime import config as run_config
+from dockpy.runtime.containers import (
+    CREATED,
+    EXITED,
+    RUNNING,
+    ContainerRecord,
+    ContainerStore,
+    new_container_id,
+    process_alive,
+    process_start_time,
+)
+from dockpy.runtime.images import RunnableImage
+from dockpy.runtime.initlayer import host_hostname, prepare_container_directory
+from dockpy.runtime.names import generate_name
+from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_from_json, spec_to_json
+
+CGROUP_PARENT_ENV = "DOCKPY_CGROUP_PARENT"
+DEFAULT_STOP_TIMEOUT = 10
+# Docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-'.
+_VALID_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+# Signals a foreground ``dockpy run`` relays to the container (Docker's --sig-proxy).
+PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+# How often followers (logs -f, wait on a foreign container) look again.
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    """The flags of ``exec``."""
+
+    env: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    interactive: bool = False
+    tty: bool = False
+
+
+class Runtime:
+    """Containers of one storage root, run by one backend."""
+
+    def __init__(self, root: StorageRoot | None = None, backend=None):
+        self.root = root or StorageRoot.default()
+        self.store = ContainerStore(self.root)
+        self._backend = backend
+
+    @property
+    def backend(self):
+        if self._backend is None:
+            from dockpy.runtime.namespace.backend import NamespaceBackend
+
+            self._backend = NamespaceBackend(os.environ.get(CGROUP_PARENT_ENV) or "dockpy")
+        return self._backend
+
+    # -- create ---------------------------------------------------------------------------------
+
+    def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
+               auto_remove: bool = False) -> ContainerRecord:
+        """Make the container's record, directories and spec; nothing runs yet."""
+        self.root.create()
+        name = self._check_name(name) if name else generate_name(self.store.name_in_use)
+        container_id = new_container_id()
+        spec = self._build_spec(container_id, image, options)
+        record = ContainerRecord(
+            id=container_id, name=name, image=image.reference, image_id=image.id,
+            command=spec.process.args, created=time.time(), auto_remove=auto_remove,
+        )
+        paths = self.store.paths(container_id)
+        try:
+            etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
+            spec = replace(spec, volumes=etc_binds + spec.volumes)
+            paths.config.write_text(json.dumps({"spec": spec_to_json(spec), "image_config": image.config}))
+            self.store.add(record)
+        except BaseException:
+            self.store.delete(container_id)
+            raise
+        return record
+
+    def _check_name(self, name: str) -> str:
+        if not _VALID_NAME.fullmatch(name):
+            raise InvalidInputError(f"invalid container name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        if self.store.name_in_use(name):
+            raise ConflictError(f'the container name "{name}" is already in use', hint="Remove that container or choose another name.")
+        return name
+
+    def _build_spec(self, container_id: str, image: RunnableImage, options: run_config.RunOptions) -> ContainerSpec:
+        network = run_config.check_network(options.network)
+        hostname = options.hostname or (host_hostname() if network == "host" else container_id[:12])
+        paths = self.store.paths(container_id)
+        return ContainerSpec(
+            id=container_id,
+            rootfs=RootFilesystem(
+                layers=(str(paths.init_layer), *image.layers), upperdir=str(paths.upper),
+                workdir=str(paths.work), mountpoint=str(paths.merged), read_only=options.read_only,
+            ),
+            process=run_config.build_process(image.config, options, hostname),
+            hostname=hostname,
+            network=network,
+            volumes=tuple(run_config.parse_volume(volume) for volume in options.volumes),
+            resources=run_config.resources(options),
+            init=options.init,
+        )
+
+    def spec_of(self, record: ContainerRecord) -> ContainerSpec:
+        return spec_from_json(self._config_of(record)["spec"])
+
+    def image_config_of(self, record: ContainerRecord) -> dict:
+        return self._config_of(record)["image_config"]
+
+    def _config_of(self, record: ContainerRecord) -> dict:
+        return json.loads(self.store.paths(record.id).config.read_text())
+
+    # -- start and run ---------------------------------------------------------------------------
+
+    def run_attached(self, record: ContainerRecord) -> int:
+        """Run in the foreground with the caller's stdio (or a pty); the exit code. Removes it if --rm."""
+        from dockpy.runtime.monitor import run_foreground
+
+        self._ensure_startable(record)
+        return run_foreground(self, record, self.spec_of(record))
+
+    def start(self, reference: str) -> ContainerRecord:
+        """Start a created or exited container in the background, owned by a monitor process."""
+        from dockpy.runtime.monitor import start_detached
+
+        record = self.store.get(reference)
+        if record.is_running:
+            return record
+        self._ensure_startable(record)
+        start_detached(self, record, self.spec_of(record))
+        return self.store.get(record.id)
+
+    def _ensure_startable(self, record: ContainerRecord) -> None:
+        if record.state == EXITED:
+            self.store.update(record.id, state=CREATED, exit_code=None, finished=None)
+
+    # -- signals, stop, wait -------------------------------------------------------------------------
+
+    def kill(self, reference: str, signum: int = signal.SIGKILL) -> ContainerRecord:
+        record = self.store.get(reference)
+        if not record.is_running:
+            raise ConflictError(f"container {record.name} is not running")
+        _signal_process(record, signum)
+        return record
+
+    def stop(self, reference: str, timeout: float | None = None) -> ContainerRecord:
+        """The image's StopSignal (default SIGTERM), then SIGKILL after ``timeout`` seconds (default 10)."""
+        record = self.store.get(reference)
+        if not record.is_running:
+            return record
+        timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        _signal_process(record, self._stop_signal(record))
+        if not _wait_for_process_exit(record.pid, record.pid_start, timeout):
+            _signal_process(record, signal.SIGKILL)
+        self.wait(record.id)
+        return record
+
+    def _stop_signal(self, record: ContainerRecord) -> int:
+        name = self.image_config_of(record).get("StopSignal") or "SIGTERM"
+        return parse_signal(name)
+
+    def wait(self, reference: str) -> int:
+        """Block until the container is not running; its exit code."""
+        record = self.store.get(reference)
+        while record.is_running:
+            # The owner records the exit after the process ends: wait for the owner, then read again.
+            if not _wait_for_process_exit(record.monitor_pid, record.monitor_start, POLL_SECONDS * 20):
+                _wait_for_process_exit(record.pid, record.pid_start, POLL_SECONDS)
+            record = self._reload(record)
+        return record.exit_code if record.exit_code is not None else 0
+
+    def _reload(self, record: ContainerRecord) -> ContainerRecord:
+        from dockpy.errors import NotFoundError
+
+        try:
+            return self.store.get(record.id)
+        except NotFoundError:  # --rm: the owner removed it after recording the exit
+            return replace(record, state=EXITED)
+
+    # -- remove -----------------------------------------------------------------------------------------
+
+    def remove(self, reference: str, *, force: bool = False) -> ContainerRecord:
+        record = self.store.get(reference)
+        if record.is_running:
+            if not force:
+                raise ConflictError(
+                    f"cannot remove running container {record.name}",
+                    hint="Stop the container first, or use rm -f.",
+                )
+            _signal_process(record, signal.SIGKILL)
+            self.wait(record.id)
+        self._remove_leftover_cgroup(record)
+        self.store.delete(record.id)
+        return record
+
+    def _remove_leftover_cgroup(self, record: ContainerRecord) -> None:
+        """A container whose owner was killed leaves its (empty) cgroup behind."""
+        cgroup = self.cgroup_of(record)
+        if cgroup is not None:
+            cgroup.remove()
+
+    def cgroup_of(self, record: ContainerRecord):
+        from dockpy.runtime.namespace.cgroups import container_cgroup
+
+        backend = self.backend
+        if not hasattr(backend, "cgroup_layout"):
+            return None
+        return container_cgroup(backend.cgroup_layout, backend.cgroup_parent, record.id)
+
+    # -- inspect ------------------------------------------------------------------------------------------
+
+    def list(self, *, all: bool = False) -> list[ContainerRecord]:
+        records = self.store.list()
+        return records if all else [record for record in records if record.is_running]
+
+    def logs(self, reference: str, *, follow: bool = False) -> Iterator[bytes]:
+        """The log's bytes; with ``follow``, new output as it comes until the container stops."""
+        record = self.store.get(reference)
+        log_path = self.store.paths(record.id).log
+        if not log_path.exists():
+            return
+        with open(log_path, "rb") as log:
+            while True:
+                chunk = log.read(65536)
+                if chunk:
+                    yield chunk
+                    continue
+                if not follow or not self._reload(record).is_running:
+                    return
+                time.sleep(POLL_SECONDS)
+
+    def usage(self, record: ContainerRecord):
+        """cgroup usage of a running container (None when not running)."""
+        if not record.is_running:
+            return None
+        cgroup = self.cgroup_of(record)
+        return cgroup.usage() if cgroup is not None else None
+
+    def inspect(self, reference: str) -> dict:
+        record = self.store.get(reference)
+        usage = self.usage(record)
+        return {
+            **record.to_json(),
+            "path": str(self.store.paths(record.id).directory),
+            "spec": spec_to_json(self.spec_of(record)),
+            "image_config": self.image_config_of(record),
+            "usage": usage.to_json() if usage else None,
+        }
+
+    # -- exec -----------------------------------------------------------------------------------------------
+
+    def exec(self, reference: str, command: tuple[str, ...], options: ExecOptions) -> int:
+        """Run ``command`` in the running container's namespaces and cgroup; its exit code."""
+        from dockpy.runtime.monitor import run_exec
+
+        record = self.store.get(reference)
+        if not record.is_running:
+            raise ConflictError(f"container {record.name} is not running")
+        if not command:
+            raise InvalidInputError("exec needs a command")
+        base = self.spec_of(record).process
+        process = Process(
+            args=command,
+            env=run_config.environment({"Env": list(base.env)}, run_config.RunOptions(env=options.env, tty=options.tty), record.id[:12]),
+            cwd=options.workdir or base.cwd,
+            user=options.user if options.user is not None else base.user,
+            terminal=options.tty,
+            interactive=options.interactive,
+            capabilities=base.capabilities,
+            rlimits=base.rlimits,
+        )
+        return run_exec(self, record, process)
+
+
+def _signal_process(record: ContainerRecord, signum: int) -> None:
+    if not process_alive(record.pid, record.pid_start):
+        return
+    try:
+        os.kill(record.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_for_process_exit(pid: int | None, start_time: int | None, timeout: float) -> bool:
+    """True once process ``pid`` (not necessarily our child) is gone; False after ``timeout`` seconds."""
+    if not process_alive(pid, start_time):
+        return True
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        if process_start_time(pid) != start_time:
+            return True
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
+
+
+def parse_signal(name: str | int) -> int:
+    """``SIGTERM``, ``TERM`` or ``15``."""
+    text = str(name).upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return signal.Signals[text if text.startswith("SIG") else "SIG" + text].value
+    except KeyError:
+        raise InvalidInputError(f"invalid signal: {name}") from None

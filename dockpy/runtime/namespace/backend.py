@@ -1,0 +1,205 @@
+"""The namespace backend: runs a ContainerSpec in new Linux namespaces on an overlay root.
+
+The process tree, and why::
+
+    dockpy (child subreaper)
+      └─ intermediate: joins the cgroup, unshares mnt/uts/ipc/net/cgroup/pid, forks, exits
+           └─ PID 1 of the new pid namespace: builds the root, drops privileges, execs
+
+unshare(CLONE_NEWPID) moves only the *children* of the caller into the new
+namespace, hence the intermediate process. It reports its child's pid and
+exits; being a child subreaper, dockpy inherits the container's PID 1 and can
+wait for it directly. Everything happens in forked copies of dockpy: no second
+interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dockpy import linux
+from dockpy.errors import ContainerSetupError
+from dockpy.runtime.namespace import cgroups
+from dockpy.runtime.namespace.execution import (
+    EXIT_SETUP_FAILED,
+    ProcessStartError,
+    exec_prepared,
+    exit_reporting_failure,
+    prepare_process,
+    read_status,
+)
+from dockpy.runtime.namespace.reaper import exit_code_of
+from dockpy.runtime.spec import ContainerSpec, Process
+
+# The namespaces every container gets; the network one only with --network none.
+CONTAINER_NAMESPACES = (
+    linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWCGROUP | linux.CLONE_NEWPID
+)
+# /proc/<pid>/ns/* joined by exec, in setns order: the mount namespace last, as it changes our root.
+EXEC_NAMESPACES = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """A pseudo-terminal's slave end (``-t``): the program's stdio and controlling tty, and /dev/console."""
+
+    fd: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Stdio:
+    """Host file descriptors that become the program's stdin, stdout and stderr (unless ``terminal``)."""
+
+    stdin: int = 0
+    stdout: int = 1
+    stderr: int = 2
+    terminal: Terminal | None = None
+
+
+@dataclass
+class ContainerProcess:
+    """A started program: its pid on the host and, for a container's PID 1, the cgroup to remove after it."""
+
+    pid: int
+    cgroup: cgroups.ContainerCgroup | None = None
+
+    def wait(self) -> int:
+        """Wait for the exit; the exit code, 128+N for signal N. Removes the container's cgroup."""
+        _, status = os.waitpid(self.pid, 0)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        return exit_code_of(status)
+
+    def send_signal(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass  # it exited; wait() collects the status
+
+
+class NamespaceBackend:
+    """Executes container specs with namespaces, an overlay root and cgroups on this host."""
+
+    name = "namespace"
+
+    def __init__(self, cgroup_parent: str = cgroups.DEFAULT_PARENT):
+        self.cgroup_parent = cgroup_parent
+        self._layout: cgroups.CgroupLayout | None = None
+
+    @property
+    def cgroup_layout(self) -> cgroups.CgroupLayout:
+        if self._layout is None:
+            self._layout = cgroups.detect_layout()
+        return self._layout
+
+    def check_preconditions(self) -> None:
+        """Name the missing precondition before any work (crun's habit)."""
+        if os.geteuid() != 0:
+            raise ContainerSetupError("the namespace runtime needs root (mounts, namespaces, cgroups)")
+
+    def start(self, spec: ContainerSpec, stdio: Stdio) -> ContainerProcess:
+        """Start the container; returns once its program was exec'd, raises if that failed."""
+        self.check_preconditions()
+        cgroup = cgroups.create_cgroup(self.cgroup_layout, self.cgroup_parent, spec.id, spec.resources)
+        namespaces = CONTAINER_NAMESPACES | (linux.CLONE_NEWNET if spec.network == "none" else 0)
+        terminal = stdio.terminal
+
+        def enter_container() -> None:
+            cgroup.join(os.getpid())
+            linux.unshare(namespaces)
+
+        def run_pid1(status_fd: int) -> None:
+            from dockpy.runtime.namespace.pid1 import start_container
+
+            start_container(spec, status_fd, terminal.fd if terminal else None, terminal.path if terminal else None)
+
+        try:
+            return ContainerProcess(_spawn(enter_container, run_pid1, stdio), cgroup)
+        except BaseException:
+            cgroup.remove()
+            raise
+
+    def exec(self, container_pid: int, cgroup: cgroups.ContainerCgroup | None, process: Process, stdio: Stdio) -> ContainerProcess:
+        """Run ``process`` inside the running container whose PID 1 is ``container_pid`` (setns)."""
+        self.check_preconditions()
+        namespace_fds = _open_namespaces(container_pid)
+        terminal_fd = stdio.terminal.fd if stdio.terminal else None
+
+        def enter_container() -> None:
+            if cgroup is not None:
+                cgroup.join(os.getpid())
+            for fd in namespace_fds:
+                linux.setns(fd)
+
+        def run_program(status_fd: int) -> None:
+            exec_prepared(prepare_process(process), status_fd, terminal_fd)
+
+        try:
+            return ContainerProcess(_spawn(enter_container, run_program, stdio))
+        finally:
+            for fd in namespace_fds:
+                os.close(fd)
+
+
+def _spawn(enter: Callable[[], None], run_child: Callable[[int], None], stdio: Stdio) -> int:
+    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid."""
+    status_read, status_write = os.pipe()
+    pid_read, pid_write = os.pipe()
+    linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
+    intermediate = os.fork()
+    if intermediate == 0:
+        os.close(status_read)
+        os.close(pid_read)
+        exit_reporting_failure(status_write, lambda: _intermediate(enter, run_child, stdio, status_write, pid_write))
+    os.close(status_write)
+    os.close(pid_write)
+    os.waitpid(intermediate, 0)
+    with os.fdopen(pid_read, "rb") as pid_pipe:
+        pid_text = pid_pipe.read()
+    failure = read_status(status_read)
+    if failure is not None:
+        if pid_text:
+            os.waitpid(int(pid_text), 0)
+        raise _start_error(*failure)
+    return int(pid_text)
+
+
+def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int) -> None:
+    _redirect_stdio(stdio)
+    enter()
+    child = os.fork()
+    if child == 0:
+        os.close(pid_fd)
+        exit_reporting_failure(status_fd, lambda: run_child(status_fd))
+    os.write(pid_fd, str(child).encode())
+
+
+def _redirect_stdio(stdio: Stdio) -> None:
+    if stdio.terminal is not None:
+        return  # the program's stdio will be the terminal (login_tty right before exec)
+    copies = [os.dup(fd) for fd in (stdio.stdin, stdio.stdout, stdio.stderr)]
+    for target, fd in enumerate(copies):
+        os.dup2(fd, target)
+        os.close(fd)
+
+
+def _open_namespaces(pid: int) -> list[int]:
+    fds = []
+    try:
+        for name in EXEC_NAMESPACES:
+            fds.append(os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+    except OSError as error:
+        for fd in fds:
+            os.close(fd)
+        raise ContainerSetupError(f"open namespaces of process {pid}: {error.strerror}", hint="Is the container running?") from error
+    return fds
+
+
+def _start_error(code: int, message: str) -> Exception:
+    if code == EXIT_SETUP_FAILED:
+        return ContainerSetupError(message)
+    return ProcessStartError(message, code)
+

@@ -1,0 +1,37 @@
+"""What the first process of the container's pid namespace does, in order.
+
+It is forked from dockpy after the namespaces were unshared; it builds the
+root filesystem, names the host, brings the loopback up, drops privileges
+and then either execs the program (which becomes PID 1 itself, as in
+``docker run``) or stays as dockpy's init with the program as its child
+(``--init``). Nothing here returns: the process execs or exits.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dockpy import linux
+from dockpy.runtime.namespace.execution import exec_prepared, exit_reporting_failure, prepare_process
+from dockpy.runtime.namespace.reaper import run_as_init
+from dockpy.runtime.namespace.rootfs import build_root
+from dockpy.runtime.spec import ContainerSpec
+
+LOOPBACK = "lo"
+
+
+def start_container(spec: ContainerSpec, status_fd: int, terminal_fd: int | None, console: str | None) -> None:
+    """The whole setup recipe of PID 1; raises on failure (the caller reports it on the status pipe)."""
+    build_root(spec, console)
+    linux.sethostname(spec.hostname)
+    if spec.network == "none":
+        linux.set_interface_up(LOOPBACK)
+    prepared = prepare_process(spec.process)
+    if not spec.init:
+        exec_prepared(prepared, status_fd, terminal_fd)
+
+    def start_program() -> None:
+        exit_reporting_failure(status_fd, lambda: exec_prepared(prepared, status_fd, terminal_fd))
+
+    inherited_only_by_program = [status_fd] + ([terminal_fd] if terminal_fd is not None else [])
+    os._exit(run_as_init(start_program, inherited_only_by_program))

@@ -1,0 +1,96 @@
+"""Docker's precedence of image config and run flags, and the flags' own syntax."""
+
+import pytest
+
+from dockpy.errors import InvalidInputError
+from dockpy.runtime.config import (
+    DEFAULT_PATH,
+    RunOptions,
+    build_process,
+    parse_size,
+    parse_volume,
+    resources,
+)
+from dockpy.runtime.spec import VolumeMount
+
+IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"], "Env": ["A=image", "B=image"], "WorkingDir": "/srv", "User": "app"}
+
+
+def process(options=RunOptions(), image=IMAGE):
+    return build_process(image, options, "host1")
+
+
+def test_command_line_arguments_replace_the_image_cmd_after_its_entrypoint():
+    assert process(RunOptions(command=("x", "y"))).args == ("/entry", "x", "y")
+
+
+def test_without_arguments_entrypoint_and_cmd_are_joined():
+    assert process().args == ("/entry", "default", "args")
+
+
+def test_entrypoint_flag_replaces_the_entrypoint_and_drops_the_image_cmd():
+    assert process(RunOptions(entrypoint="/bin/sh")).args == ("/bin/sh",)
+
+
+def test_an_empty_entrypoint_flag_clears_the_entrypoint():
+    assert process(RunOptions(entrypoint="", command=("ls",))).args == ("ls",)
+
+
+def test_no_command_at_all_is_an_error():
+    with pytest.raises(InvalidInputError, match="no command specified"):
+        process(image={})
+
+
+def test_env_flags_override_image_env_which_overrides_defaults():
+    env = process(RunOptions(env=("B=flag", "C=flag"))).env
+    assert env == (f"PATH={DEFAULT_PATH}", "HOSTNAME=host1", "A=image", "B=flag", "C=flag")
+
+
+def test_an_env_flag_without_value_takes_the_callers_value_or_is_dropped(monkeypatch):
+    monkeypatch.setenv("FROM_CALLER", "yes")
+    monkeypatch.delenv("UNSET_HERE", raising=False)
+    env = process(RunOptions(env=("FROM_CALLER", "A", "UNSET_HERE"))).env
+    assert "FROM_CALLER=yes" in env and not any(e.startswith(("A=", "UNSET_HERE")) for e in env)
+
+
+def test_tty_sets_term():
+    assert "TERM=xterm" in process(RunOptions(tty=True)).env
+
+
+def test_workdir_and_user_flags_replace_the_images():
+    result = process(RunOptions(workdir="/tmp", user="0"))
+    assert (result.cwd, result.user) == ("/tmp", "0")
+
+
+def test_image_workdir_and_user_apply_without_flags():
+    assert (process().cwd, process().user) == ("/srv", "app")
+
+
+def test_a_relative_workdir_is_refused():
+    with pytest.raises(InvalidInputError, match="absolute path"):
+        process(RunOptions(workdir="tmp"))
+
+
+@pytest.mark.parametrize("text,size", [("512", 512), ("4k", 4096), ("64m", 64 << 20), ("1g", 1 << 30), ("1.5GiB", 3 << 29)])
+def test_sizes_use_binary_units(text, size):
+    assert parse_size(text) == size
+
+
+def test_a_memory_limit_below_docker_minimum_is_refused():
+    with pytest.raises(InvalidInputError, match="minimum memory"):
+        resources(RunOptions(memory="1m"))
+
+
+def test_a_non_positive_pids_limit_means_unlimited():
+    assert resources(RunOptions(pids_limit=-1)).pids_limit is None
+
+
+def test_volume_specs_parse_with_optional_read_only_mode():
+    assert parse_volume("/a:/b:ro") == VolumeMount("/a", "/b", True)
+    assert parse_volume("/a/:/b") == VolumeMount("/a", "/b", False)
+
+
+@pytest.mark.parametrize("text", ["vol:/data", "/a:b", "/a", "/a:/b:rx", "/a:/b:ro:x"])
+def test_malformed_or_named_volumes_are_refused(text):
+    with pytest.raises(InvalidInputError):
+        parse_volume(text)
