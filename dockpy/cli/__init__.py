@@ -21,8 +21,6 @@ from dockpy.errors import DockpyError, InvalidInputError
 COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.parse",
     "dockpy.cli.build",
-    "dockpy.cli.run",
-    "dockpy.cli.containers",
     "dockpy.cli.images",
     "dockpy.cli.history",
     "dockpy.cli.inspect",
@@ -36,6 +34,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.fsck",
     "dockpy.cli.gc",
     "dockpy.cli.system",
+    "dockpy.cli.run",
+    "dockpy.cli.containers",
 )
 
 
