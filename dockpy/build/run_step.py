@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ from dockpy.build.runmounts import RunMount, parse_mount
 from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
 from dockpy.errors import BuildError, NotFoundError
-from dockpy.layers.layerstack import LayerStack
+from dockpy.layers.layerstack import LayerStack, overlay_xattrs
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
 # Mount points the runtime itself may create in a root that lacks them.
@@ -242,13 +243,20 @@ def _network_files(network: str) -> list:
 
 
 def _remove_mount_stubs(upper: str, lower: list[str], targets: list[str]) -> None:
-    """Remove mount points the run created (empty, absent from the layers below), then their empty new parents."""
+    """Undo what making the mount points did to the upper dir.
+
+    A mount point absent from the layers below was created (an empty file or
+    dir): it goes, with the parents created for it. A parent that exists
+    below was only copied up to hold it: if it is now empty and still has
+    the lower one's owner and mode, it goes too (only its time changed).
+    """
     below = LayerStack(lower)
     for target in targets:
         path = target.rstrip("/") or "/"
         while path != "/":
             host_path = upper + path
-            if not _is_empty_stub(host_path) or _exists_below(below, path):
+            lower_view = _lookup_below(below, path)
+            if not _is_empty_stub(host_path) or (lower_view is not None and not _same_directory(host_path, lower_view)):
                 break
             (os.rmdir if os.path.isdir(host_path) else os.unlink)(host_path)
             path = os.path.dirname(path)
@@ -262,10 +270,19 @@ def _is_empty_stub(path: str) -> bool:
     return os.path.isfile(path) and os.path.getsize(path) == 0
 
 
-def _exists_below(stack: LayerStack, path: str) -> bool:
+def _lookup_below(stack: LayerStack, path: str):
+    """The entry the layers below show at ``path`` (None when absent or whited out)."""
     view = stack.root()
     for name in filter(None, path.split("/")):
         if view is None:
-            return False
+            return None
         view = stack.lookup(view, name)
-    return view is not None and view.exists
+    return view if view is not None and view.exists else None
+
+
+def _same_directory(host_path: str, lower_view) -> bool:
+    """An upper directory that only copies up the lower one: same type, owner and mode, no opaque mark."""
+    upper, lower = os.lstat(host_path), lower_view.entry.stat
+    return (stat.S_ISDIR(upper.st_mode) and lower_view.is_dir and upper.st_mode == lower.st_mode
+            and (upper.st_uid, upper.st_gid) == (lower.st_uid, lower.st_gid)
+            and "opaque" not in overlay_xattrs(host_path))
