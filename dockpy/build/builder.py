@@ -27,20 +27,22 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 
 from dockpy.build.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
 from dockpy.build.context import BuildContext
 from dockpy.build.copy_step import expand_copy, perform_copy, resolve_sources
+from dockpy.build.fastpath import KnownBuild, remember_build
 from dockpy.build.filecopy import Ownership, make_directories
 from dockpy.build.hashing import FileDigestCache
 from dockpy.build.history import LAYER_SUFFIX, copy_created_by
 from dockpy.build.instructions import Command, CopyLike, From, ShellOrExec, Words, parse_instruction
-from dockpy.build.run_step import run_instruction
+from dockpy.build.options import BuildOptions
 from dockpy.build.progress import BuildFinished, BuildWarning, Progress, StepCached, StepFailed, StepMissed
+from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
 from dockpy.build.variables import BuildArgs, platform_args
@@ -48,6 +50,7 @@ from dockpy.build.workspace import StepWorkspace
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
 from dockpy.errors import DockpyError, NotFoundError
 from dockpy.image.oci import Descriptor, ImageConfig, Platform
+from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.refs import Revision
 from dockpy.image.store import Image, ImageStore
 from dockpy.image.unpack import unpack_image
@@ -56,26 +59,6 @@ from dockpy.layers.digests import chain_ids
 from dockpy.layers.mounts import mount_all, unmount
 from dockpy.layers.snapshots import Snapshotter
 from dockpy.root import StorageRoot
-
-DEFAULT_DOCKERFILE = "Dockerfile"
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """What ``dockpy build`` was asked to do (DESIGN.md §5)."""
-
-    context_dir: str
-    dockerfile: str | None = None
-    tags: tuple[str, ...] = ()
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    network: str = "host"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    compression: Compression = Compression.ZSTD
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    source_date_epoch: int | None = None
-    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,15 +75,25 @@ class _LayerStack:
     config: ImageConfig
 
 
-def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    """Build ``options`` into an image in ``root``; raises a DockpyError on any failure."""
-    dockerfile_path = options.dockerfile or os.path.join(options.context_dir, DEFAULT_DOCKERFILE)
+def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | None = None,
+                fingerprint: str | None = None) -> BuildResult:
+    """Build ``options`` into an image in ``root``; raises a DockpyError on any failure.
+
+    With ``fingerprint`` (``fastpath.fingerprint_build``), a successful build
+    is recorded so that the same request can later be answered without building.
+    """
+    dockerfile_path = options.dockerfile_path
     dockerfile = load_dockerfile(dockerfile_path)
     plan = plan_build(dockerfile, target=options.target, build_args=options.build_args)
     context = BuildContext.open(options.context_dir, dockerfile_path)
     with ImageStore(root) as store, Snapshotter(root) as snapshotter:
         builder = Builder(store, snapshotter, context, plan, options, progress or Progress())
-        return builder.run(slot_prefix=f"{context.root}\0{os.path.abspath(dockerfile_path)}")
+        result = builder.run(slot_prefix=f"{context.root}\0{os.path.abspath(dockerfile_path)}")
+        if fingerprint is not None:
+            known = KnownBuild(result.image.manifest_digest, result.image.id, tuple(builder.bases),
+                               tuple(builder.progress.step_lines))
+            remember_build(store.db, fingerprint, known)
+        return result
 
 
 class Builder:
@@ -115,6 +108,7 @@ class Builder:
         self.options = options
         self.progress = progress
         self.platform = Platform.host()
+        self.compression = Compression.from_name(options.compression)
         self.build_args = BuildArgs(options.build_args)
         self.expander = Expander(plan.escape)
         self.cache = BuildCache(store.db)
@@ -122,6 +116,7 @@ class Builder:
         self.global_scope = self._global_scope()
         self.finished: dict[int, StageState] = {}
         self.step_inputs: dict[str, StepInputs] = {}
+        self.bases: list[tuple[str, str, str]] = []
         self.scratch_dir = str(store.root.tmp)
         self.started = time.monotonic()
 
@@ -182,9 +177,13 @@ class Builder:
 
     def _image(self, reference: str, source) -> Image:
         try:
-            return find_base_image(self.store, reference, epoch=self._epoch(), compression=self.options.compression)
+            image = find_base_image(self.store, reference, epoch=self._epoch(), compression=self.compression)
         except NotFoundError as error:
             raise source.error(error.message) from None
+        parsed = parse_reference(reference)
+        if isinstance(parsed, ImageReference) and parsed.digest is None and parsed.id_prefix is None:
+            self.bases.append((parsed.repository, parsed.tag_or_default, image.manifest_digest))
+        return image
 
     def _check_platform(self, base: From) -> None:
         if base.platform is None:
@@ -324,7 +323,7 @@ class Builder:
             with StepWorkspace(self.snapshotter, state.top_chain, self.scratch_dir) as workspace:
                 execute(workspace)
                 with self.store.writing():
-                    blob = workspace.commit_layer(self.store.content, self.options.compression, self._epoch())
+                    blob = workspace.commit_layer(self.store.content, self.compression, self._epoch())
                     layer = CachedLayer(blob and blob.diff_id, blob and blob.digest, blob.size if blob else 0,
                                         blob and blob.media_type, time.time())
                     self.cache.record(key, layer)

@@ -17,7 +17,15 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from dockpy.build.progress import (
-    BuildFinished, BuildWarning, Event, StepCached, StepFailed, StepFinished, StepMissed, StepOutput, StepStarted,
+    BuildFinished,
+    BuildWarning,
+    Event,
+    StepCached,
+    StepFailed,
+    StepFinished,
+    StepMissed,
+    StepOutput,
+    StepStarted,
 )
 
 # Output lines of the running step kept on screen.

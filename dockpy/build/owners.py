@@ -7,8 +7,6 @@ number as the uid.
 
 from __future__ import annotations
 
-import os
-
 from dockpy.build.rootpath import resolve_in_root
 from dockpy.errors import BuildError
 

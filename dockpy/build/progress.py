@@ -84,6 +84,11 @@ class Progress:
         self._renderer = renderer
         self._next = 0
         self._started: dict[int, float] = {}
+        self.step_lines: list[str] = []
+        self._created = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._created
 
     def emit(self, event: Event) -> None:
         if self._renderer is not None:
@@ -92,8 +97,17 @@ class Progress:
     def start_step(self, stage: str, position: int, count: int, text: str) -> int:
         self._next += 1
         self._started[self._next] = time.monotonic()
+        self.step_lines.append(f"{stage}\0{position}\0{count}\0{text}")
         self.emit(StepStarted(self._next, stage, position, count, text))
         return self._next
+
+    def replay_cached(self, step_lines: list[str] | tuple[str, ...]) -> None:
+        """Show the steps of a recorded build as all cached (the fast path of an unchanged build)."""
+        for line in step_lines:
+            stage, position, count, text = line.split("\0", 3)
+            number = self.start_step(stage, int(position), int(count), text)
+            self.emit(StepCached(number))
+            self.finish_step(number)
 
     def finish_step(self, number: int) -> None:
         self.emit(StepFinished(number, time.monotonic() - self._started.pop(number, time.monotonic())))

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 
 from dockpy.build.stages import Stage
 from dockpy.build.variables import StageVariables
-from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry, ImageConfig, Platform, RootFS, format_timestamp, parse_timestamp
+from dockpy.image.oci import (
+    ContainerConfig,
+    Descriptor,
+    HistoryEntry,
+    ImageConfig,
+    Platform,
+    RootFS,
+    format_timestamp,
+    parse_timestamp,
+)
 from dockpy.layers.digests import ChainID, DiffID, chain_ids
 
 DEFAULT_SHELL = ("/bin/sh", "-c")

@@ -1,6 +1,6 @@
 """``dockpy build [options] CONTEXT``: build a Dockerfile into an image (DESIGN.md §5).
 
-Argument parsing and rendering only; the work is ``dockpy.build.builder.build_image``.
+Argument parsing and rendering only; the work is ``dockpy.build.api.build``.
 """
 
 from __future__ import annotations
@@ -38,29 +38,35 @@ def register(commands) -> None:
 
 
 def run_build(args) -> int:
-    from dockpy.build.builder import BuildOptions, build_image
-    from dockpy.layers.compression import Compression
-    from dockpy.layers.tarwriter import source_date_epoch_from_environment
+    from dockpy.build.api import build
+    from dockpy.build.options import BuildOptions
     from dockpy.root import StorageRoot
 
     options = BuildOptions(
         context_dir=args.context, dockerfile=args.file, tags=tuple(args.tag),
         build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
-        network=args.network, labels=_pairs(args.label, "--label"), compression=Compression.from_name(args.compression),
-        secrets=_secrets(args.secret), source_date_epoch=source_date_epoch_from_environment(),
+        network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
+        secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
     )
     mode = "quiet" if args.quiet else args.progress
     renderer = _renderer(mode)
     try:
-        result = build_image(StorageRoot.default(), options, _progress(renderer))
+        outcome = build(StorageRoot.default(), options, _progress(renderer))
     finally:
         getattr(renderer, "close", lambda: None)()
     if args.iidfile:
         with open(args.iidfile, "w") as file:
-            file.write(result.image.id)
+            file.write(outcome.image_id)
     if mode == "quiet":
-        print(result.image.id)
+        print(outcome.image_id)
     return 0
+
+
+def _source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it."""
+    from dockpy.layers.tarwriter import source_date_epoch_from_environment
+
+    return source_date_epoch_from_environment()
 
 
 def _progress(renderer):

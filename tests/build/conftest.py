@@ -37,7 +37,8 @@ import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from dockpy.build.base_images import find_base_image  # noqa: E402
-from dockpy.build.builder import BuildOptions, build_image  # noqa: E402
+from dockpy.build.builder import build_image
+from dockpy.build.options import BuildOptions  # noqa: E402
 from dockpy.build.progress import Progress  # noqa: E402
 from dockpy.image.store import ImageStore  # noqa: E402
 from dockpy.root import StorageRoot  # noqa: E402

@@ -134,7 +134,6 @@ def test_onbuild_triggers_of_the_base_run_after_from(build):
 
 
 def test_source_date_epoch_gives_the_same_image_id_in_two_roots(build, busybox_root, tmp_path):
-    import subprocess
 
     from dockpy.root import StorageRoot
 

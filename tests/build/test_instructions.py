@@ -1,7 +1,14 @@
 import pytest
 
 from dockpy.build.instructions import (
-    INSTRUCTION_PARSERS, CopyLike, From, Healthcheck, KeyValues, OnBuild, ShellOrExec, Words,
+    INSTRUCTION_PARSERS,
+    CopyLike,
+    From,
+    Healthcheck,
+    KeyValues,
+    OnBuild,
+    ShellOrExec,
+    Words,
 )
 from dockpy.dockerfile.ast import INSTRUCTIONS
 from dockpy.errors import DockerfileError

@@ -4,8 +4,6 @@ import json
 
 import pytest
 
-from tests.build.conftest import busybox_root, build_root  # noqa: F401  (fixtures)
-
 DOCKERFILE = "FROM busybox\nARG MSG=default\nCOPY hello.txt /hello.txt\nLABEL from=dockerfile\nCMD [\"cat\", \"/hello.txt\"]\n"
 
 
