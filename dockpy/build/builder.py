@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import tempfile
 import time
 import uuid
@@ -32,16 +33,48 @@ from dataclasses import dataclass, replace
 
 from dockpy.build.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
-from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
+from dockpy.build.config_steps import (
+    ConfigContext,
+    Expander,
+    apply_config_step,
+    is_config_step,
+    resolve_workdir,
+)
 from dockpy.build.context import BuildContext
-from dockpy.build.copy_step import expand_copy, perform_copy, resolve_sources
+from dockpy.build.copy_step import (
+    CopySpec,
+    TreeItem,
+    expand_copy,
+    perform_copy,
+    resolve_sources,
+)
 from dockpy.build.fastpath import KnownBuild, remember_build
 from dockpy.build.filecopy import Ownership, make_directories
 from dockpy.build.hashing import FileDigestCache
 from dockpy.build.history import LAYER_SUFFIX, copy_created_by
-from dockpy.build.instructions import Command, CopyLike, From, ShellOrExec, Words, parse_instruction
+from dockpy.build.instructions import (
+    Command,
+    CopyLike,
+    From,
+    ShellOrExec,
+    Words,
+    parse_instruction,
+)
 from dockpy.build.options import BuildOptions
-from dockpy.build.progress import BuildFinished, BuildWarning, Progress, StepCached, StepFailed, StepMissed
+from dockpy.build.progress import (
+    BuildFinished,
+    BuildWarning,
+    Progress,
+    StepCached,
+    StepFailed,
+    StepMissed,
+)
+from dockpy.build.rebase import (
+    clone_layer_directory,
+    copy_facts,
+    make_upper_ancestors,
+    target_is_directory,
+)
 from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
@@ -57,7 +90,7 @@ from dockpy.image.unpack import unpack_image
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import chain_ids
 from dockpy.layers.mounts import mount_all, unmount
-from dockpy.layers.snapshots import Snapshotter
+from dockpy.layers.snapshots import Kind, Snapshotter
 from dockpy.root import StorageRoot
 
 
@@ -232,33 +265,86 @@ class Builder:
 
     def _copy(self, state: StageState, command: CopyLike, number: int, slot: str) -> None:
         spec = expand_copy(command, state, self.expander)
-        scope = state.variables.expansion_scope()
         flags = [f for f in (f"--from={spec.from_}" if spec.from_ else "", f"--chown={spec.chown}" if spec.chown else "",
                              f"--chmod={spec.chmod:o}" if spec.chmod is not None else "",
                              "--link" if command.link else "", "--parents" if command.parents else "") if f]
         details = {"destination": spec.destination, "into_directory": spec.into_directory, "flags": flags,
                    "excludes": list(spec.excludes), "sources": list(spec.sources)}
         created_by = copy_created_by(command.keyword, flags, spec.sources, spec.written_destination) + LAYER_SUFFIX
-        parent = None if command.link else str(state.top_chain)
         if spec.from_:
-            source_root = self.copy_source_root(state, spec.from_, command)
-            inputs = StepInputs(parent, command.keyword, details, sources=f"{source_root[0]}")
+            self._copy_from_root(state, spec, details, created_by, number, slot)
+        else:
+            self._copy_from_context(state, spec, details, created_by, number, slot)
 
-            def copy_from_image(workspace: StepWorkspace) -> None:
-                with self.mounted_view(*source_root) as image_root:
-                    image_context = BuildContext(image_root, image_root=True)
-                    items = resolve_sources(spec, image_context, None, self.scratch_dir, scope, self.plan.escape).items
-                    self._copy_into(workspace, spec, items, command.link)
-
-            self.layer_step(state, inputs, created_by, copy_from_image, number, slot)
-            return
+    def _copy_from_context(self, state: StageState, spec: CopySpec, details: dict, created_by: str, number: int,
+                           slot: str) -> None:
+        scope = state.variables.expansion_scope()
         resolved = resolve_sources(spec, self.context, self.digests, self.scratch_dir, scope, self.plan.escape)
-        inputs = StepInputs(parent, command.keyword, details, sources=resolved.digest, files=resolved.files)
+        parent = None if spec.command.link else str(state.top_chain)
+        inputs = StepInputs(parent, spec.command.keyword, details, sources=resolved.digest, files=resolved.files)
+        trees = [item for item in resolved.items if isinstance(item, TreeItem)]
+        single = trees[0].source if len(trees) == 1 == len(resolved.items) else None
+        rebase = self._rebase(spec, inputs, single.is_dir, posixpath.basename(single.relative)) if single else None
+        target = self._copy_target(spec, single.is_dir, posixpath.basename(single.relative)) if single else None
         self.layer_step(state, inputs, created_by,
-                        lambda workspace: self._copy_into(workspace, spec, resolved.items, command.link), number, slot)
+                        lambda workspace: self._copy_into(workspace, spec, resolved.items, target), number, slot, rebase)
 
-    def _copy_into(self, workspace: StepWorkspace, spec, items, link: bool) -> None:
-        if link:  # an independent layer: written into the upper dir alone, blind to the layers below
+    def _copy_from_root(self, state: StageState, spec: CopySpec, details: dict, created_by: str, number: int,
+                        slot: str) -> None:
+        """``COPY --from``: the sources are identified by the chain id of the stage or image they come from."""
+        chain, source = self.copy_source_root(state, spec.from_, spec.command)
+        parent = None if spec.command.link else str(state.top_chain)
+        inputs = StepInputs(parent, spec.command.keyword, details, sources=chain)
+        scope = state.variables.expansion_scope()
+
+        def copy_from_image(workspace: StepWorkspace) -> None:
+            with self.mounted_view(chain, source) as image_root:
+                image_context = BuildContext(image_root, image_root=True)
+                items = resolve_sources(spec, image_context, None, self.scratch_dir, scope, self.plan.escape).items
+                self._copy_into(workspace, spec, items, target)
+
+        # A source ending in "/" is a directory: its contents land in the destination itself.
+        is_dir = len(spec.sources) == 1 and spec.sources[0].endswith("/") and spec.into_directory
+        rebase = self._rebase(spec, inputs, True, "") if is_dir else None
+        target = self._copy_target(spec, True, "") if is_dir else None
+        self.layer_step(state, inputs, created_by, copy_from_image, number, slot, rebase)
+
+    def _rebase(self, spec: CopySpec, inputs: StepInputs, source_is_dir: bool, name: str):
+        """The parent-independent inputs of a one-source COPY, computed on a miss from the layers below."""
+        if spec.command.link or spec.command.parents or spec.command.keyword != "COPY":
+            return None
+        if spec.chown and not spec.chown.replace(":", "").isdigit():
+            return None  # a name's uid comes from the /etc/passwd of the layers below
+
+        target = self._copy_target(spec, source_is_dir, name)
+
+        def rebase_inputs(layer_dirs: list[str]) -> StepInputs | None:
+            facts = copy_facts(layer_dirs, target(layer_dirs))
+            if facts is None:
+                return None
+            return replace(inputs, parent=None, details={**inputs.details, "rebased_onto": facts}, files={})
+
+        return rebase_inputs
+
+    @staticmethod
+    def _copy_target(spec: CopySpec, source_is_dir: bool, name: str) -> Callable[[list[str]], str]:
+        """Where a one-source COPY lands, given the layers below (a file may go *into* an existing directory)."""
+
+        def target(layer_dirs: list[str]) -> str:
+            if not source_is_dir and (spec.into_directory or target_is_directory(layer_dirs, spec.destination)):
+                return posixpath.join(spec.destination, name)
+            return spec.destination
+
+        return target
+
+    def _copy_into(self, workspace: StepWorkspace, spec: CopySpec, items, target=None) -> None:
+        if spec.command.link:  # an independent layer: written into the upper dir alone, blind to the layers below
+            perform_copy(spec, items, workspace.upper)
+            return
+        lower = list(workspace.mounts[0].lowerdirs)
+        if target is not None and not spec.chown and copy_facts(lower, target(lower)) is not None:
+            # A new path: nothing below can be shadowed, so the upper dir is written directly (see rebase).
+            make_upper_ancestors(workspace.upper, lower, target(lower))
             perform_copy(spec, items, workspace.upper)
             return
         with workspace.mounted() as rootfs:
@@ -297,16 +383,25 @@ class Builder:
             with contextlib.suppress(DockpyError):
                 self.snapshotter.remove(key)
 
-    def ensure_snapshots(self, layers: tuple[Descriptor, ...], diff_ids: tuple) -> None:
-        """Committed snapshots for every layer (unpacked from their blobs where gc removed them)."""
-        if layers:
-            config = ImageConfig(architecture=self.platform.architecture, os=self.platform.os,
-                                 rootfs=replace(scratch_config(self.platform).rootfs, diff_ids=tuple(diff_ids)))
-            unpack_image(self.store, _LayerStack(layers, config), self.snapshotter)
+    def ensure_snapshots(self, layers: tuple[Descriptor, ...], diff_ids: tuple) -> list[str]:
+        """Committed snapshots for every layer (unpacked from their blobs where gc removed them).
+
+        Returns their directories, top-most first.
+        """
+        if not layers:
+            return []
+        config = ImageConfig(architecture=self.platform.architecture, os=self.platform.os,
+                             rootfs=replace(scratch_config(self.platform).rootfs, diff_ids=tuple(diff_ids)))
+        return [str(path) for path in unpack_image(self.store, _LayerStack(layers, config), self.snapshotter)]
 
     def layer_step(self, state: StageState, inputs: StepInputs, created_by: str,
-                   execute: Callable[[StepWorkspace], None], number: int, slot: str) -> None:
-        """Reuse the cached layer of ``inputs`` or run ``execute`` in a new workspace and keep its layer."""
+                   execute: Callable[[StepWorkspace], None], number: int, slot: str,
+                   rebase: Callable[[], StepInputs | None] | None = None) -> None:
+        """Reuse the cached layer of ``inputs`` or run ``execute`` in a new workspace and keep its layer.
+
+        ``rebase`` gives the parent-independent inputs of a COPY (see ``rebase``):
+        a layer made from them on other layers is reused before anything is executed.
+        """
         slot_key = f"{self.slot_prefix}\0{slot}"
         previous = self.cache.previous_inputs(slot_key)
         self.step_inputs[slot_key] = inputs
@@ -316,21 +411,50 @@ class Builder:
             self.progress.emit(StepCached(number))
             self._apply_cached(state, cached, created_by)
             return
-        self.progress.emit(StepMissed(number, explain_miss(inputs.instruction.split()[0], previous, inputs,
-                                                          self.options.no_cache)))
-        self.ensure_snapshots(tuple(state.layers), tuple(state.diff_ids))
+        reason = explain_miss(inputs.instruction.split()[0], previous, inputs, self.options.no_cache)
+        self.progress.emit(StepMissed(number, reason))
+        layer_dirs = self.ensure_snapshots(tuple(state.layers), tuple(state.diff_ids))
+        rebase_key = None
+        if rebase is not None:
+            rebase_inputs = rebase(layer_dirs)
+            rebase_key = rebase_inputs.key() if rebase_inputs is not None else None
         try:
-            with StepWorkspace(self.snapshotter, state.top_chain, self.scratch_dir) as workspace:
-                execute(workspace)
-                with self.store.writing():
-                    blob = workspace.commit_layer(self.store.content, self.compression, self._epoch())
-                    layer = CachedLayer(blob and blob.diff_id, blob and blob.digest, blob.size if blob else 0,
-                                        blob and blob.media_type, time.time())
-                    self.cache.record(key, layer)
+            layer = (self._reuse_rebased(state, rebase_key) if rebase_key and not self.options.no_cache else None) \
+                or self._execute_step(state, execute)
         except DockpyError as error:
             self.progress.emit(StepFailed(number, str(error)))
             raise
+        self.cache.record(key, layer)
+        if rebase_key is not None:
+            self.cache.record(rebase_key, layer)
         self._apply_cached(state, layer, created_by)
+
+    def _execute_step(self, state: StageState, execute: Callable[[StepWorkspace], None]) -> CachedLayer:
+        with StepWorkspace(self.snapshotter, state.top_chain, self.scratch_dir) as workspace:
+            execute(workspace)
+            with self.store.writing():
+                blob = workspace.commit_layer(self.store.content, self.compression, self._epoch())
+        if blob is None:
+            return CachedLayer(None, None, 0, None, time.time())
+        return CachedLayer(blob.diff_id, blob.digest, blob.size, blob.media_type, time.time(), workspace.committed_as)
+
+    def _reuse_rebased(self, state: StageState, rebase_key: str) -> CachedLayer | None:
+        """The layer a COPY made on other layers, cloned onto this stage's layers (None if there is none)."""
+        made = self._usable(self.cache.lookup(rebase_key))
+        if made is None or made.diff_id is None or not self._is_committed(made.snapshot):
+            return None
+        with StepWorkspace(self.snapshotter, state.top_chain, self.scratch_dir) as workspace:
+            clone_layer_directory(str(self.snapshotter.directory(made.snapshot)), workspace.upper)
+            chain = workspace.commit_snapshot(made.diff_id)
+        return replace(made, snapshot=chain)
+
+    def _is_committed(self, name: str | None) -> bool:
+        if name is None:
+            return False
+        try:
+            return self.snapshotter.stat(name).kind == Kind.COMMITTED
+        except NotFoundError:
+            return False
 
     def _usable(self, cached: CachedLayer | None) -> CachedLayer | None:
         if cached is not None and cached.digest is not None and not self.store.content.has(cached.digest):

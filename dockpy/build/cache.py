@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS build_cache (
     digest TEXT,
     size INTEGER,
     media_type TEXT,
+    snapshot TEXT,
     created REAL NOT NULL,
     last_used REAL NOT NULL
 ) WITHOUT ROWID;
@@ -67,13 +68,18 @@ class StepInputs:
 
 @dataclass(frozen=True)
 class CachedLayer:
-    """What a cache entry says a step made: a layer, or nothing (``diff_id is None``)."""
+    """What a cache entry says a step made: a layer, or nothing (``diff_id is None``).
+
+    ``snapshot`` names the committed snapshot the layer was made as (its chain
+    id on the layers it was made on), which ``rebase`` clones.
+    """
 
     diff_id: DiffID | None
     digest: Digest | None
     size: int
     media_type: str | None
     created: float
+    snapshot: str | None = None
 
 
 class BuildCache:
@@ -85,20 +91,21 @@ class BuildCache:
 
     def lookup(self, key: str) -> CachedLayer | None:
         row = self._db.execute(
-            "SELECT diff_id, digest, size, media_type, created FROM build_cache WHERE key = ?", (key,)).fetchone()
+            "SELECT diff_id, digest, size, media_type, created, snapshot FROM build_cache WHERE key = ?",
+            (key,)).fetchone()
         if row is None:
             return None
-        diff_id, digest, size, media_type, created = row
+        diff_id, digest, size, media_type, created, snapshot = row
         return CachedLayer(DiffID(diff_id) if diff_id else None, Digest(digest) if digest else None,
-                           size or 0, media_type, created)
+                           size or 0, media_type, created, snapshot)
 
     def record(self, key: str, layer: CachedLayer) -> None:
         """Add an entry and its gc root in one transaction."""
         now = time.time()
         with transaction(self._db):
             self._db.execute(
-                "INSERT OR REPLACE INTO build_cache VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, layer.diff_id, layer.digest, layer.size, layer.media_type, layer.created, now))
+                "INSERT OR REPLACE INTO build_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, layer.diff_id, layer.digest, layer.size, layer.media_type, layer.snapshot, layer.created, now))
             if layer.digest is not None:
                 catalog.add_root(self._db, f"cache:{key}", "blob", layer.digest)
 

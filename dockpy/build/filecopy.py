@@ -11,8 +11,8 @@ Python buffers.
 
 from __future__ import annotations
 
+import errno
 import os
-import shutil
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,11 +108,18 @@ def _remove_non_directory(host_path: str, target: str) -> None:
 
 def copy_file(source: str, host_path: str, st: os.stat_result, ownership: Ownership) -> None:
     """Copy a regular file's content and set owner, mode and times."""
-    with open(source, "rb") as reader, open(host_path, "xb") as writer:
-        _copy_content(reader.fileno(), writer.fileno(), st.st_size)
-        os.fchown(writer.fileno(), ownership.uid, ownership.gid)
-        os.fchmod(writer.fileno(), ownership.mode if ownership.mode is not None else stat.S_IMODE(st.st_mode))
-    os.utime(host_path, ns=(st.st_mtime_ns, st.st_mtime_ns))
+    source_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        target_fd = os.open(host_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            _copy_content(source_fd, target_fd, st.st_size)
+            os.fchown(target_fd, ownership.uid, ownership.gid)
+            os.fchmod(target_fd, ownership.mode if ownership.mode is not None else stat.S_IMODE(st.st_mode))
+            os.utime(target_fd, ns=(st.st_mtime_ns, st.st_mtime_ns))
+        finally:
+            os.close(target_fd)
+    finally:
+        os.close(source_fd)
 
 
 def write_file(host_path: str, data: bytes, mode: int, ownership: Ownership, mtime_ns: int) -> None:
@@ -127,14 +134,19 @@ def write_file(host_path: str, data: bytes, mode: int, ownership: Ownership, mti
 
 
 def _copy_content(source_fd: int, target_fd: int, size: int) -> None:
-    remaining = size
+    """In the kernel: copy_file_range (same filesystem), else sendfile (into an overlay mount)."""
+    copied = 0
     try:
-        while remaining > 0:
-            copied = os.copy_file_range(source_fd, target_fd, min(remaining, COPY_CHUNK))
-            if copied == 0:
-                break
-            remaining -= copied
-    except OSError:
-        # Some filesystem pairs refuse copy_file_range; fall back to a plain copy from where we are.
-        with os.fdopen(source_fd, "rb", closefd=False) as reader, os.fdopen(target_fd, "wb", closefd=False) as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
+        while copied < size:
+            count = os.copy_file_range(source_fd, target_fd, min(size - copied, COPY_CHUNK))
+            if count == 0:
+                return
+            copied += count
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+    while copied < size:
+        count = os.sendfile(target_fd, source_fd, copied, min(size - copied, COPY_CHUNK))
+        if count == 0:
+            return
+        copied += count

@@ -42,6 +42,7 @@ class StepWorkspace:
         self._scratch_dir = scratch_dir
         self.key = f"{STEP_KEY_PREFIX}{uuid.uuid4().hex}"
         self.mounts: list[Mount] = []
+        self.committed_as: ChainID | None = None
         self._done = False
 
     def __enter__(self) -> "StepWorkspace":
@@ -87,6 +88,7 @@ class StepWorkspace:
             # The same layer on the same parent exists already (another build made it): keep that one.
             self._snapshotter.remove(self.key)
         self._done = True
+        self.committed_as = chain
         return chain
 
 

@@ -178,3 +178,20 @@ def test_add_with_a_wrong_checksum_fails_and_stores_nothing(build, http_server):
     with pytest.raises(IntegrityError, match="checksum mismatch"):
         build(f"FROM busybox\nADD --checksum=sha256:{'0' * 64} {url}/tool.sh /opt/\n")
     assert not [p for p in os.listdir(build.root.tmp) if p.startswith("build-download-")]
+
+
+def test_a_copy_to_a_new_path_reuses_its_layer_when_only_the_layers_below_changed(build):
+    dockerfile = "FROM busybox\nCOPY small /small\nCOPY big.bin /data/big.bin\n"
+    first, _ = build(dockerfile, {"small": "1", "big.bin": "b" * 100_000})
+    second, events = build(dockerfile, {"small": "2"})
+    assert [e.reason for e in events.of(StepMissed)] == ["COPY: small changed", "the layers below it changed"]
+    assert second.image.layers[-1] == first.image.layers[-1]
+    files = image_files(build.root, second.image)
+    assert (files / "small").read_text() == "2" and (files / "data/big.bin").stat().st_size == 100_000
+
+
+def test_a_copy_below_an_existing_directory_keeps_that_directorys_owner_and_mode(build):
+    result, _ = build("FROM busybox\nRUN mkdir -m 0710 /private && chown 5:6 /private\nCOPY f /private/sub/f\n",
+                      {"f": "x"})
+    st = os.stat(image_files(build.root, result.image) / "private")
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o710, 5, 6)
