@@ -92,6 +92,7 @@ from dockpy.layers.digests import chain_ids
 from dockpy.layers.mounts import mount_all, unmount
 from dockpy.layers.snapshots import Kind, Snapshotter
 from dockpy.root import StorageRoot
+from dockpy.runtime.users import resolve_user
 
 
 @dataclass(frozen=True)
@@ -253,13 +254,16 @@ class Builder:
             raise command.source.error(f"{type(command).__name__} cannot appear here")
 
     def _workdir(self, state: StageState, command: Words, context: ConfigContext, number: int, slot: str) -> None:
+        """WORKDIR creates its directory, owned by the current USER (as BuildKit does)."""
         path = resolve_workdir(state, command, context)
         state.configure(working_dir=path)
-        inputs = StepInputs(str(state.top_chain), f"WORKDIR {path}")
+        user = state.container.user or ""
+        inputs = StepInputs(str(state.top_chain), f"WORKDIR {path}", {"user": user})
 
         def make_directory(workspace: StepWorkspace) -> None:
             with workspace.mounted() as rootfs:
-                make_directories(rootfs, path, Ownership())
+                owner = resolve_user(user, rootfs) if user else None
+                make_directories(rootfs, path, Ownership(owner.uid, owner.gid) if owner else Ownership())
 
         self.layer_step(state, inputs, f"WORKDIR {path}{LAYER_SUFFIX}", make_directory, number, slot)
 
