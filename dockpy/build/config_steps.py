@@ -83,7 +83,9 @@ def apply_arg(state: StageState, command: Arg, context: ConfigContext) -> None:
     for declaration in command.declarations:
         scope = state.variables.expansion_scope()
         name = context.expander.word(declaration.name, scope, command.source)
-        default = None if declaration.default is None else context.expander.word(declaration.default, scope, command.source)
+        default = declaration.default
+        if default is not None:
+            default = context.expander.word(default, scope, command.source)
         value = context.build_args.value_of(name)
         if value is None:
             value = default if default is not None else context.global_scope.get(name)

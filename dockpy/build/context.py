@@ -169,7 +169,8 @@ class BuildContext:
         return self.ignore.excludes(in_context) and not (is_dir and self.ignore.may_include_below(in_context))
 
 
-def digest_sources(sources: Sequence[tuple[ContextSource, list[SourceEntry]]], cache: FileDigestCache) -> tuple[str, dict[str, str]]:
+def digest_sources(sources: Sequence[tuple[ContextSource, list[SourceEntry]]],
+                   cache: FileDigestCache) -> tuple[str, dict[str, str]]:
     """One digest of what the sources hold, and the digest of each file (for explaining misses).
 
     Covers each entry's path, type, permission bits, symlink target and

@@ -133,7 +133,8 @@ def resolve_sources(spec: CopySpec, context: BuildContext, digests: FileDigestCa
             resolved.items.append(_heredoc_item(next(heredocs), scope, escape, spec))
         elif is_url(source) and spec.is_add:
             download = fetch(source, scratch_dir, spec.command.checksum)
-            resolved.items.append(FileItem(download.filename, DOWNLOAD_MODE, int(download.mtime * 1e9), download=download))
+            mtime_ns = int(download.mtime * 1e9)
+            resolved.items.append(FileItem(download.filename, DOWNLOAD_MODE, mtime_ns, download=download))
         else:
             for match in context.resolve(source, spec.command.source):
                 entries = context.walk(match, spec.excludes)

@@ -26,7 +26,9 @@ def parse_go_duration(text: str) -> int:
             raise ValueError(f"time: invalid duration {text!r}")
         number, unit = match.groups()
         whole, _, fraction = number.partition(".")
-        total += int(whole or 0) * _UNITS[unit] + (int(fraction) * _UNITS[unit] // 10 ** len(fraction) if fraction else 0)
+        total += int(whole or 0) * _UNITS[unit]
+        if fraction:
+            total += int(fraction) * _UNITS[unit] // 10 ** len(fraction)
         position = match.end()
     if not body:
         raise ValueError(f"time: invalid duration {text!r}")

@@ -191,7 +191,8 @@ def _parse_key_values(node: Instruction, source: Source) -> KeyValues:
 def _parse_run(node: Instruction, source: Source) -> ShellOrExec:
     flags = _flags(node, {"mount": FlagKind.STRINGS, "network": FlagKind.STRING, "security": FlagKind.STRING})
     if flags.string("security", "sandbox") != "sandbox":
-        raise source.error("RUN --security=insecure is not supported: dockpy never grants a build step extra privileges")
+        raise source.error("RUN --security=insecure is not supported: "
+                           "dockpy never grants a build step extra privileges")
     network = flags.string("network")
     if network is not None and network not in ("default", "none", "host"):
         raise source.error(f"unsupported network mode {network!r} (want default, none or host)")
@@ -201,7 +202,8 @@ def _parse_run(node: Instruction, source: Source) -> ShellOrExec:
 
 def _parse_cmd_or_entrypoint(node: Instruction, source: Source) -> ShellOrExec:
     _flags(node)
-    return ShellOrExec(source, node.name, node.args if node.json_form else tuple(a for a in node.args if a), not node.json_form)
+    args = node.args if node.json_form else tuple(arg for arg in node.args if arg)
+    return ShellOrExec(source, node.name, args, not node.json_form)
 
 
 def _command_args(node: Instruction, source: Source) -> tuple[str, ...]:

@@ -197,7 +197,8 @@ def _secret_file(builder, mount: RunMount, command: ShellOrExec) -> Iterator[str
     source = builder.options.secrets.get(mount.id)
     if source is None:
         if mount.required:
-            raise command.source.error(f"secret {mount.id} is required but was not given (--secret id={mount.id},src=...)")
+            raise command.source.error(f"secret {mount.id} is required but was not given "
+                                       f"(--secret id={mount.id},src=...)")
         yield None
         return
     with tempfile.TemporaryDirectory(prefix="build-secret-", dir=builder.scratch_dir) as directory:
@@ -231,7 +232,10 @@ def _bind_path(builder, root: str, mount: RunMount, command: ShellOrExec, *, ima
     # A writable bind shows a copy: what the step writes there is thrown away, as in BuildKit.
     with tempfile.TemporaryDirectory(prefix="build-bind-", dir=builder.scratch_dir) as directory:
         copy = os.path.join(directory, "source")
-        (shutil.copytree if source.is_dir else shutil.copy2)(source.path, copy, **({"symlinks": True} if source.is_dir else {}))
+        if source.is_dir:
+            shutil.copytree(source.path, copy, symlinks=True)
+        else:
+            shutil.copy2(source.path, copy)
         yield copy
 
 

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 
 from dockpy.image.oci import Platform
 
-PROXY_ARGS = frozenset(
-    name for base in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY") for name in (base, base.lower())
-)
+_PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY")
+PROXY_ARGS = frozenset(name for base in _PROXY_NAMES for name in (base, base.lower()))
 
 
 def platform_args(platform: Platform) -> dict[str, str]:

@@ -1,14 +1,25 @@
-"""Helpers for the builder's tests: Dockerfiles from text, typed instructions, stage states."""
+"""Helpers for the builder's tests: Dockerfiles from text, and whole builds in a storage root seeded once per
+session with the busybox template image."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
+from dockpy.build.base_images import find_base_image
+from dockpy.build.builder import build_image
 from dockpy.build.instructions import parse_instruction
+from dockpy.build.options import BuildOptions
+from dockpy.build.progress import Progress
 from dockpy.build.stages import plan_build
 from dockpy.dockerfile import parse_dockerfile
+from dockpy.image.store import ImageStore
+from dockpy.root import StorageRoot
 
 
 def dockerfile(text: str):
@@ -24,25 +35,9 @@ def plan(text: str, **options):
     return plan_build(dockerfile(text), **options)
 
 
-@pytest.fixture
-def make_plan():
-    return plan
-
-
 # -- end-to-end builds ------------------------------------------------------------------------------
 
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-from dockpy.build.base_images import find_base_image  # noqa: E402
-from dockpy.build.builder import build_image
-from dockpy.build.options import BuildOptions  # noqa: E402
-from dockpy.build.progress import Progress  # noqa: E402
-from dockpy.image.store import ImageStore  # noqa: E402
-from dockpy.root import StorageRoot  # noqa: E402
-from tests.conftest import requires_root  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

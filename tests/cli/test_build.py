@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-DOCKERFILE = "FROM busybox\nARG MSG=default\nCOPY hello.txt /hello.txt\nLABEL from=dockerfile\nCMD [\"cat\", \"/hello.txt\"]\n"
+DOCKERFILE = ('FROM busybox\nARG MSG=default\nCOPY hello.txt /hello.txt\nLABEL from=dockerfile\n'
+              'CMD ["cat", "/hello.txt"]\n')
 
 
 @pytest.fixture
@@ -47,7 +48,8 @@ def test_iidfile_label_build_arg_and_file_flags(dockpy, build_root, context, tmp
 def test_target_and_gzip_compression(dockpy, build_root, tmp_path):
     context = tmp_path / "multi"
     context.mkdir()
-    (context / "Dockerfile").write_text("FROM busybox AS first\nCOPY Dockerfile /first\nFROM first\nCOPY Dockerfile /second\n")
+    (context / "Dockerfile").write_text("FROM busybox AS first\nCOPY Dockerfile /first\n"
+                                        "FROM first\nCOPY Dockerfile /second\n")
     dockpy("build", "-q", "--target", "first", "--compression", "gzip", "-t", "multi:first", str(context), check=True)
     inspected = json.loads(dockpy("inspect", "multi:first", check=True).stdout)[0]
     assert len(inspected["RootFS"]["Layers"]) == 2
@@ -78,6 +80,7 @@ def test_a_failing_run_exits_125_with_the_line_and_status(dockpy, build_root, tm
 def test_secret_flag_reaches_the_run_step(dockpy, build_root, tmp_path):
     context = tmp_path / "secret"
     context.mkdir()
-    (context / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=secret,id=pw test \"$(cat /run/secrets/pw)\" = hunter2\n")
+    (context / "Dockerfile").write_text('FROM busybox\n'
+                                        'RUN --mount=type=secret,id=pw test "$(cat /run/secrets/pw)" = hunter2\n')
     (tmp_path / "pw").write_text("hunter2")
     dockpy("build", "-q", "--secret", f"id=pw,src={tmp_path / 'pw'}", str(context), check=True)
