@@ -71,13 +71,18 @@ def make_context(directory: Path) -> None:
 
 
 def seed_dockpy_root(root: Path) -> None:
-    """A storage root with the busybox template tagged as the Dockerfile's base."""
+    """A storage root with the busybox template tagged as the Dockerfile's base, its layer unpacked.
+
+    (buildah's storage likewise holds the base image unpacked before a cold build.)
+    """
     code = ("from pathlib import Path\nfrom dockpy.root import StorageRoot\nfrom dockpy.image.store import ImageStore\n"
             "from dockpy.build.base_images import find_base_image\n"
+            "from dockpy.image.unpack import unpack_image\nfrom dockpy.layers.snapshots import Snapshotter\n"
             f"root = StorageRoot(Path({str(root)!r})).create()\n"
             "with ImageStore(root) as store:\n"
-            "    store.add_revision('localhost/busybox:latest', find_base_image(store, 'busybox', epoch=None),"
-            " operation='tag')\n")
+            "    image = find_base_image(store, 'busybox', epoch=None)\n"
+            "    store.add_revision('localhost/busybox:latest', image, operation='tag')\n"
+            "    unpack_image(store, image, Snapshotter(root))\n")
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **ENVIRONMENT})
 
 

@@ -21,15 +21,7 @@ from pathlib import Path
 from dockpy.build.state import DEFAULT_PATH
 from dockpy.errors import NotFoundError
 from dockpy.image import templates
-from dockpy.image.oci import (
-    ContainerConfig,
-    Descriptor,
-    HistoryEntry,
-    ImageConfig,
-    Platform,
-    RootFS,
-    format_timestamp,
-)
+from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry, ImageConfig, Platform, RootFS, format_timestamp
 from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.store import Image, ImageStore
 from dockpy.layers.compression import Compression, commit_layer

@@ -32,39 +32,17 @@ from dataclasses import dataclass, replace
 
 from dockpy.build.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
-from dockpy.build.config_steps import (
-    ConfigContext,
-    Expander,
-    apply_config_step,
-    is_config_step,
-    resolve_workdir,
-)
+from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
 from dockpy.build.context import BuildContext
 from dockpy.build.copy_instruction import copy_instruction
 from dockpy.build.fastpath import KnownBuild, remember_build
 from dockpy.build.filecopy import Ownership, make_directories
 from dockpy.build.hashing import FileDigestCache
 from dockpy.build.history import LAYER_SUFFIX
-from dockpy.build.instructions import (
-    Command,
-    CopyLike,
-    From,
-    ShellOrExec,
-    Words,
-    parse_instruction,
-)
+from dockpy.build.instructions import Command, CopyLike, From, ShellOrExec, Words, parse_instruction
 from dockpy.build.options import BuildOptions
-from dockpy.build.progress import (
-    BuildFinished,
-    BuildWarning,
-    Progress,
-    StepCached,
-    StepFailed,
-    StepMissed,
-)
-from dockpy.build.rebase import (
-    clone_layer_directory,
-)
+from dockpy.build.progress import BuildFinished, BuildWarning, Progress, StepCached, StepFailed, StepMissed
+from dockpy.build.rebase import clone_layer_directory, copy_facts, make_upper_ancestors
 from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
@@ -251,6 +229,11 @@ class Builder:
         inputs = StepInputs(str(state.top_chain), f"WORKDIR {path}", {"user": user})
 
         def make_directory(workspace: StepWorkspace) -> None:
+            lower = list(workspace.mounts[0].lowerdirs)
+            if not user and copy_facts(lower, path) is not None:  # a new path: no overlay needed (see rebase)
+                make_upper_ancestors(workspace.upper, lower, path)
+                make_directories(workspace.upper, path, Ownership())
+                return
             with workspace.mounted() as rootfs:
                 owner = resolve_user(user, rootfs) if user else None
                 make_directories(rootfs, path, Ownership(owner.uid, owner.gid) if owner else Ownership())

@@ -16,17 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from dockpy.build import history
-from dockpy.build.instructions import (
-    Arg,
-    Command,
-    Healthcheck,
-    KeyValues,
-    OnBuild,
-    Shell,
-    ShellOrExec,
-    Source,
-    Words,
-)
+from dockpy.build.instructions import Arg, Command, Healthcheck, KeyValues, OnBuild, Shell, ShellOrExec, Source, Words
 from dockpy.build.state import StageState
 from dockpy.build.variables import BuildArgs
 from dockpy.dockerfile.expand import ShellLexer

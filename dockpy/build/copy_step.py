@@ -29,19 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dockpy.build.config_steps import Expander
-from dockpy.build.context import (
-    BuildContext,
-    ContextSource,
-    SourceEntry,
-    digest_sources,
-)
-from dockpy.build.filecopy import (
-    Ownership,
-    copy_entries,
-    make_directories,
-    make_parents,
-    write_file,
-)
+from dockpy.build.context import BuildContext, ContextSource, SourceEntry, digest_sources
+from dockpy.build.filecopy import Ownership, copy_entries, make_directories, make_parents, write_file
 from dockpy.build.hashing import FileDigestCache
 from dockpy.build.instructions import CopyLike
 from dockpy.build.owners import chown_ids

@@ -15,15 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dockpy.build.instructions import (
-    Arg,
-    Command,
-    CopyLike,
-    From,
-    ShellOrExec,
-    Source,
-    parse_instruction,
-)
+from dockpy.build.instructions import Arg, Command, CopyLike, From, ShellOrExec, Source, parse_instruction
 from dockpy.build.runmounts import parse_mount
 from dockpy.dockerfile.ast import Dockerfile
 from dockpy.dockerfile.expand import expand_word

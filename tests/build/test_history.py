@@ -1,9 +1,4 @@
-from dockpy.build.history import (
-    go_port_set,
-    go_string_slice,
-    healthcheck_created_by,
-    run_created_by,
-)
+from dockpy.build.history import go_port_set, go_string_slice, healthcheck_created_by, run_created_by
 from dockpy.image.oci import Healthcheck
 
 
