@@ -53,10 +53,14 @@ def parse_instruction_line(line: str, escape: str, start_line: int, end_line: in
         raise error.orig_exc from None
 
 
-def _stripped(token: Token, whitespace: str = GO_WHITESPACE) -> tuple[str, int]:
-    """A token's text without its leading whitespace, and the offset where that text starts."""
-    text = token.lstrip(whitespace)
-    return text, token.start_pos + len(token) - len(text)
+def _text(token: Token, whitespace: str = GO_WHITESPACE) -> str:
+    """An argument token without the whitespace that separated it from what came before."""
+    return token.lstrip(whitespace)
+
+
+def _text_offset(token: Token, text: str) -> int:
+    """Where ``text`` (the end of ``token``) starts in the line, for error positions."""
+    return token.start_pos + len(token) - len(text)
 
 
 class _InstructionBuilder(Transformer):
@@ -80,39 +84,40 @@ class _InstructionBuilder(Transformer):
 
     def exec_form_instruction(self, children):
         keyword, flags, rest = _split(children)
-        return self._build(keyword, flags, *self._exec_or_shell(rest, split=False))
+        return self._build(keyword, flags, *self._command_args(rest, split=False))
 
     def list_instruction(self, children):
         keyword, flags, rest = _split(children)
-        return self._build(keyword, flags, *self._exec_or_shell(rest, split=True))
+        return self._build(keyword, flags, *self._command_args(rest, split=True))
 
     def healthcheck_instruction(self, children):
         keyword, flags, rest = _split(children)
         if not rest:
             return self._build(keyword, flags, ())
-        kind, _ = _stripped(rest[0])
-        command, json_form = self._exec_or_shell(rest[1:], split=False, leading=ASCII_WHITESPACE)
+        kind = _text(rest[0])
+        command, json_form = self._command_args(rest[1:], split=False, leading=ASCII_WHITESPACE)
         return self._build(keyword, flags, (kind, *command), json_form)
 
     def name_value_instruction(self, children):
         keyword, flags, rest = _split(children)
         if not rest:
             return self._build(keyword, flags, ())
-        text, offset = _stripped(rest[0])
-        return self._build(keyword, flags, arguments.name_value_args(keyword, text, self._escape, offset))
+        text = _text(rest[0])
+        args = arguments.name_value_args(keyword, text, self._escape, _text_offset(rest[0], text))
+        return self._build(keyword, flags, args)
 
     def arg_instruction(self, children):
         keyword, flags, rest = _split(children)
-        words = arguments.split_words(_stripped(rest[0])[0], self._escape) if rest else ()
+        words = arguments.split_words(_text(rest[0]), self._escape) if rest else ()
         return self._build(keyword, flags, tuple(words))
 
     def word_list_instruction(self, children):
         keyword, flags, rest = _split(children)
-        return self._build(keyword, flags, arguments.split_blanks(_stripped(rest[0])[0]) if rest else ())
+        return self._build(keyword, flags, arguments.split_blanks(_text(rest[0])) if rest else ())
 
     def string_instruction(self, children):
         keyword, flags, rest = _split(children)
-        return self._build(keyword, flags, (_stripped(rest[0])[0],) if rest else ())
+        return self._build(keyword, flags, (_text(rest[0]),) if rest else ())
 
     def onbuild_instruction(self, children):
         keyword, flags, rest = _split(children)
@@ -122,14 +127,14 @@ class _InstructionBuilder(Transformer):
         keyword, flags, _ = _split(children)
         return self._build(keyword, flags, ("",))
 
-    def _exec_or_shell(self, rest, *, split: bool, leading: str = GO_WHITESPACE) -> tuple[tuple[str, ...], bool]:
+    def _command_args(self, rest, *, split: bool, leading: str = GO_WHITESPACE) -> tuple[tuple[str, ...], bool]:
         """Exec form (a JSON array) or shell form: one string, or words when ``split``."""
         if not rest:
             return (), False
         if rest[0].type == "JSON_STRING_ARRAY":
             return arguments.decode_exec_form(rest[0]), True
-        text, offset = _stripped(rest[0], leading)
-        arguments.reject_non_string_array(text.lstrip(GO_WHITESPACE), offset)
+        text = _text(rest[0], leading)
+        arguments.reject_non_string_array(text.lstrip(GO_WHITESPACE), _text_offset(rest[0], text))
         return (arguments.split_blanks(text) if split else (text,)), False
 
     def _build(self, keyword, flags, args, json_form=False, onbuild=None) -> Instruction:

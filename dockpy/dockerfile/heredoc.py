@@ -23,7 +23,6 @@ from dockpy.dockerfile.gostrings import GO_WHITESPACE
 _HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)")
 _ESCAPE = "\\"  # the shell lexer always escapes with a backslash, whatever `# escape=` says
 _SPECIAL_PARAMETERS = "@*#?-$!0"
-_QUOTES = "'\""
 
 
 class HeredocSyntaxError(ValueError):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from dockpy.dockerfile.gostrings import GO_WHITESPACE
 from dockpy.errors import DockerfileError
 
-# BuildKit reads lines with Go's bufio.Scanner, whose buffer holds 64 KiB.
+# BuildKit reads lines with Go's bufio.Scanner, whose 64 KiB buffer must hold a line and its newline.
 MAX_LINE_BYTES = 64 * 1024 - 1
 # A longer line is cut in the error message so the message stays one screen.
 _SNIPPET_LIMIT = 200
@@ -38,7 +38,8 @@ class LogicalLine:
     """One instruction's text, assembled from its physical lines.
 
     ``segments`` maps offsets in ``text`` back to the source: for each piece,
-    its offset in ``text``, its line number and the column it starts at.
+    its offset in ``text``, its line number, and how many characters precede
+    it on that line (the indentation stripped from a first line).
     """
 
     text: str
@@ -119,9 +120,7 @@ class SourceLines:
     def next_logical_line(self, escape: str) -> LogicalLine | None:
         """The next instruction's assembled line, or None at the end of the file."""
         while self._next < len(self._lines):
-            number = self._next + 1
-            physical = self.line(number)
-            self._next += 1
+            number, physical = self._take_line()
             stripped = physical.lstrip(GO_WHITESPACE)
             if stripped.startswith("#"):
                 continue
@@ -131,13 +130,17 @@ class SourceLines:
                 return self._continue_logical_line(text, continues, escape, (0, number, indent))
         return None
 
+    def _take_line(self) -> tuple[int, str]:
+        """The next physical line's number and text (without newline)."""
+        self._next += 1
+        return self._next, self.line(self._next)
+
     def _continue_logical_line(self, text, continues, escape, first_segment) -> LogicalLine:
+        """The logical line that starts with ``text``, taking continuation lines while it continues."""
         pieces, segments, length = [text], [first_segment], len(text)
         has_empty_continuation = False
         while continues and self._next < len(self._lines):
-            number = self._next + 1
-            physical = self.line(number)
-            self._next += 1
+            number, physical = self._take_line()
             stripped = physical.lstrip(GO_WHITESPACE)
             if stripped.startswith("#"):
                 continue

@@ -43,9 +43,10 @@ def parse_dockerfile(source: bytes | str, *, filename: str = "Dockerfile") -> Do
         instruction = _parse_instruction(logical, directives.escape, lines)
         instructions.append(instruction)
         if logical.has_empty_continuation:
-            warnings.append(f"{filename}:{logical.start_line}: empty continuation line in this {instruction.name}")
+            warnings.append(f"{filename}:{logical.start_line}: empty continuation line in {instruction.name}")
     if not instructions:
-        raise lines.error("file with no instructions")
+        # Located at the last line, as BuildKit does; an empty file has no line to show.
+        raise lines.error("file with no instructions", lines.lines_read or None)
     return Dockerfile(
         filename=filename,
         directives=directives,
