@@ -74,10 +74,6 @@ class IgnoreRules:
                 patterns.append(pattern)
         return cls(tuple(patterns))
 
-    @property
-    def has_exceptions(self) -> bool:
-        return any(pattern.exception for pattern in self.patterns)
-
     def excludes(self, path: str) -> bool:
         """Whether ``path`` (relative to the context, ``/``-separated) is left out of the build."""
         path = _clean_relative(path)

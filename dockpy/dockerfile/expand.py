@@ -420,7 +420,8 @@ def _trim(value: str, operator: str, word: str) -> str:
 
 
 def _unsupported(operator: str) -> str:
-    if operator.endswith(":") or not operator:
+    """The message for an operator BuildKit does not know; none at all means the word ended."""
+    if not operator:
         return "syntax error: missing '}'"
     return f"unsupported modifier ({operator}) in substitution"
 

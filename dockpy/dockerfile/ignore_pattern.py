@@ -180,16 +180,8 @@ def go_regex_source(pattern: str) -> tuple[MatchKind, str]:
         index += 1
         if char == "*" and pattern.startswith("*", index):
             index += 1 + pattern.startswith("/", index + 1)
-            if index < len(pattern):
-                regex.append("(.*/)?")
-                kind = MatchKind.REGEX
-            elif kind is MatchKind.EXACT:
-                kind = MatchKind.PREFIX
-            else:
-                regex.append(".*")
-                kind = MatchKind.REGEX
-            if first:
-                kind = MatchKind.SUFFIX
+            kind, piece = _double_star(kind, at_end=index == len(pattern), first=first)
+            regex.append(piece)
         elif char in "*?":
             regex.append("[^/]*" if char == "*" else "[^/]")
             kind = MatchKind.REGEX
@@ -199,13 +191,27 @@ def go_regex_source(pattern: str) -> tuple[MatchKind, str]:
             regex.append("\\" + pattern[index])
             index += 1
             kind = MatchKind.REGEX
-        elif char in "[]":
-            regex.append(char)
-            kind = MatchKind.REGEX
         else:
             regex.append(char)
+            if char in "[]":
+                kind = MatchKind.REGEX
     regex.append("$")
     return kind, "".join(regex)
+
+
+def _double_star(kind: MatchKind, *, at_end: bool, first: bool) -> tuple[MatchKind, str]:
+    """``**`` (with the ``/`` after it): any directories, or everything at the end.
+
+    A pattern of literals ending in ``**`` is a prefix test and one starting
+    with ``**`` a suffix test, unless later characters need the regex.
+    """
+    if first:
+        return MatchKind.SUFFIX, "" if at_end else "(.*/)?"
+    if not at_end:
+        return MatchKind.REGEX, "(.*/)?"
+    if kind is MatchKind.EXACT:
+        return MatchKind.PREFIX, ""
+    return MatchKind.REGEX, ".*"
 
 
 def parse_go_regex(source: str) -> tuple[Piece, ...]:

@@ -79,6 +79,11 @@ def compile_full_match(pieces: tuple[Piece, ...]) -> Callable[[str], bool]:
     if _count_unbounded(pieces) <= MAX_BACKTRACKING_REPEATS or _has_word_assertions(pieces):
         compiled = re.compile(to_python_regex(pieces))
         return lambda text: compiled.fullmatch(text) is not None
+    return automaton_full_match(pieces)
+
+
+def automaton_full_match(pieces: tuple[Piece, ...]) -> Callable[[str], bool]:
+    """The full-match predicate run on the lazy DFA: linear time for any regex."""
     return _LazyDfa(_Nfa(pieces)).full_match
 
 

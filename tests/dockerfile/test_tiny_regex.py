@@ -14,8 +14,7 @@ from dockpy.dockerfile.tiny_regex import (
     CharTest,
     Group,
     Piece,
-    _LazyDfa,
-    _Nfa,
+    automaton_full_match,
     compile_full_match,
     to_python_regex,
 )
@@ -24,7 +23,10 @@ ATOMS = st.sampled_from([CharTest("a"), CharTest("/"), CharTest("[^/]"), CharTes
 
 
 def _pieces(depth: int):
-    atom = ATOMS if depth == 0 else st.one_of(ATOMS, st.builds(Group, st.lists(_pieces(depth - 1), max_size=3).map(tuple)))
+    if depth == 0:
+        return st.builds(Piece, ATOMS, st.sampled_from(["", "*", "?"]))
+    groups = st.builds(Group, st.lists(_pieces(depth - 1), max_size=3).map(tuple))
+    atom = st.one_of(ATOMS, groups)
     return st.builds(Piece, atom, st.sampled_from(["", "*", "?"]))
 
 
@@ -35,19 +37,20 @@ REGEXES = st.lists(_pieces(2), max_size=6).map(tuple)
 @given(pieces=REGEXES, text=st.text("ab/\n", max_size=12))
 def test_the_automaton_agrees_with_python_re(pieces, text):
     expected = re.fullmatch(to_python_regex(pieces), text) is not None
-    assert _LazyDfa(_Nfa(pieces)).full_match(text) is expected
+    assert automaton_full_match(pieces)(text) is expected
 
 
 def test_anchors_hold_only_at_the_ends():
     pieces = (Piece(Assertion(START)), Piece(CharTest("a"), "*"), Piece(Assertion(START)), Piece(Assertion(END)))
-    automaton = _LazyDfa(_Nfa(pieces))
-    assert automaton.full_match("")
-    assert not automaton.full_match("a")
+    matches = automaton_full_match(pieces)
+    assert matches("")
+    assert not matches("a")
 
 
 def test_many_repeats_run_on_the_automaton_and_stay_fast():
     star = Piece(CharTest("."), "*")
-    pieces = (star, Piece(CharTest("a")), star, Piece(CharTest("a")), star, Piece(CharTest("a")), star, Piece(CharTest("b")))
+    a, b = Piece(CharTest("a")), Piece(CharTest("b"))
+    pieces = (star, a, star, a, star, a, star, b)
     matcher = compile_full_match(pieces)
     assert not matcher("a" * 5000)
     assert matcher("xaxaxab")
