@@ -75,7 +75,10 @@ def apply_layer(
         raise InvalidInputError(f"whiteout mode {whiteout_mode!r} is not one of {', '.join(WHITEOUT_MODES)}")
     if same_owner is None:
         same_owner = os.geteuid() == 0
-    root_fd = os.open(target_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        root_fd = os.open(target_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise StoreError(f"apply layer: open {os.fsdecode(target_dir)}: {error.strerror or error}") from error
     try:
         applier = _LayerApplier(root_fd, whiteout_mode, overlay_xattr_prefix, same_owner)
         try:
@@ -104,9 +107,7 @@ class _Directories:
             return self._root_fd if fd is None else fd
         if len(self._open) >= _MAX_OPEN_DIRECTORIES:
             self.forget()
-        ancestor = path
-        while ancestor and ancestor not in self._open:
-            ancestor = ancestor.rpartition(b"/")[0]
+        ancestor = self._deepest_open_ancestor(path)
         fd = self._open[ancestor] if ancestor else self._root_fd
         cached = True  # an uncached fd is an intermediate directory the cache had no room for
         walked = ancestor
@@ -123,6 +124,12 @@ class _Directories:
                 self._open[walked] = fd
         return fd
 
+    def _deepest_open_ancestor(self, path: bytes) -> bytes:
+        """The longest parent path of ``path`` with a cached fd; b"" for the target."""
+        while path and path not in self._open:
+            path = path.rpartition(b"/")[0]
+        return path
+
     def forget(self) -> None:
         for fd in self._open.values():
             os.close(fd)
@@ -135,7 +142,7 @@ class _Directories:
         except FileNotFoundError:
             if not create:
                 raise
-        except (NotADirectoryError, OSError) as error:
+        except OSError as error:
             if error.errno not in (errno.ENOTDIR, errno.ELOOP):
                 raise
             raise UnsafeArchiveError(
@@ -194,7 +201,7 @@ class _LayerApplier:
         parent, _, name = checked.path.rpartition(b"/")
         parent_fd = self._directories.open(parent, create=True, entry=entry)
         if not self._overlay:
-            self._written.add(checked.path)
+            self._remember_written(checked.path)
         kind = entry.typeflag
         if kind == DIRECTORY:
             self._create_directory(parent_fd, name, checked.path, entry)
@@ -249,10 +256,9 @@ class _LayerApplier:
                 name,
                 lambda: os.link(target_name, name, src_dir_fd=target_parent_fd, dst_dir_fd=parent_fd, follow_symlinks=False),
             )
-        except (FileNotFoundError, PermissionError) as error:
-            reason = "does not exist" if isinstance(error, FileNotFoundError) else "is a directory"
+        except FileNotFoundError:
             raise UnsafeArchiveError(
-                f"tar entry {entry.shown_name} is a hard link to {target.decode(errors='replace')!r}, which {reason} by now"
+                f"tar entry {entry.shown_name} is a hard link to {target.decode(errors='replace')!r}, which does not exist"
             ) from None
 
     def _whiteout(self, checked: CheckedEntry) -> None:
@@ -275,6 +281,12 @@ class _LayerApplier:
             whiteouts.mark_opaque(fd, self._overlay_xattr_prefix)
         else:
             self._remove_unwritten(fd, checked.path)
+
+    def _remember_written(self, path: bytes) -> None:
+        """Record ``path`` and its parents (which it made, if the tar did not list them) as this layer's."""
+        while path and path not in self._written:
+            self._written.add(path)
+            path = path.rpartition(b"/")[0]
 
     def _remove_unwritten(self, directory_fd: int, path: bytes) -> None:
         """Delete what earlier layers put below ``path``, keeping what this layer wrote."""

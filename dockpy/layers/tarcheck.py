@@ -21,7 +21,7 @@ The rules (``docs/layers-tar.md`` explains the choices):
 - Entry types other than files, hard links, symlinks, devices, fifos and
   directories are refused.
 
-- An entry below a symlink of the same tar is refused. Symlinks of lower
+- An entry below a symlink or file of the same tar is refused. Symlinks of lower
   layers are for the filesystem to tell: ``tarapply`` resolves every parent
   without following symlinks.
 """
@@ -72,8 +72,8 @@ class EntryChecker:
     """Checks the entries of one tar, in order (hard links may only name earlier entries)."""
 
     def __init__(self) -> None:
-        self._non_directories: set[bytes] = set()
-        self._symlinks: set[bytes] = set()
+        # Path → typeflag of every non-directory this tar made so far (and did not delete again).
+        self._non_directories: dict[bytes, bytes] = {}
 
     def check(self, entry: TarEntry) -> CheckedEntry | None:
         """The entry's action, None for entries to skip; raises ``UnsafeArchiveError`` for hostile ones."""
@@ -84,31 +84,29 @@ class EntryChecker:
         if path is None:
             return None
         parent, _, base = path.rpartition(b"/")
-        if self._symlinks and parent:
-            self._refuse_symlinked_parent(entry, parent)
+        if parent:
+            self._refuse_non_directory_parent(entry, parent)
         if base.startswith(whiteouts.WHITEOUT_PREFIX_BYTES):
             return self._check_whiteout(entry, path, parent, base)
         if path.startswith(whiteouts.WHITEOUT_META_PREFIX_BYTES):
             return None  # inside aufs's metadata directories
-        self._symlinks.discard(path)
         if entry.typeflag == DIRECTORY:
-            self._non_directories.discard(path)
+            self._non_directories.pop(path, None)
             return CheckedEntry(Action.CREATE, path, entry)
         link_target = self._check_hard_link(entry) if entry.typeflag == HARDLINK else b""
-        self._non_directories.add(path)
-        if entry.typeflag == SYMLINK:
-            self._symlinks.add(path)
+        self._non_directories[path] = entry.typeflag
         return CheckedEntry(Action.CREATE, path, entry, link_target)
 
-    def _refuse_symlinked_parent(self, entry: TarEntry, parent: bytes) -> None:
-        """An entry below a symlink this tar made (``a -> /etc``, then ``a/passwd``) is refused."""
+    def _refuse_non_directory_parent(self, entry: TarEntry, parent: bytes) -> None:
+        """An entry below a symlink or file this tar made (``a -> /etc``, then ``a/passwd``) is refused."""
         end = len(parent)
         while end > 0:
-            ancestor = parent[:end]
-            if ancestor in self._symlinks:
+            kind = self._non_directories.get(parent[:end])
+            if kind is not None:
+                what = "a symlink" if kind == SYMLINK else "not a directory"
                 raise UnsafeArchiveError(
-                    f"tar entry {entry.shown_name} lies below {ancestor.decode(errors='replace')!r}, "
-                    "a symlink in this layer; refusing to write through it"
+                    f"tar entry {entry.shown_name} lies below {parent[:end].decode(errors='replace')!r}, "
+                    f"which is {what} in this layer; refusing to write through it"
                 )
             end = parent.rfind(b"/", 0, end)
 
@@ -123,8 +121,7 @@ class EntryChecker:
         if name in (b"", b".", b".."):
             raise UnsafeArchiveError(f"tar entry {entry.shown_name} is a whiteout of {name.decode()!r}, which names no file")
         deleted = parent + b"/" + name if parent else name
-        self._non_directories.discard(deleted)
-        self._symlinks.discard(deleted)
+        self._non_directories.pop(deleted, None)
         return CheckedEntry(Action.WHITEOUT, deleted, entry)
 
     def _check_hard_link(self, entry: TarEntry) -> bytes:

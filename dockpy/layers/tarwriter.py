@@ -107,7 +107,10 @@ class _Directory:
 
     def __init__(self, path: bytes, tar_prefix: bytes, parent_fd: int | None = None):
         self.path = path
-        self.fd = os.open(path if parent_fd is None else os.path.basename(path), _OPEN_DIRECTORY, dir_fd=parent_fd)
+        if parent_fd is None:  # the root the caller named may be reached through a symlink
+            self.fd = os.open(path, _OPEN_DIRECTORY & ~os.O_NOFOLLOW)
+        else:
+            self.fd = os.open(os.path.basename(path), _OPEN_DIRECTORY, dir_fd=parent_fd)
         try:
             self.children = iter(_sorted_children(path, self.fd, tar_prefix))
         except BaseException:
@@ -149,30 +152,29 @@ class _LayerTarWriter:
         self._flush()
 
     def _add_file(self, tar_name: bytes, name: bytes, directory: _Directory) -> None:
-        """A regular file (the common case, so it avoids a separate lstat): header and data."""
+        """A regular file: the common case, so it is kept to five system calls and few Python calls."""
         fd = os.open(name, _OPEN_FILE, dir_fd=directory.fd)
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
                 self._add_other(tar_name, name, directory)
-            elif st.st_nlink == 1 or not self._add_hard_link(tar_name, st):
-                self._add_file_content(tar_name, fd, st, directory.path + b"/" + name)
+                return
+            if st.st_nlink > 1 and self._add_hard_link(tar_name, st):
+                return
+            xattrs = _xattrs_of(fd, directory.path + b"/" + name) if _has_xattrs(fd) else None
+            if xattrs and whiteouts.is_xattr_whiteout(xattrs):
+                self._add_whiteout(_whiteout_tar_name(tar_name), st)
+                return
+            size = st.st_size
+            self._add_header(tar_name, st, REGULAR, size=size, xattrs=xattrs)
+            if size > BIG_FILE_CHUNK:
+                self._stream_big_data(fd, size, directory.path + b"/" + name)
+                return
+            data = os.read(fd, size)
+            if len(data) != size:
+                raise _changed_while_reading(directory.path + b"/" + name, size)
         finally:
             os.close(fd)
-
-    def _add_file_content(self, tar_name: bytes, fd: int, st: os.stat_result, path: bytes) -> None:
-        xattrs = _xattrs_of(fd, path)
-        if xattrs and whiteouts.is_xattr_whiteout(xattrs):
-            self._add_whiteout(_whiteout_tar_name(tar_name), st)
-            return
-        size = st.st_size
-        self._add_header(tar_name, st, REGULAR, size=size, xattrs=xattrs)
-        if size > BIG_FILE_CHUNK:
-            self._stream_big_data(fd, size, path)
-            return
-        data = os.read(fd, size)
-        if len(data) != size:
-            raise _changed_while_reading(path, size)
         pending = self._pending
         pending += data
         pending += _ZEROS[: -size % 512]
@@ -243,7 +245,6 @@ class _LayerTarWriter:
         if mode is None:
             mode = st.st_mode & 0o7777
         uid, gid = st.st_uid, st.st_gid
-        pending = self._pending
         if (
             xattrs
             or len(name) > NAME_FIELD_SIZE
@@ -254,8 +255,12 @@ class _LayerTarWriter:
             or not 0 <= mtime <= MAX_OCTAL_11
             or size > MAX_OCTAL_11
         ):
-            pending += _pax_header(_pax_records(name, linkname, uid, gid, size, mtime, xattrs))
-        pending += _ustar_block(name, mode, uid, gid, size, mtime, typeflag, linkname, device)
+            self._pending += _pax_header(_pax_records(name, linkname, uid, gid, size, mtime, xattrs))
+            # The ustar fields get what fits; readers take the PAX records instead.
+            name, linkname = name[:NAME_FIELD_SIZE], linkname[:NAME_FIELD_SIZE]
+            uid, gid = min(uid, MAX_OCTAL_7), min(gid, MAX_OCTAL_7)
+            size, mtime = min(size, MAX_OCTAL_11), min(max(mtime, 0), MAX_OCTAL_11)
+        self._pending += _ustar_block(name, mode, uid, gid, size, mtime, typeflag, linkname, device)
 
     def _flush(self) -> None:
         if self._pending:
@@ -264,16 +269,8 @@ class _LayerTarWriter:
 
 
 def _ustar_block(name, mode, uid, gid, size, mtime, typeflag, linkname=b"", device=0) -> bytes:
-    """The 512-byte ustar header. Values that do not fit are cut or capped: their PAX record wins."""
-    name = name[:NAME_FIELD_SIZE]
-    linkname = linkname[:NAME_FIELD_SIZE]
-    numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (
-        mode,
-        min(uid, MAX_OCTAL_7),
-        min(gid, MAX_OCTAL_7),
-        min(size, MAX_OCTAL_11),
-        min(max(mtime, 0), MAX_OCTAL_11),
-    )
+    """The 512-byte ustar header of values that fit its fields."""
+    numbers = b"%07o\0%07o\0%07o\0%011o\0%011o\0" % (mode, uid, gid, size, mtime)
     if device:
         devices = b"%07o\0%07o\0" % (os.major(device), os.minor(device))
         after_linkname = _MAGIC_AND_NAMES + devices + _TAIL
@@ -313,8 +310,6 @@ def _pax_records(name, linkname, uid, gid, size, mtime, xattrs) -> list[tuple[by
     for key, value in (xattrs or {}).items():
         if not whiteouts.is_overlay_private(key):
             records.append((PAX_XATTR_PREFIX + key.encode(), value))
-    if not (_is_utf8(name) and _is_utf8(linkname)):
-        records.append((b"hdrcharset", b"BINARY"))
     records.sort()
     return records
 
@@ -333,6 +328,15 @@ def _pax_record(key: bytes, value: bytes) -> bytes:
     if len(str(length)) != len(str(rest)):
         length += 1
     return b"%d %s=%s\n" % (length, key, value)
+
+
+def _has_xattrs(fd: int) -> bool:
+    try:
+        return bool(os.listxattr(fd))
+    except OSError as error:
+        if error.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):  # a filesystem without xattrs
+            return False
+        raise
 
 
 def _xattrs_of(target: bytes | int, path: bytes | None = None) -> dict[str, bytes]:
@@ -383,14 +387,6 @@ def _sorted_children(directory: bytes, directory_fd: int, tar_prefix: bytes) -> 
 def _whiteout_tar_name(tar_name: bytes) -> bytes:
     parent, _, base = tar_name.rpartition(b"/")
     return (parent + b"/" if parent else b"") + whiteouts.whiteout_name(base)
-
-
-def _is_utf8(value: bytes) -> bool:
-    try:
-        value.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _changed_while_reading(path: bytes, size: int) -> IntegrityError:

@@ -1,0 +1,192 @@
+"""Layer blobs: one-pass commit (diff_id and digest), media types, reading back, storing user tars."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+
+import pytest
+import zstandard
+
+from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
+from dockpy.layers.compression import (
+    Compression,
+    LayerBlob,
+    commit_layer,
+    open_layer,
+    store_layer_from_tar,
+)
+from dockpy.layers.content import ContentStore
+from dockpy.layers.tarapply import apply_layer
+from dockpy.layers.tarwriter import write_layer_tar
+from tests.layers.layer_trees import build_tar, member, pseudo_random_bytes
+
+
+@pytest.fixture
+def store(storage_root) -> ContentStore:
+    return ContentStore(storage_root)
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "tree"
+    (root / "dir").mkdir(parents=True)
+    (root / "dir/text").write_bytes(b"hello layers\n" * 1000)
+    (root / "random").write_bytes(pseudo_random_bytes(300_000))
+    return root
+
+
+def tar_of(tree) -> bytes:
+    out = io.BytesIO()
+    write_layer_tar(tree, out)
+    return out.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+def test_commit_computes_the_diff_id_over_the_tar_and_the_digest_over_the_blob(store, tree, compression):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out), compression)
+    stored = store.read_bytes(blob.digest)
+    assert blob == LayerBlob(sha256(stored), sha256(tar_of(tree)), len(stored), compression.media_type)
+
+
+def test_zstd_is_the_default_and_its_blob_is_a_zstd_frame(store, tree):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert blob.media_type == "application/vnd.oci.image.layer.v1.tar+zstd"
+    assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(store.read_bytes(blob.digest))).read() == tar_of(tree)
+
+
+def test_gzip_blobs_are_deterministic_and_carry_no_name_or_time(store, tree):
+    first = commit_layer(store, lambda out: write_layer_tar(tree, out), Compression.GZIP)
+    second = commit_layer(store, lambda out: write_layer_tar(tree, out), Compression.GZIP)
+    header = store.read_bytes(first.digest)[:10]
+    assert first == second
+    assert header[3] == 0 and header[4:8] == bytes(4)  # no FNAME flag, MTIME 0
+    assert gzip.decompress(store.read_bytes(first.digest)) == tar_of(tree)
+
+
+def test_zstd_output_does_not_depend_on_the_number_of_worker_threads():
+    data = pseudo_random_bytes(1 << 20) + b"compressible " * 200_000
+    outputs = set()
+    for threads in (1, 2, 4):
+        sink = io.BytesIO()
+        writer = zstandard.ZstdCompressor(level=3, threads=threads).stream_writer(sink, closefd=False)
+        writer.write(data)
+        writer.flush(zstandard.FLUSH_FRAME)
+        outputs.add(sink.getvalue())
+    assert len(outputs) == 1
+
+
+def test_a_failing_tar_writer_stores_nothing(store):
+    def broken(out):
+        out.write(b"x" * 1000)
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        commit_layer(store, broken)
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+@pytest.mark.parametrize("compression", list(Compression))
+def test_open_layer_gives_the_uncompressed_tar_whatever_the_compression(store, tree, compression):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out), compression)
+    with open_layer(store, blob.digest) as layer:
+        assert layer.read() == tar_of(tree)
+
+
+def test_applying_a_corrupt_blob_raises_an_integrity_error(store, tree, tmp_path):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    other = commit_layer(store, lambda out: out.write(build_tar((member("f"), b"other"))), Compression.ZSTD)
+    path = store.path(blob.digest)
+    os.chmod(path, 0o644)
+    path.write_bytes(store.path(other.digest).read_bytes())  # valid zstd, wrong content
+    (tmp_path / "t").mkdir()
+    with pytest.raises(IntegrityError, match="corrupt"):
+        with open_layer(store, blob.digest) as layer:
+            apply_layer(layer, tmp_path / "t", same_owner=False)
+
+
+@pytest.mark.parametrize("wrap", [lambda tar: tar, gzip.compress, zstandard.ZstdCompressor().compress], ids=["plain", "gzip", "zstd"])
+def test_store_layer_from_tar_accepts_plain_gzip_and_zstd_input(store, tree, wrap):
+    plain = tar_of(tree)
+    blob = store_layer_from_tar(store, io.BytesIO(wrap(plain)))
+    assert blob.diff_id == sha256(plain)
+    with open_layer(store, blob.digest) as layer:
+        assert layer.read() == plain
+
+
+def test_store_layer_from_tar_keeps_every_byte_including_trailing_padding(store):
+    plain = build_tar((member("f"), b"x")) + bytes(10240)  # GNU tar pads to 10 KiB records
+    blob = store_layer_from_tar(store, io.BytesIO(plain), Compression.NONE)
+    assert blob.digest == blob.diff_id == sha256(plain)
+
+
+def test_store_layer_from_tar_refuses_more_than_max_size(store, tree):
+    with pytest.raises(UnsafeArchiveError, match="larger than"):
+        store_layer_from_tar(store, io.BytesIO(tar_of(tree)), max_size=100_000)
+    assert list(store.walk()) == []
+
+
+def test_a_truncated_gzip_layer_is_refused(store, tree):
+    data = gzip.compress(tar_of(tree))
+    with pytest.raises(UnsafeArchiveError, match="gzip"):
+        store_layer_from_tar(store, io.BytesIO(data[: len(data) // 2]))
+
+
+def test_garbage_after_a_gzip_magic_is_refused(store):
+    with pytest.raises(UnsafeArchiveError, match="gzip"):
+        store_layer_from_tar(store, io.BytesIO(b"\x1f\x8b" + b"garbage" * 100))
+
+
+def test_a_truncated_zstd_layer_is_refused(store, tree):
+    data = zstandard.ZstdCompressor().compress(tar_of(tree))
+    with pytest.raises(UnsafeArchiveError, match="truncated"):
+        store_layer_from_tar(store, io.BytesIO(data[: len(data) // 2]))
+
+
+@pytest.mark.parametrize(
+    "media_type, compression",
+    [
+        ("application/vnd.oci.image.layer.v1.tar+zstd", Compression.ZSTD),
+        ("application/vnd.oci.image.layer.v1.tar+gzip", Compression.GZIP),
+        ("application/vnd.oci.image.layer.v1.tar", Compression.NONE),
+        ("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip", Compression.GZIP),
+        ("application/vnd.docker.image.rootfs.diff.tar.gzip", Compression.GZIP),
+        ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", Compression.GZIP),
+    ],
+)
+def test_layer_media_types_map_to_their_compression(media_type, compression):
+    assert Compression.from_media_type(media_type) is compression
+
+
+def test_docker_media_type_of_gzip_is_dockers_own():
+    assert Compression.GZIP.docker_media_type == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    assert Compression.ZSTD.docker_media_type == Compression.ZSTD.media_type
+
+
+def test_an_unknown_media_type_is_an_input_error():
+    with pytest.raises(InvalidInputError, match="not a layer media type"):
+        Compression.from_media_type("application/vnd.oci.image.config.v1+json")
+
+
+def test_compression_names_are_the_command_line_values():
+    assert Compression.from_name("gzip") is Compression.GZIP
+    with pytest.raises(InvalidInputError, match="zstd, gzip, none"):
+        Compression.from_name("xz")
+
+
+def test_a_tar_in_a_tar_file_is_stored_from_an_ordinary_file(store, tmp_path):
+    path = tmp_path / "rootfs.tar"
+    with tarfile.open(path, "w") as archive:
+        info = tarfile.TarInfo("etc/os-release")
+        info.size = 4
+        archive.addfile(info, io.BytesIO(b"ID=x"))
+    with open(path, "rb") as stream:
+        blob = store_layer_from_tar(store, stream)
+    assert blob.diff_id == sha256(path.read_bytes())
