@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockpy.layers.layerstack import LayerStack, View, child_path, scan_layer_directory, walk_merged
+from dockpy.layers.layerstack import LayerEntry, LayerStack, View, child_path, scan_layer_directory, walk_merged
 
 ADDED, CHANGED, DELETED = "A", "C", "D"
 
@@ -73,12 +73,7 @@ def list_changes(
 def compare_trees(old: LayerStack, new: LayerStack) -> list[Change]:
     """The changes from the merged tree ``old`` to the merged tree ``new``, sorted by path."""
     changes: list[Change] = []
-    new_root = new.root()
-    if new_root is not None:
-        _compare_directories(old, new, old.root(), new_root, changes)
-    else:
-        old_root = old.root()
-        changes += [Change(DELETED, v.path) for v in old.children(old_root) if v.exists] if old_root else []
+    _compare_directories(old, new, old.root(), new.root(), changes)
     return _sorted(changes)
 
 
@@ -140,7 +135,8 @@ class _UpperWalk:
             self.changes += [Change(DELETED, view.path) for view in hidden]
         return len(self.changes) > start
 
-    def entry(self, entry, path: str, old: View | None, hides_lower: bool) -> None:
+    def entry(self, entry: LayerEntry, path: str, old: View | None, hides_lower: bool) -> None:
+        """Record the change one upper ``entry`` makes over ``old``, the lower path it covers."""
         if entry.is_whiteout:
             if old is not None:
                 self.changes.append(Change(DELETED, path))
@@ -159,18 +155,19 @@ class _UpperWalk:
                 self.directory(entry.path, path, None, hides_lower=False)
 
 
-def _compare_directories(old: LayerStack, new: LayerStack, before: View | None, after: View, changes: list) -> bool:
-    """Record the changes from merged directory ``before`` to ``after``; True if any."""
+def _compare_directories(
+    old: LayerStack, new: LayerStack, before: View | None, after: View | None, changes: list[Change]
+) -> bool:
+    """Record the changes from merged directory ``before`` to ``after`` (None: absent); True if any."""
     start = len(changes)
     old_children = {v.name: v for v in old.children(before) if v.exists} if before is not None else {}
-    for view in new.children(after):
+    for view in new.children(after) if after is not None else []:
         if not view.exists:
             continue
         previous = old_children.pop(view.name, None)
         if previous is not None and previous.is_dir and view.is_dir:
-            if _compare_directories(old, new, previous, view, changes) or metadata_differs(
-                previous.entry.stat, view.entry.stat
-            ):
+            changed_below = _compare_directories(old, new, previous, view, changes)
+            if changed_below or metadata_differs(previous.entry.stat, view.entry.stat):
                 changes.append(Change(CHANGED, view.path))
             continue
         if previous is None:

@@ -1,8 +1,8 @@
 """A stack of overlay-form layer directories, read the way overlayfs reads it.
 
 An overlay upper dir, a snapshot's ``fs`` dir and an unpacked layer all keep
-deletions in *overlay form*: a whiteout is a character device 0/0 named like
-the removed path, and a directory whose ``trusted.overlay.opaque`` xattr is
+deletions in *overlay form*: a whiteout is a character device 0/0 (or, since
+Linux 6.7, an empty file with the ``whiteout`` xattr) named like the removed path, and a directory whose ``trusted.overlay.opaque`` xattr is
 ``y`` hides whatever the layers below hold at that path (``user.overlay.*``
 in user namespaces). ``LayerStack`` resolves one path through a stack of
 such directories, top-most first, with one ``lstat`` per layer that holds
@@ -104,7 +104,8 @@ class LayerEntry:
 
     @property
     def is_whiteout(self) -> bool:
-        return is_whiteout_stat(self.stat)
+        # Since Linux 6.7 a whiteout may also be an empty file carrying the overlay "whiteout" xattr.
+        return is_whiteout_stat(self.stat) or (stat.S_ISREG(self.stat.st_mode) and "whiteout" in self.overlay)
 
     @property
     def is_opaque(self) -> bool:

@@ -8,7 +8,7 @@ from dockpy.layers.layerstack import LayerStack, make_whiteout
 from dockpy.layers.mounts import Mount
 from dockpy.layers.snapshots import OVERLAY_OPTIONS
 from tests.conftest import requires_root
-from tests.layers.conftest import DIR, write_tree
+from tests.layers.conftest import DIR, WHITEOUT, write_tree
 
 pytestmark = requires_root
 
@@ -104,7 +104,7 @@ def test_a_file_created_then_removed_leaves_no_change(overlay_change):
 
 
 def test_a_path_deleted_in_a_lower_layer_and_made_again_is_added(overlay_change):
-    lowers = ({"etc": DIR, "etc/gone": "<whiteout>"}, {"etc/gone": "was here"})
+    lowers = ({"etc": DIR, "etc/gone": WHITEOUT}, {"etc/gone": "was here"})
     upper, lower_dirs = overlay_change(list(lowers), lambda m: (m / "etc/gone").write_text("back"))
     assert lines(list_changes(upper, lower_dirs)) == ["C /etc", "A /etc/gone"]
 

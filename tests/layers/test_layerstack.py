@@ -71,3 +71,9 @@ def test_a_metacopy_file_takes_its_bytes_from_below(tmp_path):
     os.setxattr(stack.layers[0] / "f", "trusted.overlay.metacopy", b"")
     view = stack.lookup(stack.root(), "f")
     assert view.entry.path == stack.layers[0] / "f" and view.data.read_text() == "real bytes"
+
+
+def test_an_empty_file_with_the_whiteout_xattr_is_a_whiteout(tmp_path):
+    stack = stack_of(tmp_path, {"f": ""}, {"f": "below"})
+    os.setxattr(stack.layers[0] / "f", "trusted.overlay.whiteout", b"")
+    assert not stack.lookup(stack.root(), "f").exists

@@ -20,7 +20,7 @@ import pytest
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError
 from dockpy.layers.snapshots import Kind, Snapshotter
 from tests.conftest import REPO, requires_root
-from tests.layers.conftest import read_tree, write_tree
+from tests.layers.conftest import DIR, OPAQUE_DIR, read_tree, write_tree
 
 pytestmark = requires_root
 
@@ -70,7 +70,7 @@ def test_basic_prepare_commit_view(snapshotter, mounts, tmp_path):
     snapshotter.commit("committed-next", "next")
 
     view = mounts.mount(snapshotter.view("view", "committed-next"), tmp_path / "view")
-    assert read_tree(view) == {"foo": "bar\n", "a": "<dir>"}
+    assert read_tree(view) == {"foo": "bar\n", "a": DIR}
 
 
 def test_stat_reports_kind_parent_and_directory(snapshotter):
@@ -246,7 +246,7 @@ def test_recreate_after_delete(snapshotter, mounts, tmp_path):
         lambda merged: (merged / "etc/conf").unlink(),
         writes({"etc/conf": "v3"}),
     )
-    assert tree == {"etc": "<dir>", "etc/conf": "v3"}
+    assert tree == {"etc": DIR, "etc/conf": "v3"}
 
 
 def test_opaque_directory(snapshotter, mounts, tmp_path):
@@ -255,9 +255,9 @@ def test_opaque_directory(snapshotter, mounts, tmp_path):
         write_tree(merged, {"dir/new": "n"})
 
     tree = check_layers(snapshotter, mounts, tmp_path, writes({"dir/old": "o", "dir/sub/x": "x"}), remake)
-    assert tree == {"dir": "<dir>", "dir/new": "n"}
+    assert tree == {"dir": DIR, "dir/new": "n"}
     upper = snapshotter.directory("layer1")
-    assert read_tree(upper)["dir"] == "<opaque dir>"
+    assert read_tree(upper)["dir"] == OPAQUE_DIR
 
 
 def test_rename(snapshotter, mounts, tmp_path):
@@ -270,7 +270,7 @@ def test_rename(snapshotter, mounts, tmp_path):
     tree = check_layers(
         snapshotter, mounts, tmp_path, writes({"file": "f", "dir/inner": "i"}), rename_file, move_dir
     )
-    assert tree == {"renamed-file": "f", "renamed-dir": "<dir>", "renamed-dir/inner": "i"}
+    assert tree == {"renamed-file": "f", "renamed-dir": DIR, "renamed-dir/inner": "i"}
 
 
 def test_a_lower_directory_cannot_be_renamed_in_place_so_no_redirect_is_written(snapshotter, mounts, tmp_path):
@@ -295,7 +295,7 @@ def test_file_replaced_by_directory_and_back(snapshotter, mounts, tmp_path):
     final = check_layers(snapshotter, mounts, tmp_path, writes({"p": "file"}), file_to_dir, dir_to_file)
     assert final == {"p": "file again"}
     middle = mounts.mount(snapshotter.view("middle", "layer1"), tmp_path / "middle")
-    assert read_tree(middle) == {"p": "<dir>", "p/inner": "i"}
+    assert read_tree(middle) == {"p": DIR, "p/inner": "i"}
 
 
 @pytest.mark.parametrize("count", [128, 200])

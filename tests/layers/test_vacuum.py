@@ -1,13 +1,14 @@
 """``vacuum``: entries an upper dir holds in vain are removed; the merged view does not change."""
 
 import os
+import shutil
 
 from dockpy.layers.changes import list_changes
 from dockpy.layers.layerstack import make_whiteout
 from dockpy.layers.mounts import Mount
 from dockpy.layers.vacuum import vacuum
 from tests.conftest import requires_root
-from tests.layers.conftest import read_tree, write_tree
+from tests.layers.conftest import DIR, OPAQUE_DIR, WHITEOUT, read_tree, write_tree
 
 pytestmark = requires_root
 
@@ -44,24 +45,22 @@ def test_same_bytes_with_another_mode_are_kept(overlay_change):
 
 def test_a_whiteout_of_a_path_no_layer_holds_is_removed(tmp_path):
     lower = write_tree(tmp_path / "lower", BASE)
-    upper = write_tree(tmp_path / "upper", {"etc": "<dir>"})
+    upper = write_tree(tmp_path / "upper", {"etc": DIR})
     make_whiteout(upper / "never-existed")
     make_whiteout(upper / "etc/hosts")
     os.utime(upper / "etc", ns=(os.stat(lower / "etc").st_atime_ns, os.stat(lower / "etc").st_mtime_ns))
     assert vacuum(upper, [lower]) == ["/never-existed"]
-    assert read_tree(upper) == {"etc": "<dir>", "etc/hosts": "<whiteout>"}
+    assert read_tree(upper) == {"etc": DIR, "etc/hosts": WHITEOUT}
 
 
 def test_an_opaque_directory_is_kept_even_when_empty(overlay_change):
     def remake(merged):
-        import shutil
-
         shutil.rmtree(merged / "lib")
         (merged / "lib").mkdir()
 
     upper, lowers = overlay_change([BASE], remake)
     assert vacuum(upper, lowers) == []
-    assert read_tree(upper) == {"lib": "<opaque dir>"}
+    assert read_tree(upper) == {"lib": OPAQUE_DIR}
 
 
 def test_vacuum_leaves_the_merged_view_unchanged(overlay_change, tmp_path, mounts):
