@@ -12,17 +12,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 ROOT_ENV = "DOCKPY_ROOT"
 
 
-@dataclass(frozen=True)
-class StorageRoot:
-    """The directory layout of one dockpy storage root."""
+class StorageRoot(namedtuple("StorageRoot", "path")):
+    """The directory layout of one dockpy storage root.
 
-    path: Path
+    An immutable record like a frozen dataclass, but a namedtuple: ``dockpy
+    images`` must start without importing ``dataclasses`` (and ``inspect``).
+    """
+
+    __slots__ = ()
 
     @classmethod
     def default(cls) -> "StorageRoot":

@@ -1,8 +1,7 @@
-"""``dockpy export IMAGE -o FILE``: an image's layers flattened into one root filesystem tar."""
+"""``dockpy export IMAGE [-o FILE]``: an image's layers flattened into one root filesystem tar."""
 
 from __future__ import annotations
 
-import contextlib
 import sys
 
 
@@ -17,17 +16,19 @@ def run(args) -> int:
     from dockpy.image.rootfs_archive import atomic_output, export_rootfs
     from dockpy.image.store import ImageStore
 
-    with _output(args.output, atomic_output) as out, ImageStore() as store:
-        export_rootfs(store, args.image, out)
+    with ImageStore() as store:
+        if args.output and args.output != "-":
+            with atomic_output(args.output) as out:
+                export_rootfs(store, args.image, out)
+        else:
+            export_rootfs(store, args.image, _standard_output_for_a_tar())
     return 0
 
 
-def _output(path: str | None, atomic_output):
+def _standard_output_for_a_tar():
     from dockpy.errors import InvalidInputError
 
-    if path is not None and path != "-":
-        return atomic_output(path)
     if sys.stdout.isatty():
         raise InvalidInputError("refusing to write a tar to a terminal", hint="use -o FILE or redirect the output")
     sys.stdout.flush()
-    return contextlib.nullcontext(sys.stdout.buffer)
+    return sys.stdout.buffer

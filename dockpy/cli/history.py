@@ -16,11 +16,10 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from dockpy.image.inspection import layer_history
-    from dockpy.image.store import ImageStore
+    from dockpy.image.refs import Refs
 
-    with ImageStore() as store:
-        rows = layer_history(store.resolve(args.image))
+    with Refs() as refs:
+        rows = refs.history(args.image)
     if args.format == "json":
         print_json([row.to_json() for row in rows])
     elif args.quiet:

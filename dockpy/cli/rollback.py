@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from dockpy.cli.humanize import short_id
 
 
@@ -24,8 +26,6 @@ def run(args) -> int:
 
 
 def _revision_number(text: str) -> int:
-    import argparse
-
     number = text.removeprefix("@")
     if not (number.isdecimal() and number.isascii() and int(number) >= 1):
         raise argparse.ArgumentTypeError(f"invalid revision {text!r}: want a number from 1")

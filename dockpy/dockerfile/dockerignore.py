@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockpy.dockerfile.gotext import go_trim_space
+from dockpy.dockerfile.gostrings import go_trim_space
 from dockpy.dockerfile.ignore_pattern import IgnorePattern, go_clean_path
 from dockpy.errors import InvalidInputError
 

@@ -40,7 +40,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockpy.dockerfile.gotext import split_go_fields
+from dockpy.dockerfile.gostrings import split_go_fields
 from dockpy.dockerfile.shell_pattern import ShellPattern
 from dockpy.errors import ExpansionError
 

@@ -42,9 +42,22 @@ _SURROGATE_ESCAPE_BASE = 0xDC00
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_GO_WHITESPACE_RUN = re.compile("[" + re.escape(GO_WHITESPACE) + "]+")
+
+
 def go_trim_space(text: str) -> str:
     """Go's strings.TrimSpace."""
     return text.strip(GO_WHITESPACE)
+
+
+def split_go_fields(text: str) -> list[str]:
+    """Split at runs of Go whitespace; the first and last piece may be empty.
+
+    Unlike ``strings.Fields`` this keeps the empty edge pieces, so a caller
+    gluing pieces onto neighbouring text knows whether the text began or ended
+    with whitespace.
+    """
+    return _GO_WHITESPACE_RUN.split(text)
 
 
 def replace_invalid_bytes(text: str) -> str:

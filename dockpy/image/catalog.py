@@ -1,7 +1,8 @@
 """The image package's tables in the root's metadata database.
 
 - ``images``: every manifest the store knows, with its image id (config
-  digest), size and creation time, so listings need not read blobs.
+  digest), size, creation time and layer history, so that listings
+  (``images``, ``history``) need not read blobs.
 - ``revisions``: the history of each ``NAME:TAG``, numbered 1, 2, 3 ... per
   tag; the tag points at its highest-numbered revision.
 - ``gc_roots``: what other packages keep alive. A container holds its image
@@ -22,8 +23,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from dockpy.errors import StoreError
 from dockpy.image.reference import familiar_name
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS images (
     image_id TEXT NOT NULL,
     size INTEGER NOT NULL,
     created REAL,
-    added REAL NOT NULL
+    added REAL NOT NULL,
+    layer_history TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS images_by_id ON images (image_id);
 CREATE TABLE IF NOT EXISTS revisions (
@@ -70,19 +72,15 @@ WHERE r.number = (SELECT MAX(number) FROM revisions WHERE repository = r.reposit
 """
 
 
-@dataclass(frozen=True)
-class Revision:
-    """One entry of a tag's history."""
+_RevisionFields = namedtuple(
+    "Revision", "repository tag number manifest_digest image_id time author message operation"
+)
 
-    repository: str
-    tag: str
-    number: int
-    manifest_digest: Digest
-    image_id: Digest
-    time: float
-    author: str
-    message: str
-    operation: str
+
+class Revision(_RevisionFields):
+    """One entry of a tag's history. (Records here are namedtuples: see ``reference``.)"""
+
+    __slots__ = ()
 
     @property
     def name_tag(self) -> str:
@@ -96,7 +94,8 @@ class Revision:
     def to_json(self) -> dict:
         return {
             "Revision": self.number, "Name": self.name_tag, "Id": self.image_id, "Digest": self.manifest_digest,
-            "Time": format_timestamp(self.time), "Author": self.author, "Operation": self.operation, "Message": self.message,
+            "Time": format_timestamp(self.time), "Author": self.author, "Operation": self.operation,
+            "Message": self.message,
         }
 
     @classmethod
@@ -107,19 +106,15 @@ class Revision:
         )
 
 
-@dataclass(frozen=True)
-class ImageRow:
-    """What the catalog records about one manifest."""
+class ImageRow(namedtuple("ImageRow", "manifest_digest image_id size created added layer_history")):
+    """What the catalog records about one manifest; ``layer_history`` is ``layer_history.encode_history``'s JSON."""
 
-    manifest_digest: Digest
-    image_id: Digest
-    size: int
-    created: float | None
-    added: float
+    __slots__ = ()
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "ImageRow":
-        return cls(Digest(row["manifest_digest"]), Digest(row["image_id"]), row["size"], row["created"], row["added"])
+        return cls(Digest(row["manifest_digest"]), Digest(row["image_id"]), row["size"], row["created"], row["added"],
+                   row["layer_history"])
 
 
 def open_catalog(root: StorageRoot) -> MetadataConnection:
@@ -158,8 +153,8 @@ def read_snapshot(connection: MetadataConnection, action: str) -> Iterator[Metad
 
 def insert_image(connection: sqlite3.Connection, row: ImageRow) -> None:
     connection.execute(
-        "INSERT OR IGNORE INTO images VALUES (?, ?, ?, ?, ?)",
-        (row.manifest_digest, row.image_id, row.size, row.created, row.added),
+        "INSERT OR IGNORE INTO images VALUES (?, ?, ?, ?, ?, ?)",
+        (row.manifest_digest, row.image_id, row.size, row.created, row.added, row.layer_history),
     )
 
 
@@ -188,6 +183,30 @@ def newest_manifest_of_image(connection: sqlite3.Connection, image_id: Digest) -
         (image_id,),
     ).fetchone()
     return Digest(row[0]) if row else None
+
+
+def manifests_of_image(connection: sqlite3.Connection, image_id: Digest) -> list[Digest]:
+    rows = connection.execute("SELECT manifest_digest FROM images WHERE image_id = ?", (image_id,))
+    return [Digest(row[0]) for row in rows]
+
+
+def images_in_no_revision(connection: sqlite3.Connection) -> list[ImageRow]:
+    """Untagged images (built without -t, or held only by a container), newest first."""
+    rows = connection.execute(
+        """SELECT * FROM images i WHERE NOT EXISTS (SELECT 1 FROM revisions r WHERE r.manifest_digest = i.manifest_digest)
+           ORDER BY added DESC"""
+    )
+    return [ImageRow.from_row(row) for row in rows]
+
+
+def tags_with_image_in_history(connection: sqlite3.Connection, image_id: Digest) -> list[str]:
+    """``NAME:TAG`` of every tag with a revision (current or not) of ``image_id``."""
+    rows = connection.execute(
+        """SELECT DISTINCT r.repository, r.tag FROM revisions r JOIN images i USING (manifest_digest)
+           WHERE i.image_id = ? ORDER BY r.repository, r.tag""",
+        (image_id,),
+    )
+    return [f"{familiar_name(repository)}:{tag}" for repository, tag in rows]
 
 
 def delete_images(connection: sqlite3.Connection, manifest_digests: list[Digest]) -> None:

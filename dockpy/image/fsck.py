@@ -6,7 +6,8 @@ Checks, in order:
 - every blob: re-hashed against its name; stray files in the blob directory;
 - every recorded image, and so every revision of every tag: its manifest and
   config exist, verify and parse, the config is the image id the catalog
-  records, and every layer blob exists with the size the manifest declares;
+  records, every layer blob exists with the size the manifest declares, and
+  the layer history the catalog keeps for ``dockpy history`` matches the config;
 - every gc root names something stored;
 - every snapshot row has its directory.
 
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from dockpy.errors import DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow, Revision
-from dockpy.image.gc import stale_temp_files
+from dockpy.image.layer_history import encode_history, layer_history
+from dockpy.image.leftovers import stale_temp_files
 from dockpy.image.lease import write_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
 from dockpy.image.store import ImageStore
@@ -80,7 +82,7 @@ def check_store(store: ImageStore) -> FsckReport:
             problems += _check_image(store, row, corrupt, users[row.manifest_digest])
         problems += _check_roots(store, roots, {row.image_id for row in images})
         snapshot_count = _check_snapshots(store, problems)
-        stale = len(stale_temp_files(store))
+        stale = len(stale_temp_files(store.root))
     return FsckReport(tuple(problems), blob_count, len(images), len(revisions), snapshot_count, stale)
 
 
@@ -120,6 +122,8 @@ def _check_image(store: ImageStore, row: ImageRow, corrupt: set[Digest], users: 
     problems = [Problem(subject, message) for message in _layer_problems(store, manifest, corrupt)]
     if len(manifest.layers) != len(config.rootfs.diff_ids):
         problems.append(Problem(subject, f"{len(manifest.layers)} layers but {len(config.rootfs.diff_ids)} diff ids"))
+    if row.layer_history != encode_history(layer_history(manifest, config)):
+        problems.append(Problem(subject, "the catalog's layer history differs from the image config's"))
     return problems
 
 

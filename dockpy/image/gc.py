@@ -33,18 +33,14 @@ from pathlib import Path
 from dockpy.errors import ConflictError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
+from dockpy.image.leftovers import UNPACK_KEY_PREFIX, stale_temp_files
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
-from dockpy.image.rootfs_archive import EXPORT_SCRATCH_PREFIX
 from dockpy.image.store import ImageStore
-from dockpy.image.unpack import UNPACK_KEY_PREFIX
-from dockpy.layers.content import INGEST_PREFIX, BlobInfo
+from dockpy.layers.content import BlobInfo
 from dockpy.layers.digests import ChainID, Digest, chain_ids
 from dockpy.layers.snapshots import Kind, SnapshotInfo, Snapshotter
 
-# Temporary entries in <root>/tmp that only an unfinished write leaves behind: content-store
-# ingests, export scratch dirs, and snapshot dirs the snapshotter moved aside to delete.
-STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, "snapshot-removed-")
 
 
 @dataclass
@@ -66,6 +62,7 @@ class GarbagePlan:
     """What a collection removes: image rows, blobs, snapshots (with their bytes) and temporary files."""
 
     images: tuple[ImageRow, ...]
+    image_ids: tuple[Digest, ...]  # of the dropped images that no surviving manifest shares
     blobs: tuple[BlobInfo, ...]
     snapshots: tuple[SnapshotInfo, ...]
     snapshot_bytes: int
@@ -73,10 +70,6 @@ class GarbagePlan:
     temp_bytes: int
     # Scoped to some images (rmi): crash leftovers (temp files, orphan snapshot dirs) are left alone.
     scoped: bool
-
-    @property
-    def image_ids(self) -> tuple[Digest, ...]:
-        return tuple(sorted({row.image_id for row in self.images}))
 
     @property
     def reclaimed_bytes(self) -> int:
@@ -109,28 +102,23 @@ def plan_garbage(store: ImageStore, only_images: Collection[Digest] | None = Non
         doomed = [row for row in catalog.unreachable_images(store.db)
                   if only_images is None or row.manifest_digest in only_images]
         doomed_manifests = {row.manifest_digest for row in doomed}
-        surviving = [row.manifest_digest for row in catalog.image_rows(store.db)
-                     if row.manifest_digest not in doomed_manifests]
+        surviving_rows = [row for row in catalog.image_rows(store.db) if row.manifest_digest not in doomed_manifests]
         live = Reach(blobs=catalog.blob_roots(store.db))
-    for manifest_digest in surviving:
-        _mark(store, live, manifest_digest)
+    for row in surviving_rows:
+        _mark(store, live, row.manifest_digest)
     if only_images is None:
         scope = None
         blobs = [blob for blob in store.content.walk() if blob.digest not in live.blobs]
-        temp_files = stale_temp_files(store)
+        temp_files = stale_temp_files(store.root)
     else:
         scope = _reach_of_doomed(store, doomed)
         blobs = [store.content.info(d) for d in sorted(scope.blobs - live.blobs) if store.content.has(d)]
         temp_files = []
     snapshots, snapshot_bytes = _garbage_snapshots(store, live.chain_ids, scope)
     temp_bytes = sum(_size(path) for path in temp_files)
-    return GarbagePlan(tuple(doomed), tuple(blobs), tuple(snapshots), snapshot_bytes, tuple(temp_files), temp_bytes,
-                       scoped=scope is not None)
-
-
-def stale_temp_files(store: ImageStore) -> list[Path]:
-    """Leftovers of writes that never finished. Only certain under the collector lease."""
-    return sorted(path for path in store.root.tmp.iterdir() if path.name.startswith(STALE_TEMP_PREFIXES))
+    removed_ids = sorted({row.image_id for row in doomed} - {row.image_id for row in surviving_rows})
+    return GarbagePlan(tuple(doomed), tuple(removed_ids), tuple(blobs), tuple(snapshots), snapshot_bytes,
+                       tuple(temp_files), temp_bytes, scoped=scope is not None)
 
 
 def _mark(store: ImageStore, live: Reach, manifest_digest: Digest) -> None:

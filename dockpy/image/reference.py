@@ -14,7 +14,7 @@ may be an image-id prefix; the store tries it as a name first, as Docker does.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import InvalidReferenceError
 from dockpy.layers.digests import Digest
@@ -35,20 +35,22 @@ _FULL_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
 _ID_PREFIX = re.compile(rf"(?:sha256:)?([0-9a-f]{{{MIN_ID_PREFIX},64}})")
 
 
-@dataclass(frozen=True)
-class ImageReference:
+# The records of this module, the catalog and ``refs`` are namedtuples rather than frozen
+# dataclasses so that ``dockpy images`` and ``dockpy log`` start without importing dataclasses.
+_ImageReferenceFields = namedtuple(
+    "ImageReference", "repository tag revision digest id_prefix", defaults=(None, None, None, None)
+)
+
+
+class ImageReference(_ImageReferenceFields):
     """A repository name with an optional tag, revision number or manifest digest.
 
     ``repository`` is normalized (``docker.io/library/busybox``); ``str()``
-    gives the familiar form (``busybox:latest@2``).
+    gives the familiar form (``busybox:latest@2``). ``id_prefix`` is the text
+    as given when it could also be an image-id prefix (``abcd1234``).
     """
 
-    repository: str
-    tag: str | None = None
-    revision: int | None = None
-    digest: Digest | None = None
-    # The text as given, when it could also be an image-id prefix (``abcd1234``).
-    id_prefix: str | None = None
+    __slots__ = ()
 
     @property
     def familiar_name(self) -> str:
@@ -70,11 +72,10 @@ class ImageReference:
         return f"{text}@{self.revision}" if self.revision is not None else text
 
 
-@dataclass(frozen=True)
-class ImageIdPrefix:
+class ImageIdPrefix(namedtuple("ImageIdPrefix", "hex_prefix")):
     """An image id (config digest) or a unique prefix of its hex digits."""
 
-    hex_prefix: str
+    __slots__ = ()
 
     @property
     def is_full(self) -> bool:

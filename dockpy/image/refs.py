@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import pwd
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import ConflictError, InvalidReferenceError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import Revision
+from dockpy.image.layer_history import LayerHistory, decode_history
 from dockpy.image.lease import write_lease
 from dockpy.image.reference import (
     ImageIdPrefix, ImageReference, familiar_name, parse_name_reference, parse_reference, parse_tag_reference,
@@ -31,17 +32,15 @@ from dockpy.root import StorageRoot
 AUTHOR_ENV = "DOCKPY_AUTHOR"
 
 
-@dataclass(frozen=True)
-class ImageSummary:
-    """One line of ``dockpy images``: a tag's current image, or an untagged image."""
+_ImageSummaryFields = namedtuple(
+    "ImageSummary", "repository tag revision image_id manifest_digest created size"
+)
 
-    repository: str | None
-    tag: str | None
-    revision: int | None
-    image_id: Digest
-    manifest_digest: Digest
-    created: float | None
-    size: int
+
+class ImageSummary(_ImageSummaryFields):
+    """One line of ``dockpy images``: a tag's current image, or an untagged image (no repository)."""
+
+    __slots__ = ()
 
     def to_json(self) -> dict:
         return {
@@ -51,12 +50,10 @@ class ImageSummary:
         }
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(namedtuple("Removal", "untagged manifests")):
     """What ``remove_image`` did: the tags it removed, and the manifests that may now be garbage."""
 
-    untagged: tuple[str, ...]
-    manifests: frozenset[Digest]
+    __slots__ = ()
 
 
 def default_author() -> str:
@@ -128,6 +125,11 @@ class Refs:
             raise InvalidReferenceError(f"image id prefix {reference!r} is ambiguous: it matches {len(candidates)} images")
         return catalog.newest_manifest_of_image(self.db, candidates[0])
 
+    def history(self, reference: str) -> list[LayerHistory]:
+        """``docker history``'s rows for the image ``reference`` names, newest first, from the catalog."""
+        row = catalog.image_row(self.db, self.find(reference))
+        return decode_history(row.layer_history, row.image_id)
+
     def images(self, reference: str | None = None) -> list[ImageSummary]:
         """Every tag's current image, then images no revision names (``<none>``).
 
@@ -135,10 +137,9 @@ class Refs:
         """
         with catalog.read_snapshot(self.db, "list images"):
             tagged = [_summary_of_current(row) for row in catalog.current_revisions(self.db)]
-            named = {row[0] for row in self.db.execute("SELECT DISTINCT manifest_digest FROM revisions")}
             untagged = [
                 ImageSummary(None, None, None, row.image_id, row.manifest_digest, row.created, row.size)
-                for row in reversed(catalog.image_rows(self.db)) if row.manifest_digest not in named
+                for row in catalog.images_in_no_revision(self.db)
             ]
         if reference is None:
             return tagged + untagged
@@ -260,15 +261,11 @@ class Refs:
 
     def _untagged_manifests(self, image_id: Digest) -> frozenset[Digest]:
         """An image no tag points at now: garbage for ``rmi``, unless a tag's history keeps it."""
-        rows = self.db.execute(
-            """SELECT DISTINCT r.repository, r.tag FROM revisions r JOIN images i USING (manifest_digest)
-               WHERE i.image_id = ?""", (image_id,)).fetchall()
-        if rows:
-            keepers = ", ".join(f"{familiar_name(row[0])}:{row[1]}" for row in rows)
-            raise ConflictError(f"image {image_id.short} is in the history of {keepers}",
+        keepers = catalog.tags_with_image_in_history(self.db, image_id)
+        if keepers:
+            raise ConflictError(f"image {image_id.short} is in the history of {', '.join(keepers)}",
                                 hint="history is kept until its tag is removed ('dockpy rmi NAME:TAG')")
-        rows = self.db.execute("SELECT manifest_digest FROM images WHERE image_id = ?", (image_id,))
-        return frozenset(Digest(row[0]) for row in rows)
+        return frozenset(catalog.manifests_of_image(self.db, image_id))
 
     # -- holds from other packages (containers, build cache) -------------------------------------
 

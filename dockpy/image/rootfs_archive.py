@@ -25,14 +25,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dockpy.errors import StoreError
+from dockpy.image.leftovers import EXPORT_SCRATCH_PREFIX
 from dockpy.image.oci import Descriptor, HistoryEntry, ImageConfig, Platform, RootFS, format_timestamp
 from dockpy.image.refs import Revision
 from dockpy.image.store import Image, ImageStore
 from dockpy.layers.compression import Compression, open_layer, store_layer_from_tar
 from dockpy.layers.tarapply import apply_layer
 from dockpy.layers.tarwriter import source_date_epoch_from_environment, write_layer_tar
-
-EXPORT_SCRATCH_PREFIX = "export-"  # gc removes scratch dirs of crashed exports by this prefix
 
 
 def import_rootfs(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from dockpy.errors import IntegrityError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
+from dockpy.image.layer_history import encode_history, layer_history
 from dockpy.image.oci import OCI_CONFIG, Descriptor, ImageConfig, Manifest, decode, encode, parse_timestamp
 from dockpy.image.refs import Refs
 from dockpy.layers.content import ContentStore
@@ -66,10 +67,8 @@ class ImageStore(Refs):
         """Store ``config`` and a manifest of ``layers`` (blobs already stored); record the image."""
         if len(layers) != len(config.rootfs.diff_ids):
             raise IntegrityError(f"{len(layers)} layers for {len(config.rootfs.diff_ids)} diff ids in the config")
-        for layer in layers:
-            if self.content.info(layer.digest).size != layer.size:
-                raise IntegrityError(f"layer {layer.digest}: stored size differs from {layer.size}")
         with self.writing():
+            self._check_layers_stored(layers)
             config_blob = self.content.put_bytes(encode(config))
             manifest = Manifest(Descriptor(OCI_CONFIG, config_blob.digest, config_blob.size), tuple(layers),
                                 annotations=annotations)
@@ -80,8 +79,7 @@ class ImageStore(Refs):
         """Record a manifest already in the content store (loaded or pulled), after checking it."""
         with self.writing():
             image = self.read_image(manifest_digest)
-            for layer in image.layers:
-                self.content.info(layer.digest)
+            self._check_layers_stored(image.layers)
             return self._record(image)
 
     def read_image(self, manifest_digest: Digest) -> Image:
@@ -90,8 +88,15 @@ class ImageStore(Refs):
         config = decode(ImageConfig, self.content.read_bytes(manifest.config.digest), f"config {manifest.config.digest}")
         return Image(manifest_digest, manifest, config)
 
+    def _check_layers_stored(self, layers: Sequence[Descriptor]) -> None:
+        for layer in layers:
+            if self.content.info(layer.digest).size != layer.size:
+                raise IntegrityError(f"layer {layer.digest}: stored size differs from {layer.size}")
+
     def _record(self, image: Image) -> Image:
-        row = ImageRow(image.manifest_digest, image.id, image.size, parse_timestamp(image.config.created), time.time())
+        history = encode_history(layer_history(image.manifest, image.config))
+        row = ImageRow(image.manifest_digest, image.id, image.size, parse_timestamp(image.config.created), time.time(),
+                       history)
         with catalog.write_transaction(self.db, f"record image {image.id.short}"):
             catalog.insert_image(self.db, row)
         return image

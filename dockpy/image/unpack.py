@@ -18,14 +18,13 @@ import uuid
 from pathlib import Path
 
 from dockpy.errors import ConflictError, DockpyError, NotFoundError
+from dockpy.image.leftovers import UNPACK_KEY_PREFIX
 from dockpy.image.oci import Descriptor
 from dockpy.image.store import Image, ImageStore
 from dockpy.layers.compression import open_layer
 from dockpy.layers.digests import ChainID, chain_ids
 from dockpy.layers.snapshots import Kind, Snapshotter
 from dockpy.layers.tarapply import apply_layer
-
-UNPACK_KEY_PREFIX = "extract-"
 
 
 def unpack_image(store: ImageStore, image: Image, snapshotter: Snapshotter) -> list[Path]:

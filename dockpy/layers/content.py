@@ -16,6 +16,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from dockpy.layers.digests import Digest
 from dockpy.root import StorageRoot
 
 INGEST_PREFIX = "ingest-"
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
 
 
@@ -199,11 +201,11 @@ class ContentStore:
                 pass
 
     def walk(self) -> Iterator[BlobInfo]:
-        """Every stored blob, in no particular order."""
+        """Every stored blob, in no particular order; files not named like a digest are skipped (fsck reports them)."""
         directory = self.root.blobs / "sha256"
         with os.scandir(directory) as entries:
             for entry in entries:
-                if entry.is_file():
+                if entry.is_file() and _HEX_DIGEST.fullmatch(entry.name):
                     yield BlobInfo(Digest.from_hex(entry.name), entry.stat().st_size)
 
     def delete(self, digest: Digest) -> None:

@@ -10,6 +10,7 @@ import pytest
 from dockpy.image.oci import OCI_LAYER, Descriptor, HistoryEntry, ImageConfig, RootFS, format_timestamp
 from dockpy.image.store import ImageStore
 from dockpy.layers.digests import DiffID
+from tests.rootfs_fixtures import busybox_tar  # noqa: F401  (registers the session fixture)
 
 
 def layer_tar(files: dict[str, bytes | None]) -> bytes:

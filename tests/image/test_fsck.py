@@ -75,3 +75,10 @@ def test_a_snapshot_without_its_directory_is_reported(image_store):
         shutil.rmtree(snapshotter.directory("key"))
     (problem,) = check_store(image_store).problems
     assert problem.subject == "snapshot key" and "is missing" in problem.message
+
+
+def test_a_catalog_history_that_differs_from_the_config_is_reported(image_store):
+    tagged_image(image_store)
+    image_store.db.execute("UPDATE images SET layer_history = '[]'")
+    (problem,) = check_store(image_store).problems
+    assert "layer history differs" in problem.message

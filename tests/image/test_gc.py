@@ -120,3 +120,18 @@ def test_gc_scoped_to_removed_images_leaves_other_untagged_images(image_store):
     report = collect_garbage(image_store, only_images=removal.manifests)
     assert report.image_ids == (removed.id,)
     assert stored(image_store) == blobs_of(bystander) | {loose.digest}
+
+
+def test_dropping_one_of_two_manifests_of_a_config_keeps_the_image_id(image_store):
+    tagged = put_test_image(image_store, {"a": b"1"})
+    image_store.add_revision("app", tagged, operation="import")
+    twin = image_store.put_image(tagged.config, tagged.layers, annotations={"variant": "twin"})
+    report = collect_garbage(image_store)
+    assert report.image_ids == ()
+    assert [b.digest for b in report.blobs] == [twin.manifest_digest]
+    assert image_store.resolve(tagged.id).manifest_digest == tagged.manifest_digest
+
+
+def test_a_stray_file_in_the_blob_directory_does_not_stop_gc(image_store):
+    (image_store.root.blobs / "sha256" / "notes.txt").write_text("not a blob")
+    assert collect_garbage(image_store).blobs == ()

@@ -8,6 +8,7 @@ from dockpy.image.catalog import ImageRow
 from dockpy.image.refs import Removal
 from dockpy.image.store import ImageStore
 from dockpy.layers.digests import Digest
+from dockpy.root import StorageRoot
 from tests.image.conftest import put_test_image
 
 
@@ -83,7 +84,7 @@ def test_an_ambiguous_id_prefix_is_refused(image_store, two_images):
     differing = "1" if first.id.hex[8] == "0" else "0"
     twin_id = Digest.from_hex(first.id.hex[:8] + differing * 56)  # shares exactly 8 hex digits with the first
     with catalog.write_transaction(image_store.db, "test"):
-        catalog.insert_image(image_store.db, ImageRow(Digest.of_bytes(b"m"), twin_id, 1, None, 0.0))
+        catalog.insert_image(image_store.db, ImageRow(Digest.of_bytes(b"m"), twin_id, 1, None, 0.0, "[]"))
     with pytest.raises(InvalidReferenceError, match="ambiguous"):
         image_store.resolve(first.id.hex[:8])
     assert image_store.resolve(first.id.hex[:9]).id == first.id
@@ -240,3 +241,22 @@ def test_two_store_objects_on_one_root_number_revisions_without_gaps(storage_roo
         other.add_revision("app", two_images[1], operation="import")
         image_store.rollback("app")
         assert [r.number for r in other.log("app")] == [3, 2, 1]
+
+
+def test_register_manifest_records_a_manifest_whose_blobs_were_stored_directly(image_store, storage_root):
+    image = put_test_image(image_store, {"a": b"1"})
+    with ImageStore(StorageRoot(storage_root.path.parent / "other")) as other:
+        for digest in (image.manifest_digest, image.id, image.layers[0].digest):
+            other.content.put_bytes(image_store.content.read_bytes(digest))
+        assert other.register_manifest(image.manifest_digest) == image
+        assert other.resolve(image.id.hex[:12]) == image
+
+
+def test_register_manifest_refuses_a_manifest_with_a_missing_layer(image_store, storage_root):
+    image = put_test_image(image_store, {"a": b"1"})
+    with ImageStore(StorageRoot(storage_root.path.parent / "other")) as other:
+        for digest in (image.manifest_digest, image.id):
+            other.content.put_bytes(image_store.content.read_bytes(digest))
+        with pytest.raises(NotFoundError):
+            other.register_manifest(image.manifest_digest)
+        assert other.images() == []

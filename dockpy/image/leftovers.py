@@ -1,0 +1,26 @@
+"""What unfinished writes leave behind, by name, so that gc can find it and nothing else.
+
+A process killed mid-write leaves a temporary file or directory under
+``<root>/tmp`` (an ingest, an export's scratch tree, a snapshot dir the
+snapshotter moved aside to delete) or an active snapshot named like an
+unpack's. Writers hold the write lease (``lease``) while such things are
+theirs; under the collector lease, every one of them is a leftover.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dockpy.layers.content import INGEST_PREFIX
+from dockpy.root import StorageRoot
+
+EXPORT_SCRATCH_PREFIX = "export-"
+# The snapshotter's own prefix for directories it moves aside before deleting them.
+REMOVED_SNAPSHOT_PREFIX = "snapshot-removed-"
+UNPACK_KEY_PREFIX = "extract-"
+STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, REMOVED_SNAPSHOT_PREFIX)
+
+
+def stale_temp_files(root: StorageRoot) -> list[Path]:
+    """Leftovers under ``<root>/tmp``; only certain under the collector lease."""
+    return sorted(path for path in root.tmp.iterdir() if path.name.startswith(STALE_TEMP_PREFIXES))
