@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dockpy.cli.system",
     "dockpy.cli.run",
     "dockpy.cli.containers",
+    "dockpy.cli.commit",
 )
 
 

@@ -1,4 +1,7 @@
-"""Container commands besides run/create/start: ps, stop, kill, rm, wait, logs, exec, stats, inspect."""
+"""Container commands besides run/create/start: ps, stop, kill, rm, wait, logs, exec, stats.
+
+``inspect`` (containers, then images) lives in ``inspect.py``.
+"""
 
 from __future__ import annotations
 
@@ -54,12 +57,6 @@ def register(commands) -> None:
     stats.add_argument("containers", nargs="*", metavar="CONTAINER")
     add_format_option(stats)
     stats.set_defaults(handler=print_stats)
-
-    # Merge stopgap (wt/build): the image store registers "inspect" too; the lead decides who answers it.
-    if "inspect" not in commands.choices:
-        inspect = commands.add_parser("inspect", help="show a container's record, spec and usage as JSON")
-        inspect.add_argument("containers", nargs="+", metavar="CONTAINER")
-        inspect.set_defaults(handler=inspect_containers)
 
 
 def _runtime():
@@ -146,12 +143,6 @@ def print_stats(args) -> int:
         for r, u in entries if u is not None
     ]
     print_table(("CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS", "BLOCK I/O"), rows)
-    return 0
-
-
-def inspect_containers(args) -> int:
-    runtime = _runtime()
-    print_json([runtime.inspect(reference) for reference in args.containers])
     return 0
 
 

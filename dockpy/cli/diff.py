@@ -1,4 +1,8 @@
-"""``dockpy diff IMAGE IMAGE``: A/C/D lines from the first image (or revision) to the second."""
+"""``dockpy diff CONTAINER`` or ``dockpy diff IMAGE IMAGE``: A/C/D lines, docker diff's rules.
+
+One argument names a container (its changes against its image); two name
+images or revisions (the changes from the first to the second).
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,33 @@ from dockpy.cli.output import add_format_option, print_json
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("diff", help="show the changes between two images or revisions")
-    parser.add_argument("old", metavar="IMAGE", help="e.g. app:latest@1")
-    parser.add_argument("new", metavar="IMAGE", help="e.g. app:latest")
+    parser = commands.add_parser("diff", help="show a container's changes, or those between two images or revisions")
+    parser.add_argument("old", metavar="CONTAINER|IMAGE", help="a container, or the first image (e.g. app:latest@1)")
+    parser.add_argument("new", nargs="?", metavar="IMAGE", help="the second image (e.g. app:latest)")
     add_format_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from dockpy.image.image_diff import diff_images
-    from dockpy.image.store import ImageStore
-
-    with ImageStore() as store:
-        changes = diff_images(store, args.old, args.new)
+    changes = _image_changes(args.old, args.new) if args.new else _container_changes(args.old)
     if args.format == "json":
         print_json([{"Kind": change.kind, "Path": change.path} for change in changes])
     else:
         for change in changes:
             print(change)
     return 0
+
+
+def _image_changes(old: str, new: str):
+    from dockpy.image.image_diff import diff_images
+    from dockpy.image.store import ImageStore
+
+    with ImageStore() as store:
+        return diff_images(store, old, new)
+
+
+def _container_changes(container: str):
+    from dockpy.runtime.lifecycle import Runtime
+    from dockpy.runtime.versioning import container_changes
+
+    return container_changes(Runtime(), container)

@@ -1,4 +1,8 @@
-"""``dockpy inspect IMAGE...``: the images' details as a JSON array, like ``docker image inspect``."""
+"""``dockpy inspect NAME...``: containers' or images' details as a JSON array, like ``docker inspect``.
+
+Each name is looked up as a container first (id, id prefix or name), then as
+an image, as Docker does.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,27 @@ from dockpy.cli.output import print_json
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("inspect", help="show images' details as JSON")
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser = commands.add_parser("inspect", help="show containers' or images' details as JSON")
+    parser.add_argument("objects", nargs="+", metavar="CONTAINER|IMAGE")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    from dockpy.image.inspection import describe_image
     from dockpy.image.store import ImageStore
+    from dockpy.runtime.lifecycle import Runtime
 
+    runtime = Runtime()
     with ImageStore() as store:
-        documents = [describe_image(store, reference) for reference in args.images]
+        documents = [_describe(runtime, store, reference) for reference in args.objects]
     print_json(documents)
     return 0
+
+
+def _describe(runtime, store, reference: str) -> dict:
+    from dockpy.errors import NotFoundError
+    from dockpy.image.inspection import describe_image
+
+    try:
+        return runtime.inspect(reference)
+    except NotFoundError:
+        return describe_image(store, reference)

@@ -1,4 +1,9 @@
-"""``dockpy rollback NAME[:TAG] [--to REV]``: point a tag at an earlier revision's image, as a new revision."""
+"""``dockpy rollback NAME[:TAG] [--to REV]`` or ``dockpy rollback CONTAINER``.
+
+For a tag: point it at an earlier revision's image, as a new revision. For a
+container (a name or id of an existing container, when ``--to`` is not
+given): discard its uncommitted changes.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,8 @@ from dockpy.cli.humanize import short_id
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("rollback", help="point a tag at an earlier revision (itself a new revision)")
-    parser.add_argument("name_tag", metavar="NAME[:TAG]")
+    parser = commands.add_parser("rollback", help="point a tag at an earlier revision, or discard a container's changes")
+    parser.add_argument("name_tag", metavar="NAME[:TAG]|CONTAINER")
     parser.add_argument("--to", type=_revision_number, metavar="REV", help="revision number (default: the previous)")
     parser.add_argument("-m", "--message", default="", help="why (recorded in the revision)")
     parser.add_argument("-a", "--author", help="who (default: $DOCKPY_AUTHOR or the login name)")
@@ -17,12 +22,31 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    if args.to is None and _is_container(args.name_tag):
+        from dockpy.runtime.lifecycle import Runtime
+        from dockpy.runtime.versioning import rollback_container
+
+        rollback_container(Runtime(), args.name_tag)
+        print(args.name_tag)
+        return 0
     from dockpy.image.refs import Refs
 
     with Refs() as store:
         revision = store.rollback(args.name_tag, args.to, author=args.author, message=args.message)
     print(f"{revision.reference}: {short_id(revision.image_id)} ({revision.message or revision.operation})")
     return 0
+
+
+def _is_container(reference: str) -> bool:
+    from dockpy.errors import NotFoundError
+    from dockpy.runtime.containers import ContainerStore
+    from dockpy.root import StorageRoot
+
+    try:
+        ContainerStore(StorageRoot.default()).get(reference)
+    except NotFoundError:
+        return False
+    return True
 
 
 def _revision_number(text: str) -> int:

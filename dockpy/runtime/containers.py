@@ -129,11 +129,30 @@ class ContainerStore:
 
     @property
     def connection(self):
+        """The database, with the containers table created: for writes."""
+        if self._connection is None or "containers" not in self._connection.ensured_schemas:
+            from dockpy.metadata import ensure_schema
+
+            ensure_schema(self._open(), "containers", SCHEMA)
+        return self._connection
+
+    def _query(self, sql: str, parameters: tuple = ()) -> list:
+        """Rows of a read; a root that never had a container has no table, and reading must not make one."""
+        if self._connection is None and not self.root.database.exists():
+            return []
+        connection = self._open()
+        if "containers" not in connection.ensured_schemas:
+            exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'containers'")
+            if exists.fetchone() is None:
+                return []
+            connection.ensured_schemas.add("containers")
+        return connection.execute(sql, parameters).fetchall()
+
+    def _open(self):
         if self._connection is None:
-            from dockpy.metadata import ensure_schema, open_database
+            from dockpy.metadata import open_database
 
             self._connection = open_database(self.root)
-            ensure_schema(self._connection, "containers", SCHEMA)
         return self._connection
 
     def close(self) -> None:
@@ -171,10 +190,10 @@ class ContainerStore:
 
     def get(self, reference: str) -> ContainerRecord:
         """By full id, unique id prefix or name (Docker's order)."""
-        rows = self.connection.execute(
+        rows = self._query(
             "SELECT * FROM containers WHERE id = ? OR name = ? OR id LIKE ? ORDER BY id = ? DESC, name = ? DESC",
             (reference, reference, _like_prefix(reference), reference, reference),
-        ).fetchall()
+        )
         exact = [row for row in rows if reference in (row["id"], row["name"])]
         if exact:
             return self._current(_from_row(exact[0]))
@@ -185,11 +204,11 @@ class ContainerStore:
         return self._current(_from_row(rows[0]))
 
     def list(self) -> list[ContainerRecord]:
-        rows = self.connection.execute("SELECT * FROM containers ORDER BY created DESC").fetchall()
+        rows = self._query("SELECT * FROM containers ORDER BY created DESC")
         return [self._current(_from_row(row)) for row in rows]
 
     def name_in_use(self, name: str) -> bool:
-        return self.connection.execute("SELECT 1 FROM containers WHERE name = ?", (name,)).fetchone() is not None
+        return bool(self._query("SELECT 1 FROM containers WHERE name = ?", (name,)))
 
     def _current(self, record: ContainerRecord) -> ContainerRecord:
         """A running record whose monitor and PID 1 both vanished is exited, with an unknown code."""

@@ -20,20 +20,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from dockpy.errors import ConflictError, InvalidInputError
+from dockpy.errors import ConflictError, InvalidInputError, NotFoundError
 from dockpy.root import StorageRoot
 from dockpy.runtime import config as run_config
 from dockpy.runtime.containers import (
     CREATED,
     EXITED,
-    RUNNING,
     ContainerRecord,
     ContainerStore,
     new_container_id,
     process_alive,
     process_start_time,
 )
-from dockpy.runtime.images import RunnableImage
+from dockpy.runtime.images import RunnableImage, hold_image, release_image
 from dockpy.runtime.initlayer import host_hostname, prepare_container_directory
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_from_json, spec_to_json
@@ -93,9 +92,10 @@ class Runtime:
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             spec = replace(spec, volumes=etc_binds + spec.volumes)
             paths.config.write_text(json.dumps({"spec": spec_to_json(spec), "image_config": image.config}))
+            hold_image(self.root, container_id, image)
             self.store.add(record)
         except BaseException:
-            self.store.delete(container_id)
+            self.remove_exited(record)
             raise
         return record
 
@@ -193,8 +193,6 @@ class Runtime:
         return record.exit_code if record.exit_code is not None else 0
 
     def _reload(self, record: ContainerRecord) -> ContainerRecord:
-        from dockpy.errors import NotFoundError
-
         try:
             return self.store.get(record.id)
         except NotFoundError:  # --rm: the owner removed it after recording the exit
@@ -213,8 +211,14 @@ class Runtime:
             _signal_process(record, signal.SIGKILL)
             self.wait(record.id)
         self._remove_leftover_cgroup(record)
-        self.store.delete(record.id)
+        self.remove_exited(record)
         return record
+
+    def remove_exited(self, record: ContainerRecord) -> None:
+        """The record, the directory and the image hold (in that order: a crash leaves only a harmless hold)."""
+        self.store.delete(record.id)
+        if record.image_id:
+            release_image(self.root, record.id)
 
     def _remove_leftover_cgroup(self, record: ContainerRecord) -> None:
         """A container whose owner was killed leaves its (empty) cgroup behind."""

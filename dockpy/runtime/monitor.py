@@ -134,7 +134,7 @@ def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio
 
 def _record_exit(runtime, record: ContainerRecord, exit_code: int) -> None:
     if record.auto_remove:
-        runtime.store.delete(record.id)
+        runtime.remove_exited(record)
     else:
         runtime.store.update(record.id, state=EXITED, exit_code=exit_code, finished=time.time())
 

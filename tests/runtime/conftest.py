@@ -108,3 +108,25 @@ def _cgroup_children(layout, parent: str) -> list[str]:
         if os.path.isdir(directory):
             children += [os.path.join(directory, entry.name) for entry in os.scandir(directory) if entry.is_dir()]
     return children
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(busybox_rootfs, tmp_path_factory) -> Path:
+    """The busybox rootfs as a layer tar, made once per session."""
+    from dockpy.layers.tarwriter import write_layer_tar
+
+    path = tmp_path_factory.mktemp("busybox-tar") / "busybox.tar"
+    with open(path, "wb") as out:
+        write_layer_tar(busybox_rootfs, out)
+    return path
+
+
+@pytest.fixture
+def busybox_image(storage_root, busybox_tar, container_env) -> str:
+    """``busybox:latest`` imported into this test's storage root."""
+    from dockpy.image.rootfs_archive import import_rootfs
+    from dockpy.image.store import ImageStore
+
+    with ImageStore(storage_root) as store, open(busybox_tar, "rb") as tar:
+        import_rootfs(store, tar, "busybox:latest", source="busybox-static")
+    return "busybox:latest"

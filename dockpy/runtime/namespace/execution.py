@@ -66,14 +66,27 @@ def exec_prepared(prepared: PreparedProcess, status_fd: int, terminal_fd: int | 
     if terminal_fd is not None:
         os.login_tty(terminal_fd)  # new session, controlling terminal, stdio on the pty
     os.chdir(process.cwd)
-    os.closerange(3, status_fd)
-    os.closerange(status_fd + 1, MAX_FD)
+    close_fds_except(status_fd)
     restore_default_signals()
     env = dict(entry.partition("=")[::2] for entry in prepared.env)
     try:
         os.execvpe(process.args[0], list(process.args), env)
     except OSError as error:
         raise exec_error(process.args[0], error) from error
+
+
+def close_fds_except(*keep: int | None) -> None:
+    """Close every descriptor above stdio but ``keep``.
+
+    A forked dockpy holds its caller's pipes, database and log files; a
+    program (or an init that never execs) holding them would keep
+    ``dockpy run -d`` waiting for an EOF that never comes.
+    """
+    low = 3
+    for fd in sorted(fd for fd in keep if fd is not None and fd >= low):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, MAX_FD)
 
 
 def restore_default_signals() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from dockpy import linux
-from dockpy.runtime.namespace.execution import exec_prepared, exit_reporting_failure, prepare_process
+from dockpy.runtime.namespace.execution import close_fds_except, exec_prepared, exit_reporting_failure, prepare_process
 from dockpy.runtime.namespace.reaper import run_as_init
 from dockpy.runtime.namespace.rootfs import build_root
 from dockpy.runtime.spec import ContainerSpec
@@ -29,6 +29,7 @@ def start_container(spec: ContainerSpec, status_fd: int, terminal_fd: int | None
     prepared = prepare_process(spec.process)
     if not spec.init:
         exec_prepared(prepared, status_fd, terminal_fd)
+    close_fds_except(status_fd, terminal_fd)  # init never execs: drop what it inherited from dockpy
 
     def start_program() -> None:
         exit_reporting_failure(status_fd, lambda: exec_prepared(prepared, status_fd, terminal_fd))

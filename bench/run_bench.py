@@ -1,0 +1,114 @@
+"""``dockpy run --rm IMAGE true`` against crun, runc and the bare namespace floor, side by side.
+
+All run the same busybox root filesystem (Debian's busybox-static): dockpy
+as an image imported into a scratch storage root; crun and runc as an OCI
+bundle of that rootfs (``runc spec`` + args ``/bin/true``); the floor is
+``unshare -fpmnuiC --mount-proc chroot ROOTFS /bin/true``. crun 1.8 refuses
+this VM's hybrid cgroup layout, so it runs as ../shared/peers/40-bench-run.sh
+runs it: in a private mount namespace with /sys/fs/cgroup/unified unmounted.
+Peers that are not installed are skipped. Needs root.
+
+    python bench/run_bench.py [--runs N] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
+
+from bench.harness import dockpy_command, format_table, record, time_command  # noqa: E402
+from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TITLE = "dockpy run --rm IMAGE true"
+TARGET = "dockpy median <= 50 ms (crun 13 ms, runc 31 ms, docker 128 ms, podman 150 ms measured by ../shared/peers)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("run_bench.py needs root (namespaces, mounts, cgroups)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="dockpy-run-bench-") as scratch:
+        timings = run_all(Path(scratch), args.runs)
+    body = format_table(timings, reference=timings[0], target=TARGET)
+    if args.no_record:
+        print(body)
+    else:
+        record(TITLE, "python bench/run_bench.py", body)
+    return 0
+
+
+def run_all(scratch: Path, runs: int):
+    # PYTHONPATH: the console script of a shared venv must run this checkout's dockpy.
+    env = {"DOCKPY_ROOT": str(scratch / "root"), "DOCKPY_CGROUP_PARENT": f"dockpy-bench-{os.getpid()}",
+           "PYTHONPATH": str(REPO)}
+    compile_bytecode()
+    bundle = make_bundle(scratch / "bundle")
+    import_image(bundle / "rootfs", env)
+    timings = [time_command("dockpy run --rm busybox true", dockpy_command("run", "--rm", "busybox", "true"),
+                            runs=runs, env=env)]
+    timings += peer_timings(bundle, runs)
+    remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
+    return timings
+
+
+def compile_bytecode() -> None:
+    """Users' dockpy has its bytecode cached; a benchmark must not time the compiler."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "dockpy"), quiet=1)
+
+
+def make_bundle(bundle: Path) -> Path:
+    """An OCI bundle of the busybox rootfs running /bin/true, made with ``runc spec`` when runc is there."""
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir(parents=True)
+    build_busybox_rootfs(rootfs)
+    if shutil.which("runc"):
+        subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+        config = json.loads((bundle / "config.json").read_text())
+        config["process"].update(terminal=False, args=["/bin/true"])
+        (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def import_image(rootfs: Path, env: dict) -> None:
+    tar = subprocess.run(["tar", "-C", str(rootfs), "-cf", "-", "."], check=True, capture_output=True).stdout
+    subprocess.run(dockpy_command("import", "-", "busybox:latest"), input=tar, check=True,
+                   env={**os.environ, **env}, capture_output=True)
+
+
+def peer_timings(bundle: Path, runs: int):
+    timings = []
+    if shutil.which("crun") and (bundle / "config.json").exists():
+        crun = f"unshare -m sh -c 'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec crun run --bundle {bundle} bench-crun-$$'"
+        timings.append(time_command("crun run (in unshare -m wrapper)", crun, runs=runs, shell=True))
+        wrapper = "unshare -m sh -c 'umount -l /sys/fs/cgroup/unified 2>/dev/null; exec true'"
+        timings.append(time_command("  wrapper alone", wrapper, runs=runs, shell=True))
+    if shutil.which("runc") and (bundle / "config.json").exists():
+        timings.append(time_command("runc run", f"runc run --bundle {bundle} bench-runc-$$", runs=runs, shell=True))
+    floor = ["unshare", "-fpmnuiC", "--mount-proc", "chroot", str(bundle / "rootfs"), "/bin/true"]
+    timings.append(time_command("floor: unshare -fpmnuiC chroot rootfs true", floor, runs=runs))
+    return timings
+
+
+def remove_cgroup_parent(parent: str) -> None:
+    from dockpy.runtime.namespace.cgroups import detect_layout, remove_parent
+
+    remove_parent(detect_layout(), parent)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""A container's changes as versions: ``diff``, ``commit`` and ``rollback`` of a container.
+
+The container's upper dir *is* its layer (DESIGN §1): ``diff`` walks only
+the upper dir, ``commit`` archives only the upper dir, so both cost time in
+proportion to what changed, never to the image's size. dockpy's own /etc
+files and mount points live in the init layer and bind mounts, never in the
+upper dir, so they are neither in a diff nor in a commit (Docker's rule).
+
+``commit`` works on a running container without pausing it: the upper dir
+is read as it is at that moment (a file written meanwhile may or may not be
+in the layer, as with ``docker commit --pause=false``). ``rollback`` empties
+the upper dir, so the container is its image again; a running container
+must be stopped first, because overlayfs forbids changing an upper dir
+under a mounted overlay.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import replace
+
+from dockpy.errors import ConflictError, InvalidInputError
+from dockpy.runtime.lifecycle import Runtime
+
+
+def container_changes(runtime: Runtime, reference: str):
+    """``docker diff``: the sorted A/C/D changes of the container against its image."""
+    from dockpy.layers.changes import list_changes
+
+    record = runtime.store.get(reference)
+    spec = runtime.spec_of(record)
+    return list_changes(spec.rootfs.upperdir, spec.rootfs.layers, mountpoint=spec.rootfs.mountpoint)
+
+
+def commit_container(runtime: Runtime, reference: str, name_tag: str | None = None, *, message: str = "",
+                     author: str | None = None, changes: tuple[str, ...] = ()):
+    """The upper dir becomes one new layer on the container's image; returns the new image.
+
+    ``changes`` are Dockerfile instructions (``-c``) applied to the config;
+    with ``name_tag``, the image becomes that tag's next revision (operation ``commit``).
+    """
+    from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
+    from dockpy.image.refs import default_author
+    from dockpy.image.store import ImageStore
+    from dockpy.image.timestamps import format_timestamp
+    from dockpy.layers.compression import commit_layer
+    from dockpy.layers.tarwriter import write_layer_tar
+    from dockpy.runtime.commit_changes import apply_changes
+
+    record = runtime.store.get(reference)
+    if not record.image_id:
+        raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: there is no image to commit onto")
+    upper = runtime.spec_of(record).rootfs.upperdir
+    author = author or default_author()
+    with ImageStore(runtime.root) as store:
+        base = store.resolve(record.image_id.removeprefix("sha256:"))
+        container_config = apply_changes(base.config.config or ContainerConfig(), changes)
+        with store.writing():
+            layer = commit_layer(store.content, lambda out: write_layer_tar(upper, out))
+            created = format_timestamp(time.time())
+            entry = HistoryEntry(created=created, created_by=_created_by(record.command), author=author, comment=message or None)
+            config = replace(base.config.with_layer(layer.diff_id, entry), created=created, author=author, config=container_config)
+            image = store.put_image(config, [*base.layers, Descriptor(layer.media_type, layer.digest, layer.size)])
+            if name_tag:
+                store.add_revision(name_tag, image, operation="commit", author=author, message=message)
+    return image
+
+
+def rollback_container(runtime: Runtime, reference: str) -> None:
+    """Discard every change the container made: its filesystem is its image's again."""
+    record = runtime.store.get(reference)
+    if record.is_running:
+        raise ConflictError(f"cannot roll back running container {record.name}", hint="Stop it first (dockpy stop).")
+    rootfs = runtime.spec_of(record).rootfs
+    for directory in (rootfs.upperdir, rootfs.workdir):
+        _empty_directory(directory)
+
+
+def _empty_directory(path: str) -> None:
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+
+
+def _created_by(command: tuple[str, ...]) -> str:
+    return " ".join(command)

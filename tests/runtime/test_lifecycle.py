@@ -1,0 +1,154 @@
+"""The container lifecycle through the command line: create, start, -d, logs, stop, kill, rm, wait, exec, ps."""
+
+import json
+import time
+
+import pytest
+
+from tests.conftest import requires_root
+
+pytestmark = requires_root
+
+LOOP = "i=0; while :; do echo line $i; i=$((i+1)); sleep 0.1; done"
+
+
+@pytest.fixture
+def busybox(dockpy, busybox_rootfs, container_env):
+    """``busybox("run", "-d", ..., command=[...])``: a dockpy verb on the busybox rootfs."""
+
+    def run(verb, *options, command=("true",), check=True):
+        return dockpy(verb, *options, "--rootfs", str(busybox_rootfs), *command, check=check)
+
+    return run
+
+
+@pytest.fixture
+def detached(busybox, dockpy):
+    """Start detached containers; each is force-removed after the test."""
+    started = []
+
+    def start(*options, command=("sh", "-c", LOOP)):
+        container = busybox("run", "-d", *options, command=command).stdout.strip()
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        dockpy("rm", "-f", container)
+
+
+def test_create_makes_a_container_that_start_runs(busybox, dockpy):
+    container = busybox("create", "--name", "later", command=("sh", "-c", "echo started")).stdout.strip()
+    assert _state(dockpy, container) == "created"
+    dockpy("start", "later", check=True)
+    assert dockpy("wait", "later", check=True).stdout == "0\n"
+    assert dockpy("logs", "later", check=True).stdout == "started\n"
+    dockpy("rm", "later", check=True)
+
+
+def test_detached_output_goes_to_the_log(detached, dockpy):
+    container = detached()
+    _eventually(lambda: "line 2" in dockpy("logs", container).stdout)
+
+
+def test_logs_follow_ends_when_the_container_exits(detached, dockpy):
+    container = detached(command=("sh", "-c", "echo one; sleep 0.3; echo two"))
+    assert dockpy("logs", "-f", container, check=True).stdout == "one\ntwo\n"
+
+
+def test_stop_kills_a_program_that_ignores_sigterm_after_the_timeout(detached, dockpy):
+    container = detached(command=("sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"))
+    dockpy("stop", "-t", "1", container, check=True)
+    assert _record(dockpy, container)["exit_code"] == 137
+
+
+def test_stop_of_a_program_that_handles_sigterm_uses_its_exit_code(detached, dockpy):
+    container = detached("--init", command=("sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"))
+    dockpy("stop", "-t", "5", container, check=True)
+    assert _record(dockpy, container)["exit_code"] == 7
+
+
+def test_kill_sends_the_named_signal(detached, dockpy):
+    container = detached("--init")
+    dockpy("kill", "-s", "TERM", container, check=True)
+    assert dockpy("wait", container, check=True).stdout == "143\n"
+
+
+def test_ps_lists_running_containers_and_ps_a_also_exited_ones(busybox, detached, dockpy):
+    running = detached("--name", "up")
+    busybox("run", "--name", "done", command=("true",))
+    assert [c["name"] for c in json.loads(dockpy("ps", "--format", "json").stdout)] == ["up"]
+    listed = dockpy("ps", "-a", check=True).stdout
+    assert "Exited (0)" in listed and "Up " in listed and running[:12] in listed
+    dockpy("rm", "done", check=True)
+
+
+def test_rm_refuses_a_running_container_unless_forced(detached, dockpy):
+    container = detached()
+    refused = dockpy("rm", container)
+    assert refused.returncode == 125 and "cannot remove running container" in refused.stderr
+    dockpy("rm", "-f", container, check=True)
+    assert dockpy("ps", "-a", "-q").stdout == ""
+
+
+def test_run_rm_leaves_no_container_and_no_directory(busybox, dockpy, storage_root):
+    busybox("run", "--rm")
+    assert dockpy("ps", "-a", "-q").stdout == ""
+    assert list(storage_root.containers.iterdir()) == []
+
+
+def test_names_are_unique(busybox, dockpy):
+    busybox("create", "--name", "twin")
+    second = busybox("create", "--name", "twin", check=False)
+    assert second.returncode == 125 and 'name "twin" is already in use' in second.stderr
+    dockpy("rm", "twin", check=True)
+
+
+def test_exec_joins_the_running_containers_namespaces(detached, dockpy):
+    container = detached("--hostname", "joined")
+    result = dockpy("exec", container, "sh", "-c", "hostname; echo /proc/[0-9]*", check=True)
+    hostname, pids = result.stdout.splitlines()
+    assert hostname == "joined" and pids.startswith("/proc/1 ")
+
+
+def test_exec_passes_the_exit_code_and_runs_as_the_given_user(detached, dockpy):
+    container = detached()
+    assert dockpy("exec", container, "sh", "-c", "exit 5").returncode == 5
+    assert dockpy("exec", "-u", "app", container, "id", "-u").stdout == "1000\n"
+
+
+def test_exec_in_a_stopped_container_is_refused(busybox, dockpy):
+    container = busybox("create").stdout.strip()
+    result = dockpy("exec", container, "true")
+    assert result.returncode == 125 and "is not running" in result.stderr
+    dockpy("rm", container, check=True)
+
+
+def test_stats_and_inspect_report_cgroup_usage(detached, dockpy):
+    container = detached("--memory", "64m")
+    stats = json.loads(dockpy("stats", "--format", "json", container, check=True).stdout)[0]
+    assert stats["pids"] >= 1 and stats["memory_limit_bytes"] == 64 << 20 and stats["cpu_ns"] > 0
+    assert "block_read_bytes" in stats
+    inspected = json.loads(dockpy("inspect", container, check=True).stdout)[0]
+    assert inspected["state"] == "running" and inspected["usage"]["pids"] >= 1
+
+
+def test_a_failing_detached_start_reports_like_a_foreground_one(busybox):
+    result = busybox("run", "-d", command=("no-such-command",), check=False)
+    assert result.returncode == 127 and "executable file not found" in result.stderr
+
+
+def _record(dockpy, container) -> dict:
+    return json.loads(dockpy("inspect", container, check=True).stdout)[0]
+
+
+def _state(dockpy, container) -> str:
+    return _record(dockpy, container)["state"]
+
+
+def _eventually(condition, attempts=100):
+    for _ in range(attempts):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition never became true")
