@@ -89,8 +89,9 @@ def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | N
     plan = plan_build(dockerfile, target=options.target, build_args=options.build_args)
     context = BuildContext.open(options.context_dir, dockerfile_path)
     with ImageStore(root) as store, Snapshotter(root) as snapshotter:
-        builder = Builder(store, snapshotter, context, plan, options, progress or Progress())
-        result = builder.run(slot_prefix=f"{context.root}\0{os.path.abspath(dockerfile_path)}")
+        slot_prefix = f"{context.root}\0{os.path.abspath(dockerfile_path)}"
+        builder = Builder(store, snapshotter, context, plan, options, progress or Progress(), slot_prefix)
+        result = builder.run()
         if fingerprint is not None:
             known = KnownBuild(result.image.manifest_digest, result.image.id, tuple(builder.bases),
                                tuple(builder.progress.step_lines))
@@ -99,10 +100,14 @@ def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | N
 
 
 class Builder:
-    """One build (see the module docstring); not reusable."""
+    """One build (see the module docstring); not reusable.
+
+    ``slot_prefix`` names this Dockerfile in this context, so each step's
+    inputs can be compared with the last build's to explain a cache miss.
+    """
 
     def __init__(self, store: ImageStore, snapshotter: Snapshotter, context: BuildContext, plan: BuildPlan,
-                 options: BuildOptions, progress: Progress):
+                 options: BuildOptions, progress: Progress, slot_prefix: str):
         self.store = store
         self.snapshotter = snapshotter
         self.context = context
@@ -120,10 +125,10 @@ class Builder:
         self.step_inputs: dict[str, StepInputs] = {}
         self.bases: list[tuple[str, str, str]] = []
         self.scratch_dir = str(store.root.tmp)
+        self.slot_prefix = slot_prefix
         self.started = time.monotonic()
 
-    def run(self, slot_prefix: str) -> BuildResult:
-        self.slot_prefix = slot_prefix
+    def run(self) -> BuildResult:
         for index in self.plan.order:
             self.finished[index] = self._build_stage(self.plan.stages[index])
         target = self.finished[self.plan.order[-1]]
