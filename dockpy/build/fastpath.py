@@ -6,7 +6,7 @@ Dockerfile, hashing the context and looking up every step. Instead, each
 successful build records a *fingerprint* of everything it read:
 
 - the options (tags, build args, target, labels, network, compression, epoch),
-- the Dockerfile's bytes,
+- the Dockerfile's bytes (and the identity of ``<Dockerfile>.dockerignore``),
 - the identity of every entry of the context directory (path, type, mode,
   device, inode, size, mtime_ns, ctime_ns, symlink target) and of each
   secret file: the same rule as the file digest cache, applied to the whole
@@ -69,6 +69,7 @@ def fingerprint_build(options: BuildOptions) -> str | None:
             digest.update(file.read())
     except OSError:
         return None
+    digest.update(_identity(f"{options.dockerfile_path}.dockerignore").encode())
     _hash_tree(digest, options.context_dir)
     return digest.hexdigest()
 
