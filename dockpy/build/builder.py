@@ -91,7 +91,10 @@ def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | N
     with ImageStore(root) as store, Snapshotter(root) as snapshotter:
         slot_prefix = f"{context.root}\0{os.path.abspath(dockerfile_path)}"
         builder = Builder(store, snapshotter, context, plan, options, progress or Progress(), slot_prefix)
-        result = builder.run()
+        # The whole build holds the write lease: gc waits, so the snapshots and blobs of steps
+        # that no image references yet are not collected under the build's feet.
+        with store.writing():
+            result = builder.run()
         if fingerprint is not None:
             known = KnownBuild(result.image.manifest_digest, result.image.id, tuple(builder.bases),
                                tuple(builder.progress.step_lines))
