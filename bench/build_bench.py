@@ -138,6 +138,12 @@ def _buildah_base_image(storage: list[str], work: Path) -> None:
                    capture_output=True)
 
 
+def _ratios(ours: list, theirs: list) -> str:
+    """dockpy's medians as fractions of buildah's, measured side by side (load affects both alike)."""
+    parts = [f"{mine.operation.split(': ')[1]} {mine.median / other.median:.2f}×" for mine, other in zip(ours, theirs)]
+    return "dockpy / buildah (median): " + ", ".join(parts)
+
+
 def remove_work_directory(work: Path) -> None:
     """Unmount what buildah left mounted below ``work``, then remove it.
 
@@ -177,14 +183,22 @@ def main() -> None:
         context = work / "context"
         context.mkdir()
         make_context(context)
-        timings = dockpy_timings(work, context, args.runs)
+        timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=args.runs * 2)]
+        timings += dockpy_timings(work, context, args.runs)
+        note = ""
         if shutil.which("buildah"):
-            timings += buildah_timings(work, context, args.runs)
+            try:
+                theirs = buildah_timings(work, context, args.runs)
+                timings += theirs
+                note = "\n\n" + _ratios(timings[1:4], theirs)
+            except subprocess.CalledProcessError as error:
+                failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+                note = f"\n\nbuildah failed during this run ({'; '.join(failure) or error}); its rows are missing."
     finally:
         remove_work_directory(work)
     record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py",
            format_table(timings, target="cold ≤ 1.5 s, no-op ≤ 0.098 s, one file changed ≤ 0.7 s "
-                        "(BuildKit on the reference machine: 1.70 / 0.098 / 0.88 s)"))
+                        "(BuildKit on the reference machine: 1.70 / 0.098 / 0.88 s)") + note)
 
 
 if __name__ == "__main__":
