@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from dockpy.build.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
+from dockpy.build.cache_transfer import export_cache, import_cache
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
 from dockpy.build.context import BuildContext
 from dockpy.build.copy_instruction import copy_instruction
@@ -127,21 +128,34 @@ class Builder:
         self.finished: dict[int, StageState] = {}
         self.step_inputs: dict[str, StepInputs] = {}
         self.bases: list[tuple[str, str, str]] = []
+        self.cache_entries: list[tuple[str, CachedLayer]] = []
         self.scratch_dir = str(store.root.tmp)
         self.slot_prefix = slot_prefix
         self.started = time.monotonic()
 
     def run(self) -> BuildResult:
+        for reference in self.options.cache_from:
+            self._import_cache(reference)
         for index in self.plan.order:
             self.finished[index] = self._build_stage(self.plan.stages[index])
         target = self.finished[self.plan.order[-1]]
         for name in self.build_args.unconsumed():
             self.progress.emit(BuildWarning(f"build arg {name} was given but no ARG declares it"))
         result = self._store_image(target)
+        if self.options.cache_to:
+            export_cache(self.store, self.cache_entries, self.options.cache_to, self.platform)
         self.digests.save()
         self.cache.remember_inputs(self.step_inputs)
         self.progress.emit(BuildFinished(result.image.id, tuple(self.options.tags), time.monotonic() - self.started))
         return result
+
+    def _import_cache(self, reference: str) -> None:
+        try:
+            image = self.store.resolve(reference)
+        except NotFoundError:
+            self.progress.emit(BuildWarning(f"--cache-from {reference}: no such image, building without it"))
+            return
+        import_cache(self.store, self.cache, image)
 
     # -- stages ---------------------------------------------------------------------------------
 
@@ -307,6 +321,7 @@ class Builder:
         cached = None if self.options.no_cache else self._usable(self.cache.lookup(key))
         if cached is not None:
             self.progress.emit(StepCached(number))
+            self.cache_entries.append((key, cached))
             self._apply_cached(state, cached, created_by)
             return
         reason = explain_miss(inputs.instruction.split()[0], previous, inputs, self.options.no_cache)
@@ -323,6 +338,7 @@ class Builder:
             self.progress.emit(StepFailed(number, str(error)))
             raise
         self.cache.record(key, layer)
+        self.cache_entries.append((key, layer))
         if rebase_key is not None:
             self.cache.record(rebase_key, layer)
         self._apply_cached(state, layer, created_by)

@@ -15,7 +15,8 @@ DEFAULT_DOCKERFILE = "Dockerfile"
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """``secrets`` maps a secret id to the host file holding it; ``compression`` is ``zstd`` or ``gzip``."""
+    """``secrets`` maps a secret id to the host file holding it; ``compression`` is ``zstd`` or ``gzip``;
+    ``cache_from``/``cache_to`` name build-cache images (``cache_transfer``)."""
 
     context_dir: str
     dockerfile: str | None = None
@@ -29,6 +30,8 @@ class BuildOptions:
     secrets: Mapping[str, str] = field(default_factory=dict)
     source_date_epoch: int | None = None
     author: str | None = None
+    cache_from: tuple[str, ...] = ()
+    cache_to: str | None = None
 
     @property
     def dockerfile_path(self) -> str:

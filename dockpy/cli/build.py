@@ -33,6 +33,9 @@ def register(commands) -> None:
     parser.add_argument("--compression", choices=("zstd", "gzip"), default="zstd", help="layer compression")
     parser.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH",
                         help="a secret for RUN --mount=type=secret; may repeat")
+    parser.add_argument("--cache-from", action="append", default=[], metavar="REF",
+                        help="reuse the build cache stored in image REF (made by --cache-to); may repeat")
+    parser.add_argument("--cache-to", metavar="REF", help="store this build's cache as image REF")
     parser.add_argument("context", metavar="CONTEXT", help="the build context directory")
     parser.set_defaults(handler=run_build)
 
@@ -47,6 +50,7 @@ def run_build(args) -> int:
         build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
         network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
         secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
+        cache_from=tuple(args.cache_from), cache_to=args.cache_to,
     )
     mode = "quiet" if args.quiet else args.progress
     renderer = _renderer(mode)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from dockpy.build.cache import BuildCache
-from dockpy.build.progress import StepCached, StepMissed
+from dockpy.build.progress import BuildWarning, StepCached, StepMissed
 from dockpy.errors import DockerfileError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image.store import ImageStore
 from dockpy.layers.snapshots import Kind, Snapshotter
@@ -195,3 +195,17 @@ def test_a_copy_below_an_existing_directory_keeps_that_directorys_owner_and_mode
                       {"f": "x"})
     st = os.stat(image_files(build.root, result.image) / "private")
     assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o710, 5, 6)
+
+
+def test_cache_to_and_cache_from_carry_the_cache_in_an_image(build):
+    build(APP, APP_FILES, cache_to="app-cache:1")
+    with ImageStore(build.root) as store:  # as if on another machine: the cache image, no cache index
+        store.db.execute("DELETE FROM build_cache")
+        store.db.execute("DELETE FROM build_step_inputs")
+    _, cold = build(APP, no_cache=False, cache_from=("nosuch:1",))
+    assert [e.message for e in cold.of(BuildWarning)] == ["--cache-from nosuch:1: no such image, building without it"]
+    assert len(cold.of(StepMissed)) == 3
+    with ImageStore(build.root) as store:
+        store.db.execute("DELETE FROM build_cache")
+    _, warm = build(APP, cache_from=("app-cache:1",))
+    assert len(warm.of(StepCached)) == 3 and not warm.of(StepMissed)
