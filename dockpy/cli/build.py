@@ -19,7 +19,8 @@ def register(commands) -> None:
     )
     parser.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]",
                         help="tag the image (a new revision of NAME:TAG); may repeat")
-    parser.add_argument("-f", "--file", metavar="FILE", help="the Dockerfile (default: CONTEXT/Dockerfile)")
+    parser.add_argument("-f", "--file", metavar="FILE",
+                        help="the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input)")
     parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg; may repeat")
     parser.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")
     parser.add_argument("--no-cache", action="store_true", help="run every step, reusing no cached layer")
@@ -45,8 +46,10 @@ def run_build(args) -> int:
     from dockpy.build.options import BuildOptions
     from dockpy.root import StorageRoot
 
+    root = StorageRoot.default()
+    dockerfile = _dockerfile_from_stdin(root) if args.file == "-" else args.file
     options = BuildOptions(
-        context_dir=args.context, dockerfile=args.file, tags=tuple(args.tag),
+        context_dir=args.context, dockerfile=dockerfile, tags=tuple(args.tag),
         build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
         network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
         secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
@@ -55,15 +58,29 @@ def run_build(args) -> int:
     mode = "quiet" if args.quiet else args.progress
     renderer = _renderer(mode)
     try:
-        outcome = build(StorageRoot.default(), options, _progress(renderer))
+        outcome = build(root, options, _progress(renderer))
     finally:
         getattr(renderer, "close", lambda: None)()
+        if args.file == "-":
+            os.unlink(dockerfile)
     if args.iidfile:
         with open(args.iidfile, "w") as file:
             file.write(outcome.image_id)
     if mode == "quiet":
         print(outcome.image_id)
     return 0
+
+
+def _dockerfile_from_stdin(root) -> str:
+    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match)."""
+    import hashlib
+
+    data = sys.stdin.buffer.read()
+    root.create()
+    path = os.path.join(root.tmp, f"build-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
 
 
 def _source_date_epoch() -> int | None:

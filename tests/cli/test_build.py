@@ -84,3 +84,9 @@ def test_secret_flag_reaches_the_run_step(dockpy, build_root, tmp_path):
                                         'RUN --mount=type=secret,id=pw test "$(cat /run/secrets/pw)" = hunter2\n')
     (tmp_path / "pw").write_text("hunter2")
     dockpy("build", "-q", "--secret", f"id=pw,src={tmp_path / 'pw'}", str(context), check=True)
+
+
+def test_the_dockerfile_can_come_from_standard_input(dockpy, build_root, context):
+    result = dockpy("build", "-q", "-f", "-", str(context), input=b"FROM busybox\nCOPY hello.txt /from-stdin\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("sha256:")
