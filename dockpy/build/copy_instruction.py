@@ -27,9 +27,7 @@ from dockpy.build.workspace import StepWorkspace
 def copy_instruction(builder, state: StageState, command: CopyLike, number: int, slot: str) -> None:
     """Dispatch one COPY or ADD through the builder's cache (``builder`` is the ``Builder`` of this build)."""
     spec = expand_copy(command, state, builder.expander)
-    flags = [f for f in (f"--from={spec.from_}" if spec.from_ else "", f"--chown={spec.chown}" if spec.chown else "",
-                         f"--chmod={spec.chmod:o}" if spec.chmod is not None else "",
-                         "--link" if command.link else "", "--parents" if command.parents else "") if f]
+    flags = _shown_flags(spec)
     details = {"destination": spec.destination, "into_directory": spec.into_directory, "flags": flags,
                "excludes": list(spec.excludes), "sources": list(spec.sources)}
     created_by = copy_created_by(command.keyword, flags, spec.sources, spec.written_destination) + LAYER_SUFFIX
@@ -37,6 +35,14 @@ def copy_instruction(builder, state: StageState, command: CopyLike, number: int,
         _copy_from_root(builder, state, spec, details, created_by, number, slot)
     else:
         _copy_from_context(builder, state, spec, details, created_by, number, slot)
+
+
+def _shown_flags(spec: CopySpec) -> list[str]:
+    """The flags as the history shows them, after expansion."""
+    shown = [f"--from={spec.from_}" if spec.from_ else "", f"--chown={spec.chown}" if spec.chown else "",
+             f"--chmod={spec.chmod:o}" if spec.chmod is not None else "",
+             "--link" if spec.command.link else "", "--parents" if spec.command.parents else ""]
+    return [flag for flag in shown if flag]
 
 
 def _copy_from_context(builder, state: StageState, spec: CopySpec, details: dict, created_by: str, number: int,
@@ -47,10 +53,12 @@ def _copy_from_context(builder, state: StageState, spec: CopySpec, details: dict
     inputs = StepInputs(parent, spec.command.keyword, details, sources=resolved.digest, files=resolved.files)
     trees = [item for item in resolved.items if isinstance(item, TreeItem)]
     single = trees[0].source if len(trees) == 1 == len(resolved.items) else None
-    rebase = _rebase(spec, inputs, single.is_dir, posixpath.basename(single.relative)) if single else None
-    target = _copy_target(spec, single.is_dir, posixpath.basename(single.relative)) if single else None
-    builder.layer_step(state, inputs, created_by,
-                    lambda workspace: _copy_into(workspace, spec, resolved.items, target), number, slot, rebase)
+    rebase = target = None
+    if single is not None and spec.command.keyword == "COPY":  # ADD may unpack an archive over what is below
+        rebase = _rebase(spec, inputs, single.is_dir, posixpath.basename(single.relative))
+        target = _copy_target(spec, single.is_dir, posixpath.basename(single.relative))
+    builder.layer_step(state, inputs, created_by, lambda workspace: _copy_into(workspace, spec, resolved.items, target),
+                       number, slot, rebase)
 
 
 def _copy_from_root(builder, state: StageState, spec: CopySpec, details: dict, created_by: str, number: int,
@@ -76,7 +84,7 @@ def _copy_from_root(builder, state: StageState, spec: CopySpec, details: dict, c
 
 def _rebase(spec: CopySpec, inputs: StepInputs, source_is_dir: bool, name: str):
     """The parent-independent inputs of a one-source COPY, computed on a miss from the layers below."""
-    if spec.command.link or spec.command.parents or spec.command.keyword != "COPY":
+    if spec.command.link or spec.command.parents:
         return None
     if spec.chown and not spec.chown.replace(":", "").isdigit():
         return None  # a name's uid comes from the /etc/passwd of the layers below
@@ -103,7 +111,9 @@ def _copy_target(spec: CopySpec, source_is_dir: bool, name: str) -> Callable[[li
     return target
 
 
-def _copy_into(workspace: StepWorkspace, spec: CopySpec, items, target=None) -> None:
+def _copy_into(workspace: StepWorkspace, spec: CopySpec, items,
+               target: Callable[[list[str]], str] | None = None) -> None:
+    """Copy into the step's layer: straight into the upper dir when nothing below can be affected, else mounted."""
     if spec.command.link:  # an independent layer: written into the upper dir alone, blind to the layers below
         perform_copy(spec, items, workspace.upper)
         return
