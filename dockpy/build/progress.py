@@ -8,7 +8,7 @@ renderer's business:
   COPY pages/ pages/``, then ``#3 CACHED`` or the reason of the miss, the
   step's output lines, and ``#3 DONE 0.2s``;
 - ``QuietRenderer`` (``--progress quiet``): nothing but warnings;
-- ``LiveRenderer`` (a terminal): a rich live view of the stages and steps,
+- ``live.LiveRenderer`` (a terminal): a rich live view of the stages and steps,
   with the last lines of a running step's output.
 """
 

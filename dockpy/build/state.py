@@ -37,7 +37,6 @@ class PendingHistory:
     created_by: str
     empty_layer: bool
     layer_created: float | None = None
-    comment: str | None = None
 
 
 @dataclass
@@ -106,7 +105,7 @@ class StageState:
             latest = when if when is not None else latest
             entries.append(HistoryEntry(
                 created=format_timestamp(when) if when is not None else None,
-                created_by=pending.created_by, comment=pending.comment, empty_layer=pending.empty_layer,
+                created_by=pending.created_by, empty_layer=pending.empty_layer,
             ))
         return ImageConfig(
             architecture=platform.architecture, os=platform.os, variant=platform.variant,
