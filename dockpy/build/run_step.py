@@ -39,7 +39,7 @@ from dockpy.build.progress import FAILURE_TAIL_LINES, StepOutput
 from dockpy.build.runmounts import RunMount, parse_mount
 from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
-from dockpy.errors import BuildError, NotFoundError
+from dockpy.errors import BuildError, DockpyError, NotFoundError
 from dockpy.layers.layerstack import LayerStack, overlay_xattrs
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
@@ -129,14 +129,15 @@ def execute_run(builder, state: StageState, command: ShellOrExec, plan: RunPlan,
             hostname="buildkitsandbox", network=plan.network, volumes=tuple(volumes),
         )
         os.mkdir(spec.rootfs.mountpoint)
-        status, tail = _run_container(spec, builder.progress, number)
+        where = f"{command.source.filename}:{command.source.start_line}: RUN {' '.join(plan.args)!r}"
+        try:
+            status, tail = _run_container(spec, builder.progress, number)
+        except DockpyError as error:  # the program could not be started (no shell, no such file...)
+            raise BuildError(f"{where}: {error}", hint=error.hint) from error
     _remove_mount_stubs(workspace.upper, lower, [m.target for m in plan.mounts] + list(RUNTIME_MOUNT_POINTS))
     if status != 0:
-        shown = " ".join(plan.args)
-        raise BuildError(
-            f"{command.source.filename}:{command.source.start_line}: RUN {shown!r} failed with exit status {status}",
-            hint=("last output:\n  " + "\n  ".join(tail)) if tail else None,
-        )
+        raise BuildError(f"{where} failed with exit status {status}",
+                         hint=("last output:\n  " + "\n  ".join(tail)) if tail else None)
 
 
 def _lower_dirs(workspace: StepWorkspace) -> list[str]:

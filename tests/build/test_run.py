@@ -145,3 +145,8 @@ def test_proxy_build_args_reach_run_but_not_the_history(build):
     result, events = build("FROM busybox\nRUN echo $HTTP_PROXY\n", build_args={"HTTP_PROXY": "http://proxy:3128"})
     assert output_of(events) == ["http://proxy:3128"]
     assert "proxy:3128" not in result.image.config.history[-1].created_by
+
+
+def test_a_run_whose_program_cannot_start_names_the_line(build):
+    with pytest.raises(BuildError, match=r'Dockerfile:3: RUN .*"/bin/sh": no such file'):
+        build("FROM scratch\nCOPY a /a\nRUN true\n", {"a": "x"})
