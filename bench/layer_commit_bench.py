@@ -12,13 +12,18 @@ write_layer_tar(dir))`` (tar + sha256 diff_id + zstd -3 multithreaded + sha256
 digest + write and fsync of the blob) run alternately ``--repeat`` times from a
 warm page cache; the best time of each is kept. Throughput is bytes of file
 data per second; the ratio is dockpy's throughput over the pipeline's
-(target: at least 0.70). Each run waits for the CPUs to be nearly idle first,
-and CPU seconds (user+system; the pipeline's children included) are printed
+(target: at least 0.70). Each run waits (up to 30 s) for the CPUs to be nearly
+idle first, unless ``--high-priority``; CPU seconds (user+system; the pipeline's children included) are printed
 too, since other processes on a shared machine disturb wall times.
 
 Run from the repository root::
 
-    PYTHONPATH=. .venv/bin/python bench/layer_commit_bench.py [--big-size 1G] [--files 100000]
+    PYTHONPATH=. .venv/bin/python bench/layer_commit_bench.py [--big-size 1G] [--files 100000] [--high-priority]
+
+``--high-priority`` (root) runs both sides in a new session whose scheduler
+autogroup has nice -15: on a machine shared with other work, plain ``nice``
+does not help, because Linux shares the CPUs fairly between sessions
+(autogroups) first.
 """
 
 from __future__ import annotations
@@ -56,12 +61,15 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100_000, help="number of small files (default 100000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each side; the best counts (default 3)")
     parser.add_argument("--workdir", type=Path, help="where to make the data (default: a temporary directory)")
+    parser.add_argument("--high-priority", action="store_true", help="run in a new session at autogroup nice -15 (root)")
     args = parser.parse_args()
+    if args.high_priority:
+        raise_priority()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dockpy-layer-bench-", dir="/var/tmp"))
     try:
         results = [
-            measure("one big file", make_big_file(workdir / "big", args.big_size), workdir, args.repeat),
-            measure(f"{args.files} small files", make_small_files(workdir / "small", args.files), workdir, args.repeat),
+            measure("one big file", make_big_file(workdir / "big", args.big_size), workdir, args),
+            measure(f"{args.files} small files", make_small_files(workdir / "small", args.files), workdir, args),
         ]
     finally:
         if args.workdir is None:
@@ -71,14 +79,16 @@ def main() -> None:
         print(f"{name}: {ratio:.0%} {'(meets target)' if ratio >= TARGET_RATIO else '(BELOW TARGET)'}")
 
 
-def measure(name: str, data_dir: Path, workdir: Path, repeat: int) -> tuple[str, float]:
+def measure(name: str, data_dir: Path, workdir: Path, args: argparse.Namespace) -> tuple[str, float]:
     size = sum(path.stat().st_size for path in data_dir.rglob("*") if path.is_file())
     warm_page_cache(data_dir)
     pipeline, ours = [], []
-    for _ in range(repeat):
-        wait_for_idle_cpus()
+    for _ in range(args.repeat):
+        if not args.high_priority:
+            wait_for_idle_cpus()
         pipeline.append(time_pipeline(data_dir))
-        wait_for_idle_cpus()
+        if not args.high_priority:
+            wait_for_idle_cpus()
         ours.append(time_commit(data_dir, workdir / "root"))
     (pipeline_time, pipeline_cpu), (our_time, our_cpu) = min(pipeline), min(ours)
     ratio = pipeline_time / our_time
@@ -109,7 +119,15 @@ def time_commit(data_dir: Path, root_path: Path) -> tuple[float, float]:
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def wait_for_idle_cpus(max_wait: float = 300, idle_needed: float = 0.9) -> None:
+def raise_priority() -> None:
+    """A session of our own, favoured by the scheduler over the other sessions on the machine."""
+    if os.getpid() != os.getsid(0):
+        os.setsid()
+    with open("/proc/self/autogroup", "w") as autogroup:
+        autogroup.write("-15")
+
+
+def wait_for_idle_cpus(max_wait: float = 30, idle_needed: float = 0.9) -> None:
     """Wait until the CPUs are nearly idle: on a shared machine, other work skews wall times."""
     deadline = time.monotonic() + max_wait
     while time.monotonic() < deadline:

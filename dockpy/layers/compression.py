@@ -4,7 +4,8 @@
 uncompressed tar), then into the compressor, then into a ``ContentStore``
 writer (which hashes the ``digest`` over the compressed bytes). One pass, no
 temporary tar, no second read: a layer costs what it takes to read its files
-and compress them once.
+and compress them once. Everything after the tar writer runs on a second
+thread (``BackgroundWriter``), beside the one walking the tree.
 
 Choices (the numbers are in ``docs/layers-tar.md``):
 
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from dockpy.errors import InvalidInputError, UnsafeArchiveError
+from dockpy.layers.background_writer import BackgroundWriter
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import DiffID, Digest
 from dockpy.layers.tarcheck import EntryChecker
@@ -106,13 +108,7 @@ def commit_layer(
 
     Typically ``commit_layer(store, lambda out: write_layer_tar(upper, out))``.
     """
-    with store.writer() as blob:
-        compressor = _compressor(compression, blob)
-        diff_id_sink = _HashingWriter(compressor)
-        write_tar(diff_id_sink)
-        compressor.finish()
-        info = blob.commit()
-    return LayerBlob(info.digest, diff_id_sink.diff_id(), info.size, compression.media_type)
+    return _store_compressed(store, compression, write_tar)
 
 
 def store_layer_from_tar(
@@ -130,14 +126,25 @@ def store_layer_from_tar(
     uncompressed bytes are accepted; otherwise nothing is stored.
     ``tar_stream`` is read to its end and closed.
     """
-    with store.writer() as blob, open_tar_stream(tar_stream) as plain:
-        compressor = _compressor(compression, blob)
-        diff_id_sink = _HashingWriter(compressor)
-        reader = TarReader(_TeeReader(plain, diff_id_sink, max_size))
+
+    def copy_checked_tar(out) -> None:
+        reader = TarReader(_TeeReader(plain, out, max_size))
         checker = EntryChecker()
         for entry in reader:
             checker.check(entry)
         reader.drain()
+
+    with open_tar_stream(tar_stream) as plain:
+        return _store_compressed(store, compression, copy_checked_tar)
+
+
+def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
+    """The one pass: ``write_tar(out)`` | thread: diff_id hash → compressor → blob (digest), committed."""
+    with store.writer() as blob:
+        compressor = _compressor(compression, blob)
+        diff_id_sink = _HashingWriter(compressor)
+        with BackgroundWriter(diff_id_sink) as out:
+            write_tar(out)
         compressor.finish()
         info = blob.commit()
     return LayerBlob(info.digest, diff_id_sink.diff_id(), info.size, compression.media_type)

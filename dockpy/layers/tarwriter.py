@@ -25,8 +25,8 @@ does not describe its changes by itself; such an entry raises
 
 Speed: headers are built here from bytes templates (``tarfile`` costs ~25 µs
 an entry), small entries are batched into ~1 MiB writes, and big files are
-copied in 4 MiB reads into one reused buffer. ``out.write`` must therefore
-consume (hash, compress, copy) the data before it returns, as files do.
+copied in 4 MiB reads. Every buffer given to ``out.write`` is new and never
+touched again, so ``out`` may keep it (``BackgroundWriter`` does).
 """
 
 from __future__ import annotations
@@ -126,7 +126,6 @@ class _LayerTarWriter:
         self._clamp = source_date_epoch
         self._pending = bytearray()
         self._first_path_of_inode: dict[tuple[int, int], bytes] = {}
-        self._chunk: bytearray | None = None
 
     def write_tree(self, root: bytes) -> None:
         """Every entry under ``root``, depth first, parents before children."""
@@ -226,16 +225,14 @@ class _LayerTarWriter:
 
     def _stream_big_data(self, fd: int, size: int, path: bytes) -> None:
         self._flush()
-        if self._chunk is None:
-            self._chunk = bytearray(BIG_FILE_CHUNK)
-        view = memoryview(self._chunk)
         remaining = size
         while remaining:
-            count = os.readv(fd, [view[: min(remaining, BIG_FILE_CHUNK)]])
-            if count == 0:
+            # A new buffer each time: ``out`` may hold on to what it was given (see BackgroundWriter).
+            chunk = os.read(fd, min(remaining, BIG_FILE_CHUNK))
+            if not chunk:
                 raise _changed_while_reading(path, size)
-            self._out.write(view[:count])
-            remaining -= count
+            self._out.write(chunk)
+            remaining -= len(chunk)
         self._pending += _ZEROS[: padding(size)]
 
     def _add_header(self, name, st, typeflag, *, size=0, mode=None, linkname=b"", device=0, xattrs=None) -> None:
