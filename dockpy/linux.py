@@ -16,6 +16,7 @@ from typing import TypeVar
 
 _Result = TypeVar("_Result")
 
+
 def _load_libc() -> ctypes.CDLL:
     """glibc's soname first: ``find_library`` runs ``ldconfig -p``, tens of ms on every dockpy start."""
     try:

@@ -20,6 +20,7 @@ from dockpy.errors import DockpyError, InvalidInputError
 
 # The command modules, in the order their verbs appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
+    "dockpy.cli.build",
     "dockpy.cli.run",
     "dockpy.cli.containers",
     "dockpy.cli.commit",

@@ -1,0 +1,205 @@
+"""``dockpy build`` against ``buildah build``: cold, no-op and one-file-change rebuilds.
+
+The context is the peers' (../shared/peers/20-make-context.sh, made here the
+same way): a two-stage Dockerfile of 12 instructions, 300 small files in 10
+directories and one 100 MiB file of random bytes. Base image:
+``localhost/busybox:latest`` from the busybox template, in each tool's own
+temporary storage.
+
+- cold: a fresh storage root holding only the base image (page cache warm);
+- no-op: the same build again;
+- one file: one small file changed before each run.
+
+Targets (issue 5, BuildKit measured on the reference machine at 1.70 / 0.098 /
+0.88 s): cold ≤ 1.5 s, no-op ≤ 0.098 s, one file ≤ 0.7 s.
+Run as root: ``.venv/bin/python bench/build_bench.py [--runs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from harness import REPO, dockpy_command, format_table, record, time_command
+
+DOCKERFILE = """\
+# stage 1: generate some files (used by COPY --from)
+FROM localhost/busybox:latest AS gen
+RUN mkdir -p /out && for i in $(seq 1 50); do echo "generated $i" > /out/g$i.txt; done && sha256sum /out/*.txt > /out/SUMS
+
+# stage 2: the image
+FROM localhost/busybox:latest
+LABEL org.opencontainers.image.title="peer-bench" org.example.version="1"
+ENV APP_HOME=/app MODE=bench
+WORKDIR /app
+RUN mkdir -p /app/data /app/logs && echo hello > /app/data/hello.txt && dd if=/dev/zero of=/app/data/zero.bin bs=1024 count=1024 2>/dev/null
+COPY ctx/small/ /app/small/
+COPY ctx/big.bin /app/big.bin
+COPY --from=gen /out/ /app/gen/
+RUN chown -R 1000:1000 /app/logs && find /app/small -type f | wc -l > /app/count.txt
+EXPOSE 8080/tcp
+USER app
+CMD ["/bin/sh", "-c", "cat /app/count.txt"]
+"""
+CHANGED_FILE = "ctx/small/d05/f007.txt"
+TAG = "localhost/peer-bench:latest"
+# Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
+ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(REPO)}
+
+
+def make_context(directory: Path) -> None:
+    """The peers' context, byte for byte (same seeds)."""
+    rnd = random.Random(1234)
+    for d in range(10):
+        folder = directory / "ctx/small" / f"d{d:02d}"
+        folder.mkdir(parents=True)
+        for i in range(30):
+            n = rnd.randint(200, 4096)
+            (folder / f"f{i:03d}.txt").write_text("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789 \n")
+                                                          for _ in range(n)))
+    big = random.Random(42)
+    with open(directory / "ctx/big.bin", "wb") as out:
+        for _ in range(100):
+            out.write(big.randbytes(1 << 20))
+    (directory / "Dockerfile").write_text(DOCKERFILE)
+
+
+def seed_dockpy_root(root: Path) -> None:
+    """A storage root with the busybox template tagged as the Dockerfile's base, its layer unpacked.
+
+    (buildah's storage likewise holds the base image unpacked before a cold build.)
+    """
+    code = ("from pathlib import Path\nfrom dockpy.root import StorageRoot\nfrom dockpy.image.store import ImageStore\n"
+            "from dockpy.build.base_images import find_base_image\n"
+            "from dockpy.image.unpack import unpack_image\nfrom dockpy.layers.snapshots import Snapshotter\n"
+            f"root = StorageRoot(Path({str(root)!r})).create()\n"
+            "with ImageStore(root) as store:\n"
+            "    image = find_base_image(store, 'busybox', epoch=None)\n"
+            "    store.add_revision('localhost/busybox:latest', image, operation='tag')\n"
+            "    unpack_image(store, image, Snapshotter(root))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **ENVIRONMENT})
+
+
+def dockpy_timings(work: Path, context: Path, runs: int) -> list:
+    seed, root = work / "dockpy-seed", work / "dockpy-root"
+    seed_dockpy_root(seed)
+    command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
+
+    def fresh_root() -> None:
+        shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(seed), str(root)], check=True)
+
+    return [
+        time_command("dockpy build: cold", command, runs=runs, env=ENVIRONMENT, setup=fresh_root),
+        time_command("dockpy build: no-op rebuild", command, runs=runs, env=ENVIRONMENT),
+        time_command("dockpy build: one file changed", command, runs=runs, env=ENVIRONMENT,
+                     setup=lambda: _touch_content(context)),
+    ]
+
+
+def buildah_timings(work: Path, context: Path, runs: int) -> list:
+    storage = ["--root", str(work / "buildah-root"), "--runroot", str(work / "buildah-runroot")]
+    _buildah_base_image(storage, work)
+    command = ["buildah", *storage, "build", "--layers", "--pull=never", "--isolation", "chroot", "-q", "-t", TAG,
+               str(context)]
+
+    def clean() -> None:
+        subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True)
+        subprocess.run(["buildah", *storage, "rmi", "-f", TAG], capture_output=True)
+        subprocess.run(["buildah", *storage, "rmi", "--prune"], capture_output=True)
+
+    return [
+        time_command("buildah build --isolation chroot: cold", command, runs=runs, setup=clean),
+        time_command("buildah build --isolation chroot: no-op rebuild", command, runs=runs),
+        time_command("buildah build --isolation chroot: one file changed", command, runs=runs,
+                     setup=lambda: _touch_content(context)),
+    ]
+
+
+def _buildah_base_image(storage: list[str], work: Path) -> None:
+    """``buildah from scratch`` + the busybox template's files, committed as localhost/busybox:latest."""
+    from dockpy.image.templates import build_busybox_rootfs
+
+    rootfs = work / "busybox-rootfs"
+    rootfs.mkdir()
+    build_busybox_rootfs(rootfs)
+    container = subprocess.run(["buildah", *storage, "from", "scratch"], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    subprocess.run(["buildah", *storage, "copy", container, str(rootfs), "/"], check=True, capture_output=True)
+    subprocess.run(["buildah", *storage, "config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                    "/sbin:/bin", "--cmd", "sh", container], check=True)
+    subprocess.run(["buildah", *storage, "commit", "--rm", "-q", container, "localhost/busybox:latest"], check=True,
+                   capture_output=True)
+
+
+def _ratios(ours: list, theirs: list) -> str:
+    """dockpy's medians as fractions of buildah's, measured side by side (load affects both alike)."""
+    parts = [f"{mine.operation.split(': ')[1]} {mine.median / other.median:.2f}×" for mine, other in zip(ours, theirs)]
+    return "dockpy / buildah (median): " + ", ".join(parts)
+
+
+def remove_work_directory(work: Path) -> None:
+    """Unmount what buildah left mounted below ``work``, then remove it.
+
+    Never remove a tree with mounts in it: a container's rootfs may have the
+    host's /dev bound inside it.
+    """
+    storage = ["--root", str(work / "buildah-root"), "--runroot", str(work / "buildah-runroot")]
+    if (work / "buildah-root").exists():
+        subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True)
+        subprocess.run(["buildah", *storage, "rmi", "--all", "--force"], capture_output=True)
+    for mountpoint in sorted(_mounts_below(work), reverse=True):
+        subprocess.run(["umount", "--lazy", mountpoint], check=False)
+    if _mounts_below(work):
+        raise SystemExit(f"left {work} in place: it still has mounts")
+    shutil.rmtree(work)
+
+
+def _mounts_below(directory: Path) -> list[str]:
+    prefix = str(directory) + "/"
+    with open("/proc/self/mountinfo") as mountinfo:
+        points = [line.split()[4] for line in mountinfo]
+    return [point for point in points if point.startswith(prefix)]
+
+
+def _touch_content(context: Path) -> None:
+    with open(context / CHANGED_FILE, "a") as file:
+        file.write(f"{os.urandom(8).hex()}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    work = Path(tempfile.mkdtemp(prefix="dockpy-build-bench-"))
+    try:
+        context = work / "context"
+        context.mkdir()
+        make_context(context)
+        timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=args.runs * 2)]
+        timings += dockpy_timings(work, context, args.runs)
+        note = ""
+        if shutil.which("buildah"):
+            try:
+                theirs = buildah_timings(work, context, args.runs)
+                timings += theirs
+                note = "\n\n" + _ratios(timings[1:4], theirs)
+            except subprocess.CalledProcessError as error:
+                failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+                note = f"\n\nbuildah failed during this run ({'; '.join(failure) or error}); its rows are missing."
+    finally:
+        remove_work_directory(work)
+    record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py",
+           format_table(timings, target="cold ≤ 1.5 s, no-op ≤ 0.098 s, one file changed ≤ 0.7 s "
+                        "(BuildKit on the reference machine: 1.70 / 0.098 / 0.88 s)") + note)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""``build(root, options, progress)``: the library entry point the command line calls.
+
+An unchanged request is answered from the record of the build that made
+its image (``fastpath``), which imports neither the parser nor the
+builder; anything else is built (``builder.build_image``) and recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dockpy.build.fastpath import find_unchanged_build, fingerprint_build
+from dockpy.build.options import BuildOptions
+from dockpy.build.progress import BuildFinished, Progress
+from dockpy.metadata import open_database
+from dockpy.root import StorageRoot
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """The built image; ``reused`` when an unchanged earlier build answered the request."""
+
+    image_id: str
+    manifest_digest: str
+    reused: bool = False
+
+
+def build(root: StorageRoot, options: BuildOptions, progress: Progress | None = None) -> BuildOutcome:
+    progress = progress or Progress()
+    fingerprint = fingerprint_build(options)
+    if fingerprint is not None:
+        outcome = _unchanged_build(root, options, progress, fingerprint)
+        if outcome is not None:
+            return outcome
+    from dockpy.build.builder import build_image
+
+    result = build_image(root, options, progress, fingerprint)
+    return BuildOutcome(result.image.id, result.image.manifest_digest)
+
+
+def _unchanged_build(root: StorageRoot, options: BuildOptions, progress: Progress,
+                     fingerprint: str) -> BuildOutcome | None:
+    if not root.database.exists():
+        return None
+    connection = open_database(root)
+    try:
+        known = find_unchanged_build(connection, fingerprint, options.tags)
+    finally:
+        connection.close()
+    if known is None:
+        return None
+    progress.replay_cached(known.steps)
+    progress.emit(BuildFinished(known.image_id, options.tags, progress.elapsed()))
+    return BuildOutcome(known.image_id, known.manifest_digest, reused=True)

@@ -1,0 +1,147 @@
+"""``dockpy build [options] CONTEXT``: build a Dockerfile into an image (DESIGN.md §5).
+
+Argument parsing and rendering only; the work is ``dockpy.build.api.build``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+PROGRESS_MODES = ("auto", "plain", "quiet", "tty")
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "build",
+        help="build an image from a Dockerfile",
+        description="Build the Dockerfile in CONTEXT (or -f FILE) into an image; -t adds a revision to a tag.",
+    )
+    parser.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]",
+                        help="tag the image (a new revision of NAME:TAG); may repeat")
+    parser.add_argument("-f", "--file", metavar="FILE",
+                        help="the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input)")
+    parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg; may repeat")
+    parser.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")
+    parser.add_argument("--no-cache", action="store_true", help="run every step, reusing no cached layer")
+    parser.add_argument("--network", choices=("host", "none"), default="host",
+                        help="network of RUN steps (default: host)")
+    parser.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
+                        help="auto: live view on a terminal, plain lines otherwise; quiet: print the image id")
+    parser.add_argument("-q", "--quiet", action="store_true", help="same as --progress quiet")
+    parser.add_argument("--iidfile", metavar="FILE", help="write the image id to FILE")
+    parser.add_argument("--label", action="append", default=[], metavar="K=V", help="add a label to the image")
+    parser.add_argument("--compression", choices=("zstd", "gzip"), default="zstd", help="layer compression")
+    parser.add_argument("--secret", action="append", default=[], metavar="id=ID,src=PATH",
+                        help="a secret for RUN --mount=type=secret; may repeat")
+    parser.add_argument("--cache-from", action="append", default=[], metavar="REF",
+                        help="reuse the build cache stored in image REF (made by --cache-to); may repeat")
+    parser.add_argument("--cache-to", metavar="REF", help="store this build's cache as image REF")
+    parser.add_argument("context", metavar="CONTEXT", help="the build context directory")
+    parser.set_defaults(handler=run_build)
+
+
+def run_build(args) -> int:
+    from dockpy.build.api import build
+    from dockpy.build.options import BuildOptions
+    from dockpy.root import StorageRoot
+
+    root = StorageRoot.default()
+    dockerfile = _dockerfile_from_stdin(root) if args.file == "-" else args.file
+    options = BuildOptions(
+        context_dir=args.context, dockerfile=dockerfile, tags=tuple(args.tag),
+        build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
+        network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
+        secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
+        cache_from=tuple(args.cache_from), cache_to=args.cache_to,
+    )
+    mode = "quiet" if args.quiet else args.progress
+    renderer = _renderer(mode)
+    try:
+        outcome = build(root, options, _progress(renderer))
+    finally:
+        getattr(renderer, "close", lambda: None)()
+        if args.file == "-":
+            os.unlink(dockerfile)
+    if args.iidfile:
+        with open(args.iidfile, "w") as file:
+            file.write(outcome.image_id)
+    if mode == "quiet":
+        print(outcome.image_id)
+    return 0
+
+
+def _dockerfile_from_stdin(root) -> str:
+    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match)."""
+    import hashlib
+
+    data = sys.stdin.buffer.read()
+    root.create()
+    path = os.path.join(root.tmp, f"build-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
+    with open(path, "wb") as file:
+        file.write(data)
+    return path
+
+
+def _source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it."""
+    from dockpy.layers.tarwriter import source_date_epoch_from_environment
+
+    return source_date_epoch_from_environment()
+
+
+def _progress(renderer):
+    from dockpy.build.progress import Progress
+
+    return Progress(renderer)
+
+
+def _renderer(mode: str):
+    from dockpy.build.progress import PlainRenderer, QuietRenderer
+
+    if mode == "quiet":
+        return QuietRenderer()
+    if mode == "tty" or (mode == "auto" and sys.stderr.isatty()):
+        from dockpy.build.live import LiveRenderer
+
+        return LiveRenderer()
+    return PlainRenderer()
+
+
+def _build_args(values: list[str]) -> dict[str, str]:
+    """``K=V`` sets; a bare ``K`` takes the value of K in dockpy's own environment, as Docker does."""
+    result = {}
+    for value in values:
+        name, equals, text = value.partition("=")
+        if equals:
+            result[name] = text
+        elif name in os.environ:
+            result[name] = os.environ[name]
+    return result
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    from dockpy.errors import InvalidInputError
+
+    result = {}
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not name:
+            raise InvalidInputError(f"invalid {flag} {value!r}: want KEY=VALUE")
+        result[name] = text
+    return result
+
+
+def _secrets(values: list[str]) -> dict[str, str]:
+    """``--secret id=ID,src=PATH`` (``source=`` too; ``src`` defaults to nothing, an error)."""
+    from dockpy.errors import InvalidInputError
+
+    secrets = {}
+    for value in values:
+        fields = dict(part.partition("=")[::2] for part in value.split(",") if part)
+        secret_id = fields.get("id")
+        source = fields.get("src") or fields.get("source")
+        if not secret_id or not source:
+            raise InvalidInputError(f"invalid --secret {value!r}: want id=ID,src=PATH")
+        secrets[secret_id] = os.path.abspath(source)
+    return secrets

@@ -1,0 +1,92 @@
+"""``dockpy build`` end to end, as a user runs it: flags, output modes, errors and exit codes."""
+
+import json
+
+import pytest
+
+DOCKERFILE = ('FROM busybox\nARG MSG=default\nCOPY hello.txt /hello.txt\nLABEL from=dockerfile\n'
+              'CMD ["cat", "/hello.txt"]\n')
+
+
+@pytest.fixture
+def context(tmp_path):
+    directory = tmp_path / "ctx"
+    directory.mkdir()
+    (directory / "Dockerfile").write_text(DOCKERFILE)
+    (directory / "hello.txt").write_text("hello\n")
+    return directory
+
+
+def test_quiet_prints_only_the_image_id_and_tags_it(dockpy, build_root, context):
+    result = dockpy("build", "-q", "-t", "hello:1", str(context))
+    assert result.returncode == 0, result.stderr
+    image_id = result.stdout.strip()
+    assert image_id.startswith("sha256:") and len(image_id) == 71
+    log = json.loads(dockpy("images", "--format", "json", check=True).stdout)
+    assert any(row["Repository"] == "hello" and row["Id"] == image_id for row in log)
+
+
+def test_plain_progress_prints_one_line_per_step_and_cache_results(dockpy, build_root, context):
+    dockpy("build", "--progress", "plain", str(context), check=True)
+    result = dockpy("build", "--progress", "plain", str(context), check=True)
+    assert "#1 [stage-0 1/5] FROM busybox" in result.stderr
+    assert "#3 CACHED" in result.stderr
+
+
+def test_iidfile_label_build_arg_and_file_flags(dockpy, build_root, context, tmp_path):
+    other = tmp_path / "Other.Dockerfile"
+    other.write_text("FROM busybox\nARG MSG\nLABEL msg=$MSG\n")
+    iidfile = tmp_path / "iid"
+    dockpy("build", "-q", "-f", str(other), "--build-arg", "MSG=given", "--label", "extra=1",
+           "--iidfile", str(iidfile), "-t", "flags:1", str(context), check=True)
+    inspected = json.loads(dockpy("inspect", "flags:1", check=True).stdout)[0]
+    labels = inspected["Config"]["Labels"]
+    assert labels == {"msg": "given", "extra": "1"}
+    assert iidfile.read_text().startswith("sha256:")
+
+
+def test_target_and_gzip_compression(dockpy, build_root, tmp_path):
+    context = tmp_path / "multi"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM busybox AS first\nCOPY Dockerfile /first\n"
+                                        "FROM first\nCOPY Dockerfile /second\n")
+    dockpy("build", "-q", "--target", "first", "--compression", "gzip", "-t", "multi:first", str(context), check=True)
+    inspected = json.loads(dockpy("inspect", "multi:first", check=True).stdout)[0]
+    assert len(inspected["RootFS"]["Layers"]) == 2
+
+
+def test_a_dockerfile_error_is_one_line_and_exit_125(dockpy, build_root, tmp_path):
+    context = tmp_path / "bad"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM busybox\nRUNN true\n")
+    result = dockpy("build", str(context))
+    assert result.returncode == 125
+    assert result.stderr.startswith("dockpy: error: ")
+    assert "Dockerfile:2: unknown instruction: RUNN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_failing_run_exits_125_with_the_line_and_status(dockpy, build_root, tmp_path):
+    context = tmp_path / "fail"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM busybox\nRUN echo broken-step; exit 7\n")
+    result = dockpy("build", "--progress", "quiet", "-t", "fail:1", str(context))
+    assert result.returncode == 125
+    assert "Dockerfile:2: RUN" in result.stderr and "exit status 7" in result.stderr
+    assert "broken-step" in result.stderr
+    assert dockpy("inspect", "fail:1").returncode != 0
+
+
+def test_secret_flag_reaches_the_run_step(dockpy, build_root, tmp_path):
+    context = tmp_path / "secret"
+    context.mkdir()
+    (context / "Dockerfile").write_text('FROM busybox\n'
+                                        'RUN --mount=type=secret,id=pw test "$(cat /run/secrets/pw)" = hunter2\n')
+    (tmp_path / "pw").write_text("hunter2")
+    dockpy("build", "-q", "--secret", f"id=pw,src={tmp_path / 'pw'}", str(context), check=True)
+
+
+def test_the_dockerfile_can_come_from_standard_input(dockpy, build_root, context):
+    result = dockpy("build", "-q", "-f", "-", str(context), input=b"FROM busybox\nCOPY hello.txt /from-stdin\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("sha256:")
