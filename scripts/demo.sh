@@ -15,6 +15,6 @@ dockpy=.venv/bin/dockpy
 "$dockpy" run -d --network host --name example-site-demo example-site
 trap '"$dockpy" rm -f example-site-demo >/dev/null' EXIT
 for _ in 1 2 3 4 5 6 7 8 9 10; do
-    if wget -q -O - http://127.0.0.1:8080/changelog.html; then break; fi
+    if busybox wget -q -O - http://127.0.0.1:8080/changelog.html; then break; fi
     sleep 0.5
 done
