@@ -8,6 +8,7 @@ skip with a reason that names what is missing.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,22 @@ def storage_root(tmp_path, monkeypatch) -> StorageRoot:
     root = StorageRoot(tmp_path / "dockpy-root").create()
     monkeypatch.setenv("DOCKPY_ROOT", str(root.path))
     return root
+
+
+@pytest.fixture(autouse=True)
+def host_dev_null_stays_a_device(request):
+    """Guard the host: a test after which /dev/null is no longer the null device fails, by name.
+
+    (A container or build step that escaped its mount namespace would show up here first.)
+    """
+    yield
+    mode = os.stat("/dev/null").st_mode
+    if not stat.S_ISCHR(mode):
+        if os.geteuid() == 0:  # put the host back before anything else writes into a regular file
+            os.unlink("/dev/null")
+            os.mknod("/dev/null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+            os.chmod("/dev/null", 0o666)
+        pytest.fail(f"{request.node.nodeid} left /dev/null as a {stat.filemode(mode)} file, not the null device")
 
 
 @pytest.fixture(scope="session")

@@ -229,9 +229,10 @@ def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
     rundir = backend.run_directory("killed-dockpy")
     dockpy = subprocess.Popen([sys.executable, "-c", KILLED_DOCKPY, str(backend.root.path), container, *image_layers])
     try:
-        # QEMU and the upper dir's virtiofsd; they start one after the other, so wait for both.
-        _wait_until(lambda: len(_processes_with_cwd(rundir.path)) == 2 or dockpy.poll() is not None)
-        helpers = _processes_with_cwd(rundir.path)
+        # QEMU and the upper dir's virtiofsd, both children of the dockpy process.
+        _wait_until(lambda: rundir.running_pid() is not None or dockpy.poll() is not None)
+        _wait_until(lambda: len(_children_of(dockpy.pid)) == 2 or dockpy.poll() is not None)
+        helpers = _children_of(dockpy.pid)
         assert rundir.running_pid() in helpers and len(helpers) == 2
     finally:
         dockpy.kill()
@@ -241,13 +242,15 @@ def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
     virtiofs.remove_lock_files("killed-dockpy")
 
 
-def _processes_with_cwd(directory) -> list[int]:
+def _children_of(parent: int) -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.readlink(f"/proc/{entry}/cwd") == str(directory):
-                    pids.append(int(entry))
+                with open(f"/proc/{entry}/stat") as stat_file:
+                    fields = stat_file.read().rsplit(")", 1)[1].split()
             except OSError:
-                pass
+                continue
+            if int(fields[1]) == parent:  # the field after the state is the parent's pid
+                pids.append(int(entry))
     return pids
