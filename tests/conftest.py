@@ -67,6 +67,18 @@ def conformance_dir(shared_dir) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def registry_address(tmp_path_factory) -> str:
+    """``127.0.0.1:PORT`` of a docker-registry started for this session (filesystem storage in a temp dir)."""
+    from tests.registry_server import REGISTRY_BINARY, LocalRegistry
+
+    if REGISTRY_BINARY is None:
+        pytest.skip("docker-registry is not installed (Debian package docker-registry)")
+    registry = LocalRegistry(tmp_path_factory.mktemp("registry"))
+    yield registry.address
+    registry.stop()
+
+
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts, namespaces, device nodes)")
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 
 from dockpy.build.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
-from dockpy.build.cache_transfer import export_cache, import_cache
+from dockpy.build.cache_transfer import export_cache, import_cache, local_name, pull_remote_cache, push_remote_cache
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
 from dockpy.build.context import BuildContext
 from dockpy.build.copy_instruction import copy_instruction
@@ -143,7 +143,8 @@ class Builder:
             self.progress.emit(BuildWarning(f"build arg {name} was given but no ARG declares it"))
         result = self._store_image(target)
         if self.options.cache_to:
-            export_cache(self.store, self.cache_entries, self.options.cache_to, self.platform)
+            export_cache(self.store, self.cache_entries, local_name(self.options.cache_to), self.platform)
+            push_remote_cache(self.store, self.options.cache_to)
         self.digests.save()
         self.cache.remember_inputs(self.step_inputs)
         self.progress.emit(BuildFinished(result.image.id, tuple(self.options.tags), time.monotonic() - self.started))
@@ -151,7 +152,8 @@ class Builder:
 
     def _import_cache(self, reference: str) -> None:
         try:
-            image = self.store.resolve(reference)
+            pull_remote_cache(self.store, reference)
+            image = self.store.resolve(local_name(reference))
         except NotFoundError:
             self.progress.emit(BuildWarning(f"--cache-from {reference}: no such image, building without it"))
             return

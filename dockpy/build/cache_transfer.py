@@ -10,6 +10,12 @@ to nothing, for a step that made no layer). Being an image, it travels with
 adds the entries to this root's cache index; a step whose key matches then
 reuses the layer instead of running. A ``--cache-from`` image that does not
 exist is a warning, as in Docker.
+
+``registry://HOST/REPO:TAG`` names a cache that lives in a registry, the
+shared cache of a CI fleet: ``--cache-to`` stores the cache image locally
+under ``HOST/REPO:TAG`` and pushes it (only the blobs the registry lacks go
+up); ``--cache-from`` pulls it first (only the blobs this root lacks come
+down). Loopback registries may speak plain http (see ``registry.client``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,37 @@ from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry, ImageCon
 from dockpy.image.store import Image, ImageStore
 
 CACHE_LABEL = "org.dockpy.build-cache.v1"
+REGISTRY_SCHEME = "registry://"
+
+
+def local_name(reference: str) -> str:
+    """The image name a cache reference is kept under in the store (``registry://`` dropped)."""
+    return reference.removeprefix(REGISTRY_SCHEME)
+
+
+def pull_remote_cache(store: ImageStore, reference: str) -> None:
+    """For a ``registry://`` reference, bring the cache image into the store; others are local already."""
+    if not reference.startswith(REGISTRY_SCHEME):
+        return
+    from dockpy.image.registry.client import RegistryClient
+    from dockpy.image.registry.transfer import RemoteImage, pull_image
+
+    remote = RemoteImage.parse(local_name(reference))
+    with RegistryClient(remote.registry, tls_verify=True) as client:
+        pull_image(store, client, remote)
+
+
+def push_remote_cache(store: ImageStore, reference: str) -> None:
+    """For a ``registry://`` reference, push the cache image stored under its local name."""
+    if not reference.startswith(REGISTRY_SCHEME):
+        return
+    from dockpy.image.registry.client import RegistryClient
+    from dockpy.image.registry.transfer import RemoteImage, push_image
+
+    name = local_name(reference)
+    remote = RemoteImage.parse(name)
+    with RegistryClient(remote.registry, tls_verify=True) as client:
+        push_image(store, client, name, remote)
 
 
 def export_cache(store: ImageStore, entries: Sequence[tuple[str, CachedLayer]], reference: str,

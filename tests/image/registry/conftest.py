@@ -19,17 +19,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.registry_server import REGISTRY_BINARY, LocalRegistry
-
-@pytest.fixture(scope="session")
-def registry_address(tmp_path_factory) -> str:
-    """``127.0.0.1:PORT`` of a running docker-registry, stopped at the end of the session."""
-    if REGISTRY_BINARY is None:
-        pytest.skip("docker-registry is not installed (Debian package docker-registry)")
-    registry = LocalRegistry(tmp_path_factory.mktemp("registry"))
-    yield registry.address
-    registry.stop()
-
 
 class FaultProxy:
     """An HTTP proxy in front of the registry whose misbehaviour the test chooses.
