@@ -53,8 +53,8 @@ import os
 import shutil
 import sqlite3
 import time
-import uuid
-from dataclasses import dataclass
+from collections import namedtuple
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -102,23 +102,20 @@ class Kind(str, enum.Enum):
     COMMITTED = "committed"
 
 
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """What ``stat`` and ``walk`` report; ``directory`` is the snapshot's ``fs`` dir."""
+class SnapshotInfo(namedtuple("SnapshotInfo", "name kind parent created directory")):
+    """What ``stat`` and ``walk`` report: ``kind`` a ``Kind``, ``parent`` a name or None,
+    ``created`` an aware ``datetime``, ``directory`` the snapshot's ``fs`` dir (a Path).
 
-    name: str
-    kind: Kind
-    parent: str | None
-    created: datetime
-    directory: Path
+    A namedtuple: ``dockpy run`` finds its image's snapshots here and must not pay for ``dataclasses``.
+    """
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(namedtuple("Usage", "size inodes")):
     """Disk used by one snapshot alone (not its parents): allocated bytes and distinct inodes."""
 
-    size: int
-    inodes: int
+    __slots__ = ()
 
 
 class Snapshotter:
@@ -218,6 +215,19 @@ class Snapshotter:
         """The snapshot's ``fs`` dir: its own files, in overlay form (the layer applier writes here)."""
         return self._fs(self._row(self.connection, key_or_name)["id"])
 
+    def committed_directories(self, names: Sequence[str]) -> list[Path] | None:
+        """The ``fs`` dirs of the committed snapshots ``names``, in that order; None unless all are committed."""
+        if not names:
+            return []
+        placeholders = ", ".join("?" * len(names))
+        rows = self.connection.execute(
+            f"SELECT name, id FROM snapshots WHERE kind = 'committed' AND name IN ({placeholders})", tuple(names)
+        )
+        ids = dict(rows.fetchall())
+        if any(name not in ids for name in names):
+            return None
+        return [self._fs(ids[name]) for name in names]
+
     def cleanup(self) -> list[Path]:
         """Remove the directories no snapshot owns (left by crashes); returns what was removed."""
         with transaction(self.connection) as db:
@@ -306,6 +316,8 @@ class Snapshotter:
         return self.root.snapshots / str(snapshot_id) / "fs"
 
     def _move_aside(self, path: Path) -> Path:
+        import uuid  # here: it imports platform, and only crash recovery needs it
+
         aside = self.root.tmp / f"snapshot-removed-{path.name}-{uuid.uuid4().hex[:8]}"
         os.rename(path, aside)
         return aside

@@ -92,3 +92,14 @@ def test_an_abbreviated_global_option_still_parses(dockpy, tmp_path):
     result = dockpy("--ro", str(tmp_path), "images", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
+    code = (
+        "import importlib, sys\n"
+        "from dockpy.cli import COMMAND_MODULES\n"
+        "for name in COMMAND_MODULES:\n    importlib.import_module(name)\n"
+        "print('HEAVY=' + ','.join(m for m in ('dataclasses', 'typing', 'json', 'sqlite3', 'shutil') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "HEAVY="
