@@ -10,7 +10,6 @@ which runs it only when something it creates is missing.
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Iterator
 
@@ -19,8 +18,8 @@ from dockpy.root import StorageRoot
 
 # Long enough for a concurrent gc or commit to finish; short enough to report a stuck lock.
 BUSY_TIMEOUT_SECONDS = 60.0
-# The statements ensure_schema can skip: it knows what they create.
-_CREATES = re.compile(r"CREATE\s+(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", re.IGNORECASE)
+# The statements ensure_schema can skip when what they name exists.
+_NAMED_CREATES = (("CREATE", "TABLE", "IF", "NOT", "EXISTS"), ("CREATE", "INDEX", "IF", "NOT", "EXISTS"))
 
 
 class MetadataConnection(sqlite3.Connection):
@@ -61,13 +60,21 @@ def ensure_schema(connection: MetadataConnection, owner: str, ddl: str) -> None:
     if owner in connection.ensured_schemas:
         return
     statements = [part.strip() for part in ddl.split(";") if part.strip()]
-    created = [_CREATES.match(statement) for statement in statements]
-    if not all(created) or not {match[1] for match in created} <= _schema_names(connection):
+    created = [_created_name(statement) for statement in statements]
+    if None in created or not set(created) <= _schema_names(connection):
         with transaction(connection):
             for statement in statements:
                 connection.execute(statement)
         connection.schema_names = None
     connection.ensured_schemas.add(owner)
+
+
+def _created_name(statement: str) -> str | None:
+    """The table or index a ``CREATE TABLE|INDEX IF NOT EXISTS name ...`` makes; None for any other statement."""
+    words = statement.split(None, 6)
+    if len(words) < 6 or tuple(word.upper() for word in words[:5]) not in _NAMED_CREATES:
+        return None
+    return words[5].partition("(")[0]
 
 
 def _schema_names(connection: MetadataConnection) -> set[str]:

@@ -16,6 +16,7 @@ argparse's own messages stay exactly as they are.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import re
@@ -76,6 +77,7 @@ class _HelpFormatter(argparse.HelpFormatter):
         super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
 
 
+@functools.cache  # argparse makes a formatter per argument; the terminal does not change meanwhile
 def _terminal_columns() -> int:
     try:
         columns = int(os.environ.get("COLUMNS", ""))

@@ -188,9 +188,7 @@ class ContainerStore:
             db.execute("DELETE FROM containers WHERE id = ?", (record.id,))
             if record.image_id:
                 release_image(db, record.id)
-        import shutil  # only removals need it
-
-        shutil.rmtree(self.paths(record.id).directory, ignore_errors=True)
+        remove_container_directory(self.paths(record.id).directory)
 
     def get(self, reference: str) -> ContainerRecord:
         """By full id, unique id prefix or name (Docker's order)."""
@@ -223,6 +221,37 @@ class ContainerStore:
         lost = {"state": EXITED, "exit_code": LOST_EXIT_CODE, "finished": time.time()}
         self.update(record.id, **lost)
         return record._replace(**lost)
+
+
+def remove_container_directory(directory: Path) -> None:
+    """Remove a container's directory, whatever the container left in it.
+
+    Most containers leave dockpy's files and a few directories, nearly all
+    empty (``work/work`` is the deepest): those go with plain unlink and
+    rmdir, two levels down, and only a deeper tree needs ``shutil.rmtree``,
+    whose import alone (bz2, lzma, threading) would cost ``run --rm`` more
+    than the removal. Entries are never followed through symlinks.
+    """
+    try:
+        _remove_entries(directory, levels=2)
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+    except OSError:  # a directory with more inside than two levels (a container's changes)
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_entries(directory: str | Path, levels: int) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+                continue
+            if levels > 1:
+                _remove_entries(entry.path, levels - 1)
+            os.rmdir(entry.path)  # OSError (not empty) when there is more below
 
 
 def process_start_time(pid: int) -> int | None:
