@@ -20,7 +20,6 @@ Choices (the numbers are in ``docs/layers-tar.md``):
 from __future__ import annotations
 
 import enum
-import gzip
 import hashlib
 import io
 import os
@@ -32,8 +31,6 @@ from typing import BinaryIO
 from dockpy.errors import InvalidInputError, UnsafeArchiveError
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import DiffID, Digest
-from dockpy.layers.tarcheck import EntryChecker
-from dockpy.layers.tarreader import COPY_CHUNK, TarReader
 
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 1
@@ -129,6 +126,9 @@ def store_layer_from_tar(
     uncompressed bytes are accepted; otherwise nothing is stored.
     ``tar_stream`` is read to its end and closed.
     """
+    from dockpy.layers.tarcheck import EntryChecker  # here: commit_layer, the common case, reads no tar
+    from dockpy.layers.tarreader import TarReader
+
     with store.writer() as blob, open_tar_stream(tar_stream) as plain:
         compressor = _compressor(compression, blob)
         diff_id_sink = _HashingWriter(compressor)
@@ -153,6 +153,8 @@ def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
 
 def open_tar_stream(stream: BinaryIO) -> BinaryIO:
     """``stream`` as a plain tar, decompressing zstd or gzip; closing the result closes ``stream``."""
+    from dockpy.layers.tarreader import COPY_CHUNK
+
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, COPY_CHUNK)
     magic = buffered.peek(len(ZSTD_MAGIC))[: len(ZSTD_MAGIC)]
     if magic.startswith(ZSTD_MAGIC):
@@ -161,6 +163,8 @@ def open_tar_stream(stream: BinaryIO) -> BinaryIO:
         decompressed = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=False)
         raw = _DecompressedReader(decompressed, buffered, "zstd", (zstandard.ZstdError,))
     elif magic.startswith(GZIP_MAGIC):
+        import gzip
+
         decompressed = gzip.GzipFile(fileobj=buffered, mode="rb")
         raw = _DecompressedReader(decompressed, buffered, "gzip", (EOFError, gzip.BadGzipFile, zlib.error))
     else:

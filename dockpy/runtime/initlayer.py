@@ -54,7 +54,8 @@ def shared_init_layer(root: StorageRoot) -> Path:
 
     It is built in ``tmp/`` and renamed into place, so no container ever sees
     it half made; when two processes race, the first rename wins and the
-    loser's copy is dropped.
+    loser's copy is dropped. The write lease keeps gc from taking the copy
+    for a crash's leftover meanwhile.
     """
     layer = root.init_layer
     if not layer.is_dir():
@@ -63,16 +64,20 @@ def shared_init_layer(root: StorageRoot) -> Path:
 
 
 def _install_init_layer(root: StorageRoot) -> None:
-    staging = root.tmp / f"init-{os.getpid()}-{os.urandom(4).hex()}"
-    make_init_layer(staging)
-    try:
-        os.rename(staging, root.init_layer)
-    except OSError:  # another process installed it first
-        import shutil
+    from dockpy.image.lease import write_lease
+    from dockpy.image.leftovers import INIT_LAYER_STAGING_PREFIX
 
-        shutil.rmtree(staging, ignore_errors=True)
-        if not root.init_layer.is_dir():
-            raise
+    staging = root.tmp / f"{INIT_LAYER_STAGING_PREFIX}{os.urandom(8).hex()}"
+    with write_lease(root):
+        make_init_layer(staging)
+        try:
+            os.rename(staging, root.init_layer)
+        except OSError:  # another process installed it first
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            if not root.init_layer.is_dir():
+                raise
 
 
 def make_init_layer(directory: Path) -> None:
