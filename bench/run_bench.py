@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
-from bench.harness import dockpy_command, format_table, record, time_command  # noqa: E402
+from bench.harness import compile_bytecode, dockpy_command, format_table, record, time_command  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,13 +62,6 @@ def run_all(scratch: Path, runs: int):
     timings += peer_timings(bundle, runs)
     remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
     return timings
-
-
-def compile_bytecode() -> None:
-    """Users' dockpy has its bytecode cached; a benchmark must not time the compiler."""
-    import compileall
-
-    compileall.compile_dir(str(REPO / "dockpy"), quiet=1)
 
 
 def make_bundle(bundle: Path) -> Path:
