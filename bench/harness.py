@@ -2,7 +2,10 @@
 
 Timings are whole-process wall seconds (min / median / max of N runs, after
 one untimed warm-up), compared side by side *in the same run* as ratios, so a
-busy machine moves both sides alike. ``record`` writes a section into
+busy machine moves both sides alike. Each run's CPU time (user + system, of
+the command and every process it waited for) is recorded too: on a machine
+shared with other jobs, wall time measures the neighbours as much as the
+command, CPU time much less so. ``record`` writes a section into
 BENCHMARKS.md keyed by its title: re-running a benchmark replaces its own
 section and leaves the others alone.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,10 +30,11 @@ BENCHMARKS_FILE = REPO / "BENCHMARKS.md"
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock seconds of repeated runs of one operation."""
+    """Wall-clock seconds of repeated runs of one operation, and the CPU seconds of each run."""
 
     operation: str
     seconds: tuple[float, ...]
+    cpu_seconds: tuple[float, ...] = ()
 
     @property
     def median(self) -> float:
@@ -43,34 +48,62 @@ class Timing:
     def maximum(self) -> float:
         return max(self.seconds)
 
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else None
+
 
 def time_callable(operation: str, run: Callable[[], object], *, runs: int = 5,
-                  setup: Callable[[], object] | None = None, warmup: bool = True) -> Timing:
-    """Time ``run()`` ``runs`` times; ``setup()`` runs untimed before each."""
+                  setup: Callable[[], object] | None = None, warmup: bool = True, own_cpu: bool = True) -> Timing:
+    """Time ``run()`` ``runs`` times; ``setup()`` runs untimed before each.
+
+    CPU time counts the processes ``run`` waited for and, with ``own_cpu``,
+    this process's own (a command's CPU is its process's alone).
+    """
     if warmup:
         if setup:
             setup()
         run()
-    samples = []
+    samples, cpu_samples = [], []
     for _ in range(runs):
         if setup:
             setup()
+        cpu_before = _cpu_seconds(own_cpu)
         start = time.perf_counter()
         run()
         samples.append(time.perf_counter() - start)
-    return Timing(operation, tuple(samples))
+        cpu_samples.append(_cpu_seconds(own_cpu) - cpu_before)
+    return Timing(operation, tuple(samples), tuple(cpu_samples))
+
+
+def _cpu_seconds(own: bool) -> float:
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = children.ru_utime + children.ru_stime
+    return total + time.process_time() if own else total
 
 
 def time_command(operation: str, argv: Sequence[str], *, runs: int = 5, env: dict | None = None,
                  setup: Callable[[], object] | None = None, shell: bool = False) -> Timing:
-    """Time a command; it must succeed (a failing benchmark is not a fast one)."""
-    full_env = {**os.environ, **(env or {})}
+    """Time a command; it must succeed (a failing benchmark is not a fast one).
+
+    PYTHONPATH points at this checkout, so the venv's console script runs this
+    dockpy (every command gets it, so a Python reference pays the same).
+    """
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
 
     def run():
         subprocess.run(argv, env=full_env, check=True, shell=shell,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    return time_callable(operation, run, runs=runs, setup=setup)
+    return time_callable(operation, run, runs=runs, setup=setup, own_cpu=False)
+
+
+def compile_bytecode() -> None:
+    """Users' dockpy has its bytecode cached; a benchmark must not time the compiler
+    (nor skip writing bytecode because PYTHONDONTWRITEBYTECODE is set in the shell)."""
+    import compileall
+
+    compileall.compile_dir(str(REPO / "dockpy"), quiet=1)
 
 
 def dockpy_command(*args: str) -> list[str]:
@@ -87,13 +120,16 @@ def machine_description() -> str:
 
 
 def format_table(timings: Sequence[Timing], reference: Timing | None = None, target: str = "") -> str:
-    """A markdown table; with ``reference``, a column of median ratios against it."""
-    header = "| operation | n | min s | median s | max s |" + (" ratio |" if reference else "")
-    rule = "|---|---|---|---|---|" + ("---|" if reference else "")
-    lines = [header, rule]
+    """A markdown table; with ``reference``, a column of median ratios against it (wall time)."""
+    with_cpu = any(timing.cpu_seconds for timing in timings)
+    header = "| operation | n | min s | median s | max s |" + (" CPU median s |" if with_cpu else "")
+    header += " ratio |" if reference else ""
+    lines = [header, "|---" * header.count(" |") + "|"]
     for timing in timings:
         row = (f"| {timing.operation} | {len(timing.seconds)} | {timing.minimum:.4f} | "
                f"{timing.median:.4f} | {timing.maximum:.4f} |")
+        if with_cpu:
+            row += f" {timing.cpu_median:.4f} |" if timing.cpu_seconds else " |"
         if reference:
             row += f" {timing.median / reference.median:.2f}× |"
         lines.append(row)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from harness import dockpy_command, format_table, record, time_command
+from harness import compile_bytecode, dockpy_command, format_table, record, time_command
 
 RUNS = 20
 
 
 def main() -> None:
+    compile_bytecode()
     python = time_command("python3 -c pass", [sys.executable, "-c", "pass"], runs=RUNS)
     timings = [
         python,

@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from harness import dockpy_command, format_table, record, time_command
+from harness import compile_bytecode, dockpy_command, format_table, record, time_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -46,10 +46,10 @@ def populate(root: Path) -> None:
 
 
 def main() -> None:
+    compile_bytecode()
     with tempfile.TemporaryDirectory() as scratch:
         populate(Path(scratch))
-        # As installed, with cached bytecode: the untimed warm-up run writes the .pyc files.
-        env = {"DOCKPY_ROOT": scratch, "PYTHONDONTWRITEBYTECODE": ""}
+        env = {"DOCKPY_ROOT": scratch}
         python = time_command("python3 -c pass", [sys.executable, "-c", "pass"], runs=RUNS)
         timings = [
             python,

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import threading
 from collections.abc import Callable
-from typing import TypeVar
 
-_Result = TypeVar("_Result")
 
 
 def _load_libc() -> ctypes.CDLL:
@@ -96,7 +93,7 @@ def unshare(flags: int) -> None:
     _check(_libc.unshare(flags), "unshare")
 
 
-def call_in_directory(directory: str | os.PathLike, function: Callable[[], _Result]) -> _Result:
+def call_in_directory(directory: str | os.PathLike, function: Callable[[], object]) -> object:
     """Call ``function`` in a fresh thread whose working directory is ``directory``.
 
     The thread first unshares its filesystem attributes (``CLONE_FS``), so its
@@ -104,6 +101,8 @@ def call_in_directory(directory: str | os.PathLike, function: Callable[[], _Resu
     thread alone. Syscalls that take relative paths (an overlay's ``lowerdir=``)
     then resolve them from ``directory`` without forking.
     """
+    import threading  # only overlays of very many layers come here
+
     outcome: dict[str, object] = {}
 
     def run() -> None:
@@ -119,7 +118,7 @@ def call_in_directory(directory: str | os.PathLike, function: Callable[[], _Resu
     thread.join()
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
-    return outcome["result"]  # type: ignore[return-value]
+    return outcome["result"]
 
 
 def setns(fd: int, nstype: int = 0) -> None:

@@ -4,7 +4,7 @@ Every change that must be all-or-nothing is one ``transaction``. WAL mode lets
 readers proceed while one writer commits, and ``BEGIN IMMEDIATE`` takes the
 write lock up front so two dockpy processes never deadlock upgrading a read
 lock. Each package owns its tables: it passes its DDL to ``ensure_schema``,
-which runs it once per connection.
+which runs it only when something it creates is missing.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from dockpy.root import StorageRoot
 
 # Long enough for a concurrent gc or commit to finish; short enough to report a stuck lock.
 BUSY_TIMEOUT_SECONDS = 60.0
+# The statements ensure_schema can skip when what they name exists.
+_NAMED_CREATES = (("CREATE", "TABLE", "IF", "NOT", "EXISTS"), ("CREATE", "INDEX", "IF", "NOT", "EXISTS"))
 
 
 class MetadataConnection(sqlite3.Connection):
-    """A connection that remembers which packages' schemas it has ensured."""
+    """A connection that remembers which packages' schemas it has ensured, and which tables and indexes exist."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.ensured_schemas: set[str] = set()
+        self.schema_names: set[str] | None = None
 
 
 def open_database(root: StorageRoot) -> MetadataConnection:
@@ -49,13 +52,37 @@ def open_database(root: StorageRoot) -> MetadataConnection:
 
 
 def ensure_schema(connection: MetadataConnection, owner: str, ddl: str) -> None:
-    """Run ``ddl`` (``CREATE ... IF NOT EXISTS`` statements, no ``;`` inside) once per connection."""
+    """Run ``ddl`` (``CREATE ... IF NOT EXISTS`` statements, no ``;`` inside) once per connection.
+
+    When every table and index it creates exists already (all but the
+    first time), it runs nothing: no write lock for a command that only reads.
+    """
     if owner in connection.ensured_schemas:
         return
-    with transaction(connection):
-        for statement in filter(None, (part.strip() for part in ddl.split(";"))):
-            connection.execute(statement)
+    statements = [part.strip() for part in ddl.split(";") if part.strip()]
+    created = [_created_name(statement) for statement in statements]
+    if None in created or not set(created) <= _schema_names(connection):
+        with transaction(connection):
+            for statement in statements:
+                connection.execute(statement)
+        connection.schema_names = None
     connection.ensured_schemas.add(owner)
+
+
+def _created_name(statement: str) -> str | None:
+    """The table or index a ``CREATE TABLE|INDEX IF NOT EXISTS name ...`` makes; None for any other statement."""
+    words = statement.split(None, 6)
+    if len(words) < 6 or tuple(word.upper() for word in words[:5]) not in _NAMED_CREATES:
+        return None
+    return words[5].partition("(")[0]
+
+
+def _schema_names(connection: MetadataConnection) -> set[str]:
+    """The tables and indexes in the database (read once per connection, as several packages ask)."""
+    if connection.schema_names is None:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")
+        connection.schema_names = {name for (name,) in rows}
+    return connection.schema_names
 
 
 @contextlib.contextmanager

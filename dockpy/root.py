@@ -5,6 +5,7 @@
     <root>/blobs/sha256/<hex>        content store: layers, configs, manifests
     <root>/snapshots/<n>/fs          one unpacked layer each (short names keep overlay options short)
     <root>/containers/<id>/          a container's upper, work and merged dirs
+    <root>/init/                     mount points every container's root needs (the shared init layer)
     <root>/tmp/                      ingest and scratch space on the same filesystem (renames stay atomic)
     <root>/metadata.db               SQLite: tags, revisions, containers, cache index, snapshots
 """
@@ -49,6 +50,10 @@ class StorageRoot(namedtuple("StorageRoot", "path")):
     @property
     def containers(self) -> Path:
         return self.path / "containers"
+
+    @property
+    def init_layer(self) -> Path:
+        return self.path / "init"
 
     @property
     def tmp(self) -> Path:

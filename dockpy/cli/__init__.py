@@ -5,11 +5,18 @@ Each verb lives in a small module of this package that defines
 function ``(args) -> int``. Command modules import only the standard library
 at module level: the library code a handler needs is imported inside the
 handler, so ``dockpy --help`` never loads lark, zstandard or rich.
+
+Only the module of the verb being run is imported and registered
+(``COMMAND_VERBS`` says which): building all thirty sub-parsers costs more
+than a whole ``dockpy run`` may take. ``--help``, an unknown verb or any
+command line this module cannot read up front builds every sub-parser, so
+argparse's own messages stay exactly as they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import re
@@ -18,38 +25,60 @@ import sys
 from dockpy import __version__
 from dockpy.errors import DockpyError, InvalidInputError
 
-# The command modules, in the order their verbs appear in --help.
-COMMAND_MODULES: tuple[str, ...] = (
-    "dockpy.cli.build",
-    "dockpy.cli.run",
-    "dockpy.cli.containers",
-    "dockpy.cli.commit",
-    "dockpy.cli.images",
-    "dockpy.cli.history",
-    "dockpy.cli.inspect",
-    "dockpy.cli.tag",
-    "dockpy.cli.rmi",
-    "dockpy.cli.log",
-    "dockpy.cli.rollback",
-    "dockpy.cli.diff",
-    "dockpy.cli.import_rootfs",
-    "dockpy.cli.export",
-    "dockpy.cli.archive",
-    "dockpy.cli.fsck",
-    "dockpy.cli.gc",
-    "dockpy.cli.system",
-    "dockpy.cli.push_pull",
-    "dockpy.cli.login",
-    "dockpy.cli.parse",
-)
+# verb -> the module that registers it, in the order the verbs appear in --help
+# (a test keeps this in step with what the modules register).
+COMMAND_VERBS: dict[str, str] = {
+    "build": "dockpy.cli.build",
+    "run": "dockpy.cli.run", "create": "dockpy.cli.run", "start": "dockpy.cli.run",
+    **dict.fromkeys(("ps", "stop", "kill", "rm", "wait", "logs", "exec", "stats"), "dockpy.cli.containers"),
+    "commit": "dockpy.cli.commit", "images": "dockpy.cli.images", "history": "dockpy.cli.history",
+    "inspect": "dockpy.cli.inspect", "tag": "dockpy.cli.tag", "rmi": "dockpy.cli.rmi", "log": "dockpy.cli.log",
+    "rollback": "dockpy.cli.rollback", "diff": "dockpy.cli.diff", "import": "dockpy.cli.import_rootfs",
+    "export": "dockpy.cli.export", "save": "dockpy.cli.archive", "load": "dockpy.cli.archive",
+    "fsck": "dockpy.cli.fsck", "gc": "dockpy.cli.gc", "system": "dockpy.cli.system",
+    "pull": "dockpy.cli.push_pull", "push": "dockpy.cli.push_pull", "login": "dockpy.cli.login",
+    "logout": "dockpy.cli.login", "parse": "dockpy.cli.parse",
+}
+# Every command module once, in that order.
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_VERBS.values()))
 
 
 class UsageError(InvalidInputError):
     """A command line that does not parse (unknown flag, missing argument)."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, sized without ``shutil``.
+
+    argparse makes a formatter for every ``add_argument`` and sizes it with
+    ``shutil.get_terminal_size``; importing ``shutil`` (with bz2 and lzma)
+    costs a command that never prints help a few milliseconds. Same rule:
+    ``$COLUMNS``, else the terminal on stdout, else 80 columns.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24, width: int | None = None):
+        super().__init__(prog, indent_increment, max_help_position, width or _terminal_columns() - 2)
+
+
+@functools.cache  # argparse makes a formatter per argument; the terminal does not change meanwhile
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class _ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad command line is a dockpy error (exit 125, like Docker)."""
+
+    def __init__(self, *args, formatter_class=_HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):
         unknown_command = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
@@ -60,7 +89,8 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message, hint=f"See '{self.prog} --help'.")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with only the sub-parsers it can reach (all of them without ``argv``)."""
     parser = _ArgumentParser(
         prog="dockpy",
         description="Build Dockerfiles into versioned OCI images and run them.",
@@ -74,16 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     commands.required = True
-    for module_name in COMMAND_MODULES:
+    for module_name in command_modules_for(argv):
         importlib.import_module(module_name).register(commands)
     return parser
+
+
+def command_modules_for(argv: list[str] | None) -> tuple[str, ...]:
+    """The command modules parsing ``argv`` needs: the verb's own, none for ``--version``, else all."""
+    words = iter(argv if argv is not None else ["--help"])
+    for word in words:
+        if word == "--version":
+            return ()  # argparse prints the version and exits before it would reach a verb
+        if word == "--root":
+            next(words, None)
+        elif word != "--debug" and not word.startswith("--root="):
+            module_name = COMMAND_VERBS.get(word)
+            return (module_name,) if module_name else COMMAND_MODULES  # -h, abbreviations, unknown verbs
+    return COMMAND_MODULES
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv).parse_args(argv)
         if args.root:
             os.environ["DOCKPY_ROOT"] = os.path.abspath(args.root)
         return args.handler(args) or 0

@@ -6,7 +6,6 @@ which keeps ``dockpy images`` and ``dockpy ps`` fast to start.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -23,6 +22,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]], file=N
 
 def print_json(value: object, file=None) -> None:
     """Print ``value`` as indented JSON (lists of objects for listings)."""
+    import json  # here: table output, the common case, starts without it
+
     json.dump(value, file or sys.stdout, indent=2, sort_keys=False, default=_json_default)
     (file or sys.stdout).write("\n")
 

@@ -2,8 +2,8 @@
 
 A process killed mid-write leaves a temporary file or directory under
 ``<root>/tmp`` (an ingest, an export's scratch tree, a snapshot dir the
-snapshotter moved aside to delete) or an active snapshot named like an
-unpack's. Writers hold the write lease (``lease``) while such things are
+snapshotter moved aside to delete, the runtime's init layer being made) or
+an active snapshot named like an unpack's. Writers hold the write lease (``lease``) while such things are
 theirs; under the collector lease, every one of them is a leftover.
 """
 
@@ -18,7 +18,9 @@ EXPORT_SCRATCH_PREFIX = "export-"
 # The snapshotter's own prefix for directories it moves aside before deleting them.
 REMOVED_SNAPSHOT_PREFIX = "snapshot-removed-"
 UNPACK_KEY_PREFIX = "extract-"
-STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, REMOVED_SNAPSHOT_PREFIX)
+# The shared init layer is made here, then renamed to <root>/init (``dockpy.runtime.initlayer``).
+INIT_LAYER_STAGING_PREFIX = "init-layer-"
+STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, REMOVED_SNAPSHOT_PREFIX, INIT_LAYER_STAGING_PREFIX)
 
 
 def stale_temp_files(root: StorageRoot) -> list[Path]:

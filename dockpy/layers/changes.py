@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockpy.layers.layerstack import LayerEntry, LayerStack, View, child_path, scan_layer_directory, walk_merged
@@ -36,12 +36,13 @@ _REDIRECTING_OPTIONS = {"redirect_dir": "on", "metacopy": "on"}
 _OVERLAY_PARAMETERS = Path("/sys/module/overlay/parameters")
 
 
-@dataclass(frozen=True)
-class Change:
-    """One line of ``docker diff``: ``kind`` is ``A``, ``C`` or ``D``; ``path`` starts with ``/``."""
+class Change(namedtuple("Change", "kind path")):
+    """One line of ``docker diff``: ``kind`` is ``A``, ``C`` or ``D``; ``path`` starts with ``/``.
 
-    kind: str
-    path: str
+    A namedtuple, as ``LayerStack``'s records: ``dockpy diff`` starts without ``dataclasses``.
+    """
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return f"{self.kind} {self.path}"

@@ -22,7 +22,6 @@ Choices (the numbers are in ``docs/layers-tar.md``):
 from __future__ import annotations
 
 import enum
-import gzip
 import hashlib
 import io
 import os
@@ -35,8 +34,6 @@ from dockpy.errors import InvalidInputError, UnsafeArchiveError
 from dockpy.layers.background_writer import BackgroundWriter
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import DiffID, Digest
-from dockpy.layers.tarcheck import EntryChecker
-from dockpy.layers.tarreader import COPY_CHUNK, TarReader
 
 ZSTD_LEVEL = 3
 GZIP_LEVEL = 1
@@ -126,6 +123,8 @@ def store_layer_from_tar(
     uncompressed bytes are accepted; otherwise nothing is stored.
     ``tar_stream`` is read to its end and closed.
     """
+    from dockpy.layers.tarcheck import EntryChecker  # here: commit_layer, the common case, reads no tar
+    from dockpy.layers.tarreader import TarReader
 
     def copy_checked_tar(out) -> None:
         reader = TarReader(_TeeReader(plain, out, max_size))
@@ -161,6 +160,8 @@ def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
 
 def open_tar_stream(stream: BinaryIO) -> BinaryIO:
     """``stream`` as a plain tar, decompressing zstd or gzip; closing the result closes ``stream``."""
+    from dockpy.layers.tarreader import COPY_CHUNK
+
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, COPY_CHUNK)
     magic = buffered.peek(len(ZSTD_MAGIC))[: len(ZSTD_MAGIC)]
     if magic.startswith(ZSTD_MAGIC):
@@ -169,6 +170,8 @@ def open_tar_stream(stream: BinaryIO) -> BinaryIO:
         decompressed = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=False)
         raw = _DecompressedReader(decompressed, buffered, "zstd", (zstandard.ZstdError,))
     elif magic.startswith(GZIP_MAGIC):
+        import gzip
+
         decompressed = gzip.GzipFile(fileobj=buffered, mode="rb")
         raw = _DecompressedReader(decompressed, buffered, "gzip", (EOFError, gzip.BadGzipFile, zlib.error))
     else:

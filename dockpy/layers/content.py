@@ -17,7 +17,6 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +53,8 @@ class BlobWriter(io.RawIOBase):
         self._hash = hashlib.sha256()
         self.size = 0
         self._written_back = 0
-        fd, name = tempfile.mkstemp(prefix=INGEST_PREFIX, dir=store.root.tmp)
+        fd, self._temp_path = _create_ingest_file(store.root.tmp)
         self._file = os.fdopen(fd, "wb")
-        self._temp_path = Path(name)
         self.committed: BlobInfo | None = None
 
     def writable(self) -> bool:
@@ -83,24 +81,36 @@ class BlobWriter(io.RawIOBase):
         return Digest.from_hex(self._hash.hexdigest())
 
     def commit(self) -> BlobInfo:
-        """Verify, make durable and publish the blob; idempotent if it already exists."""
+        """Verify, make durable and publish the blob.
+
+        If the blob is stored already (durably, as every blob is), this copy is
+        dropped unsynced, as containerd does: storing the same bytes again
+        costs no fsync, and replacing the old file would free all its blocks.
+        """
         digest = self.digest
         if self._expected is not None and digest != self._expected:
             raise IntegrityError(f"blob digest mismatch: expected {self._expected}, got {digest}")
         if self._expected_size is not None and self.size != self._expected_size:
             raise IntegrityError(f"blob {digest} size mismatch: expected {self._expected_size}, got {self.size} bytes")
+        final_path = self._store.path(digest)
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            final_path = self._store.path(digest)
-            os.chmod(self._temp_path, 0o444)
-            os.rename(self._temp_path, final_path)
-            _fsync_directory(final_path.parent)
+            if final_path.exists():
+                self._file.close()  # and close() removes the copy
+            else:
+                self._publish(final_path)
         except OSError as error:
             raise StoreError(f"commit blob {digest}: {error.strerror or error}") from error
         self.committed = BlobInfo(digest, self.size)
         return self.committed
+
+    def _publish(self, final_path: Path) -> None:
+        """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.chmod(self._temp_path, 0o444)
+        os.rename(self._temp_path, final_path)
+        _fsync_directory(final_path.parent)
 
     def close(self) -> None:
         """Discard the temporary file unless the blob was committed."""
@@ -109,6 +119,17 @@ class BlobWriter(io.RawIOBase):
         with contextlib.suppress(FileNotFoundError):
             self._temp_path.unlink()
         super().close()
+
+
+def _create_ingest_file(directory: Path) -> tuple[int, Path]:
+    """A new empty file for a blob being written, as ``tempfile.mkstemp`` makes one
+    (a random name, ``O_EXCL``, mode 0600) without importing tempfile, random and shutil."""
+    while True:
+        path = directory / f"{INGEST_PREFIX}{os.urandom(8).hex()}"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
+        except FileExistsError:
+            continue
 
 
 class VerifyingReader(io.RawIOBase):

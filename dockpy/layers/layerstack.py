@@ -21,8 +21,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 # overlayfs keeps its private attributes under one of these, depending on the mount's userxattr option.
@@ -79,13 +79,15 @@ def mark_opaque(directory: str | os.PathLike) -> None:
     os.setxattr(directory, OPAQUE_XATTR, OPAQUE_VALUE, follow_symlinks=False)
 
 
-@dataclass(frozen=True)
-class LayerEntry:
-    """One directory entry as one layer stores it: ``lstat`` plus the overlay's xattrs."""
+class LayerEntry(namedtuple("LayerEntry", "path stat overlay")):
+    """One directory entry as one layer stores it: its ``path`` (a Path), ``lstat`` result and overlay xattrs.
 
-    path: Path
-    stat: os.stat_result
-    overlay: dict[str, bytes]
+    ``overlay`` maps an xattr name without its namespace (``opaque``) to its
+    value. The records here are namedtuples, not dataclasses: ``dockpy diff``
+    must start fast, and importing ``dataclasses`` alone costs it ~10 ms.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def read(cls, path: Path) -> LayerEntry | None:
@@ -132,8 +134,7 @@ def scan_layer_directory(directory: Path) -> list[LayerEntry]:
 Location = tuple[int, Path]
 
 
-@dataclass(frozen=True)
-class View:
+class View(namedtuple("View", "path entry layers data hides_below", defaults=((), None, False))):
     """One path as the whole stack shows it.
 
     ``entry`` is the top-most layer's entry: its metadata is what the merged
@@ -143,13 +144,11 @@ class View:
     lower one for a metacopy file). ``hides_below`` says the stack itself ends
     the merge here (an opaque mark, a whiteout, a redirect, a file over a
     directory), so layers under the whole stack would not show through.
+    ``path`` is absolute within the stack (``/etc/hosts``), ``entry`` a
+    ``LayerEntry``, ``layers`` a tuple of ``Location``, ``data`` a Path or None.
     """
 
-    path: str
-    entry: LayerEntry
-    layers: tuple[Location, ...] = ()
-    data: Path | None = None
-    hides_below: bool = False
+    __slots__ = ()
 
     @property
     def exists(self) -> bool:

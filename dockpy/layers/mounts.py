@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
 
 from dockpy import linux
 
@@ -21,21 +21,17 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 OVERLAY_MAX_LOWER_LAYERS = 500
 
 
-@dataclass(frozen=True)
-class Mount:
-    """One mount: ``type`` (``overlay``, ``bind``), ``source`` and ``options``.
+class Mount(namedtuple("Mount", "type source options lowerdirs upperdir workdir", defaults=((), (), None, None))):
+    """One mount: ``type`` (``overlay``, ``bind``), ``source`` and ``options`` (a tuple of str).
 
     For overlays, ``lowerdirs`` lists the lower layers top-most first;
     ``upperdir``/``workdir`` are set for a writable mount. A read-only bind
-    has ``options == ("ro",)``.
+    has ``options == ("ro",)``. A namedtuple rather than a dataclass: a
+    container's start mounts its root with it, and ``dockpy run`` must not
+    pay for importing ``dataclasses``.
     """
 
-    type: str
-    source: str
-    options: tuple[str, ...] = ()
-    lowerdirs: tuple[str, ...] = field(default=())
-    upperdir: str | None = None
-    workdir: str | None = None
+    __slots__ = ()
 
     def overlay_data(self) -> str:
         """The classic comma-separated option string for mount(2)."""
@@ -58,8 +54,7 @@ class Mount:
         def relative(path: str | None) -> str | None:
             return None if path is None else os.path.relpath(path, base)
 
-        return replace(
-            self,
+        return self._replace(
             lowerdirs=tuple(os.path.relpath(p, base) for p in self.lowerdirs),
             upperdir=relative(self.upperdir),
             workdir=relative(self.workdir),

@@ -50,11 +50,10 @@ from __future__ import annotations
 
 import enum
 import os
-import shutil
 import sqlite3
 import time
-import uuid
-from dataclasses import dataclass
+from collections import namedtuple
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -102,23 +101,20 @@ class Kind(str, enum.Enum):
     COMMITTED = "committed"
 
 
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """What ``stat`` and ``walk`` report; ``directory`` is the snapshot's ``fs`` dir."""
+class SnapshotInfo(namedtuple("SnapshotInfo", "name kind parent created directory")):
+    """What ``stat`` and ``walk`` report: ``kind`` a ``Kind``, ``parent`` a name or None,
+    ``created`` an aware ``datetime``, ``directory`` the snapshot's ``fs`` dir (a Path).
 
-    name: str
-    kind: Kind
-    parent: str | None
-    created: datetime
-    directory: Path
+    A namedtuple: ``dockpy run`` finds its image's snapshots here and must not pay for ``dataclasses``.
+    """
+
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(namedtuple("Usage", "size inodes")):
     """Disk used by one snapshot alone (not its parents): allocated bytes and distinct inodes."""
 
-    size: int
-    inodes: int
+    __slots__ = ()
 
 
 class Snapshotter:
@@ -197,7 +193,7 @@ class Snapshotter:
                 )
             db.execute("DELETE FROM snapshots WHERE id = ?", (row["id"],))
         # The row is gone, so the snapshot is; a directory left by a failure here is an orphan for cleanup().
-        shutil.rmtree(self.root.snapshots / str(row["id"]), ignore_errors=True)
+        _remove_tree(self.root.snapshots / str(row["id"]), ignore_errors=True)
 
     def stat(self, key_or_name: str) -> SnapshotInfo:
         return self._info(self._row(self.connection, key_or_name))
@@ -218,6 +214,19 @@ class Snapshotter:
         """The snapshot's ``fs`` dir: its own files, in overlay form (the layer applier writes here)."""
         return self._fs(self._row(self.connection, key_or_name)["id"])
 
+    def committed_directories(self, names: Sequence[str]) -> list[Path] | None:
+        """The ``fs`` dirs of the committed snapshots ``names``, in that order; None unless all are committed."""
+        if not names:
+            return []
+        placeholders = ", ".join("?" * len(names))
+        rows = self.connection.execute(
+            f"SELECT name, id FROM snapshots WHERE kind = 'committed' AND name IN ({placeholders})", tuple(names)
+        )
+        ids = dict(rows.fetchall())
+        if any(name not in ids for name in names):
+            return None
+        return [self._fs(ids[name]) for name in names]
+
     def cleanup(self) -> list[Path]:
         """Remove the directories no snapshot owns (left by crashes); returns what was removed."""
         with transaction(self.connection) as db:
@@ -226,7 +235,7 @@ class Snapshotter:
             # Moved aside under the lock: a prepare may reuse a crashed prepare's id once we let go.
             doomed = [self._move_aside(path) for path in orphans]
         for path in doomed:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_tree(path, ignore_errors=True)
         return orphans
 
     def _create(self, key: str, parent: str | None, kind: Kind) -> list[Mount]:
@@ -255,14 +264,14 @@ class Snapshotter:
         path = self.root.snapshots / str(snapshot_id)
         try:
             if path.exists():  # a crashed prepare held this id; its row was rolled back
-                shutil.rmtree(self._move_aside(path))
+                _remove_tree(self._move_aside(path))
             path.mkdir()
             (path / "fs").mkdir(mode=0o755)
             if kind == Kind.ACTIVE:
                 (path / "work").mkdir(mode=0o711)
             _fsync_directory(self.root.snapshots)
         except OSError as error:
-            shutil.rmtree(path, ignore_errors=True)
+            _remove_tree(path, ignore_errors=True)
             raise StoreError(f"create snapshot directory {path}: {error.strerror}") from error
 
     def _mounts(self, row: sqlite3.Row, parent_dirs: list[str]) -> list[Mount]:
@@ -306,6 +315,8 @@ class Snapshotter:
         return self.root.snapshots / str(snapshot_id) / "fs"
 
     def _move_aside(self, path: Path) -> Path:
+        import uuid  # here: it imports platform, and only crash recovery needs it
+
         aside = self.root.tmp / f"snapshot-removed-{path.name}-{uuid.uuid4().hex[:8]}"
         os.rename(path, aside)
         return aside
@@ -322,6 +333,14 @@ def disk_usage(directory: Path) -> Usage:
                 seen.add(status.st_ino)
                 size += status.st_blocks * 512
     return Usage(size, len(seen))
+
+
+def _remove_tree(path: Path, ignore_errors: bool = False) -> None:
+    """``shutil.rmtree``, imported here: importing shutil (with bz2, lzma and threading)
+    costs ``dockpy run``, which only looks snapshots up, a few milliseconds."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
 
 
 def _fsync_directory(directory: Path) -> None:

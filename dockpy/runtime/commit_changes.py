@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import replace
 
 from dockpy.errors import InvalidInputError
@@ -58,6 +57,8 @@ def _command_form(config, rest: str) -> tuple[str, ...]:
 
 def _pairs(rest: str, what: str) -> dict[str, str]:
     """``K=V K2="V 2"`` (or the old ``K V`` form for one pair)."""
+    import shlex  # only the shell-quoted forms of -c need it
+
     words = shlex.split(rest)
     if "=" not in words[0]:
         name, _, value = rest.partition(" ")

@@ -15,38 +15,37 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import InvalidInputError
 from dockpy.runtime.spec import NETWORK_MODES, Process, Resources, VolumeMount
 
 # Docker's PATH for images that set none (moby's oci/defaults.go).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?", re.IGNORECASE)
+# Compiled on first use (``re`` caches it): most runs give no --memory.
+_SIZE = r"(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?"
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 # The kernel refuses memory limits this small in practice; Docker's minimum is 6 MiB.
 MINIMUM_MEMORY_BYTES = 6 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """The flags of ``run``/``create`` that shape the container (None: not given)."""
+_RunOptionsFields = namedtuple(
+    "RunOptions",
+    "command entrypoint env workdir user hostname network volumes memory cpus pids_limit read_only interactive tty init",
+    defaults=((), None, (), None, None, None, "none", (), None, None, None, False, False, False, False),
+)
 
-    command: tuple[str, ...] = ()
-    entrypoint: str | None = None
-    env: tuple[str, ...] = ()
-    workdir: str | None = None
-    user: str | None = None
-    hostname: str | None = None
-    network: str = "none"
-    volumes: tuple[str, ...] = ()
-    memory: str | None = None
-    cpus: float | None = None
-    pids_limit: int | None = None
-    read_only: bool = False
-    interactive: bool = False
-    tty: bool = False
-    init: bool = False
+
+class RunOptions(_RunOptionsFields):
+    """The flags of ``run``/``create`` that shape the container (None: not given).
+
+    ``command``, ``env`` (``K=V``) and ``volumes`` (``SRC:DST[:ro]``) are
+    tuples of str as given; ``memory`` is the size text (``512m``), ``cpus`` a
+    float, ``pids_limit`` an int; the rest are the flags' str or bool values.
+    (A namedtuple, as the spec's records: see ``spec``.)
+    """
+
+    __slots__ = ()
 
 
 def build_process(image_config: dict, options: RunOptions, hostname: str) -> Process:
@@ -114,7 +113,7 @@ def resources(options: RunOptions) -> Resources:
 
 def parse_size(text: str) -> int:
     """Docker's sizes: ``512m``, ``1g``, ``1.5GiB``, plain bytes; binary units."""
-    match = _SIZE.fullmatch(text.strip())
+    match = re.fullmatch(_SIZE, text.strip(), re.IGNORECASE)
     if not match:
         raise InvalidInputError(f"invalid size: {text!r}", hint="Use a number with an optional unit: b, k, m, g (e.g. 512m).")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])

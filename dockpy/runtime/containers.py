@@ -5,7 +5,6 @@
     containers/<id>/upper/        the container's writable layer (its changes: diff and commit read it)
     containers/<id>/work/         overlayfs's scratch dir
     containers/<id>/merged/       the root's mount point (mounted only inside the container)
-    containers/<id>/init/         mount points for /etc/hosts, /proc, ... (Docker's init layer)
     containers/<id>/hosts, hostname, resolv.conf   the files bound on /etc/...
     containers/<id>/config.json   the ContainerSpec the backend executes
     containers/<id>/log           stdout and stderr of a detached container
@@ -13,19 +12,22 @@
 A record's ``state`` is what the owner of the container (the monitor) last
 wrote. Every process is stored with its start time: a pid alone may have
 been reused after a crash, and ``current_state`` checks both.
+
+Records are namedtuples, as the runtime's spec (see ``spec``): ``dockpy run``
+must not pay for ``dataclasses``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
-from dataclasses import dataclass, fields, replace
+from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import ConflictError, NotFoundError
 from dockpy.root import StorageRoot
+from dockpy.runtime.images import hold_image, holding_images, release_image
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -52,26 +54,24 @@ CREATED, RUNNING, EXITED = "created", "running", "exited"
 LOST_EXIT_CODE = 255
 
 
-@dataclass(frozen=True)
-class ContainerRecord:
-    """One container, as the database holds it. ``command`` is the program's argv."""
+_ContainerRecordFields = namedtuple(
+    "ContainerRecord",
+    "id name image image_id command created state pid pid_start monitor_pid monitor_start exit_code started finished "
+    "auto_remove detached",
+    defaults=(CREATED, None, None, None, None, None, None, None, False, False),
+)
 
-    id: str
-    name: str
-    image: str
-    image_id: str
-    command: tuple[str, ...]
-    created: float
-    state: str = CREATED
-    pid: int | None = None
-    pid_start: int | None = None
-    monitor_pid: int | None = None
-    monitor_start: int | None = None
-    exit_code: int | None = None
-    started: float | None = None
-    finished: float | None = None
-    auto_remove: bool = False
-    detached: bool = False
+
+class ContainerRecord(_ContainerRecordFields):
+    """One container, as the database holds it.
+
+    ``command`` is the program's argv (tuple of str); ``created``, ``started``
+    and ``finished`` are Unix times; each pid (int or None) comes with its
+    process's start time (``process_start_time``); ``state`` is one of
+    ``CREATED``, ``RUNNING``, ``EXITED``.
+    """
+
+    __slots__ = ()
 
     @property
     def short_id(self) -> str:
@@ -82,14 +82,13 @@ class ContainerRecord:
         return self.state == RUNNING
 
     def to_json(self) -> dict:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class ContainerPaths:
-    """The files of one container under the storage root."""
+class ContainerPaths(namedtuple("ContainerPaths", "directory")):
+    """The files of one container under the storage root (``directory``, a Path)."""
 
-    directory: Path
+    __slots__ = ()
 
     @property
     def upper(self) -> Path:
@@ -102,10 +101,6 @@ class ContainerPaths:
     @property
     def merged(self) -> Path:
         return self.directory / "merged"
-
-    @property
-    def init_layer(self) -> Path:
-        return self.directory / "init"
 
     @property
     def config(self) -> Path:
@@ -129,12 +124,15 @@ class ContainerStore:
 
     @property
     def connection(self):
-        """The database, with the containers table created: for writes."""
-        if self._connection is None or "containers" not in self._connection.ensured_schemas:
+        """The database, with the containers table (and the image catalog a container holds its image in): for writes."""
+        connection = self._open()
+        if not {"containers", "image"} <= connection.ensured_schemas:
+            from dockpy.image.catalog import SCHEMA as IMAGE_SCHEMA
             from dockpy.metadata import ensure_schema
 
-            ensure_schema(self._open(), "containers", SCHEMA)
-        return self._connection
+            ensure_schema(connection, "image", IMAGE_SCHEMA)  # gc_roots: where a container holds its image
+            ensure_schema(connection, "containers", SCHEMA)
+        return connection
 
     def _query(self, sql: str, parameters: tuple = ()) -> list:
         """Rows of a read; a root that never had a container has no table, and reading must not make one."""
@@ -165,15 +163,16 @@ class ContainerStore:
         return ContainerPaths(self.root.containers / container_id)
 
     def add(self, record: ContainerRecord) -> None:
+        """Insert the record; in the same transaction the container starts holding its image (see ``images``)."""
         import sqlite3
 
         values = _to_row(record)
         columns = ", ".join(values)
         try:
-            with _transaction(self.connection):
-                self.connection.execute(
-                    f"INSERT INTO containers ({columns}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
-                )
+            with holding_images(self.root, record.image_id), _transaction(self.connection) as db:
+                db.execute(f"INSERT INTO containers ({columns}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
+                if record.image_id:
+                    hold_image(db, record.id, record.image_id)
         except sqlite3.IntegrityError as error:
             raise ConflictError(f'the container name "{record.name}" is already in use') from error
 
@@ -183,10 +182,13 @@ class ContainerStore:
         with _transaction(self.connection):
             self.connection.execute(f"UPDATE containers SET {assignments} WHERE id = ?", (*values.values(), container_id))
 
-    def delete(self, container_id: str) -> None:
-        with _transaction(self.connection):
-            self.connection.execute("DELETE FROM containers WHERE id = ?", (container_id,))
-        shutil.rmtree(self.paths(container_id).directory, ignore_errors=True)
+    def delete(self, record: ContainerRecord) -> None:
+        """The record and its image hold (one transaction), then the directory: a crash leaves only files."""
+        with _transaction(self.connection) as db:
+            db.execute("DELETE FROM containers WHERE id = ?", (record.id,))
+            if record.image_id:
+                release_image(db, record.id)
+        remove_container_directory(self.paths(record.id).directory)
 
     def get(self, reference: str) -> ContainerRecord:
         """By full id, unique id prefix or name (Docker's order)."""
@@ -218,7 +220,38 @@ class ContainerStore:
             return record
         lost = {"state": EXITED, "exit_code": LOST_EXIT_CODE, "finished": time.time()}
         self.update(record.id, **lost)
-        return replace(record, **lost)
+        return record._replace(**lost)
+
+
+def remove_container_directory(directory: Path) -> None:
+    """Remove a container's directory, whatever the container left in it.
+
+    Most containers leave dockpy's files and a few directories, nearly all
+    empty (``work/work`` is the deepest): those go with plain unlink and
+    rmdir, two levels down, and only a deeper tree needs ``shutil.rmtree``,
+    whose import alone (bz2, lzma, threading) would cost ``run --rm`` more
+    than the removal. Entries are never followed through symlinks.
+    """
+    try:
+        _remove_entries(directory, levels=2)
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+    except OSError:  # a directory with more inside than two levels (a container's changes)
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_entries(directory: str | Path, levels: int) -> None:
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
+                continue
+            if levels > 1:
+                _remove_entries(entry.path, levels - 1)
+            os.rmdir(entry.path)  # OSError (not empty) when there is more below
 
 
 def process_start_time(pid: int) -> int | None:

@@ -11,24 +11,26 @@ upper dir, never into DIR.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from dockpy.errors import NotFoundError
 
 
-@dataclass(frozen=True)
-class RunnableImage:
+class RunnableImage(namedtuple("RunnableImage", "reference id layers config", defaults=(None,))):
     """An image ready to be a container's root.
 
-    ``config`` is the ``config`` object of the OCI image config (Entrypoint,
-    Cmd, Env, WorkingDir, User, StopSignal...); ``layers`` are top-most first.
+    ``reference`` is what the user named it by, ``id`` its image id (``""``
+    for ``--rootfs``); ``layers`` are directories, top-most first. ``config``
+    is the ``config`` object of the OCI image config (Entrypoint, Cmd, Env,
+    WorkingDir, User, StopSignal...), a dict, never None.
     """
 
-    reference: str
-    id: str
-    layers: tuple[str, ...]
-    config: dict = field(default_factory=dict)
+    __slots__ = ()
+
+    def __new__(cls, reference: str, id: str, layers: tuple[str, ...], config: dict | None = None):
+        return super().__new__(cls, reference, id, layers, {} if config is None else config)
 
 
 def rootfs_image(path: str) -> RunnableImage:
@@ -40,33 +42,67 @@ def rootfs_image(path: str) -> RunnableImage:
 
 
 def resolve_image(root, reference: str) -> RunnableImage:
-    """An image of the store: its layers unpacked into snapshots (once; later runs reuse them)."""
+    """An image of the store: its layers unpacked into snapshots (once; later runs reuse them).
+
+    An image run before, whose snapshots are all still there, is resolved
+    from the catalog and the runtime's memo alone (``image_cache``); else its
+    blobs are read and any missing layer is unpacked.
+    """
+    from dockpy.image.refs import Refs
+    from dockpy.layers.snapshots import Snapshotter
+    from dockpy.runtime.image_cache import cached_run_config
+
+    with Refs(root) as refs, Snapshotter(root) as snapshotter:
+        manifest_digest = refs.find(reference)
+        run_config = cached_run_config(refs.db, manifest_digest)
+        layers = None if run_config is None else snapshotter.committed_directories(run_config.chain_ids[::-1])
+        if layers is None:
+            run_config, layers = _unpack(root, manifest_digest, snapshotter)
+    return RunnableImage(reference, run_config.image_id, tuple(str(path) for path in layers), run_config.config)
+
+
+def _unpack(root, manifest_digest: str, snapshotter):
+    """Read the image's blobs and unpack what is missing; its ``RunConfig`` (now memoized) and layer dirs."""
     from dockpy.image.store import ImageStore
     from dockpy.image.unpack import unpack_image
-    from dockpy.layers.snapshots import Snapshotter
+    from dockpy.layers.digests import chain_ids
+    from dockpy.runtime.image_cache import RunConfig, remember_run_config
 
     with ImageStore(root) as store:
-        image = store.resolve(reference)
+        image = store.read_image(manifest_digest)
         with store.writing():
-            layers = unpack_image(store, image, Snapshotter(root))
-    config = image.config.config.to_json() if image.config.config else {}
-    return RunnableImage(reference=reference, id=str(image.id), layers=tuple(str(path) for path in layers), config=config)
+            layers = unpack_image(store, image, snapshotter)
+        config = image.config.config.to_json() if image.config.config else {}
+        run_config = RunConfig(str(image.id), config, tuple(chain_ids(image.config.rootfs.diff_ids)))
+        remember_run_config(store.db, manifest_digest, run_config)
+    return run_config, layers
 
 
-def hold_image(root, container_id: str, image: RunnableImage) -> None:
-    """Keep the image (and so its snapshots) from gc and rmi while the container exists."""
-    if image.id:
-        from dockpy.image.refs import Refs
+def hold_image(connection, container_id: str, image_id: str) -> None:
+    """Keep the image (and so its snapshots) from gc and rmi while the container exists.
 
-        with Refs(root) as refs:
-            refs.hold(container_holder(container_id), image_id=image.id)
+    Call it inside the transaction that adds the container, under ``holding_images``:
+    the record and its hold then commit together.
+    """
+    from dockpy.image import catalog
+
+    catalog.add_root(connection, container_holder(container_id), "image", image_id)
 
 
-def release_image(root, container_id: str) -> None:
-    from dockpy.image.refs import Refs
+def release_image(connection, container_id: str) -> None:
+    """The hold's end, inside the transaction that deletes the container."""
+    from dockpy.image import catalog
 
-    with Refs(root) as refs:
-        refs.release(container_holder(container_id))
+    catalog.remove_roots(connection, container_holder(container_id))
+
+
+def holding_images(root, image_id: str):
+    """The lease a writer of a gc root holds (see ``dockpy.image.lease``); none when there is no image."""
+    if not image_id:
+        return contextlib.nullcontext()
+    from dockpy.image.lease import write_lease
+
+    return write_lease(root)
 
 
 def container_holder(container_id: str) -> str:

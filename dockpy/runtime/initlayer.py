@@ -1,17 +1,24 @@
-"""A container's init layer and the /etc files dockpy provides (Docker's ``-init`` layer).
+"""The init layer and the /etc files dockpy provides (Docker's ``-init`` layer).
 
 The init layer sits between the image and the container's upper dir. It
 holds empty mount points (/proc, /sys, /dev and the three /etc files), so
 mounting on them never creates anything in the upper dir: ``diff`` and
-``commit`` show only what the program changed. The files' contents live
-beside it in the container's directory and are bound over the mount points,
-so a program writing /etc/hosts changes dockpy's copy, not the image.
+``commit`` show only what the program changed. The files' contents live in
+the container's directory and are bound over the mount points, so a program
+writing /etc/hosts changes dockpy's copy, not the image.
+
+The init layer is the same for every container and overlayfs never writes
+to a lower layer, so one per storage root (``<root>/init``) serves them all:
+creating and removing it per container cost ``run --rm`` eight directory
+operations, each of which can wait on the filesystem's journal.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+from dockpy.root import StorageRoot
 from dockpy.runtime.containers import ContainerPaths
 from dockpy.runtime.spec import VolumeMount
 
@@ -30,9 +37,9 @@ HOST_RESOLV_CONF = "/etc/resolv.conf"
 
 def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
     """Make the container's directories and /etc files; the binds that put those files in place."""
+    paths.directory.mkdir()
     for directory in (paths.upper, paths.work, paths.merged):
-        directory.mkdir(parents=True)
-    make_init_layer(paths)
+        directory.mkdir()
     contents = {"hosts": hosts_file(hostname, network), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
     binds = []
     for name in ETC_FILES:
@@ -42,11 +49,44 @@ def prepare_container_directory(paths: ContainerPaths, hostname: str, network: s
     return tuple(binds)
 
 
-def make_init_layer(paths: ContainerPaths) -> None:
+def shared_init_layer(root: StorageRoot) -> Path:
+    """The storage root's init layer, made on first use.
+
+    It is built in ``tmp/`` and renamed into place, so no container ever sees
+    it half made; when two processes race, the first rename wins and the
+    loser's copy is dropped. The write lease keeps gc from taking the copy
+    for a crash's leftover meanwhile.
+    """
+    layer = root.init_layer
+    if not layer.is_dir():
+        _install_init_layer(root)
+    return layer
+
+
+def _install_init_layer(root: StorageRoot) -> None:
+    from dockpy.image.lease import write_lease
+    from dockpy.image.leftovers import INIT_LAYER_STAGING_PREFIX
+
+    staging = root.tmp / f"{INIT_LAYER_STAGING_PREFIX}{os.urandom(8).hex()}"
+    with write_lease(root):
+        make_init_layer(staging)
+        try:
+            os.rename(staging, root.init_layer)
+        except OSError:  # another process installed it first
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            if not root.init_layer.is_dir():
+                raise
+
+
+def make_init_layer(directory: Path) -> None:
+    """The mount points, in ``directory`` (which must not exist yet)."""
+    directory.mkdir(parents=True)
     for name in MOUNT_POINT_DIRECTORIES:
-        (paths.init_layer / name).mkdir(parents=True, mode=0o755)
+        (directory / name).mkdir(mode=0o755)
     for name in ETC_FILES:
-        (paths.init_layer / "etc" / name).touch(0o644)
+        (directory / "etc" / name).touch(0o644)
 
 
 def hosts_file(hostname: str, network: str) -> str:

@@ -17,8 +17,8 @@ import re
 import select
 import signal
 import time
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError
 from dockpy.root import StorageRoot
@@ -32,30 +32,25 @@ from dockpy.runtime.containers import (
     process_alive,
     process_start_time,
 )
-from dockpy.runtime.images import RunnableImage, hold_image, release_image
-from dockpy.runtime.initlayer import host_hostname, prepare_container_directory
+from dockpy.runtime.images import RunnableImage
+from dockpy.runtime.initlayer import host_hostname, prepare_container_directory, shared_init_layer
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_from_json, spec_to_json
 
 CGROUP_PARENT_ENV = "DOCKPY_CGROUP_PARENT"
 DEFAULT_STOP_TIMEOUT = 10
 # Docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-'.
-_VALID_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+_VALID_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+"
 # Signals a foreground ``dockpy run`` relays to the container (Docker's --sig-proxy).
 PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 # How often followers (logs -f, wait on a foreign container) look again.
 POLL_SECONDS = 0.05
 
 
-@dataclass(frozen=True)
-class ExecOptions:
-    """The flags of ``exec``."""
+class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty", defaults=((), None, None, False, False))):
+    """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``workdir`` and ``user`` str or None, the rest bool."""
 
-    env: tuple[str, ...] = ()
-    workdir: str | None = None
-    user: str | None = None
-    interactive: bool = False
-    tty: bool = False
+    __slots__ = ()
 
 
 class Runtime:
@@ -90,9 +85,8 @@ class Runtime:
         paths = self.store.paths(container_id)
         try:
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
-            spec = replace(spec, volumes=etc_binds + spec.volumes)
+            spec = spec._replace(volumes=etc_binds + spec.volumes)
             paths.config.write_text(json.dumps({"spec": spec_to_json(spec), "image_config": image.config}))
-            hold_image(self.root, container_id, image)
             self.store.add(record)
         except BaseException:
             self.remove_exited(record)
@@ -100,7 +94,7 @@ class Runtime:
         return record
 
     def _check_name(self, name: str) -> str:
-        if not _VALID_NAME.fullmatch(name):
+        if not re.fullmatch(_VALID_NAME, name):
             raise InvalidInputError(f"invalid container name {name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
         if self.store.name_in_use(name):
             raise ConflictError(f'the container name "{name}" is already in use', hint="Remove that container or choose another name.")
@@ -113,7 +107,7 @@ class Runtime:
         return ContainerSpec(
             id=container_id,
             rootfs=RootFilesystem(
-                layers=(str(paths.init_layer), *image.layers), upperdir=str(paths.upper),
+                layers=(str(shared_init_layer(self.root)), *image.layers), upperdir=str(paths.upper),
                 workdir=str(paths.work), mountpoint=str(paths.merged), read_only=options.read_only,
             ),
             process=run_config.build_process(image.config, options, hostname),
@@ -196,7 +190,7 @@ class Runtime:
         try:
             return self.store.get(record.id)
         except NotFoundError:  # --rm: the owner removed it after recording the exit
-            return replace(record, state=EXITED)
+            return record._replace(state=EXITED)
 
     # -- remove -----------------------------------------------------------------------------------------
 
@@ -215,10 +209,8 @@ class Runtime:
         return record
 
     def remove_exited(self, record: ContainerRecord) -> None:
-        """The record, the directory and the image hold (in that order: a crash leaves only a harmless hold)."""
-        self.store.delete(record.id)
-        if record.image_id:
-            release_image(self.root, record.id)
+        """The record with its image hold, then the directory (see ``ContainerStore.delete``)."""
+        self.store.delete(record)
 
     def _remove_leftover_cgroup(self, record: ContainerRecord) -> None:
         """A container whose owner was killed leaves its (empty) cgroup behind."""

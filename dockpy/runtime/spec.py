@@ -4,11 +4,16 @@ The namespace backend and the kvm backend receive the same ``ContainerSpec``
 and differ only in how they carry it out (crun's model). The spec is plain
 data: building it (from an image config and the user's flags) is the
 container lifecycle's job; executing it is a backend's.
+
+The records are namedtuples, not frozen dataclasses: ``dockpy run`` builds
+its spec before the container starts, and importing ``dataclasses`` and
+creating a class with it costs more than the rest of that start-up. Make a
+changed copy with ``spec._replace(...)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections import namedtuple
 
 # Docker's default capability set (moby's oci/caps/defaults.go): what a container's root keeps.
 DEFAULT_CAPABILITIES = (
@@ -29,56 +34,49 @@ DEFAULT_CAPABILITIES = (
 )
 
 
-@dataclass(frozen=True)
-class Rlimit:
-    """A resource limit to set (``RLIMIT_NOFILE``...); backends never ask for more than the host's hard limit."""
+class Rlimit(namedtuple("Rlimit", "type soft hard")):
+    """A resource limit to set (``RLIMIT_NOFILE``...); backends never ask for more than the host's hard limit.
 
-    type: str
-    soft: int
-    hard: int
+    ``type`` is the name (str), ``soft`` and ``hard`` the values (int).
+    """
+
+    __slots__ = ()
 
 
 # Docker daemons usually run with 1048576 open files; hosts with a lower hard limit get that instead.
 DEFAULT_RLIMITS = (Rlimit("RLIMIT_NOFILE", 1048576, 1048576),)
 
 
-@dataclass(frozen=True)
-class Process:
+_ProcessFields = namedtuple(
+    "Process", "args env cwd user terminal interactive capabilities no_new_privileges rlimits",
+    defaults=((), "/", "", False, False, DEFAULT_CAPABILITIES, True, DEFAULT_RLIMITS),
+)
+
+
+class Process(_ProcessFields):
     """The container's main process, after Docker's Entrypoint/Cmd/Env precedence was applied.
 
-    ``user`` is as the user wrote it (``""``, ``"1000"``, ``"app:staff"``): names
-    are resolved inside the container's own /etc/passwd and /etc/group.
+    ``args`` and ``env`` (``NAME=value``) are tuples of str; ``user`` is as the
+    user wrote it (``""``, ``"1000"``, ``"app:staff"``): names are resolved
+    inside the container's own /etc/passwd and /etc/group. ``capabilities``
+    are names (``CAP_CHOWN``), ``rlimits`` a tuple of ``Rlimit``.
     """
 
-    args: tuple[str, ...]
-    env: tuple[str, ...] = ()
-    cwd: str = "/"
-    user: str = ""
-    terminal: bool = False
-    interactive: bool = False
-    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
-    no_new_privileges: bool = True
-    rlimits: tuple[Rlimit, ...] = DEFAULT_RLIMITS
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class RootFilesystem:
-    """An overlay: read-only ``layers`` (top-most first) under the container's writable dirs.
+class RootFilesystem(namedtuple("RootFilesystem", "layers upperdir workdir mountpoint read_only", defaults=("", False))):
+    """An overlay: read-only ``layers`` (paths, top-most first) under the container's writable dirs.
 
     ``mountpoint`` is the directory the namespace backend mounts the merged
     view on (inside the container's own mount namespace, so the host never
     sees it); a VM backend needs none.
     """
 
-    layers: tuple[str, ...]
-    upperdir: str
-    workdir: str
-    mountpoint: str = ""
-    read_only: bool = False
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class VolumeMount:
+class VolumeMount(namedtuple("VolumeMount", "source destination read_only", defaults=(False,))):
     """``-v SOURCE:DESTINATION[:ro]``: a host path bound into the container.
 
     dockpy's own /etc/hosts, /etc/hostname and /etc/resolv.conf are volume
@@ -86,44 +84,48 @@ class VolumeMount:
     the container's changes (Docker's init layer does the same).
     """
 
-    source: str
-    destination: str
-    read_only: bool = False
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Resources:
-    """cgroup limits; ``None`` means unlimited."""
+class Resources(namedtuple("Resources", "memory_bytes cpus pids_limit", defaults=(None, None, None))):
+    """cgroup limits: bytes (int), CPUs (float) and processes (int); ``None`` means unlimited."""
 
-    memory_bytes: int | None = None
-    cpus: float | None = None
-    pids_limit: int | None = None
+    __slots__ = ()
 
 
 NETWORK_MODES = ("none", "host")
 
 
-@dataclass(frozen=True)
-class ContainerSpec:
+_ContainerSpecFields = namedtuple(
+    "ContainerSpec", "id rootfs process hostname network volumes resources init",
+    defaults=("none", (), Resources(), False),
+)
+
+
+class ContainerSpec(_ContainerSpecFields):
     """Everything a backend needs to run one container.
 
-    ``init``: run a small init as PID 1 that forwards signals and reaps
-    zombies, with the process as its child (``docker run --init``).
+    ``rootfs`` is a ``RootFilesystem``, ``process`` a ``Process``, ``volumes``
+    a tuple of ``VolumeMount``, ``resources`` a ``Resources``; ``network`` is
+    one of ``NETWORK_MODES``. ``init``: run a small init as PID 1 that
+    forwards signals and reaps zombies, with the process as its child
+    (``docker run --init``).
     """
 
-    id: str
-    rootfs: RootFilesystem
-    process: Process
-    hostname: str
-    network: str = "none"
-    volumes: tuple[VolumeMount, ...] = ()
-    resources: Resources = field(default_factory=Resources)
-    init: bool = False
+    __slots__ = ()
 
 
 def spec_to_json(spec: ContainerSpec) -> dict:
     """The spec as plain JSON values (a container's config.json), read back by ``spec_from_json``."""
-    return asdict(spec)
+    process = spec.process._asdict()
+    process["rlimits"] = [rlimit._asdict() for rlimit in spec.process.rlimits]
+    return {
+        **spec._asdict(),
+        "rootfs": spec.rootfs._asdict(),
+        "process": process,
+        "volumes": [volume._asdict() for volume in spec.volumes],
+        "resources": spec.resources._asdict(),
+    }
 
 
 def spec_from_json(data: dict) -> ContainerSpec:

@@ -9,34 +9,22 @@ lists the user by name. Names are never looked up on the host.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import InvalidInputError
 
 
-@dataclass(frozen=True)
-class ExecUser:
-    """The credentials and home directory the container's process runs with."""
+class ExecUser(namedtuple("ExecUser", "uid gid supplementary_gids home")):
+    """The credentials (ints; ``supplementary_gids`` a tuple) and home directory the container's process runs with.
 
-    uid: int
-    gid: int
-    supplementary_gids: tuple[int, ...]
-    home: str
+    A namedtuple, as every record on ``dockpy run``'s path (see ``spec``).
+    """
 
-
-@dataclass(frozen=True)
-class _PasswdEntry:
-    name: str
-    uid: int
-    gid: int
-    home: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class _GroupEntry:
-    name: str
-    gid: int
-    members: tuple[str, ...]
+_PasswdEntry = namedtuple("_PasswdEntry", "name uid gid home")
+_GroupEntry = namedtuple("_GroupEntry", "name gid members")
 
 
 def resolve_user(spec: str, root: str = "/") -> ExecUser:

@@ -17,9 +17,7 @@ under a mounted overlay.
 from __future__ import annotations
 
 import os
-import shutil
 import time
-from dataclasses import replace
 
 from dockpy.errors import ConflictError, InvalidInputError
 from dockpy.runtime.lifecycle import Runtime
@@ -41,6 +39,8 @@ def commit_container(runtime: Runtime, reference: str, name_tag: str | None = No
     ``changes`` are Dockerfile instructions (``-c``) applied to the config;
     with ``name_tag``, the image becomes that tag's next revision (operation ``commit``).
     """
+    from dataclasses import replace
+
     from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
     from dockpy.image.refs import default_author
     from dockpy.image.store import ImageStore
@@ -79,6 +79,8 @@ def rollback_container(runtime: Runtime, reference: str) -> None:
 
 
 def _empty_directory(path: str) -> None:
+    import shutil
+
     with os.scandir(path) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):

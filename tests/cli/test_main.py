@@ -36,3 +36,70 @@ def test_a_bad_flag_names_the_command_it_belongs_to(dockpy):
         "dockpy: error: parse: argument -f/--file: expected one argument",
         "hint: See 'dockpy parse --help'.",
     ]
+
+
+def _verbs_registered_by(module_name: str) -> set[str]:
+    import argparse
+    import importlib
+
+    commands = argparse.ArgumentParser().add_subparsers()
+    importlib.import_module(module_name).register(commands)
+    return set(commands.choices)
+
+
+def test_the_verb_table_names_the_module_of_every_verb_the_command_modules_register():
+    from dockpy.cli import COMMAND_MODULES, COMMAND_VERBS
+
+    registered = {verb: module for module in COMMAND_MODULES for verb in _verbs_registered_by(module)}
+    assert registered == COMMAND_VERBS
+
+
+def test_help_lists_every_command(capsys):
+    from dockpy.cli import COMMAND_VERBS, main
+
+    try:
+        main(["--help"])
+    except SystemExit:
+        pass
+    help_text = capsys.readouterr().out
+    listed = {line.split()[0] for line in help_text.splitlines() if line.startswith("    ") and line.split()}
+    assert set(COMMAND_VERBS) <= listed
+
+
+def _command_modules_imported_by(*argv: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from dockpy.cli import main\n"
+        f"try:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass\n"
+        "print('MODULES=' + ','.join(sorted(m for m in sys.modules if m.startswith('dockpy.cli.'))))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = result.stdout.strip().splitlines()[-1].removeprefix("MODULES=")
+    return set(filter(None, modules.split(",")))
+
+
+def test_a_command_imports_only_its_own_command_module(tmp_path):
+    imported = _command_modules_imported_by("--root", str(tmp_path), "log", "nothing-here")
+    assert imported <= {"dockpy.cli.log", "dockpy.cli.humanize", "dockpy.cli.output"}
+    assert "dockpy.cli.log" in imported
+
+
+def test_version_imports_no_command_module():
+    assert _command_modules_imported_by("--version") == set()
+
+
+def test_an_abbreviated_global_option_still_parses(dockpy, tmp_path):
+    result = dockpy("--ro", str(tmp_path), "images", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
+    code = (
+        "import importlib, sys\n"
+        "from dockpy.cli import COMMAND_MODULES\n"
+        "for name in COMMAND_MODULES:\n    importlib.import_module(name)\n"
+        "print('HEAVY=' + ','.join(m for m in ('dataclasses', 'typing', 'json', 'sqlite3', 'shutil') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "HEAVY="

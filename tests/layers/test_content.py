@@ -26,6 +26,24 @@ def test_putting_existing_content_again_is_a_no_op(storage_root):
     assert [info.digest for info in store.walk()] == [first.digest]
 
 
+def test_storing_existing_content_again_keeps_the_stored_file_and_leaves_no_temporary(storage_root):
+    store = ContentStore(storage_root)
+    first = store.put_bytes(b"same bytes")
+    inode = store.path(first.digest).stat().st_ino
+    store.put_bytes(b"same bytes")
+    assert store.path(first.digest).stat().st_ino == inode
+    assert list(store.stale_ingests()) == []
+
+
+def test_an_ingest_file_is_private_until_published(storage_root):
+    store = ContentStore(storage_root)
+    with store.writer() as blob:
+        blob.write(b"partial")
+        (temporary,) = storage_root.tmp.iterdir()
+        assert temporary.name.startswith("ingest-")
+        assert temporary.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_wrong_expected_digest_stores_nothing(storage_root):
     store = ContentStore(storage_root)
     with pytest.raises(IntegrityError, match="digest mismatch"):

@@ -341,7 +341,7 @@ if sys.argv[2] == "prepare":
     snapshots.Snapshotter._make_directories = lambda self, *a: (make(self, *a), die())
     snapshotter.prepare("doomed")
 else:
-    snapshots.shutil.rmtree = die
+    shutil.rmtree = die
     snapshotter.remove(sys.argv[3])
 """
 

@@ -16,8 +16,8 @@ interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError
@@ -41,30 +41,30 @@ CONTAINER_NAMESPACES = (
 EXEC_NAMESPACES = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
 
 
-@dataclass(frozen=True)
-class Terminal:
-    """A pseudo-terminal's slave end (``-t``): the program's stdio and controlling tty, and /dev/console."""
+class Terminal(namedtuple("Terminal", "fd path")):
+    """A pseudo-terminal's slave end (``-t``): the program's stdio and controlling tty, and /dev/console.
 
-    fd: int
-    path: str
+    ``fd`` is the slave's descriptor in dockpy, ``path`` its /dev/pts name.
+    (The records here are namedtuples, as the spec's: see ``dockpy.runtime.spec``.)
+    """
 
-
-@dataclass(frozen=True)
-class Stdio:
-    """Host file descriptors that become the program's stdin, stdout and stderr (unless ``terminal``)."""
-
-    stdin: int = 0
-    stdout: int = 1
-    stderr: int = 2
-    terminal: Terminal | None = None
+    __slots__ = ()
 
 
-@dataclass
+class Stdio(namedtuple("Stdio", "stdin stdout stderr terminal", defaults=(0, 1, 2, None))):
+    """Host file descriptors that become the program's stdin, stdout and stderr (unless ``terminal``, a ``Terminal``)."""
+
+    __slots__ = ()
+
+
 class ContainerProcess:
     """A started program: its pid on the host and, for a container's PID 1, the cgroup to remove after it."""
 
-    pid: int
-    cgroup: cgroups.ContainerCgroup | None = None
+    __slots__ = ("pid", "cgroup")
+
+    def __init__(self, pid: int, cgroup: cgroups.ContainerCgroup | None = None):
+        self.pid = pid
+        self.cgroup = cgroup
 
     def wait(self) -> int:
         """Wait for the exit; the exit code, 128+N for signal N. Removes the container's cgroup."""

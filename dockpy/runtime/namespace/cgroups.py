@@ -18,7 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import ContainerSetupError
 from dockpy.runtime.spec import Resources
@@ -44,17 +44,16 @@ RMDIR_ATTEMPTS = 50
 RMDIR_RETRY_SECONDS = 0.01
 
 
-@dataclass(frozen=True)
-class CgroupLayout:
+class CgroupLayout(namedtuple("CgroupLayout", "v1 unified unified_controllers")):
     """Where each enabled controller is mounted on this host.
 
     ``v1`` maps a controller to its v1 hierarchy's mount point; ``unified`` is
-    the v2 mount point (or None) and ``unified_controllers`` what it offers.
+    the v2 mount point (or None) and ``unified_controllers`` what it offers
+    (a frozenset). The records here are namedtuples, as the spec's (see
+    ``dockpy.runtime.spec``).
     """
 
-    v1: dict[str, str]
-    unified: str | None
-    unified_controllers: frozenset[str]
+    __slots__ = ()
 
     def hierarchy_of(self, controller: str) -> tuple[str, int] | None:
         """(mount point, cgroup version) holding ``controller``, or None when the host lacks it."""
@@ -66,27 +65,28 @@ class CgroupLayout:
         return None
 
 
-@dataclass(frozen=True)
-class CgroupUsage:
-    """What ``stats``/``inspect`` show, as ``lxc-info`` does: CPU, memory, pids and block I/O."""
+_CgroupUsageFields = namedtuple(
+    "CgroupUsage",
+    "cpu_ns memory_bytes memory_limit_bytes pids block_read_bytes block_write_bytes cpu_throttled_periods",
+)
 
-    cpu_ns: int | None
-    memory_bytes: int | None
-    memory_limit_bytes: int | None
-    pids: int | None
-    block_read_bytes: int | None
-    block_write_bytes: int | None
-    cpu_throttled_periods: int | None
+
+class CgroupUsage(_CgroupUsageFields):
+    """What ``stats``/``inspect`` show, as ``lxc-info`` does: CPU, memory, pids and block I/O (ints or None)."""
+
+    __slots__ = ()
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return self._asdict()
 
 
-@dataclass(frozen=True)
-class ContainerCgroup:
-    """One container's cgroup: for each controller dockpy uses, its directory and cgroup version."""
+class ContainerCgroup(namedtuple("ContainerCgroup", "directories")):
+    """One container's cgroup: for each controller dockpy uses, its directory and cgroup version.
 
-    directories: dict[str, tuple[str, int]]
+    ``directories`` maps a v1 controller name to ``(directory, version)``.
+    """
+
+    __slots__ = ()
 
     @property
     def unique_directories(self) -> list[str]:

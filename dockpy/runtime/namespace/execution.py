@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.errors import DockpyError
 from dockpy.runtime.namespace.privileges import drop_privileges
@@ -36,12 +36,13 @@ class ProcessStartError(DockpyError):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True)
-class PreparedProcess:
-    """A process whose user, privileges and working directory are in place: only exec is left."""
+class PreparedProcess(namedtuple("PreparedProcess", "process env")):
+    """A ``Process`` whose user, privileges and working directory are in place: only exec is left.
 
-    process: Process
-    env: tuple[str, ...]
+    ``env`` is the process's environment with HOME filled in.
+    """
+
+    __slots__ = ()
 
 
 def prepare_process(process: Process) -> PreparedProcess:

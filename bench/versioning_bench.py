@@ -1,0 +1,82 @@
+"""``dockpy diff CONTAINER`` and ``dockpy commit`` of a 10 MiB change, against bare Python.
+
+A busybox image is imported into a scratch storage root (as in
+``run_bench.py``). ``diff`` lists the changes of a container that added,
+changed and removed a few paths. ``commit`` makes an image of a container
+that wrote 10 MiB of random bytes (incompressible, so the layer blob is
+10 MiB too); each timed commit gets a fresh container (made untimed), so
+every commit stores new blobs, as a real one does. Needs root.
+
+    python bench/versioning_bench.py [--runs N] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
+
+from bench.harness import REPO, compile_bytecode, dockpy_command, format_table, record, time_command  # noqa: E402
+from bench.run_bench import import_image, remove_cgroup_parent  # noqa: E402
+from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
+
+TITLE = "Container versions: dockpy diff CONTAINER and dockpy commit"
+TARGET = "diff ≤ 45 ms, commit of a 10 MiB change ≤ 100 ms median"
+CHANGES = "echo hi > /etc/motd; mkdir -p /srv/app/data; touch /srv/app/data/f /srv/g; rm /bin/ls"
+TEN_MIB_OF_RANDOM_BYTES = "head -c 10485760 /dev/urandom > /data"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("versioning_bench.py needs root (containers)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="dockpy-versioning-bench-") as scratch:
+        timings = run_all(Path(scratch), args.runs)
+    body = format_table(timings, reference=timings[0], target=TARGET)
+    if args.no_record:
+        print(body)
+    else:
+        record(TITLE, "python bench/versioning_bench.py", body)
+    return 0
+
+
+def run_all(scratch: Path, runs: int):
+    env = {"DOCKPY_ROOT": str(scratch / "root"), "DOCKPY_CGROUP_PARENT": f"dockpy-bench-{os.getpid()}",
+           "PYTHONPATH": str(REPO)}
+    compile_bytecode()
+    rootfs = scratch / "rootfs"
+    rootfs.mkdir()
+    build_busybox_rootfs(rootfs)
+    import_image(rootfs, env)
+    dockpy(env, "run", "--name", "changed", "busybox", "sh", "-c", CHANGES)
+
+    def fresh_container_with_a_10_mib_change() -> None:
+        dockpy(env, "rm", "-f", "big", check=False)  # the first time there is none
+        dockpy(env, "run", "--name", "big", "busybox", "sh", "-c", TEN_MIB_OF_RANDOM_BYTES)
+
+    timings = [
+        time_command("python3 -c pass", [sys.executable, "-c", "pass"], runs=runs),
+        time_command("dockpy diff CONTAINER (5 changes)", dockpy_command("diff", "changed"), runs=runs, env=env),
+        time_command("dockpy commit CONTAINER (10 MiB change)", dockpy_command("commit", "big"), runs=runs, env=env,
+                     setup=fresh_container_with_a_10_mib_change),
+    ]
+    dockpy(env, "rm", "-f", "big", "changed")
+    remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
+    return timings
+
+
+def dockpy(env: dict, *args: str, check: bool = True) -> None:
+    subprocess.run(dockpy_command(*args), env={**os.environ, **env}, check=check, capture_output=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
