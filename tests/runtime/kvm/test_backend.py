@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 
@@ -77,7 +76,7 @@ def test_file_volumes_are_refused(tmp_path):
 
 def test_too_many_layers_are_refused(tmp_path):
     spec = _spec(tmp_path)
-    layered = dataclasses.replace(spec, rootfs=dataclasses.replace(spec.rootfs, layers=(str(tmp_path),) * 30))
+    layered = spec._replace(rootfs=spec.rootfs._replace(layers=(str(tmp_path),) * 30))
     with pytest.raises(InvalidInputError, match="at most"):
         kvm_backend._validate(layered)
 
