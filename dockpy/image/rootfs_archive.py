@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -73,8 +74,20 @@ def export_rootfs(store: ImageStore, reference: str, out: BinaryIO) -> Image:
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """A file that appears at ``path`` only if the block completes; nothing is left otherwise."""
+    """A file that appears at ``path`` only if the block completes; nothing is left otherwise.
+
+    A path that is already something other than a regular file (``/dev/null``,
+    a FIFO a reader waits on) is written in place: renaming over it would
+    replace the device or pipe with a plain file.
+    """
     path = Path(path)
+    if _is_special_file(path):
+        try:
+            with open(path, "wb") as out:
+                yield out
+        except OSError as error:
+            raise StoreError(f"write {path}: {error.strerror}") from error
+        return
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -88,6 +101,14 @@ def atomic_output(path: str | os.PathLike) -> Iterator[BinaryIO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _is_special_file(path: Path) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _imported_config(diff_id, source: str, message: str) -> ImageConfig:

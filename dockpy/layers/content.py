@@ -110,7 +110,7 @@ class BlobWriter(io.RawIOBase):
         self._file.close()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)
-        _fsync_directory(final_path.parent)
+        linux.fsync_directory(final_path.parent)
 
     def close(self) -> None:
         """Discard the temporary file unless the blob was committed."""
@@ -250,11 +250,3 @@ class ContentStore:
     def stale_ingests(self) -> Iterator[Path]:
         """Temporary files of writes that never committed (crashed processes)."""
         return self.root.tmp.glob(INGEST_PREFIX + "*")
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -57,6 +57,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
+from dockpy import linux
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from dockpy.layers.mounts import OVERLAY_MAX_LOWER_LAYERS, Mount
 from dockpy.metadata import MetadataConnection, ensure_schema, open_database, transaction
@@ -269,7 +270,7 @@ class Snapshotter:
             (path / "fs").mkdir(mode=0o755)
             if kind == Kind.ACTIVE:
                 (path / "work").mkdir(mode=0o711)
-            _fsync_directory(self.root.snapshots)
+            linux.fsync_directory(self.root.snapshots)
         except OSError as error:
             _remove_tree(path, ignore_errors=True)
             raise StoreError(f"create snapshot directory {path}: {error.strerror}") from error
@@ -341,11 +342,3 @@ def _remove_tree(path: Path, ignore_errors: bool = False) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=ignore_errors)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

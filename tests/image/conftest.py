@@ -10,23 +10,12 @@ import pytest
 from dockpy.image.oci import OCI_LAYER, Descriptor, HistoryEntry, ImageConfig, RootFS, format_timestamp
 from dockpy.image.store import ImageStore
 from dockpy.layers.digests import DiffID
-from tests.rootfs_fixtures import busybox_tar  # noqa: F401  (registers the session fixture)
+from tests.rootfs_fixtures import busybox_tar, rootfs_tar_bytes  # noqa: F401  (busybox_tar registers the session fixture)
 
 
 def layer_tar(files: dict[str, bytes | None]) -> bytes:
     """An uncompressed layer tar: ``path -> content`` (``None`` makes a directory)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for path, content in sorted(files.items()):
-            info = tarfile.TarInfo(path)
-            info.mtime = 1_700_000_000
-            if content is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
-            else:
-                info.size, info.mode = len(content), 0o644
-                tar.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+    return rootfs_tar_bytes(files)
 
 
 def put_test_image(store: ImageStore, *layers: dict[str, bytes | None], created_by: str = "test"):

@@ -119,3 +119,27 @@ def test_atomic_output_leaves_nothing_when_the_write_fails(tmp_path):
     with atomic_output(tmp_path / "out.tar") as out:
         out.write(b"whole")
     assert (tmp_path / "out.tar").read_bytes() == b"whole"
+
+
+def test_export_to_a_device_or_fifo_writes_into_it_and_leaves_it_in_place(image_store, tmp_path):
+    """``-o /dev/null`` must not rename a regular file over the null device (nor over a FIFO)."""
+    import os
+    import stat
+    import threading
+
+    from dockpy.image.rootfs_archive import atomic_output
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+    reader.start()
+    with atomic_output(fifo) as out:
+        out.write(b"tar bytes")
+    reader.join(timeout=10)
+    assert received == [b"tar bytes"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    with atomic_output(os.devnull) as out:
+        out.write(b"discarded")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+    assert not [name for name in os.listdir("/dev") if name.startswith(".null.")]

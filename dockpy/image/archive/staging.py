@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from dockpy import linux
 from dockpy.errors import IntegrityError, NotFoundError, StoreError, UnsafeArchiveError
 from dockpy.layers.content import COPY_CHUNK, INGEST_PREFIX, BlobInfo, ContentStore
 from dockpy.layers.digests import Digest
@@ -88,7 +89,7 @@ class StagingStore:
                 _rename(self.content.path(digest), self.store.path(digest))
                 published = True
         if published:
-            _fsync_directory(self.store.root.blobs / "sha256")
+            linux.fsync_directory(self.store.root.blobs / "sha256")
 
 
 def _verify_stream(data: BinaryIO, expected: Digest, size: int) -> BlobInfo:
@@ -112,11 +113,3 @@ def _rename(source: Path, target: Path) -> None:
         raise NotFoundError(f"staged blob {source.name} vanished before it was published") from error
     except OSError as error:
         raise StoreError(f"publish blob {source.name}: {error.strerror}") from error
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
