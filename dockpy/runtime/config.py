@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from dockpy.errors import InvalidInputError
-from dockpy.runtime.spec import NETWORK_MODES, Process, Resources, VolumeMount
+from dockpy.runtime.spec import ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount
 
 # Docker's PATH for images that set none (moby's oci/defaults.go).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -47,6 +47,7 @@ class RunOptions:
     interactive: bool = False
     tty: bool = False
     init: bool = False
+    isolation: str = "namespace"
 
 
 def build_process(image_config: dict, options: RunOptions, hostname: str) -> Process:
@@ -138,3 +139,9 @@ def check_network(network: str) -> str:
     if network not in NETWORK_MODES:
         raise InvalidInputError(f"network mode {network!r} is not supported", hint=f"Use one of: {', '.join(NETWORK_MODES)}.")
     return network
+
+
+def check_isolation(isolation: str) -> str:
+    if isolation not in ISOLATION_MODES:
+        raise InvalidInputError(f"isolation {isolation!r} is not supported", hint=f"Use one of: {', '.join(ISOLATION_MODES)}.")
+    return isolation

@@ -101,6 +101,8 @@ class Resources:
 
 
 NETWORK_MODES = ("none", "host")
+# How a container is isolated: Linux namespaces on this kernel, or a QEMU microVM with its own (docs/kvm.md).
+ISOLATION_MODES = ("namespace", "kvm")
 
 
 @dataclass(frozen=True)
