@@ -40,6 +40,8 @@ def _add_container_options(parser) -> None:
     parser.add_argument("--pids-limit", type=int, metavar="N", help="maximum number of processes")
     parser.add_argument("--read-only", action="store_true", help="mount the root filesystem read-only")
     parser.add_argument("--init", action="store_true", help="run dockpy's init as PID 1 (reaps zombies, forwards signals)")
+    parser.add_argument("--isolation", default="namespace", choices=("namespace", "kvm"),
+                        help="namespace (default) or kvm: run in a QEMU microVM with its own kernel")
     parser.add_argument("--rootfs", action="store_true", help="IMAGE is a root filesystem directory, not an image")
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
@@ -79,7 +81,7 @@ def _create(args):
         command=tuple(args.command), entrypoint=args.entrypoint, env=tuple(args.env), workdir=args.workdir,
         user=args.user, hostname=args.hostname, network=args.network, volumes=tuple(args.volume),
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
-        interactive=args.interactive, tty=args.tty, init=args.init,
+        interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
     )
     record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
     return runtime, record

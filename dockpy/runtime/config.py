@@ -18,7 +18,7 @@ import re
 from collections import namedtuple
 
 from dockpy.errors import InvalidInputError
-from dockpy.runtime.spec import NETWORK_MODES, Process, Resources, VolumeMount
+from dockpy.runtime.spec import ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount
 
 # Docker's PATH for images that set none (moby's oci/defaults.go).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -31,8 +31,9 @@ MINIMUM_MEMORY_BYTES = 6 * 1024 * 1024
 
 _RunOptionsFields = namedtuple(
     "RunOptions",
-    "command entrypoint env workdir user hostname network volumes memory cpus pids_limit read_only interactive tty init",
-    defaults=((), None, (), None, None, None, "none", (), None, None, None, False, False, False, False),
+    "command entrypoint env workdir user hostname network volumes memory cpus pids_limit read_only interactive tty init"
+    " isolation",
+    defaults=((), None, (), None, None, None, "none", (), None, None, None, False, False, False, False, "namespace"),
 )
 
 
@@ -137,3 +138,9 @@ def check_network(network: str) -> str:
     if network not in NETWORK_MODES:
         raise InvalidInputError(f"network mode {network!r} is not supported", hint=f"Use one of: {', '.join(NETWORK_MODES)}.")
     return network
+
+
+def check_isolation(isolation: str) -> str:
+    if isolation not in ISOLATION_MODES:
+        raise InvalidInputError(f"isolation {isolation!r} is not supported", hint=f"Use one of: {', '.join(ISOLATION_MODES)}.")
+    return isolation

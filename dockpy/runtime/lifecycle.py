@@ -45,6 +45,7 @@ _VALID_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+"
 PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 # How often followers (logs -f, wait on a foreign container) look again.
 POLL_SECONDS = 0.05
+NAMESPACE, KVM = "namespace", "kvm"
 
 
 class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty", defaults=((), None, None, False, False))):
@@ -60,6 +61,7 @@ class Runtime:
         self.root = root or StorageRoot.default()
         self.store = ContainerStore(self.root)
         self._backend = backend
+        self._kvm_backend = None
 
     @property
     def backend(self):
@@ -68,6 +70,23 @@ class Runtime:
 
             self._backend = NamespaceBackend(os.environ.get(CGROUP_PARENT_ENV) or "dockpy")
         return self._backend
+
+    def backend_for(self, record: ContainerRecord):
+        """The backend that runs this container: its isolation is in its config (none recorded: namespace)."""
+        try:
+            isolation = self._config_of(record).get("isolation", NAMESPACE)
+        except FileNotFoundError:  # a half-removed container: rm must still work
+            isolation = NAMESPACE
+        return self._backend_named(isolation)
+
+    def _backend_named(self, isolation: str):
+        if isolation != KVM:
+            return self.backend
+        if self._kvm_backend is None:
+            from dockpy.runtime.kvm.backend import KvmBackend
+
+            self._kvm_backend = KvmBackend(self.root)
+        return self._kvm_backend
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -78,6 +97,7 @@ class Runtime:
         name = self._check_name(name) if name else generate_name(self.store.name_in_use)
         container_id = new_container_id()
         spec = self._build_spec(container_id, image, options)
+        self._check_isolation(spec, run_config.check_isolation(options.isolation))
         record = ContainerRecord(
             id=container_id, name=name, image=image.reference, image_id=image.id,
             command=spec.process.args, created=time.time(), auto_remove=auto_remove,
@@ -85,13 +105,22 @@ class Runtime:
         paths = self.store.paths(container_id)
         try:
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
-            spec = spec._replace(volumes=etc_binds + spec.volumes)
-            paths.config.write_text(json.dumps({"spec": spec_to_json(spec), "image_config": image.config}))
+            if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
+                spec = spec._replace(volumes=etc_binds + spec.volumes)
+            config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation}
+            paths.config.write_text(json.dumps(config))
             self.store.add(record)
         except BaseException:
             self.remove_exited(record)
             raise
         return record
+
+    def _check_isolation(self, spec: ContainerSpec, isolation: str) -> None:
+        """A missing QEMU or kernel, or a flag a microVM cannot honour, fails before anything is made."""
+        if isolation == KVM:
+            backend = self._backend_named(KVM)
+            backend.check()
+            backend.validate(spec)
 
     def _check_name(self, name: str) -> str:
         if not re.fullmatch(_VALID_NAME, name):
@@ -107,7 +136,7 @@ class Runtime:
         return ContainerSpec(
             id=container_id,
             rootfs=RootFilesystem(
-                layers=(str(shared_init_layer(self.root)), *image.layers), upperdir=str(paths.upper),
+                layers=_init_layer_for(options.isolation, self.root) + tuple(image.layers), upperdir=str(paths.upper),
                 workdir=str(paths.work), mountpoint=str(paths.merged), read_only=options.read_only,
             ),
             process=run_config.build_process(image.config, options, hostname),
@@ -157,7 +186,7 @@ class Runtime:
         record = self.store.get(reference)
         if not record.is_running:
             raise ConflictError(f"container {record.name} is not running")
-        _signal_process(record, signum)
+        self._signal(record, signum)
         return record
 
     def stop(self, reference: str, timeout: float | None = None) -> ContainerRecord:
@@ -166,11 +195,19 @@ class Runtime:
         if not record.is_running:
             return record
         timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
-        _signal_process(record, self._stop_signal(record))
+        self._signal(record, self._stop_signal(record))
         if not _wait_for_process_exit(record.pid, record.pid_start, timeout):
-            _signal_process(record, signal.SIGKILL)
+            self._signal(record, signal.SIGKILL)
         self.wait(record.id)
         return record
+
+    def _signal(self, record: ContainerRecord, signum: int) -> None:
+        """A namespace container's PID 1 gets the signal; a microVM's goes to the process in the guest."""
+        backend = self.backend_for(record)
+        if backend.name == KVM:
+            backend.signal(record.id, signum)
+        else:
+            _signal_process(record, signum)
 
     def _stop_signal(self, record: ContainerRecord) -> int:
         name = self.image_config_of(record).get("StopSignal") or "SIGTERM"
@@ -202,7 +239,7 @@ class Runtime:
                     f"cannot remove running container {record.name}",
                     hint="Stop the container first, or use rm -f.",
                 )
-            _signal_process(record, signal.SIGKILL)
+            self._signal(record, signal.SIGKILL)
             self.wait(record.id)
         self._remove_leftover_cgroup(record)
         self.remove_exited(record)
@@ -221,7 +258,7 @@ class Runtime:
     def cgroup_of(self, record: ContainerRecord):
         from dockpy.runtime.namespace.cgroups import container_cgroup
 
-        backend = self.backend
+        backend = self.backend_for(record)
         if not hasattr(backend, "cgroup_layout"):
             return None
         return container_cgroup(backend.cgroup_layout, backend.cgroup_parent, record.id)
@@ -277,6 +314,8 @@ class Runtime:
             raise ConflictError(f"container {record.name} is not running")
         if not command:
             raise InvalidInputError("exec needs a command")
+        if self.backend_for(record).name == KVM:
+            raise InvalidInputError(f"exec is not available in container {record.name}: it runs with --isolation kvm")
         base = self.spec_of(record).process
         process = Process(
             args=command,
@@ -289,6 +328,11 @@ class Runtime:
             rlimits=base.rlimits,
         )
         return run_exec(self, record, process)
+
+
+def _init_layer_for(isolation: str, root: StorageRoot) -> tuple[str, ...]:
+    """The host's init layer (mount points, /etc files) for namespaces; a microVM's /init makes its own."""
+    return () if isolation == KVM else (str(shared_init_layer(root)),)
 
 
 def _signal_process(record: ContainerRecord, signum: int) -> None:

@@ -120,7 +120,7 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
 
 def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False) -> ContainerProcess:
     try:
-        process = runtime.backend.start(spec, stdio)
+        process = runtime.backend_for(record).start(spec, stdio)
     except DockpyError as error:
         _record_exit(runtime, record, error.exit_code)
         raise

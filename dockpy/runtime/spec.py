@@ -94,6 +94,8 @@ class Resources(namedtuple("Resources", "memory_bytes cpus pids_limit", defaults
 
 
 NETWORK_MODES = ("none", "host")
+# How a container is isolated: Linux namespaces on this kernel, or a QEMU microVM with its own (docs/kvm.md).
+ISOLATION_MODES = ("namespace", "kvm")
 
 
 _ContainerSpecFields = namedtuple(

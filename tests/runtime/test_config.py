@@ -7,6 +7,7 @@ from dockpy.runtime.config import (
     DEFAULT_PATH,
     RunOptions,
     build_process,
+    check_isolation,
     parse_size,
     parse_volume,
     resources,
@@ -94,3 +95,9 @@ def test_volume_specs_parse_with_optional_read_only_mode():
 def test_malformed_or_named_volumes_are_refused(text):
     with pytest.raises(InvalidInputError):
         parse_volume(text)
+
+
+def test_isolation_is_namespace_or_kvm():
+    assert [check_isolation(mode) for mode in ("namespace", "kvm")] == ["namespace", "kvm"]
+    with pytest.raises(InvalidInputError, match="isolation 'hyperv' is not supported"):
+        check_isolation("hyperv")

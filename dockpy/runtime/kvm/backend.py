@@ -30,6 +30,7 @@ import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
@@ -37,6 +38,9 @@ from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kerne
 from dockpy.runtime.kvm.children import kill_and_reap, spawn
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
 from dockpy.runtime.spec import ContainerSpec
+
+if TYPE_CHECKING:
+    from dockpy.runtime.kvm.vm_process import VmProcess
 
 DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
@@ -163,6 +167,20 @@ class KvmBackend:
                 return self._boot(tools, accel, rundir, spec, images, (stdin, stdout, stderr), timeout)
         finally:
             rundir.remove()
+
+    def start(self, spec: ContainerSpec, stdio) -> VmProcess:
+        """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs.
+
+        ``stdio`` is the namespace backend's ``Stdio``: three fds, or one terminal for ``-t``.
+        """
+        from dockpy.runtime.kvm.vm_process import start_vm
+
+        fds = (stdio.terminal.fd,) * 3 if stdio.terminal is not None else (stdio.stdin, stdio.stdout, stdio.stderr)
+        return start_vm(self, spec, fds)
+
+    def validate(self, spec: ContainerSpec) -> None:
+        """Refuse, before anything is made, what a microVM cannot do (``--network host``, file volumes...)."""
+        _validate(spec)
 
     def run_directory(self, container_id: str) -> RunDirectory:
         return RunDirectory(self.cache_dir / "run" / container_id)

@@ -1,0 +1,118 @@
+"""``--isolation kvm`` through the ``dockpy`` command, as a user runs it (real microVMs, TCG here).
+
+Each VM boot costs seconds under TCG, so the module shares one storage root
+(its cached initramfs, vmlinux, acceleration verdict and EROFS layer images)
+and boots three VMs in all: a foreground run, a run whose write is
+committed, and a detached one that is stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+import pytest
+
+from dockpy.errors import PrerequisiteError
+from dockpy.root import StorageRoot
+from dockpy.runtime.kvm.backend import KvmBackend
+
+IMAGE = "busybox-kvm:latest"
+# Generous: a loaded host under TCG may take a minute to boot; the loop ends as soon as the output shows.
+LOG_WAIT_SECONDS = 300
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, cgroup_parent) -> dict:
+    """DOCKPY_ROOT for this module's storage root; skips where the kvm backend cannot run."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root (virtiofsd shares the container's upper dir with trusted.* xattrs)")
+    root = StorageRoot(tmp_path_factory.mktemp("kvm-cli-root")).create()
+    try:
+        KvmBackend(root).check()
+    except PrerequisiteError as error:
+        pytest.skip(f"kvm backend unavailable: {error}")
+    return {"DOCKPY_ROOT": str(root.path), "DOCKPY_CGROUP_PARENT": cgroup_parent}
+
+
+@pytest.fixture(scope="module")
+def image(env, busybox_tar) -> str:
+    from tests.conftest import run_dockpy
+
+    run_dockpy("import", str(busybox_tar), IMAGE, env=env, check=True)
+    return IMAGE
+
+
+@pytest.fixture
+def dockpy_in(env):
+    from tests.conftest import run_dockpy
+
+    return lambda *args, **kwargs: run_dockpy(*args, env={**env, **kwargs.pop("env", {})}, timeout=600, **kwargs)
+
+
+def _without_warnings(stderr: str) -> list[str]:
+    """stderr's lines but dockpy's own warnings (the TCG fallback is announced on every run)."""
+    return [line for line in stderr.splitlines() if not line.startswith("dockpy: warning:")]
+
+
+def _container_ids(dockpy_in) -> list[str]:
+    return dockpy_in("ps", "-a", "-q", check=True).stdout.split()
+
+
+def test_run_keeps_stdout_and_stderr_apart_and_passes_the_exit_code(dockpy_in, image):
+    before = _container_ids(dockpy_in)
+    result = dockpy_in("run", "--rm", "--isolation", "kvm", image, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (result.returncode, result.stdout) == (3, "out\n"), result.stderr
+    assert _without_warnings(result.stderr) == ["err"]
+    assert _container_ids(dockpy_in) == before  # --rm removed it
+
+
+def test_a_write_in_the_vm_shows_in_diff_and_is_committed(dockpy_in, image):
+    dockpy_in("run", "--name", "vm-writer", "--isolation", "kvm", image, "sh", "-c", "uname -r > /made-in-vm", check=True)
+    assert "A /made-in-vm" in dockpy_in("diff", "vm-writer", check=True).stdout.splitlines()
+    dockpy_in("commit", "vm-writer", "from-vm:1", check=True)
+    seen = dockpy_in("run", "--rm", "from-vm:1", "cat", "/made-in-vm", check=True)  # namespace mode
+    assert seen.stdout.strip() not in ("", platform.release())  # written under the guest's own kernel
+
+
+def test_detached_vm_logs_refuses_exec_and_stops(dockpy_in, image):
+    started = dockpy_in("run", "-d", "--isolation", "kvm", image, "sh", "-c", "echo started; while :; do sleep 1; done", check=True)
+    container = started.stdout.strip()
+    try:
+        assert _wait_for_log(dockpy_in, container, "started\n")
+        assert container[:12] in dockpy_in("ps", "-q", check=True).stdout.split()
+        refused = dockpy_in("exec", container, "true")
+        assert refused.returncode == 125
+        assert refused.stderr.startswith("dockpy: error: exec is not available") and "--isolation kvm" in refused.stderr
+        dockpy_in("stop", "-t", "60", container, check=True)
+        assert dockpy_in("wait", container, check=True).stdout == "143\n"  # the shell died of the forwarded SIGTERM
+        assert container[:12] not in dockpy_in("ps", "-q", check=True).stdout.split()
+    finally:
+        dockpy_in("rm", "-f", container)
+
+
+def _wait_for_log(dockpy_in, container: str, expected: str) -> bool:
+    deadline = time.monotonic() + LOG_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if dockpy_in("logs", container, check=True).stdout == expected:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.parametrize("command", ["run", "create"])
+def test_a_missing_kernel_is_one_error_line_and_no_container(dockpy_in, image, command):
+    before = _container_ids(dockpy_in)
+    result = dockpy_in(command, "--isolation", "kvm", image, "true", env={"DOCKPY_KERNEL": "/nonexistent"})
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == ["dockpy: error: DOCKPY_KERNEL=/nonexistent: no such kernel file"]
+    assert _container_ids(dockpy_in) == before
+
+
+def test_host_network_is_refused_with_kvm_before_anything_is_made(dockpy_in, image):
+    before = _container_ids(dockpy_in)
+    result = dockpy_in("run", "--isolation", "kvm", "--network", "host", image, "true")
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == ["dockpy: error: --network host is not available with --isolation kvm (only none)"]
+    assert _container_ids(dockpy_in) == before
