@@ -36,6 +36,7 @@ from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
 from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
 from dockpy.runtime.kvm.children import kill_and_reap, spawn
+from dockpy.runtime.kvm.relay import output_fd_for_qemu
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
 from dockpy.runtime.spec import ContainerSpec
 
@@ -357,13 +358,11 @@ def _validate(spec: ContainerSpec) -> None:
 
 
 def _stdio_fds(stdin, stdout, stderr, helpers: ExitStack) -> tuple[int, int, int]:
-    """Duplicates of the container's stdio above 2: QEMU's own 0-2 are not its guest's stdio."""
-    duplicates = []
-    for stream, default in ((stdin, 0), (stdout, 1), (stderr, 2)):
-        duplicate = os.dup(_fd(stream, default))
-        helpers.callback(os.close, duplicate)
-        duplicates.append(duplicate)
-    return tuple(duplicates)
+    """Descriptors above 2 for the container's stdio (QEMU's own 0-2 are not its guest's stdio);
+    output into regular files goes through a relay (see ``relay``)."""
+    stdin_fd = os.dup(_fd(stdin, 0))
+    helpers.callback(os.close, stdin_fd)
+    return (stdin_fd, output_fd_for_qemu(_fd(stdout, 1), helpers), output_fd_for_qemu(_fd(stderr, 2), helpers))
 
 
 def _fd(stream, default: int) -> int:

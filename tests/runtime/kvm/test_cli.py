@@ -68,6 +68,17 @@ def test_run_keeps_stdout_and_stderr_apart_and_passes_the_exit_code(dockpy_in, i
     assert _container_ids(dockpy_in) == before  # --rm removed it
 
 
+def test_output_into_a_file_stays_in_order_with_what_the_shell_writes_after_it(env, image, tmp_path):
+    """``{ dockpy run ...; echo host; } > log``: the shell's later write must not overwrite the guest's output."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "log"
+    script = f'{{ "{sys.executable}" -m dockpy run --rm --isolation kvm {image} echo guest; echo host; }} > "{log}" 2>/dev/null'
+    subprocess.run(["sh", "-c", script], env={**os.environ, **env}, check=True, timeout=600)
+    assert log.read_text() == "guest\nhost\n"
+
+
 def test_a_write_in_the_vm_shows_in_diff_and_is_committed(dockpy_in, image):
     dockpy_in("run", "--name", "vm-writer", "--isolation", "kvm", image, "sh", "-c", "uname -r > /made-in-vm", check=True)
     assert "A /made-in-vm" in dockpy_in("diff", "vm-writer", check=True).stdout.splitlines()
