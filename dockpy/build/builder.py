@@ -51,6 +51,7 @@ from dockpy.build.variables import BuildArgs, platform_args
 from dockpy.build.workspace import StepWorkspace
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
 from dockpy.errors import DockpyError, NotFoundError
+from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.image.oci import Descriptor, ImageConfig, Platform
 from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.refs import Revision
@@ -283,7 +284,7 @@ class Builder:
                 yield empty
             return
         self.ensure_snapshots(layers, tuple(diff_ids))
-        key = f"build-view-{uuid.uuid4().hex}"
+        key = f"{BUILD_KEY_PREFIX}view-{uuid.uuid4().hex}"
         mounts = self.snapshotter.view(key, parent=chain)
         target = tempfile.mkdtemp(prefix="build-view-", dir=self.scratch_dir)
         try:

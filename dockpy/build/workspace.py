@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 
 from dockpy.errors import ConflictError, DockpyError
+from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.layers.compression import Compression, LayerBlob, commit_layer
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import ChainID, DiffID, chain_ids
@@ -29,7 +30,6 @@ from dockpy.layers.mounts import Mount, mount_all, unmount
 from dockpy.layers.snapshots import Snapshotter
 from dockpy.layers.tarwriter import write_layer_tar
 
-STEP_KEY_PREFIX = "build-"
 MOUNT_DIRECTORY_PREFIX = "build-rootfs-"
 
 
@@ -40,7 +40,7 @@ class StepWorkspace:
         self._snapshotter = snapshotter
         self._parent = parent
         self._scratch_dir = scratch_dir
-        self.key = f"{STEP_KEY_PREFIX}{uuid.uuid4().hex}"
+        self.key = f"{BUILD_KEY_PREFIX}{uuid.uuid4().hex}"
         self.mounts: list[Mount] = []
         self.committed_as: ChainID | None = None
         self._done = False

@@ -33,7 +33,7 @@ from pathlib import Path
 from dockpy.errors import ConflictError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
-from dockpy.image.leftovers import UNPACK_KEY_PREFIX, stale_temp_files
+from dockpy.image.leftovers import LEFTOVER_SNAPSHOT_PREFIXES, stale_temp_files
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
 from dockpy.image.store import ImageStore
@@ -155,7 +155,7 @@ def _is_garbage_snapshot(snapshot: SnapshotInfo, live: set[ChainID], scope: Reac
     if snapshot.kind == Kind.COMMITTED:
         in_scope = scope is None or snapshot.name in scope.chain_ids
         return in_scope and snapshot.name.startswith("sha256:") and snapshot.name not in live
-    return scope is None and snapshot.name.startswith(UNPACK_KEY_PREFIX)
+    return scope is None and snapshot.name.startswith(LEFTOVER_SNAPSHOT_PREFIXES)
 
 
 def _sweep(store: ImageStore, plan: GarbagePlan) -> None:

@@ -18,6 +18,9 @@ EXPORT_SCRATCH_PREFIX = "export-"
 # The snapshotter's own prefix for directories it moves aside before deleting them.
 REMOVED_SNAPSHOT_PREFIX = "snapshot-removed-"
 UNPACK_KEY_PREFIX = "extract-"
+# Active snapshots of build steps (``dockpy.build.workspace``); a build holds the write lease throughout.
+BUILD_KEY_PREFIX = "build-"
+LEFTOVER_SNAPSHOT_PREFIXES = (UNPACK_KEY_PREFIX, BUILD_KEY_PREFIX)
 # The shared init layer is made here, then renamed to <root>/init (``dockpy.runtime.initlayer``).
 INIT_LAYER_STAGING_PREFIX = "init-layer-"
 STALE_TEMP_PREFIXES = (INGEST_PREFIX, EXPORT_SCRATCH_PREFIX, REMOVED_SNAPSHOT_PREFIX, INIT_LAYER_STAGING_PREFIX)

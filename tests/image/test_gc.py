@@ -79,7 +79,7 @@ def test_gc_removes_unreferenced_blobs_and_stale_ingest_files(image_store):
     assert report.temp_files == (ingest,) and not ingest.exists()
 
 
-def test_gc_removes_committed_snapshots_of_unreachable_layers_and_crashed_unpacks(image_store):
+def test_gc_removes_committed_snapshots_of_unreachable_layers_and_crashed_unpacks_and_builds(image_store):
     kept = put_test_image(image_store, {"k": b"1"})
     image_store.add_revision("app", kept, operation="import")
     kept_chain = kept.config.rootfs.diff_ids[0]
@@ -88,9 +88,10 @@ def test_gc_removes_committed_snapshots_of_unreachable_layers_and_crashed_unpack
             snapshotter.prepare("extract-tmp")
             snapshotter.commit(name, "extract-tmp")
         snapshotter.prepare("extract-123")  # as a crashed unpack leaves it
+        snapshotter.prepare("build-456", parent=kept_chain)  # as a build killed mid-step leaves it
         snapshotter.prepare("container-key", parent=kept_chain)
         report = collect_garbage(image_store)
-        assert sorted(s.name for s in report.snapshots) == sorted([Digest.of_bytes(b"gone"), "extract-123"])
+        assert sorted(s.name for s in report.snapshots) == sorted([Digest.of_bytes(b"gone"), "extract-123", "build-456"])
         assert {s.name for s in snapshotter.walk()} == {kept_chain, "container-key"}
 
 
