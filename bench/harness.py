@@ -163,3 +163,28 @@ every comparison was measured side by side in the same run. Peer figures
 (podman, buildah, BuildKit, crun) for this machine are in
 `../shared/peers/results/`.
 """
+
+
+def container_benchmark_main(description: str, script: str, title: str, target: str, run_all) -> int:
+    """The command line of a benchmark that needs root and a scratch directory.
+
+    ``run_all(scratch, runs)`` returns timings, the first being dockpy's (the ratio reference).
+    """
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print(f"{script} needs root (namespaces, mounts, cgroups)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix=f"dockpy-{Path(script).stem}-") as scratch:
+        timings = run_all(Path(scratch), args.runs)
+    body = format_table(timings, reference=timings[0], target=target)
+    if args.no_record:
+        print(body)
+    else:
+        record(title, f"python bench/{script}", body)
+    return 0

@@ -13,18 +13,16 @@ Peers that are not installed are skipped. Needs root.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
-from bench.harness import compile_bytecode, dockpy_command, format_table, record, time_command  # noqa: E402
+from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,21 +31,7 @@ TARGET = "dockpy median <= 50 ms (crun 13 ms, runc 31 ms, docker 128 ms, podman 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("run_bench.py needs root (namespaces, mounts, cgroups)", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="dockpy-run-bench-") as scratch:
-        timings = run_all(Path(scratch), args.runs)
-    body = format_table(timings, reference=timings[0], target=TARGET)
-    if args.no_record:
-        print(body)
-    else:
-        record(TITLE, "python bench/run_bench.py", body)
-    return 0
+    return container_benchmark_main(__doc__.splitlines()[0], "run_bench.py", TITLE, TARGET, run_all)
 
 
 def run_all(scratch: Path, runs: int):

@@ -12,16 +12,14 @@ every commit stores new blobs, as a real one does. Needs root.
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
-from bench.harness import REPO, compile_bytecode, dockpy_command, format_table, record, time_command  # noqa: E402
+from bench.harness import REPO, compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
 from bench.run_bench import import_image, remove_cgroup_parent  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 
@@ -32,21 +30,7 @@ TEN_MIB_OF_RANDOM_BYTES = "head -c 10485760 /dev/urandom > /data"
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
-    args = parser.parse_args()
-    if os.geteuid() != 0:
-        print("versioning_bench.py needs root (containers)", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="dockpy-versioning-bench-") as scratch:
-        timings = run_all(Path(scratch), args.runs)
-    body = format_table(timings, reference=timings[0], target=TARGET)
-    if args.no_record:
-        print(body)
-    else:
-        record(TITLE, "python bench/versioning_bench.py", body)
-    return 0
+    return container_benchmark_main(__doc__.splitlines()[0], "versioning_bench.py", TITLE, TARGET, run_all)
 
 
 def run_all(scratch: Path, runs: int):
