@@ -33,16 +33,20 @@ OPAQUE_VALUE = b"y"
 _NO_XATTRS = (errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
-def overlay_xattrs(path: str | os.PathLike) -> dict[str, bytes]:
-    """The overlay's private xattrs of ``path``, keyed without namespace (``{"opaque": b"y"}``)."""
+def _xattr_names(path: str | os.PathLike) -> list[str]:
+    """The xattr names of ``path`` itself (not a symlink's target); none where xattrs are unsupported."""
     try:
-        names = os.listxattr(path, follow_symlinks=False)
+        return os.listxattr(path, follow_symlinks=False)
     except OSError as error:
         if error.errno in _NO_XATTRS:
-            return {}
+            return []
         raise
+
+
+def overlay_xattrs(path: str | os.PathLike) -> dict[str, bytes]:
+    """The overlay's private xattrs of ``path``, keyed without namespace (``{"opaque": b"y"}``)."""
     found = {}
-    for name in names:
+    for name in _xattr_names(path):
         for namespace in OVERLAY_XATTR_NAMESPACES:
             if name.startswith(namespace):
                 found[name[len(namespace) :]] = os.getxattr(path, name, follow_symlinks=False)
@@ -51,15 +55,9 @@ def overlay_xattrs(path: str | os.PathLike) -> dict[str, bytes]:
 
 def user_xattrs(path: str | os.PathLike) -> dict[str, bytes]:
     """The xattrs of ``path`` that belong to the file, not to overlayfs' bookkeeping."""
-    try:
-        names = os.listxattr(path, follow_symlinks=False)
-    except OSError as error:
-        if error.errno in _NO_XATTRS:
-            return {}
-        raise
     return {
         name: os.getxattr(path, name, follow_symlinks=False)
-        for name in names
+        for name in _xattr_names(path)
         if not name.startswith(OVERLAY_XATTR_NAMESPACES)
     }
 
