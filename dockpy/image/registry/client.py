@@ -127,10 +127,11 @@ class RegistryClient:
                 return "mounted"
             with open_blob() as source:
                 if size <= self._chunk_size:
-                    self._finish_upload(repository, location, digest, source.read() if size < STREAM_CHUNK else _chunks(source))
+                    content = source.read() if size < STREAM_CHUNK else _chunks(source)
+                    self._finish_upload(repository, location, digest, content, size)
                 else:
                     location = self._upload_chunks(repository, location, source, size)
-                    self._finish_upload(repository, location, digest, b"")
+                    self._finish_upload(repository, location, digest, b"", 0)
             return "uploaded"
 
         return self._retrying(f"push blob {digest.short}", upload)
@@ -195,11 +196,12 @@ class RegistryClient:
             location = self._location(response)
         return location
 
-    def _finish_upload(self, repository: str, location: str, digest: Digest, content) -> None:
+    def _finish_upload(self, repository: str, location: str, digest: Digest, content, size: int) -> None:
+        # A declared length lets the body go out as one stream, not in HTTP chunks the registry must reassemble.
         url = httpx.URL(location).copy_merge_params({"digest": str(digest)})
         self._request(
             "PUT", str(url), repository, push=True, content=content, retry=False,
-            headers={"Content-Type": "application/octet-stream"},
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
         )
 
     def _location(self, response: httpx.Response) -> str:
