@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dockpy.errors import DockpyError, UnsafeArchiveError
-from dockpy.image.archive.diff_id_tee import DiffIdTee
+from dockpy.layers.diff_id_tee import DiffIdTee
 from dockpy.image.archive.members import Member, MemberKind
 from dockpy.image.archive.staging import StagingStore
 from dockpy.layers.compression import Compression, LayerBlob, store_layer_from_tar

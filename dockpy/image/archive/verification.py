@@ -6,7 +6,7 @@ per layer, and each layer must *decompress* to the tar its diff_id names.
 That last check matters because snapshots are keyed by chain id, computed
 from diff_ids: a layer that lied about its diff_id would plant its content
 under another image's key. Most layers had their diff_id computed while they
-were staged (``diff_id_tee``; docker layer tars as they were converted); any
+were staged (``layers.diff_id_tee``; docker layer tars as they were converted); any
 other is decompressed and hashed here, several at once (zlib, zstd and
 sha256 release the GIL), which also reports a corrupt stream properly.
 """

@@ -12,13 +12,13 @@ corrupt or truncated blob leaves the store unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
-
-import httpx
+from urllib.parse import urlencode, urljoin
 
 from dockpy.errors import IntegrityError, NotFoundError, RegistryError
 from dockpy.image.registry.auth import (
@@ -28,8 +28,10 @@ from dockpy.image.registry.auth import (
     lookup_credentials,
     parse_challenge,
 )
+from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError
 from dockpy.layers.content import BlobInfo, ContentStore
-from dockpy.layers.digests import Digest
+from dockpy.layers.diff_id_tee import DiffIdTee
+from dockpy.layers.digests import DiffID, Digest
 
 MANIFEST_ACCEPT = ", ".join((
     "application/vnd.oci.image.manifest.v1+json",
@@ -44,6 +46,8 @@ FIRST_BACKOFF_SECONDS = 0.2
 # Uploads up to this size go in one PUT; larger ones in PATCH chunks of this size.
 DEFAULT_CHUNK_SIZE = 64 << 20
 STREAM_CHUNK = 1 << 20
+# How long the plain-http probe of a loopback registry may take (a TLS port may not answer it at all).
+PROBE_TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -75,7 +79,7 @@ class RegistryClient:
         self._attempts = attempts
         self._chunk_size = chunk_size
         self._tokens = TokenCache()
-        self._http = httpx.Client(verify=tls_verify, timeout=timeout, follow_redirects=True)
+        self._http = HttpClient(tls_verify=tls_verify, timeout=timeout)
         self._base_url: str | None = None
 
     def close(self) -> None:
@@ -98,26 +102,36 @@ class RegistryClient:
         return response.status_code == 200
 
     def fetch_blob(self, repository: str, digest: Digest, size: int | None, store: ContentStore, *,
-                   on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
-        """Download a blob into ``store``; it becomes visible only if digest and size match."""
+                   diff_id: DiffID | None = None, on_bytes: Callable[[int], None] | None = None) -> BlobInfo:
+        """Download a blob into ``store``; it becomes visible only if digest and size match.
+
+        With ``diff_id`` the blob is a layer, and its uncompressed tar must hash
+        to that too: checked on a second thread as the bytes arrive, so a layer
+        is read once (``DiffIdTee``).
+        """
         if store.has(digest):
             return store.info(digest)
 
         def download() -> BlobInfo:
-            with self._stream("GET", f"/v2/{repository}/blobs/{digest}", repository) as response:
-                with store.writer(digest, size) as blob:
-                    for chunk in response.iter_bytes(STREAM_CHUNK):
-                        blob.write(chunk)
-                        if on_bytes:
-                            on_bytes(len(chunk))
-                    return blob.commit()
+            with self._stream("GET", f"/v2/{repository}/blobs/{digest}", repository) as response, \
+                    store.writer(digest, size) as blob:
+                if diff_id is None:
+                    _copy(response, blob, on_bytes)
+                else:
+                    _copy_checking_diff_id(response, blob, digest, diff_id, on_bytes)
+                return blob.commit()
 
         return self._retrying(f"fetch blob {digest.short}", download, retry_integrity=True)
 
     def push_blob(
-        self, repository: str, digest: Digest, size: int, open_blob: Callable[[], BinaryIO], *, mount_from: str | None = None
+        self, repository: str, digest: Digest, size: int, open_blob: Callable[[], BinaryIO], *,
+        mount_from: str | None = None, on_bytes: Callable[[int], None] | None = None,
     ) -> str:
-        """Upload a blob unless the registry has it; returns "exists", "mounted" or "uploaded"."""
+        """Upload a blob unless the registry has it; returns "exists", "mounted" or "uploaded".
+
+        The blob is not hashed here: the final PUT names its digest and the
+        registry refuses content that does not match it.
+        """
         if self.has_blob(repository, digest):
             return "exists"
 
@@ -127,11 +141,10 @@ class RegistryClient:
                 return "mounted"
             with open_blob() as source:
                 if size <= self._chunk_size:
-                    content = source.read() if size < STREAM_CHUNK else _chunks(source)
-                    self._finish_upload(repository, location, digest, content, size)
+                    self._finish_upload(repository, location, digest, _body(source, 0, size, on_bytes))
                 else:
-                    location = self._upload_chunks(repository, location, source, size)
-                    self._finish_upload(repository, location, digest, b"", 0)
+                    location = self._upload_chunks(repository, location, source, size, on_bytes)
+                    self._finish_upload(repository, location, digest, b"")
             return "uploaded"
 
         return self._retrying(f"push blob {digest.short}", upload)
@@ -172,82 +185,81 @@ class RegistryClient:
     # -- upload steps --------------------------------------------------------------------
 
     def _start_upload(self, repository: str, digest: Digest, mount_from: str | None) -> str | None:
-        params = {"mount": str(digest), "from": mount_from} if mount_from else None
+        query = "?" + urlencode({"mount": str(digest), "from": mount_from}) if mount_from else ""
         response = self._request(
-            "POST", f"/v2/{repository}/blobs/uploads/", repository, push=True, params=params,
+            "POST", f"/v2/{repository}/blobs/uploads/{query}", repository, push=True,
             mount_from=mount_from, retry=False,
         )
         if response.status_code == 201:
             return None
         return self._location(response)
 
-    def _upload_chunks(self, repository: str, location: str, source: BinaryIO, size: int) -> str:
-        offset = 0
-        while offset < size:
-            chunk = source.read(self._chunk_size)
-            if not chunk:
-                raise IntegrityError(f"blob source ended at {offset} of {size} bytes")
+    def _upload_chunks(self, repository: str, location: str, source: BinaryIO, size: int, on_bytes) -> str:
+        for offset in range(0, size, self._chunk_size):
+            count = min(self._chunk_size, size - offset)
             response = self._request(
-                "PATCH", location, repository, push=True, content=chunk, retry=False,
+                "PATCH", location, repository, push=True, content=_body(source, offset, count, on_bytes), retry=False,
                 headers={"Content-Type": "application/octet-stream",
-                         "Content-Range": f"{offset}-{offset + len(chunk) - 1}"},
+                         "Content-Range": f"{offset}-{offset + count - 1}"},
             )
-            offset += len(chunk)
             location = self._location(response)
         return location
 
-    def _finish_upload(self, repository: str, location: str, digest: Digest, content, size: int) -> None:
-        # A declared length lets the body go out as one stream, not in HTTP chunks the registry must reassemble.
-        url = httpx.URL(location).copy_merge_params({"digest": str(digest)})
-        self._request(
-            "PUT", str(url), repository, push=True, content=content, retry=False,
-            headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
-        )
+    def _finish_upload(self, repository: str, location: str, digest: Digest, content) -> None:
+        url = f"{location}{'&' if '?' in location else '?'}digest={digest}"
+        self._request("PUT", url, repository, push=True, content=content, retry=False,
+                      headers={"Content-Type": "application/octet-stream"})
 
-    def _location(self, response: httpx.Response) -> str:
+    def _location(self, response: Response) -> str:
         location = response.headers.get("location")
         if not location:
             raise RegistryError(f"registry {self.registry} did not say where to upload (no Location header)")
-        return str(response.url.join(location))
+        return urljoin(response.url, location)
 
     # -- the request boundary ------------------------------------------------------------
 
     def _request(self, method: str, path: str, repository: str, *, push: bool = False, allow=frozenset(),
-                 mount_from: str | None = None, retry: bool = True, **kwargs) -> httpx.Response:
-        """One checked request; retried here unless it is a step of an upload (the whole upload is retried)."""
+                 mount_from: str | None = None, retry: bool = True, **kwargs) -> Response:
+        """One checked request, its body read; retried here unless it is a step of an upload (the whole upload is)."""
 
-        def attempt() -> httpx.Response:
-            response = self._send(method, path, repository, push, mount_from, stream=False, **dict(kwargs))
+        def attempt() -> Response:
+            with self._send(method, path, repository, push, mount_from, **kwargs) as response:
+                _read_body(response)
             self._raise_for_status(response, method, path, allow)
             return response
 
         return self._retrying(f"{method} {path}", attempt) if retry else attempt()
 
-    def _stream(self, method: str, path: str, repository: str):
-        return _StreamedResponse(self, method, path, repository)
+    @contextlib.contextmanager
+    def _stream(self, method: str, path: str, repository: str) -> Iterator[Response]:
+        """A checked response whose body the caller reads; always closed."""
+        with self._send(method, path, repository, False, None) as response:
+            if response.status_code >= 400:
+                _read_body(response)
+                self._raise_for_status(response, method, path, frozenset())
+            yield response
 
-    def _send(self, method, path, repository, push, mount_from, *, stream, **kwargs) -> httpx.Response:
+    def _send(self, method, path, repository, push, mount_from, *, headers=None, content=b"") -> Response:
         url = path if path.startswith(("http://", "https://")) else self._url(path)
         scope = _scope(repository, push, mount_from)
-        headers = dict(kwargs.pop("headers", None) or {})
+        headers = dict(headers or {})
         authorization = self._cached_authorization(scope)
         if authorization:
             headers["Authorization"] = authorization
-        response = self._http_send(method, url, headers, stream, kwargs)
+        response = self._http_send(method, url, headers, content)
         if response.status_code == 401 and "www-authenticate" in response.headers:
             authorization = self._authorize(response.headers["www-authenticate"], scope)
             if authorization:
-                response.close()
+                _read_body(response)
                 headers["Authorization"] = authorization
-                response = self._http_send(method, url, headers, stream, kwargs)
+                response = self._http_send(method, url, headers, content)
         return response
 
-    def _http_send(self, method, url, headers, stream, kwargs) -> httpx.Response:
-        request = self._http.build_request(method, url, headers=headers, **kwargs)
+    def _http_send(self, method, url, headers, content, timeout: float | None = None) -> Response:
         try:
-            return self._http.send(request, stream=stream)
-        except httpx.TransportError as error:
-            raise _TransientError(f"{method} {url}: {error or type(error).__name__}") from error
+            return self._http.request(method, url, headers=headers, body=content, timeout=timeout)
+        except TransportError as error:
+            raise _TransientError(f"{method} {url}: {error}") from error
 
     def _url(self, path: str) -> str:
         if self._base_url is None:
@@ -255,15 +267,22 @@ class RegistryClient:
         return self._base_url + path
 
     def _discover_base_url(self) -> str:
-        """https, unless TLS verification is off or the registry is on loopback and speaks plain http."""
+        """https, unless TLS verification is off or the registry is on loopback and answers in plain http.
+
+        Plain http is asked first: one port speaks one of the two, and a
+        plain-http registry then costs neither an SSL context nor a failed
+        handshake. A TLS port answers plain http with 400 or not at all; a
+        registry's ``/v2/`` says 200 or 401.
+        """
         https = f"https://{self.registry}"
         if self._tls_verify and not _is_loopback(self.registry):
             return https
         try:
-            self._http.get(https + "/v2/", extensions={"timeout": {"connect": 2.0, "read": 5.0, "write": 5.0, "pool": 5.0}})
+            with self._http_send("GET", f"http://{self.registry}/v2/", {}, b"", timeout=PROBE_TIMEOUT) as response:
+                _read_body(response)
+        except _TransientError:
             return https
-        except httpx.TransportError:
-            return f"http://{self.registry}"
+        return f"http://{self.registry}" if response.status_code in (200, 401) else https
 
     def _cached_authorization(self, scope: str) -> str | None:
         token = self._tokens.get(scope)
@@ -284,10 +303,10 @@ class RegistryClient:
         if scope:
             params["scope"] = scope
         headers = {"Authorization": self._credentials.basic_header()} if self._credentials else {}
-        try:
-            response = self._http.get(challenge.parameters["realm"], params=params, headers=headers)
-        except httpx.TransportError as error:
-            raise _TransientError(f"token request to {challenge.parameters['realm']}: {error}") from error
+        realm = challenge.parameters["realm"]
+        url = f"{realm}{'&' if '?' in realm else '?'}{urlencode(params)}"
+        with self._http_send("GET", url, headers, b"") as response:
+            _read_body(response)
         if response.status_code in (401, 403):
             raise RegistryError(
                 f"registry {self.registry} refused the credentials for {scope}",
@@ -305,7 +324,7 @@ class RegistryClient:
             raise RegistryError(f"token server {challenge.parameters['realm']} sent no token")
         return token, lifetime
 
-    def _raise_for_status(self, response: httpx.Response, method: str, path: str, allow) -> None:
+    def _raise_for_status(self, response: Response, method: str, path: str, allow) -> None:
         status = response.status_code
         if status < 400 or status in allow:
             return
@@ -330,7 +349,7 @@ class RegistryClient:
             try:
                 return operation()
             except (_TransientError, IntegrityError) as error:
-                if isinstance(error, IntegrityError) and not retry_integrity:
+                if isinstance(error, IntegrityError) and (not retry_integrity or isinstance(error, _LayerContradictsConfig)):
                     raise
                 if attempt == self._attempts:
                     if isinstance(error, IntegrityError):
@@ -344,35 +363,8 @@ class _TransientError(RegistryError):
     """A failure worth retrying: a reset connection, a timeout, 429 or 5xx."""
 
 
-class _StreamedResponse:
-    """``with client._stream(...) as response``: a checked, streamed response that is always closed."""
-
-    def __init__(self, client: RegistryClient, method: str, path: str, repository: str):
-        self._client, self._method, self._path, self._repository = client, method, path, repository
-        self._response: httpx.Response | None = None
-
-    def __enter__(self) -> "_StreamedBody":
-        self._response = self._client._send(self._method, self._path, self._repository, False, None, stream=True)
-        if self._response.status_code >= 400:
-            self._response.read()
-            self._response.close()
-            self._client._raise_for_status(self._response, self._method, self._path, frozenset())
-        return _StreamedBody(self._response)
-
-    def __exit__(self, *exc) -> None:
-        if self._response is not None:
-            self._response.close()
-
-
-class _StreamedBody:
-    def __init__(self, response: httpx.Response):
-        self._response = response
-
-    def iter_bytes(self, chunk_size: int) -> Iterator[bytes]:
-        try:
-            yield from self._response.iter_bytes(chunk_size)
-        except httpx.TransportError as error:
-            raise _TransientError(f"download interrupted: {error or type(error).__name__}") from error
+class _LayerContradictsConfig(IntegrityError):
+    """A layer whose digest is right but whose content is not what the config says: fetching it again cannot help."""
 
 
 def _scope(repository: str, push: bool, mount_from: str | None) -> str:
@@ -384,17 +376,79 @@ def _scope(repository: str, push: bool, mount_from: str | None) -> str:
     return scope
 
 
-def _chunks(source: BinaryIO) -> Iterator[bytes]:
-    while chunk := source.read(STREAM_CHUNK):
-        yield chunk
+def _read_body(response: Response) -> bytes:
+    try:
+        return response.content
+    except TransportError as error:
+        raise _TransientError(f"reading the answer from {response.url}: {error}") from error
 
 
-def _error_message(response: httpx.Response) -> str:
+def _copy(response: Response, blob, on_bytes: Callable[[int], None] | None) -> None:
+    """The body into ``blob`` (a content-store writer, which hashes it)."""
+    buffer = memoryview(bytearray(STREAM_CHUNK))
+    while count := _read_into(response, buffer):
+        blob.write(buffer[:count])
+        if on_bytes:
+            on_bytes(count)
+
+
+def _copy_checking_diff_id(response: Response, blob, digest: Digest, diff_id: DiffID, on_bytes) -> None:
+    """``_copy``, hashing the decompressed stream beside it; a layer that contradicts ``diff_id`` is refused.
+
+    A wrong digest is left to the writer's commit (and the download retried);
+    only a blob whose digest is right is asked for its diff_id.
+    """
+    with DiffIdTee(_BodyReader(response)) as tee:
+        while chunk := tee.read(STREAM_CHUNK):
+            blob.write(chunk)
+            if on_bytes:
+                on_bytes(len(chunk))
+        actual = tee.finish() if tee.compressed else DiffID(blob.digest)
+    if blob.digest == digest and actual != diff_id:
+        raise _LayerContradictsConfig(
+            f"layer {blob.digest} " + (f"decompresses to diff id {actual}" if actual else "does not decompress")
+            + f", but the image config says {diff_id}")
+
+
+class _BodyReader:
+    """A response as the file ``DiffIdTee`` reads, with transport failures made retryable."""
+
+    def __init__(self, response: Response):
+        self._response = response
+
+    def read(self, size: int) -> bytes:
+        try:
+            return self._response.read(size)
+        except TransportError as error:
+            raise _TransientError(f"download interrupted: {error}") from error
+
+
+def _read_into(response: Response, buffer) -> int:
+    try:
+        return response.readinto(buffer)
+    except TransportError as error:
+        raise _TransientError(f"download interrupted: {error}") from error
+
+
+def _body(source: BinaryIO, offset: int, count: int, on_bytes: Callable[[int], None] | None):
+    """What to send of ``source``: the kernel sends a real file (``FileBody``); anything else is read."""
+    try:
+        source.fileno()
+    except (AttributeError, OSError):  # io.UnsupportedOperation is an OSError
+        source.seek(offset)
+        data = source.read(count)
+        if on_bytes:
+            on_bytes(len(data))
+        return data
+    return FileBody(source, offset, count, on_bytes)
+
+
+def _error_message(response: Response) -> str:
     try:
         errors = response.json().get("errors") or []
-        return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors) or response.reason_phrase
+        return "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors) or response.reason
     except (ValueError, AttributeError):
-        return response.reason_phrase or str(response.status_code)
+        return response.reason or str(response.status_code)
 
 
 def _is_loopback(registry: str) -> bool:

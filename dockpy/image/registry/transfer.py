@@ -113,9 +113,8 @@ def push_image(store: ImageStore, client: RegistryClient, source: str, remote: R
     def upload(descriptor) -> None:
         progress.started(descriptor.digest, descriptor.size)
         outcome = client.push_blob(
-            remote.repository, descriptor.digest, descriptor.size,
-            lambda: _CountingReader(store.content.open(descriptor.digest),
-                                    lambda count: progress.advanced(descriptor.digest, count)),
+            remote.repository, descriptor.digest, descriptor.size, lambda: store.content.open_unverified(descriptor.digest),
+            on_bytes=lambda count: progress.advanced(descriptor.digest, count),
         )
         progress.finished(descriptor.digest, outcome)
 
@@ -172,22 +171,3 @@ def _in_parallel(work: Callable, items: list) -> None:
         futures = [pool.submit(work, item) for item in items]
     for future in futures:
         future.result()
-
-
-class _CountingReader:
-    """Wraps a binary reader and reports how many bytes each read returned."""
-
-    def __init__(self, reader, on_bytes: Callable[[int], None]):
-        self._reader = reader
-        self._on_bytes = on_bytes
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._reader.read(size)
-        self._on_bytes(len(data))
-        return data
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._reader.close()

@@ -1,15 +1,16 @@
-"""A blob's diff_id, computed on a second thread while the blob streams into the staging store.
+"""A layer blob's diff_id, computed on a second thread while the blob streams into a store.
 
-Verifying a loaded layer's diff_id means decompressing it. Done after
-staging, that is a second full pass over every layer; done here, the
+``load`` stages archive blobs through it and ``pull`` downloads layers
+through it. Verifying a layer's diff_id means decompressing it. Done after
+the blob is stored, that is a second full pass over every layer; done here, the
 decompression and its hash run beside the staging write (zlib, zstd and
 sha256 release the GIL), so a load costs about one pass on two cores.
 
 The tee starts a thread only for a blob whose first bytes say gzip or zstd.
 A plain blob's diff_id is its digest, and one that is not a layer at all
 (a config) is never asked for. If decompression fails, the result is None
-and ``verification`` decompresses the blob again itself, to report the
-error properly.
+(``load``'s verification then decompresses the blob again itself, to report
+the error properly).
 """
 
 from __future__ import annotations

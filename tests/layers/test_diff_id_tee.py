@@ -8,7 +8,7 @@ import io
 import pytest
 import zstandard
 
-from dockpy.image.archive.diff_id_tee import DiffIdTee
+from dockpy.layers.diff_id_tee import DiffIdTee
 from dockpy.layers.digests import DiffID
 
 PAYLOAD = bytes(range(256)) * 20_000  # 5 MB: several chunks through the queue
