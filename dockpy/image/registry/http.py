@@ -137,6 +137,12 @@ class HttpClient:
         self._lock = threading.Lock()
         self._tls_context = None
 
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, {}

@@ -1,0 +1,150 @@
+"""dockpy's small HTTP/1.1 client against a raw socket server whose every byte the test chooses."""
+
+import socket
+import threading
+
+import pytest
+
+from dockpy.image.registry.http import FileBody, HttpClient, TransportError
+
+
+class RawServer:
+    """Answers each request with ``answer(method, path, headers, body)`` -> (raw response bytes, close after?)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.connections = 0
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.address}{path}"
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as reader:
+            while request := self._read_request(reader):
+                self.requests.append(request)
+                response, close = self.answer(*request)
+                connection.sendall(response)
+                if close:
+                    return
+
+    @staticmethod
+    def _read_request(reader):
+        line = reader.readline()
+        if not line:
+            return None
+        method, path, _ = line.decode().split(" ", 2)
+        headers = {}
+        while (header := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return method, path, headers, reader.read(int(headers.get("content-length", 0)))
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(answer) -> RawServer:
+        servers.append(RawServer(answer))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def ok(body: bytes = b"", extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+
+
+def test_a_chunked_body_is_read_whole(serve):
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n"
+    server = serve(lambda *request: (chunked, False))
+    with HttpClient() as client, client.request("GET", server.url("/")) as response:
+        assert response.content == b"hello, world"
+
+
+def test_a_body_without_length_ends_with_the_connection(serve):
+    server = serve(lambda *request: (b"HTTP/1.0 200 OK\r\n\r\nuntil the end", True))
+    with HttpClient() as client:
+        with client.request("GET", server.url("/")) as response:
+            assert response.content == b"until the end"
+        with client.request("GET", server.url("/")) as response:
+            assert response.content == b"until the end"
+    assert server.connections == 2
+
+
+def test_a_read_body_leaves_the_connection_for_the_next_request(serve):
+    server = serve(lambda *request: (ok(b"{}"), False))
+    with HttpClient() as client:
+        for _ in range(3):
+            with client.request("GET", server.url("/v2/")) as response:
+                assert response.json() == {}
+    assert server.connections == 1
+
+
+def test_a_kept_connection_the_server_closed_is_replaced(serve):
+    server = serve(lambda *request: (ok(b"fine"), True))  # closes without saying so
+    with HttpClient() as client:
+        for _ in range(2):
+            with client.request("GET", server.url("/")) as response:
+                assert response.content == b"fine"
+    assert server.connections == 2
+
+
+def test_a_redirect_to_another_host_drops_the_credentials(serve):
+    cdn = serve(lambda *request: (ok(b"blob"), False))
+    registry = serve(lambda *request: (f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {cdn.url('/signed')}\r\n"
+                                       f"Content-Length: 0\r\n\r\n".encode(), False))
+    with HttpClient() as client:
+        with client.request("GET", registry.url("/v2/x/blobs/sha256:1"), headers={"Authorization": "Bearer t"}) as response:
+            assert response.content == b"blob"
+    assert registry.requests[0][2]["authorization"] == "Bearer t"
+    assert "authorization" not in cdn.requests[0][2]
+
+
+def test_a_file_body_sends_the_slice_it_names(serve, tmp_path):
+    server = serve(lambda *request: (ok(), False))
+    path = tmp_path / "blob"
+    path.write_bytes(b"0123456789")
+    sent = []
+    with HttpClient() as client, open(path, "rb") as file:
+        client.request("PUT", server.url("/upload"), body=FileBody(file, 2, 5, sent.append)).close()
+    assert server.requests[0][3] == b"23456"
+    assert sent == [5]
+
+
+def test_a_body_cut_short_is_a_transport_error(serve):
+    server = serve(lambda *request: (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", True))
+    with HttpClient() as client, client.request("GET", server.url("/")) as response:
+        with pytest.raises(TransportError, match="closed 91 bytes before the end"):
+            response.content
+
+
+def test_a_refused_connection_is_a_transport_error():
+    with socket.create_server(("127.0.0.1", 0)) as unused:
+        port = unused.getsockname()[1]
+    with HttpClient() as client, pytest.raises(TransportError, match=f"connect to 127.0.0.1:{port}"):
+        client.request("GET", f"http://127.0.0.1:{port}/")
+
+
+def test_a_reply_that_is_not_http_is_a_transport_error(serve):
+    server = serve(lambda *request: (b"\x15\x03\x01\x00\x02\x02\x46", True))  # a TLS alert
+    with HttpClient() as client, pytest.raises(TransportError, match="not an HTTP response"):
+        client.request("GET", server.url("/"))
