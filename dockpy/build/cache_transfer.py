@@ -42,7 +42,8 @@ def pull_remote_cache(store: ImageStore, reference: str) -> None:
     if not reference.startswith(REGISTRY_SCHEME):
         return
     from dockpy.image.registry.client import RegistryClient
-    from dockpy.image.registry.transfer import RemoteImage, pull_image
+    from dockpy.image.registry.pull import pull_image
+    from dockpy.image.registry.remote import RemoteImage
 
     remote = RemoteImage.parse(local_name(reference))
     with RegistryClient(remote.registry, tls_verify=True) as client:
@@ -54,7 +55,8 @@ def push_remote_cache(store: ImageStore, reference: str) -> None:
     if not reference.startswith(REGISTRY_SCHEME):
         return
     from dockpy.image.registry.client import RegistryClient
-    from dockpy.image.registry.transfer import RemoteImage, push_image
+    from dockpy.image.registry.push import push_image
+    from dockpy.image.registry.remote import RemoteImage
 
     name = local_name(reference)
     remote = RemoteImage.parse(name)

@@ -16,6 +16,8 @@ def register(commands) -> None:
     push.add_argument("image", metavar="NAME[:TAG]", help="local image; its name says where it goes")
     push.add_argument("destination", metavar="DESTINATION", nargs="?",
                       help="push under this registry name instead (HOST/REPO[:TAG])")
+    push.add_argument("--compression", choices=("zstd", "gzip"),
+                      help="push layers compressed so (converting those stored otherwise); default: as stored")
     _add_transfer_options(push)
     push.set_defaults(handler=run_push)
 
@@ -28,7 +30,8 @@ def _add_transfer_options(parser) -> None:
 
 def run_pull(args) -> int:
     from dockpy.image.registry.client import RegistryClient
-    from dockpy.image.registry.transfer import RemoteImage, parse_platform, pull_image
+    from dockpy.image.registry.pull import parse_platform, pull_image
+    from dockpy.image.registry.remote import RemoteImage
     from dockpy.image.store import ImageStore
 
     remote = RemoteImage.parse(args.image)
@@ -43,14 +46,20 @@ def run_pull(args) -> int:
 
 
 def run_push(args) -> int:
+    from dockpy.image.refs import Refs
     from dockpy.image.registry.client import RegistryClient
-    from dockpy.image.registry.transfer import RemoteImage, push_image
-    from dockpy.image.store import ImageStore
+    from dockpy.image.registry.push import push_image
+    from dockpy.image.registry.remote import RemoteImage
 
     remote = RemoteImage.parse(args.destination or args.image)
-    with ImageStore() as store, RegistryClient(remote.registry, tls_verify=args.tls_verify == "true") as client:
+    compression = None
+    if args.compression:
+        from dockpy.layers.compression import Compression
+
+        compression = Compression(args.compression)
+    with Refs() as store, RegistryClient(remote.registry, tls_verify=args.tls_verify == "true") as client:
         with _progress(args.quiet) as progress:
-            digest = push_image(store, client, args.image, remote, progress=progress)
+            digest = push_image(store, client, args.image, remote, compression=compression, progress=progress)
     print(digest if args.quiet else f"{remote.reference}: digest: {digest}")
     return 0
 

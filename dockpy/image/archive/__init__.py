@@ -3,7 +3,7 @@
 Two formats, one module each: ``oci_layout`` (the OCI image layout, as a tar
 or a directory) and ``docker_archive`` (``docker save``'s layout). Loading
 goes ``members`` (the archive's files, names checked) → ``contents`` (blobs
-staged and verified in a ``staging`` store) → a format's reader →
+staged and verified in a ``image.staging`` store) → a format's reader →
 ``verification`` → publish and tag (``load``). Saving goes ``save`` → a
 ``layer_conversion`` when the format or ``--compression`` needs other layers
 → a format's writer → ``writers`` (a tar or a directory).

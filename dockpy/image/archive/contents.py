@@ -28,7 +28,7 @@ from typing import BinaryIO
 from dockpy.errors import DockpyError, UnsafeArchiveError
 from dockpy.layers.diff_id_tee import DiffIdTee
 from dockpy.image.archive.members import Member, MemberKind
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.layers.compression import Compression, LayerBlob, store_layer_from_tar
 from dockpy.layers.content import BlobInfo
 from dockpy.layers.digests import DiffID, Digest

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from dockpy.errors import IntegrityError, InvalidInputError
 from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.archive.contents import ArchiveContents
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.jsonmodel import REQUIRED, JsonModel, canonical_json, oci_field
 from dockpy.image.oci import OCI_CONFIG, Descriptor, ImageConfig, Manifest, decode, encode
 from dockpy.image.reference import parse_tag_reference

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from dockpy.errors import IntegrityError
 from dockpy.image.archive.archived import ArchivedImage
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.oci import OCI_CONFIG, Descriptor, Manifest, encode
 from dockpy.image.store import Image
 from dockpy.layers.compression import Compression, open_layer, store_layer_from_tar

@@ -29,7 +29,7 @@ from dockpy.image.archive.contents import ArchiveContents, read_archive
 from dockpy.image.archive.docker_archive import is_docker_archive, read_docker_archive
 from dockpy.image.archive.members import directory_members, tar_members
 from dockpy.image.archive.oci_layout import is_oci_layout, read_oci_layout
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.archive.verification import verify_images
 from dockpy.image.reference import parse_tag_reference
 from dockpy.image.store import Image, ImageStore

@@ -25,7 +25,7 @@ from dataclasses import replace
 from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
 from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.archive.contents import MAX_DOCUMENT_SIZE, ArchiveContents, blob_path
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.jsonmodel import canonical_json
 from dockpy.image.oci import INDEX_TYPES, MANIFEST_TYPES, OCI_MANIFEST, Descriptor, Index, Manifest, Platform, decode, encode
 from dockpy.image.reference import parse_tag_reference

@@ -17,7 +17,7 @@ from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.archive.docker_archive import write_docker_archive
 from dockpy.image.archive.layer_conversion import LayerConverter
 from dockpy.image.archive.oci_layout import write_oci_layout
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.store import Image, ImageStore
 from dockpy.layers.compression import Compression

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dockpy.errors import IntegrityError
 from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.archive.contents import MAX_DOCUMENT_SIZE, ArchiveContents
-from dockpy.image.archive.staging import StagingStore
+from dockpy.image.staging import StagingStore
 from dockpy.image.oci import ImageConfig, decode
 from dockpy.layers.compression import open_tar_stream
 from dockpy.layers.digests import DiffID, Digest

@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import RegistryError
@@ -29,22 +29,20 @@ DEFAULT_TOKEN_LIFETIME = 60
 _CHALLENGE_PARAMETER = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
+class Credentials(namedtuple("Credentials", "username password")):
+    """A user name and password for one registry (a namedtuple: ``push`` starts without ``dataclasses``)."""
+
+    __slots__ = ()
 
     def basic_header(self) -> str:
         token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return f"Basic {token}"
 
 
-@dataclass(frozen=True)
-class Challenge:
-    """A parsed ``WWW-Authenticate`` header."""
+class Challenge(namedtuple("Challenge", "scheme parameters")):
+    """A parsed ``WWW-Authenticate`` header: ``scheme`` ("bearer" or "basic", lower case) and its parameters."""
 
-    scheme: str  # "bearer" or "basic", lower case
-    parameters: dict[str, str]
+    __slots__ = ()
 
 
 def parse_challenge(header: str) -> Challenge:

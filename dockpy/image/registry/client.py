@@ -13,11 +13,10 @@ corrupt or truncated blob leaves the store unchanged.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
+import io
 import time
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
 from urllib.parse import urlencode, urljoin
 
 from dockpy.errors import IntegrityError, NotFoundError, RegistryError
@@ -30,7 +29,6 @@ from dockpy.image.registry.auth import (
 )
 from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError
 from dockpy.layers.content import BlobInfo, ContentStore
-from dockpy.layers.diff_id_tee import DiffIdTee
 from dockpy.layers.digests import DiffID, Digest
 
 MANIFEST_ACCEPT = ", ".join((
@@ -51,13 +49,10 @@ PROBE_TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class FetchedManifest:
+class FetchedManifest(namedtuple("FetchedManifest", "data media_type digest")):
     """A manifest or index as the registry served it: exact bytes, media type, digest."""
 
-    data: bytes
-    media_type: str
-    digest: Digest
+    __slots__ = ()
 
 
 class RegistryClient:
@@ -124,7 +119,7 @@ class RegistryClient:
         return self._retrying(f"fetch blob {digest.short}", download, retry_integrity=True)
 
     def push_blob(
-        self, repository: str, digest: Digest, size: int, open_blob: Callable[[], BinaryIO], *,
+        self, repository: str, digest: Digest, size: int, open_blob: Callable[[], io.BufferedIOBase], *,
         mount_from: str | None = None, on_bytes: Callable[[int], None] | None = None,
     ) -> str:
         """Upload a blob unless the registry has it; returns "exists", "mounted" or "uploaded".
@@ -194,7 +189,7 @@ class RegistryClient:
             return None
         return self._location(response)
 
-    def _upload_chunks(self, repository: str, location: str, source: BinaryIO, size: int, on_bytes) -> str:
+    def _upload_chunks(self, repository: str, location: str, source: io.BufferedIOBase, size: int, on_bytes) -> str:
         for offset in range(0, size, self._chunk_size):
             count = min(self._chunk_size, size - offset)
             response = self._request(
@@ -398,6 +393,8 @@ def _copy_checking_diff_id(response: Response, blob, digest: Digest, diff_id: Di
     A wrong digest is left to the writer's commit (and the download retried);
     only a blob whose digest is right is asked for its diff_id.
     """
+    from dockpy.layers.diff_id_tee import DiffIdTee  # pulls need it; pushes start faster without the compressors
+
     with DiffIdTee(_BodyReader(response)) as tee:
         while chunk := tee.read(STREAM_CHUNK):
             blob.write(chunk)
@@ -430,7 +427,7 @@ def _read_into(response: Response, buffer) -> int:
         raise _TransientError(f"download interrupted: {error}") from error
 
 
-def _body(source: BinaryIO, offset: int, count: int, on_bytes: Callable[[int], None] | None):
+def _body(source: io.BufferedIOBase, offset: int, count: int, on_bytes: Callable[[int], None] | None):
     """What to send of ``source``: the kernel sends a real file (``FileBody``); anything else is read."""
     try:
         source.fileno()
@@ -455,6 +452,8 @@ def _is_loopback(registry: str) -> bool:
     host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 or registry.startswith("[") else registry
     if host == "localhost":
         return True
+    import ipaddress  # only for registries without TLS checks, and only once per command
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -156,7 +156,7 @@ def rewrite_index_to(members: dict[str, bytes], manifest: bytes, app_image) -> d
 
 def test_a_load_that_crashed_leaves_only_what_gc_removes(target, good_members):
     """A process killed mid-load leaves its staging directory; nothing names it, and gc deletes it."""
-    from dockpy.image.archive.staging import StagingStore
+    from dockpy.image.staging import StagingStore
     from dockpy.image.gc import collect_garbage
 
     files_before, _ = store_listing(target.root.path)

@@ -19,6 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockpy.image.store import ImageStore
+from dockpy.root import StorageRoot
+from tests.image.conftest import put_test_image
+
 
 class FaultProxy:
     """An HTTP proxy in front of the registry whose misbehaviour the test chooses.
@@ -143,3 +147,15 @@ def no_stored_credentials(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
     return tmp_path
+
+
+@pytest.fixture
+def other_store(tmp_path):
+    with ImageStore(StorageRoot(tmp_path / "other-root").create()) as store:
+        yield store
+
+
+def two_layer_image(store):
+    image = put_test_image(store, {"etc/": None, "etc/motd": b"hello\n"}, {"app/": None, "app/run": b"#!/bin/sh\n"})
+    store.add_revision("app:1", image, operation="build")
+    return image

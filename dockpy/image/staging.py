@@ -1,10 +1,10 @@
 """A scratch content store whose blobs reach the real store only when published.
 
-``load`` writes every blob of an archive here first, each verified against
+``load`` and ``pull`` write every blob of an archive or image here first, each verified against
 its digest as it streams in (the ``ContentStore`` writer protocol), and
 publishes them into the store's ``blobs/`` only after the whole archive has
-been read and every image in it checked. A load that fails anywhere, even on
-the last byte, leaves the store as it was: the staging directory is removed
+been read and every image in it checked. A load or pull that fails anywhere,
+even on the last byte, leaves the store as it was: the staging directory is removed
 and nothing was ever visible. ``save`` uses one too, for layers it has to
 re-compress (they are written to the archive, never to the store).
 
@@ -60,6 +60,10 @@ class StagingStore:
     def open(self, digest: Digest):
         """A verifying reader of the staged blob, else of the store's."""
         return self.content.open(digest) if self.content.has(digest) else self.store.open(digest)
+
+    def open_unverified(self, digest: Digest) -> BinaryIO:
+        """The staged blob's file, else the store's, not hashed as it is read (see ``ContentStore.open_unverified``)."""
+        return self.content.open_unverified(digest) if self.content.has(digest) else self.store.open_unverified(digest)
 
     def read_bytes(self, digest: Digest, limit: int, what: str) -> bytes:
         """A small blob (a manifest, a config) read into memory; refuses one larger than ``limit``."""

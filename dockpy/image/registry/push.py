@@ -1,0 +1,80 @@
+"""``push``: an image from the store to a registry.
+
+The config and layers go up in parallel: a blob the registry has is skipped
+(one HEAD request), one it holds in another repository is mounted from there
+(``blob_sources``), any other is uploaded straight from its file in the
+store. Then the manifest goes up under the tag, its bytes exactly as stored,
+so the digest the registry reports equals the local one.
+
+The registry is the shared content store of a CI fleet, so pushing again
+what is there must cost little more than one HEAD request per blob. This
+module therefore stays off the image model (``oci``, ``dataclasses``) and
+reads the manifest's JSON itself. Only ``--compression`` needs the model:
+layers in another compression are converted first (``archive.layer_conversion``,
+as ``save --compression`` does) into a scratch store, and a new manifest
+naming them is pushed; the image in the store is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from dockpy.errors import IntegrityError
+from dockpy.image.refs import Refs
+from dockpy.image.registry import blob_sources
+from dockpy.image.registry.client import RegistryClient
+from dockpy.image.registry.remote import RemoteImage, TransferProgress, in_parallel
+from dockpy.layers.content import ContentStore
+from dockpy.layers.digests import Digest
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def push_image(store: Refs, client: RegistryClient, source: str, remote: RemoteImage, *,
+               compression=None, progress: TransferProgress | None = None) -> Digest:
+    """Upload the local image ``source`` as ``remote``; returns the manifest digest pushed.
+
+    ``compression`` (a ``layers.compression.Compression``) converts layers
+    stored otherwise; the digest returned is then that of the new manifest.
+    """
+    progress = progress or TransferProgress()
+    if compression is None:
+        return _push(store, ContentStore(store.root).open_unverified, client, store.find(source), remote, progress)
+    from dockpy.image.archive.layer_conversion import LayerConverter
+    from dockpy.image.staging import StagingStore
+    from dockpy.image.store import ImageStore
+
+    with ImageStore(store.root) as images, images.writing(), StagingStore(images.content, "push") as scratch:
+        converted = LayerConverter(scratch, compression).convert(images.resolve(source), ())
+        return _push(store, scratch.open_unverified, client, converted.manifest_digest, remote, progress)
+
+
+def _push(store: Refs, open_blob: Callable, client: RegistryClient, manifest_digest: Digest, remote: RemoteImage,
+          progress: TransferProgress) -> Digest:
+    """Blobs, then the manifest; ``open_blob(digest)`` opens a blob's file."""
+    data, media_type, blobs = _read_manifest(open_blob, manifest_digest)
+    mounts = blob_sources.mount_sources(store.db, client.registry, remote.repository, (digest for digest, _ in blobs))
+
+    def upload(blob: tuple[Digest, int]) -> None:
+        digest, size = blob
+        progress.started(digest, size)
+        outcome = client.push_blob(remote.repository, digest, size, lambda: open_blob(digest),
+                                   mount_from=mounts.get(digest), on_bytes=lambda count: progress.advanced(digest, count))
+        progress.finished(digest, outcome)
+
+    in_parallel(upload, blobs)
+    pushed = client.push_manifest(remote.repository, remote.reference, data, media_type)
+    blob_sources.remember(store.db, client.registry, remote.repository, (digest for digest, _ in blobs))
+    return pushed
+
+
+def _read_manifest(open_blob: Callable, digest: Digest) -> tuple[bytes, str, list[tuple[Digest, int]]]:
+    """The manifest's bytes (checked against ``digest``), media type, and the (digest, size) of config and layers."""
+    with open_blob(digest) as file:
+        data = file.read()
+    if Digest.of_bytes(data) != digest:
+        raise IntegrityError(f"stored manifest {digest} is corrupt", hint="run 'dockpy fsck'")
+    manifest = json.loads(data)
+    blobs = [(Digest(entry["digest"]), int(entry["size"])) for entry in (manifest["config"], *manifest["layers"])]
+    return data, manifest.get("mediaType") or OCI_MANIFEST, blobs
