@@ -1,16 +1,20 @@
 """Pull through a real registry into another root: digests kept, platforms chosen, failures leave no trace."""
 
+import io
 import json
 
 import pytest
 
-from dockpy.errors import NotFoundError
-from dockpy.image.oci import OCI_INDEX, Platform
+from dockpy.errors import IntegrityError, NotFoundError
+from dockpy.image.oci import OCI_INDEX, Descriptor, ImageConfig, Platform, RootFS
+from dockpy.image.registry import blob_sources
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import parse_platform, pull_image
 from dockpy.image.registry.push import push_image
 from dockpy.image.registry.remote import RemoteImage
-from tests.image.conftest import put_test_image
+from dockpy.layers.compression import Compression, store_layer_from_tar
+from dockpy.layers.digests import DiffID
+from tests.image.conftest import layer_tar, put_test_image
 from tests.image.registry.conftest import two_layer_image
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
@@ -85,3 +89,38 @@ def test_cli_push_and_pull_as_a_user_would(registry_address, image_store, dockpy
     missing = dockpy("--root", str(tmp_path / "fresh"), "pull", "--tls-verify=false", f"{registry_address}/team/none:1")
     assert missing.returncode == 125
     assert missing.stderr.startswith("dockpy: error: manifest team/none:1 not found")
+
+
+def image_lying_about_its_diff_id(store, compression):
+    """An image whose one layer is intact (its digest matches) but whose config names another diff_id."""
+    layer = store_layer_from_tar(store.content, io.BytesIO(layer_tar({"etc/motd": b"real content\n"})), compression)
+    config = ImageConfig(architecture="amd64", os="linux", rootfs=RootFS((DiffID.of_bytes(b"some other tar"),)))
+    image = store.put_image(config, [Descriptor(layer.media_type, layer.digest, layer.size)])
+    store.add_revision("liar:1", image, operation="build")
+    return image
+
+
+@pytest.mark.parametrize("compression", [Compression.GZIP, Compression.NONE])
+def test_a_layer_that_contradicts_its_config_is_refused_and_nothing_is_stored(
+        registry_address, fault_proxy, image_store, other_store, compression):
+    image = image_lying_about_its_diff_id(image_store, compression)
+    remote = RemoteImage.parse(f"{fault_proxy.address}/team/liar:{compression.value}")
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_image(image_store, client, "liar:1", remote)
+        fault_proxy.requests.clear()
+        with pytest.raises(IntegrityError, match="but the image config says sha256:"):
+            pull_image(other_store, client, remote)
+    layer_downloads = [path for method, path in fault_proxy.requests if path.endswith(image.layers[0].digest)]
+    assert layer_downloads == [f"/v2/team/liar/blobs/{image.layers[0].digest}"]  # refused at once, not retried
+    assert other_store.images() == []
+    assert list(other_store.content.walk()) == []
+    assert list(other_store.root.tmp.iterdir()) == []
+
+
+def test_pulled_layers_are_remembered_as_mount_sources(registry_address, image_store, other_store):
+    image = two_layer_image(image_store)
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/source:1"))
+        pull_image(other_store, client, RemoteImage.parse(f"{registry_address}/team/source:1"))
+    sources = blob_sources.mount_sources(other_store.db, registry_address, "team/elsewhere", [image.layers[0].digest])
+    assert sources == {image.layers[0].digest: "team/source"}

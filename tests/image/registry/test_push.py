@@ -1,13 +1,17 @@
 """Push to a real registry: what goes over the wire, and the peers reading what dockpy pushed."""
 
+import json
 import shutil
 import subprocess
 
 import pytest
 
+from dockpy.image.registry import blob_sources
 from dockpy.image.registry.client import RegistryClient
+from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
 from dockpy.image.registry.remote import RemoteImage
+from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.registry.conftest import two_layer_image
 
@@ -37,3 +41,69 @@ def test_skopeo_reads_what_dockpy_pushed(registry_address, image_store, tmp_path
     subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{registry_address}/team/skopeo:1",
                     f"oci:{tmp_path / 'layout'}:app"], capture_output=True, check=True)
     assert (tmp_path / "layout" / "blobs" / "sha256" / image.id.hex).exists()
+
+
+def blob_uploads(requests) -> list[tuple[str, str]]:
+    """The requests that carry blob content (monolithic PUT or PATCH of an upload session)."""
+    return [(method, path) for method, path in requests if "/blobs/uploads/" in path and method in ("PUT", "PATCH")]
+
+
+def test_a_push_to_another_repository_mounts_the_blobs_instead_of_uploading(registry_address, fault_proxy, image_store):
+    image = two_layer_image(image_store)
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{fault_proxy.address}/team/first:1"))
+        fault_proxy.requests.clear()
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{fault_proxy.address}/team/second:1"))
+        assert all(client.has_blob("team/second", layer.digest) for layer in image.layers)
+    mounts = [path for method, path in fault_proxy.requests if method == "POST" and "mount=" in path]
+    assert len(mounts) == 3  # config and both layers
+    assert all("from=team%2Ffirst" in path for path in mounts)
+    assert blob_uploads(fault_proxy.requests) == []
+
+
+def test_a_pulled_image_pushed_to_another_repository_is_mounted_from_where_it_came(
+        registry_address, fault_proxy, image_store, other_store):
+    two_layer_image(image_store)
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{fault_proxy.address}/team/origin:1"))
+        pull_image(other_store, client, RemoteImage.parse(f"{fault_proxy.address}/team/origin:1"))
+        fault_proxy.requests.clear()
+        push_image(other_store, client, f"{fault_proxy.address}/team/origin:1",
+                   RemoteImage.parse(f"{fault_proxy.address}/team/copy:1"))
+    assert blob_uploads(fault_proxy.requests) == []
+
+
+def test_a_stale_mount_source_falls_back_to_uploading(registry_address, image_store):
+    image = two_layer_image(image_store)
+    blob_sources.remember(image_store.db, registry_address, "team/never-pushed", [image.layers[0].digest])
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/fallback:1"))
+        assert client.has_blob("team/fallback", image.layers[0].digest)
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed")
+def test_push_with_gzip_converts_the_layers_and_keeps_the_image(registry_address, image_store, other_store):
+    image = two_layer_image(image_store)
+    stored_before = set(image_store.content.walk())
+    remote = RemoteImage.parse(f"{registry_address}/team/gzipped:1")
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        pushed = push_image(image_store, client, "app:1", remote, compression=Compression.GZIP)
+        pulled = pull_image(other_store, client, remote)
+    inspected = json.loads(subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{registry_address}/team/gzipped:1"],
+        capture_output=True, check=True).stdout)
+    assert [layer["mediaType"] for layer in inspected["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip"] * 2
+    assert pushed == pulled.manifest_digest != image.manifest_digest
+    assert pulled.id == image.id
+    assert pulled.config.rootfs.diff_ids == image.config.rootfs.diff_ids
+    assert set(image_store.content.walk()) == stored_before
+
+
+def test_cli_push_takes_a_compression(registry_address, image_store, dockpy):
+    two_layer_image(image_store)
+    image_store.tag("app:1", f"{registry_address}/team/cli-zstd:1")
+    pushed = dockpy("push", "-q", "--compression", "zstd", "--tls-verify=false", f"{registry_address}/team/cli-zstd:1")
+    assert pushed.returncode == 0, pushed.stderr
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        manifest = json.loads(client.fetch_manifest("team/cli-zstd", "1").data)
+    assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar+zstd"}
