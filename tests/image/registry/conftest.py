@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import http.server
 import secrets
+import shutil
 import socket
+import subprocess
 import threading
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 from dockpy.image.store import ImageStore
 from dockpy.root import StorageRoot
 from tests.image.conftest import put_test_image
+from tests.image.registry.raw_server import RawServer
 
 
 class FaultProxy:
@@ -159,3 +162,30 @@ def two_layer_image(store):
     image = put_test_image(store, {"etc/": None, "etc/motd": b"hello\n"}, {"app/": None, "app/run": b"#!/bin/sh\n"})
     store.add_revision("app:1", image, operation="build")
     return image
+
+
+@pytest.fixture
+def serve():
+    """Start ``RawServer``s (``serve(answer, tls=certificate)``); all are closed after the test."""
+    servers = []
+
+    def start(answer, tls: tuple[Path, Path] | None = None) -> RawServer:
+        servers.append(RawServer(answer, tls))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (no CA trusts it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (Debian package openssl)")
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key

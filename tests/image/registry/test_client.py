@@ -2,6 +2,7 @@
 
 import io
 import json
+import ssl
 
 import pytest
 
@@ -10,6 +11,7 @@ from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import Digest
+from tests.image.registry.raw_server import ok
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
 
@@ -158,3 +160,20 @@ def test_login_checks_and_saves_the_credentials(registry_address, fault_proxy, d
     with RegistryClient(fault_proxy.address, tls_verify=False) as client:  # picks up the saved credentials
         client.has_blob("private/app", Digest.of_bytes(b"a"))
     assert dockpy("logout", fault_proxy.address, env=env).stdout.startswith("Removed login credentials")
+
+
+def test_a_loopback_registry_speaking_tls_is_reached_over_https(serve, certificate):
+    server = serve(lambda *request: (ok(b"{}", "Docker-Distribution-Api-Version: registry/2.0\r\n"), False), tls=certificate)
+    with RegistryClient(server.address, tls_verify=False) as client:
+        client.check()
+    assert [(method, path) for method, path, _, _ in server.requests] == [("GET", "/v2/")]
+
+
+def test_a_loopback_registry_speaking_http_costs_no_tls(serve, monkeypatch):
+    def no_tls(*args, **kwargs):
+        raise AssertionError("an SSL context was made for a plain-http registry")
+
+    monkeypatch.setattr(ssl, "create_default_context", no_tls)
+    server = serve(lambda *request: (ok(b"{}"), False))
+    with RegistryClient(server.address, tls_verify=True) as client:
+        client.check()

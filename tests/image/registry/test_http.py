@@ -1,76 +1,11 @@
 """dockpy's small HTTP/1.1 client against a raw socket server whose every byte the test chooses."""
 
 import socket
-import threading
 
 import pytest
 
 from dockpy.image.registry.http import FileBody, HttpClient, TransportError
-
-
-class RawServer:
-    """Answers each request with ``answer(method, path, headers, body)`` -> (raw response bytes, close after?)."""
-
-    def __init__(self, answer):
-        self.answer = answer
-        self.connections = 0
-        self.requests: list[tuple[str, str, dict, bytes]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://{self.address}{path}"
-
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
-        with connection, connection.makefile("rb") as reader:
-            while request := self._read_request(reader):
-                self.requests.append(request)
-                response, close = self.answer(*request)
-                connection.sendall(response)
-                if close:
-                    return
-
-    @staticmethod
-    def _read_request(reader):
-        line = reader.readline()
-        if not line:
-            return None
-        method, path, _ = line.decode().split(" ", 2)
-        headers = {}
-        while (header := reader.readline()) not in (b"\r\n", b""):
-            name, _, value = header.decode().partition(":")
-            headers[name.strip().lower()] = value.strip()
-        return method, path, headers, reader.read(int(headers.get("content-length", 0)))
-
-
-@pytest.fixture
-def serve():
-    servers = []
-
-    def start(answer) -> RawServer:
-        servers.append(RawServer(answer))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()
-
-
-def ok(body: bytes = b"", extra: str = "") -> bytes:
-    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
+from tests.image.registry.raw_server import ok
 
 
 def test_a_chunked_body_is_read_whole(serve):
@@ -148,3 +83,15 @@ def test_a_reply_that_is_not_http_is_a_transport_error(serve):
     server = serve(lambda *request: (b"\x15\x03\x01\x00\x02\x02\x46", True))  # a TLS alert
     with HttpClient() as client, pytest.raises(TransportError, match="not an HTTP response"):
         client.request("GET", server.url("/"))
+
+
+def test_tls_without_verification_accepts_a_self_signed_certificate(serve, certificate):
+    server = serve(lambda *request: (ok(b"secret"), False), tls=certificate)
+    with HttpClient(tls_verify=False) as client, client.request("GET", f"https://{server.address}/") as response:
+        assert response.content == b"secret"
+
+
+def test_tls_with_verification_refuses_an_unknown_certificate(serve, certificate):
+    server = serve(lambda *request: (ok(b"secret"), False), tls=certificate)
+    with HttpClient() as client, pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+        client.request("GET", f"https://{server.address}/")

@@ -1,0 +1,73 @@
+"""A socket server answering HTTP requests with exactly the bytes a test chooses, over plain TCP or TLS."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+
+class RawServer:
+    """Answers each request with ``answer(method, path, headers, body)`` -> (raw response bytes, close after?).
+
+    With ``tls`` (certificate and key files) it speaks TLS; a client that
+    sends plain HTTP or refuses the certificate just sees the connection close.
+    """
+
+    def __init__(self, answer, tls=None):
+        self.answer = answer
+        self._tls = None
+        if tls is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls)
+        self.connections = 0
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://{self.address}{path}"
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        if self._tls is not None:
+            try:
+                connection = self._tls.wrap_socket(connection, server_side=True)
+            except (ssl.SSLError, OSError):
+                connection.close()
+                return
+        with connection, connection.makefile("rb") as reader:
+            while request := self._read_request(reader):
+                self.requests.append(request)
+                response, close = self.answer(*request)
+                connection.sendall(response)
+                if close:
+                    return
+
+    @staticmethod
+    def _read_request(reader):
+        line = reader.readline()
+        if not line:
+            return None
+        method, path, _ = line.decode().split(" ", 2)
+        headers = {}
+        while (header := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = header.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return method, path, headers, reader.read(int(headers.get("content-length", 0)))
+
+
+def ok(body: bytes = b"", extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
