@@ -111,9 +111,9 @@ class RegistryClient:
             with self._stream("GET", f"/v2/{repository}/blobs/{digest}", repository) as response, \
                     store.writer(digest, size) as blob:
                 if diff_id is None:
-                    _copy(response, blob, on_bytes)
+                    _copy(_Download(response), blob, on_bytes)
                 else:
-                    _copy_checking_diff_id(response, blob, digest, diff_id, on_bytes)
+                    _copy_checking_diff_id(_Download(response), blob, digest, diff_id, on_bytes)
                 return blob.commit()
 
         return self._retrying(f"fetch blob {digest.short}", download, retry_integrity=True)
@@ -378,16 +378,16 @@ def _read_body(response: Response) -> bytes:
         raise _TransientError(f"reading the answer from {response.url}: {error}") from error
 
 
-def _copy(response: Response, blob, on_bytes: Callable[[int], None] | None) -> None:
+def _copy(download: "_Download", blob, on_bytes: Callable[[int], None] | None) -> None:
     """The body into ``blob`` (a content-store writer, which hashes it)."""
     buffer = memoryview(bytearray(STREAM_CHUNK))
-    while count := _read_into(response, buffer):
+    while count := download.readinto(buffer):
         blob.write(buffer[:count])
         if on_bytes:
             on_bytes(count)
 
 
-def _copy_checking_diff_id(response: Response, blob, digest: Digest, diff_id: DiffID, on_bytes) -> None:
+def _copy_checking_diff_id(download: "_Download", blob, digest: Digest, diff_id: DiffID, on_bytes) -> None:
     """``_copy``, hashing the decompressed stream beside it; a layer that contradicts ``diff_id`` is refused.
 
     A wrong digest is left to the writer's commit (and the download retried);
@@ -395,7 +395,7 @@ def _copy_checking_diff_id(response: Response, blob, digest: Digest, diff_id: Di
     """
     from dockpy.layers.diff_id_tee import DiffIdTee  # pulls need it; pushes start faster without the compressors
 
-    with DiffIdTee(_BodyReader(response)) as tee:
+    with DiffIdTee(download) as tee:
         while chunk := tee.read(STREAM_CHUNK):
             blob.write(chunk)
             if on_bytes:
@@ -407,24 +407,24 @@ def _copy_checking_diff_id(response: Response, blob, digest: Digest, diff_id: Di
             + f", but the image config says {diff_id}")
 
 
-class _BodyReader:
-    """A response as the file ``DiffIdTee`` reads, with transport failures made retryable."""
+class _Download:
+    """A blob's response body as a file; a broken transfer is a transient error (the download starts over)."""
 
     def __init__(self, response: Response):
         self._response = response
 
-    def read(self, size: int) -> bytes:
+    def readinto(self, buffer) -> int:
+        return self._retryable(self._response.readinto, buffer)
+
+    def read(self, size: int) -> bytes | bytearray:
+        return self._retryable(self._response.read, size)
+
+    @staticmethod
+    def _retryable(read: Callable, argument):
         try:
-            return self._response.read(size)
+            return read(argument)
         except TransportError as error:
             raise _TransientError(f"download interrupted: {error}") from error
-
-
-def _read_into(response: Response, buffer) -> int:
-    try:
-        return response.readinto(buffer)
-    except TransportError as error:
-        raise _TransientError(f"download interrupted: {error}") from error
 
 
 def _body(source: io.BufferedIOBase, offset: int, count: int, on_bytes: Callable[[int], None] | None):
@@ -452,7 +452,7 @@ def _is_loopback(registry: str) -> bool:
     host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 or registry.startswith("[") else registry
     if host == "localhost":
         return True
-    import ipaddress  # only for registries without TLS checks, and only once per command
+    import ipaddress  # here: only this check needs it, once per command
 
     try:
         return ipaddress.ip_address(host).is_loopback

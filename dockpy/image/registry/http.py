@@ -69,17 +69,23 @@ class Response:
         self._content: bytes | None = None
 
     def readinto(self, buffer) -> int:
+        """Body bytes into ``buffer``; 0 at the end (which frees the connection)."""
+        if not len(buffer):
+            return 0
         try:
             count = self._body.readinto(buffer)
+        except TransportError:
+            self._abandon()
+            raise
         except OSError as error:
             self._abandon()
-            raise TransportError(f"reading the response from {self.url}: {error}") from error
+            raise TransportError(f"reading the response from {self.url}: {_describe(error)}") from error
         if count == 0:
             self._release()
         return count
 
-    def read(self, size: int = -1) -> bytes:
-        """Like a file's ``read``: up to ``size`` bytes (all that is left if negative), b"" at the end."""
+    def read(self, size: int = -1) -> bytes | bytearray:
+        """Like a file's ``read``: up to ``size`` bytes (all that is left if negative), empty at the end."""
         if size < 0:
             return self.content
         buffer = bytearray(size)
