@@ -26,7 +26,8 @@ from dockpy.image.staging import StagingStore
 from dockpy.image.store import Image, ImageStore
 from dockpy.layers.digests import DiffID, Digest
 
-MAX_CONFIG_BYTES = 8 << 20
+# A manifest or config larger than this is not one (the client already caps manifests lower).
+MAX_DOCUMENT_BYTES = 8 << 20
 
 
 def pull_image(store: ImageStore, client: RegistryClient, remote: RemoteImage, *,
@@ -35,7 +36,7 @@ def pull_image(store: ImageStore, client: RegistryClient, remote: RemoteImage, *
     progress = progress or TransferProgress()
     with store.writing(), StagingStore(store.content, "pull") as staging:
         manifest_digest = _pull_manifest(staging, client, remote, platform or Platform.host())
-        manifest = decode(Manifest, staging.read_bytes(manifest_digest, MAX_CONFIG_BYTES, "manifest"),
+        manifest = decode(Manifest, staging.read_bytes(manifest_digest, MAX_DOCUMENT_BYTES, "manifest"),
                           f"manifest {manifest_digest}")
         _fetch(staging, client, remote, progress, manifest.config)
         diff_ids = _diff_ids(staging, manifest)
@@ -65,7 +66,7 @@ def _fetch(staging: StagingStore, client: RegistryClient, remote: RemoteImage, p
 
 def _diff_ids(staging: StagingStore, manifest: Manifest) -> tuple[DiffID, ...]:
     digest = manifest.config.digest
-    config = decode(ImageConfig, staging.read_bytes(digest, MAX_CONFIG_BYTES, f"config {digest}"), f"config {digest}")
+    config = decode(ImageConfig, staging.read_bytes(digest, MAX_DOCUMENT_BYTES, f"config {digest}"), f"config {digest}")
     if len(config.rootfs.diff_ids) != len(manifest.layers):
         raise IntegrityError(f"image config {digest.short} lists {len(config.rootfs.diff_ids)} diff ids "
                              f"for the manifest's {len(manifest.layers)} layers")

@@ -28,6 +28,7 @@ from dockpy.image.registry.remote import RemoteImage, TransferProgress, in_paral
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import Digest
 
+# oci.OCI_MANIFEST, spelled out: importing the image model would cost a push more than its requests.
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
