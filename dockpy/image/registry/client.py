@@ -28,6 +28,7 @@ from dockpy.image.registry.auth import (
     parse_challenge,
 )
 from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError
+from dockpy.image.registry.proxies import is_loopback
 from dockpy.layers.content import BlobInfo, ContentStore
 from dockpy.layers.digests import DiffID, Digest
 
@@ -449,12 +450,5 @@ def _error_message(response: Response) -> str:
 
 
 def _is_loopback(registry: str) -> bool:
-    host = registry.rsplit(":", 1)[0].strip("[]") if registry.count(":") <= 1 or registry.startswith("[") else registry
-    if host == "localhost":
-        return True
-    import ipaddress  # here: only this check needs it, once per command
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    host = registry.rsplit(":", 1)[0] if registry.count(":") <= 1 or registry.startswith("[") else registry
+    return is_loopback(host)

@@ -11,9 +11,10 @@ is read with ``readinto`` into the caller's buffer.
 What it does: keep-alive connections (kept per host and shared by threads),
 Content-Length and chunked response bodies, redirects for GET and HEAD (a
 registry may send blob downloads to a CDN; credentials are not sent to
-another host), timeouts, TLS with or without certificate checks. What it
-leaves out, as registries do not need it: proxies, Content-Encoding (never
-asked for), HTTP/2, request bodies of unknown length.
+another host), timeouts, TLS with or without certificate checks, http
+proxies from the environment (``proxies``; TLS goes through a CONNECT
+tunnel). What it leaves out, as registries do not need it:
+Content-Encoding (never asked for), HTTP/2, request bodies of unknown length.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import os
 import socket
 import threading
 from urllib.parse import urljoin, urlsplit
+
+from dockpy.image.registry.proxies import Proxy, ProxySettings
 
 MAX_HEAD_LINE = 65536
 MAX_HEADERS = 200
@@ -142,6 +145,7 @@ class HttpClient:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._lock = threading.Lock()
         self._tls_context = None
+        self._proxies = ProxySettings()
 
     def __enter__(self) -> "HttpClient":
         return self
@@ -176,20 +180,24 @@ class HttpClient:
         """One request on a kept connection; a kept one the server has since closed is replaced once."""
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-        head = self._request_head(method, parts, headers, body)
         while True:
             connection = self._connection(key, timeout)
             try:
-                connection.send(head, body)
+                connection.send(self._request_head(method, parts, headers, body, connection.proxy), body)
                 return Response(self, connection, method, url)
             except (OSError, TransportError) as error:
                 connection.close()
                 if not connection.reused:
                     raise TransportError(f"{method} {url}: {_describe(error)}") from error
 
-    def _request_head(self, method: str, parts, headers: dict, body) -> bytes:
+    def _request_head(self, method: str, parts, headers: dict, body, proxy: Proxy | None) -> bytes:
+        """Request line and headers; through a proxy (plain http only) the target is the whole URL."""
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         lines = [f"{method} {target} HTTP/1.1", f"Host: {parts.netloc}", f"User-Agent: {self._user_agent}"]
+        if proxy is not None:
+            lines[0] = f"{method} {parts.scheme}://{parts.netloc}{target} HTTP/1.1"
+            if proxy.authorization:
+                lines.append(f"Proxy-Authorization: {proxy.authorization}")
         if method not in ("GET", "HEAD") or len(body):
             lines.append(f"Content-Length: {len(body)}")
         lines.extend(f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length")
@@ -206,16 +214,21 @@ class HttpClient:
 
     def _connect(self, key: tuple[str, str, int]) -> "_Connection":
         scheme, host, port = key
+        proxy = self._proxies.for_url(scheme, host)
+        via = f" via proxy {proxy.host}:{proxy.port}" if proxy else ""
         try:
-            # An ASCII name goes as bytes: a str would make socket import the idna codec (~2 ms) to encode it.
-            address = host.encode("ascii") if host.isascii() else host
-            sock = socket.create_connection((address, port), timeout=self._timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if scheme == "https":
-                sock = self._tls().wrap_socket(sock, server_hostname=host)
+            sock = _open_socket(*((proxy.host, proxy.port) if proxy else (host, port)), self._timeout)
         except OSError as error:
-            raise TransportError(f"connect to {host}:{port}: {_describe(error)}") from error
-        return _Connection(sock, key, tls=scheme == "https")
+            raise TransportError(f"connect to {host}:{port}{via}: {_describe(error)}") from error
+        try:
+            if scheme == "https":
+                if proxy is not None:
+                    _open_tunnel(sock, host, port, proxy)
+                sock = self._tls().wrap_socket(sock, server_hostname=host)
+        except (OSError, TransportError) as error:
+            sock.close()
+            raise TransportError(f"connect to {host}:{port}{via}: {_describe(error)}") from error
+        return _Connection(sock, key, tls=scheme == "https", proxy=proxy if scheme == "http" else None)
 
     def _tls(self):
         """The SSL context, made on first use: plain-http registries never pay for it."""
@@ -240,9 +253,29 @@ class HttpClient:
         connection.close()
 
 
+def _open_socket(host: str, port: int, timeout: float) -> socket.socket:
+    # An ASCII name goes as bytes: a str would make socket import the idna codec (~2 ms) to encode it.
+    address = host.encode("ascii") if host.isascii() else host
+    sock = socket.create_connection((address, port), timeout=timeout)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _open_tunnel(sock: socket.socket, host: str, port: int, proxy: Proxy) -> None:
+    """Ask the proxy for a TCP tunnel to ``host:port`` (CONNECT); TLS then runs through it."""
+    lines = [f"CONNECT {host}:{port} HTTP/1.1", f"Host: {host}:{port}"]
+    if proxy.authorization:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    with sock.makefile("rb", buffering=0) as answer:  # unbuffered: not one byte of the TLS stream may be taken
+        status, reason, _, _ = _read_head(answer)
+    if status != 200:
+        raise TransportError(f"proxy {proxy.host}:{proxy.port} refused a tunnel to {host}:{port}: {status} {reason}")
+
+
 class _Connection:
-    def __init__(self, sock, key: tuple[str, str, int], *, tls: bool):
-        self.sock, self.key, self.tls = sock, key, tls
+    def __init__(self, sock, key: tuple[str, str, int], *, tls: bool, proxy: Proxy | None):
+        self.sock, self.key, self.tls, self.proxy = sock, key, tls, proxy
         self.file = sock.makefile("rb")
         self.reused = False
 

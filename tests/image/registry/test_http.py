@@ -5,7 +5,7 @@ import socket
 import pytest
 
 from dockpy.image.registry.http import FileBody, HttpClient, TransportError
-from tests.image.registry.raw_server import ok
+from tests.image.registry.raw_server import TunnelProxy, ok
 
 
 def test_a_chunked_body_is_read_whole(serve):
@@ -95,3 +95,25 @@ def test_tls_with_verification_refuses_an_unknown_certificate(serve, certificate
     server = serve(lambda *request: (ok(b"secret"), False), tls=certificate)
     with HttpClient() as client, pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
         client.request("GET", f"https://{server.address}/")
+
+
+def test_plain_http_goes_through_the_proxy_with_the_whole_url(serve, monkeypatch):
+    proxy = serve(lambda *request: (ok(b"{}"), False))
+    monkeypatch.setenv("http_proxy", f"http://ci:secret@{proxy.address}")
+    with HttpClient() as client, client.request("GET", "http://registry.example:5000/v2/") as response:
+        assert response.content == b"{}"
+    method, target, headers, _ = proxy.requests[0]
+    assert (method, target, headers["host"]) == ("GET", "http://registry.example:5000/v2/", "registry.example:5000")
+    assert headers["proxy-authorization"].startswith("Basic ")
+
+
+def test_tls_goes_through_a_connect_tunnel(serve, certificate, monkeypatch):
+    registry = serve(lambda *request: (ok(b"through the tunnel"), False), tls=certificate)
+    tunnel = TunnelProxy(registry.address)
+    monkeypatch.setenv("https_proxy", tunnel.address)
+    try:
+        with HttpClient(tls_verify=False) as client, client.request("GET", "https://registry.example/v2/") as response:
+            assert response.content == b"through the tunnel"
+    finally:
+        tunnel.close()
+    assert tunnel.targets == ["registry.example:443"]
