@@ -4,7 +4,9 @@ Both sides move the same image in the same run: a 100 MiB incompressible file
 plus a few small ones, imported with ``dockpy import``. skopeo's copy of it
 lives in an OCI layout taken from the registry (untimed). Every "empty
 registry" run starts a fresh registry (untimed) so nothing is mounted or
-skipped. Targets (issue 6): dockpy ≤ 0.9× skopeo on each operation.
+skipped. The two tools alternate run by run (skopeo, dockpy, skopeo, ...),
+so a neighbour's load hits both alike. Targets (issue 6): dockpy ≤ 0.9×
+skopeo on each operation.
 
 Run: ``.venv/bin/python bench/registry_bench.py [--runs N]``
 """
@@ -21,7 +23,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from harness import dockpy_command, format_table, record, time_command
+from harness import REPO, Timing, compile_bytecode, dockpy_command, format_table, record, time_callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.registry_server import LocalRegistry  # noqa: E402
@@ -67,6 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dockpy-registry-bench-") as scratch:
         work = Path(scratch)
         env = {"DOCKPY_ROOT": str(work / "root")}
+        compile_bytecode()
         make_rootfs_tar(work / "rootfs.tar")
         subprocess.run(dockpy_command("import", str(work / "rootfs.tar"), "bench/app:1"), env={**os.environ, **env},
                        check=True, stdout=subprocess.DEVNULL)
@@ -103,38 +106,47 @@ def measure(work: Path, env: dict, registries: Registries, runs: int) -> list:
         shutil.rmtree(work / "pulled-root", ignore_errors=True)
         shutil.rmtree(work / "pulled-layout", ignore_errors=True)
 
-    def sh(command: str):
-        return ["sh", "-c", command]
-
-    timings = []
     layout_from_registry()
-    timings.append(time_command(
-        "skopeo copy oci: -> docker:// (empty registry)",
-        sh(f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"),
-        runs=runs, setup=lambda: (Path(work / "address").write_text(registries.fresh()))))
-    timings.append(time_command(
-        "dockpy push (empty registry)",
-        sh(f"{' '.join(dockpy_command())} push -q --tls-verify=false $(cat {work}/address)/bench/app:1"),
-        runs=runs, env=env,
-        setup=lambda: (fresh_registry_with_tag(), Path(work / "address").write_text(state["address"]))))
-    timings.append(time_command(
-        "skopeo copy again (blobs exist)",
-        sh(f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"),
-        runs=runs))
-    timings.append(time_command(
-        "dockpy push again (blobs exist)",
-        sh(f"{' '.join(dockpy_command())} push -q --tls-verify=false $(cat {work}/address)/bench/app:1"),
-        runs=runs, env=env))
-    timings.append(time_command(
-        "skopeo copy docker:// -> oci: (pull)",
-        sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 oci:{work / 'pulled-layout'}:app"),
-        runs=runs, setup=fresh_pull_targets))
-    timings.append(time_command(
-        "dockpy pull (fresh root)",
-        sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
-           f"$(cat {work}/address)/bench/app:1"),
-        runs=runs, setup=fresh_pull_targets))
-    return timings
+    push = f"push -q --tls-verify=false $(cat {work}/address)/bench/app:1"
+    skopeo_push = f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"
+    return [
+        *alternating(runs, (
+            "skopeo copy oci: -> docker:// (empty registry)", sh(skopeo_push), {},
+            lambda: Path(work / "address").write_text(registries.fresh())), (
+            "dockpy push (empty registry)", sh(f"{' '.join(dockpy_command())} {push}"), env,
+            lambda: (fresh_registry_with_tag(), Path(work / "address").write_text(state["address"])))),
+        *alternating(runs, (
+            "skopeo copy again (blobs exist)", sh(skopeo_push), {}, None), (
+            "dockpy push again (blobs exist)", sh(f"{' '.join(dockpy_command())} {push}"), env, None)),
+        *alternating(runs, (
+            "skopeo copy docker:// -> oci: (pull)",
+            sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 "
+               f"oci:{work / 'pulled-layout'}:app"), {}, fresh_pull_targets), (
+            "dockpy pull (fresh root)",
+            sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
+               f"$(cat {work}/address)/bench/app:1"), {}, fresh_pull_targets)),
+    ]
+
+
+def alternating(runs: int, *operations) -> list[Timing]:
+    """Time each ``(name, argv, env, setup)`` ``runs`` times, taking turns; one untimed round first."""
+    timings = {name: [] for name, *_ in operations}
+    for round_number in range(runs + 1):
+        for name, argv, env, setup in operations:
+            timing = time_callable(name, _runner(argv, env), runs=1, setup=setup, warmup=False, own_cpu=False)
+            if round_number:
+                timings[name].append(timing)
+    return [Timing(name, tuple(t.seconds[0] for t in runs_of), tuple(t.cpu_seconds[0] for t in runs_of))
+            for name, runs_of in timings.items()]
+
+
+def _runner(argv: list[str], env: dict):
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    return lambda: subprocess.run(argv, env=full_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def sh(command: str) -> list[str]:
+    return ["sh", "-c", command]
 
 
 def ratios(timings) -> str:
