@@ -40,14 +40,12 @@ def remember(db: MetadataConnection, registry: str, repository: str, digests: It
                        [(str(digest), registry, repository, now) for digest in digests])
 
 
-def mount_sources(db: MetadataConnection, registry: str, repository: str, digests: Iterable[Digest]) -> dict[Digest, str]:
-    """For each of ``digests`` known in another repository of ``registry``, the one seen most recently."""
+def known_repositories(db: MetadataConnection, registry: str, digests: Iterable[Digest]) -> dict[Digest, list[str]]:
+    """For each of ``digests``, the repositories of ``registry`` known to hold it, most recently seen first."""
     ensure_schema(db, "registry_blob_sources", _SCHEMA)
-    sources = {}
+    known: dict[Digest, list[str]] = {}
     for digest in digests:
-        row = db.execute(
-            "SELECT repository FROM registry_blob_sources WHERE digest = ? AND registry = ? AND repository != ?"
-            " ORDER BY seen DESC LIMIT 1", (str(digest), registry, repository)).fetchone()
-        if row is not None:
-            sources[digest] = row[0]
-    return sources
+        rows = db.execute("SELECT repository FROM registry_blob_sources WHERE digest = ? AND registry = ?"
+                          " ORDER BY seen DESC", (str(digest), registry))
+        known[digest] = [repository for (repository,) in rows]
+    return known

@@ -55,18 +55,22 @@ def _push(store: Refs, open_blob: Callable, client: RegistryClient, manifest_dig
           progress: TransferProgress) -> Digest:
     """Blobs, then the manifest; ``open_blob(digest)`` opens a blob's file."""
     data, media_type, blobs = _read_manifest(open_blob, manifest_digest)
-    mounts = blob_sources.mount_sources(store.db, client.registry, remote.repository, (digest for digest, _ in blobs))
+    known = blob_sources.known_repositories(store.db, client.registry, (digest for digest, _ in blobs))
 
     def upload(blob: tuple[Digest, int]) -> None:
         digest, size = blob
+        mount_from = next((repository for repository in known[digest] if repository != remote.repository), None)
         progress.started(digest, size)
         outcome = client.push_blob(remote.repository, digest, size, lambda: open_blob(digest),
-                                   mount_from=mounts.get(digest), on_bytes=lambda count: progress.advanced(digest, count))
+                                   mount_from=mount_from, on_bytes=lambda count: progress.advanced(digest, count))
         progress.finished(digest, outcome)
 
     in_parallel(upload, blobs)
     pushed = client.push_manifest(remote.repository, remote.reference, data, media_type)
-    blob_sources.remember(store.db, client.registry, remote.repository, (digest for digest, _ in blobs))
+    # Only news is written: pushing again what the registry has costs no write transaction.
+    unrecorded = [digest for digest, _ in blobs if remote.repository not in known[digest]]
+    if unrecorded:
+        blob_sources.remember(store.db, client.registry, remote.repository, unrecorded)
     return pushed
 
 

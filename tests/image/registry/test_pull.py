@@ -122,5 +122,5 @@ def test_pulled_layers_are_remembered_as_mount_sources(registry_address, image_s
     with RegistryClient(registry_address, tls_verify=False) as client:
         push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/source:1"))
         pull_image(other_store, client, RemoteImage.parse(f"{registry_address}/team/source:1"))
-    sources = blob_sources.mount_sources(other_store.db, registry_address, "team/elsewhere", [image.layers[0].digest])
-    assert sources == {image.layers[0].digest: "team/source"}
+    known = blob_sources.known_repositories(other_store.db, registry_address, [image.layers[0].digest])
+    assert known == {image.layers[0].digest: ["team/source"]}
