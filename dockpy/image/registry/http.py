@@ -2,7 +2,7 @@
 
 Why not httpx (used before): importing it costs about 100 ms and creating its
 SSL context about 50 ms, which was most of a push of an image the registry
-already has (three small requests on loopback; skopeo takes 40 ms). This
+already has (four small requests on loopback; skopeo does it all in 50 ms). This
 module imports ``socket`` alone, and ``ssl`` only when a URL is https. It
 also moves blob bodies without Python work per chunk: an upload of a stored
 blob is handed to the kernel with ``sendfile`` (plain http), and a download
