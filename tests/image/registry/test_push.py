@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from dockpy.errors import RegistryError
 from dockpy.image.registry import blob_sources
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
@@ -107,3 +108,16 @@ def test_cli_push_takes_a_compression(registry_address, image_store, dockpy):
     with RegistryClient(registry_address, tls_verify=False) as client:
         manifest = json.loads(client.fetch_manifest("team/cli-zstd", "1").data)
     assert {layer["mediaType"] for layer in manifest["layers"]} == {"application/vnd.oci.image.layer.v1.tar+zstd"}
+
+
+def test_a_blob_corrupted_in_the_store_fails_the_push_and_is_not_published(registry_address, image_store):
+    image = two_layer_image(image_store)
+    layer = image_store.content.path(image.layers[0].digest)
+    data = bytearray(layer.read_bytes())
+    data[-1] ^= 0xFF
+    layer.chmod(0o644)
+    layer.write_bytes(bytes(data))
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        with pytest.raises(RegistryError, match="DIGEST_INVALID"):
+            push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/corrupt:1"))
+        assert not client.has_blob("team/corrupt", image.layers[0].digest)
