@@ -84,7 +84,12 @@ def _dockerfile_from_stdin(root) -> str:
 
 
 def _source_date_epoch() -> int | None:
-    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it."""
+    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it.
+
+    Unset, the tar writer (and ``typing``) stays unimported: an unchanged build never writes a layer.
+    """
+    if not os.environ.get("SOURCE_DATE_EPOCH"):
+        return None
     from dockpy.layers.tarwriter import source_date_epoch_from_environment
 
     return source_date_epoch_from_environment()
