@@ -11,8 +11,8 @@ its interpreter); a heredoc inside a longer command (``cat <<EOF >f``) is
 handed to the shell with the command, which reads it as a shell heredoc.
 
 Mounts (``runmounts``) are bind mounts of host directories prepared here:
-the context (read-only), a persistent cache directory, an empty scratch dir
-for tmpfs, a secret file. The runtime makes a mount point for each in the
+the context (read-only), a persistent cache directory, a fresh tmpfs mounted
+on a scratch dir, a secret file. The runtime makes a mount point for each in the
 upper dir when the image has none; ``_remove_mount_stubs`` removes those
 again, so neither secrets nor their mount points ever reach the layer.
 A secret's content is never part of the cache key or the history.
@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dockpy import linux
 from dockpy.build.cache import StepInputs
 from dockpy.build.context import BuildContext
 from dockpy.build.history import LAYER_SUFFIX, run_created_by
@@ -41,6 +42,7 @@ from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
 from dockpy.errors import BuildError, DockpyError, NotFoundError
 from dockpy.layers.layerstack import LayerStack, overlay_xattrs
+from dockpy.layers.mounts import unmount
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
 # Mount points the runtime itself may create in a root that lacks them.
@@ -171,7 +173,7 @@ def _prepared_mount(builder, state: StageState, mount: RunMount, command: ShellO
     if mount.type == "cache":
         yield VolumeMount(_cache_directory(builder, mount), mount.target, mount.read_only)
     elif mount.type == "tmpfs":
-        with tempfile.TemporaryDirectory(prefix="build-tmpfs-", dir=builder.scratch_dir) as directory:
+        with _tmpfs(builder, mount) as directory:
             yield VolumeMount(directory, mount.target)
     elif mount.type == "secret":
         with _secret_file(builder, mount, command) as path:
@@ -179,6 +181,22 @@ def _prepared_mount(builder, state: StageState, mount: RunMount, command: ShellO
     else:
         with _bind_source(builder, state, mount, command) as path:
             yield VolumeMount(path, mount.target, mount.read_only)
+
+
+@contextlib.contextmanager
+def _tmpfs(builder, mount: RunMount) -> Iterator[str]:
+    """A fresh tmpfs, as BuildKit mounts one (``nosuid``, ``size=`` when given), unmounted after the step.
+
+    It is mounted on a scratch directory of the storage root and bound into
+    the container like the other mounts: the bind shows the tmpfs itself, so
+    the process sees a tmpfs (``df``, /proc/mounts) with its size limit.
+    """
+    with tempfile.TemporaryDirectory(prefix="build-tmpfs-", dir=builder.scratch_dir) as directory:
+        linux.mount("tmpfs", directory, "tmpfs", linux.MS_NOSUID, f"size={mount.size}" if mount.size else None)
+        try:
+            yield directory
+        finally:
+            unmount(directory)
 
 
 def _cache_directory(builder, mount: RunMount) -> str:
