@@ -97,6 +97,14 @@ def test_a_cache_mount_persists_between_builds_and_stays_out_of_the_layer(build)
     assert not (image_files(build.root, result.image) / "cache").exists()
 
 
+@pytest.mark.parametrize("sharing", ["locked", "private"])
+def test_a_locked_or_private_cache_mount_persists_between_builds(build, sharing):
+    dockerfile = f"FROM busybox\nARG N\nRUN --mount=type=cache,target=/c,sharing={sharing} echo $N >> /c/log && cat /c/log\n"
+    build(dockerfile, build_args={"N": "1"})
+    _, events = build(dockerfile, build_args={"N": "2"})
+    assert output_of(events) == ["1", "2"]
+
+
 def test_a_bind_mount_shows_the_context_read_only(build):
     _, events = build("FROM busybox\nRUN --mount=type=bind,source=conf,target=/c cat /c/a && ! touch /c/b\n",
                       {"conf/a": "from-context\n"})
