@@ -191,3 +191,12 @@ def test_the_context_files_a_build_will_copy_are_named_before_it_runs(tmp_path):
     context = BuildContext.open(tmp_path, tmp_path / "Dockerfile")
     named = {os.path.relpath(path, tmp_path) for path, _ in context_files_to_copy(build_plan, context)}
     assert named == {"app", "app/main.py", "app/lib", "app/lib/util.py", "README", "other"}
+
+
+def test_a_directory_copied_over_an_image_symlink_lands_where_it_points_inside_the_root(build):
+    result, _ = build("FROM busybox\nRUN mkdir -p /real /app && ln -s /real /app/lib\nCOPY tree/ /app/\n",
+                      {"tree/lib/deep/file": "x", "tree/top": "y"})
+    files = image_files(build.root, result.image)
+    assert (files / "real/deep/file").read_text() == "x"
+    assert (files / "app/top").read_text() == "y"
+    assert os.path.islink(files / "app/lib")
