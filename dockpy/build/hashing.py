@@ -108,15 +108,20 @@ class FileDigestCache:
         return known is not None and known[0] == FileIdentity.of(st)
 
     def _hash_in_background(self, files: list[tuple[str, os.stat_result]]) -> None:
-        for path, st in files:
-            try:
-                result = (FileIdentity.of(st), hash_file(path))
-            except OSError:  # gone or unreadable: the step that needs it will say so
-                result = None
+        try:
+            for path, st in files:
+                try:
+                    result = (FileIdentity.of(st), hash_file(path))
+                except Exception:  # gone or unreadable: the step that needs it hashes it, and says what is wrong
+                    result = None
+                with self._ready:
+                    if result is not None:
+                        self._prefetched[path] = result
+                    self._pending.discard(path)
+                    self._ready.notify_all()
+        finally:  # whatever happens, no ``digest`` waits for a file this thread will not hash
             with self._ready:
-                if result is not None:
-                    self._prefetched[path] = result
-                self._pending.discard(path)
+                self._pending.difference_update(path for path, _ in files)
                 self._ready.notify_all()
 
     def _wait_for_prefetch(self, path: str) -> tuple[FileIdentity, str] | None:

@@ -11,10 +11,10 @@ its interpreter); a heredoc inside a longer command (``cat <<EOF >f``) is
 handed to the shell with the command, which reads it as a shell heredoc.
 
 Mounts (``runmounts``) are bind mounts of host directories prepared here:
-the context (read-only), a persistent cache directory (``cachemounts``,
-held as its ``sharing=`` mode says), a fresh tmpfs mounted
-on a scratch dir, a secret file. The runtime makes a mount point for each in the
-upper dir when the image has none; ``_remove_mount_stubs`` removes those
+the context (read-only), a persistent cache directory (``cachemounts``, held
+as its ``sharing=`` mode says), a fresh tmpfs mounted on a scratch dir, a
+secret file. The runtime makes a mount point for each in the upper dir when
+the image has none; ``_remove_mount_stubs`` removes those
 again, so neither secrets nor their mount points ever reach the layer.
 A secret's content is never part of the cache key or the history.
 """

@@ -71,3 +71,23 @@ def test_a_file_changed_after_it_was_prefetched_is_hashed_again(storage_root, tm
     cache.prefetch([(str(path), os.lstat(path))])
     path.write_text("two, longer")
     assert cache.digest(str(path), os.lstat(path)) == hash_file(str(path))
+
+
+def test_a_failure_on_the_prefetch_thread_leaves_the_step_to_hash_the_file(storage_root, tmp_path, monkeypatch):
+    path = tmp_path / "f"
+    path.write_text("one")
+    real = hashing.hash_file
+
+    def failing_on_the_prefetch_thread(name: str) -> str:
+        if threading.current_thread().name == "dockpy-prefetch":
+            raise RuntimeError("unexpected")
+        return real(name)
+
+    monkeypatch.setattr(hashing, "hash_file", failing_on_the_prefetch_thread)
+    cache = FileDigestCache(open_database(storage_root), str(tmp_path))
+    cache.prefetch([(str(path), os.lstat(path))])
+    digests = []
+    waiter = threading.Thread(target=lambda: digests.append(cache.digest(str(path), os.lstat(path))), daemon=True)
+    waiter.start()
+    waiter.join(timeout=60)
+    assert digests == [real(str(path))]
