@@ -17,8 +17,8 @@ This module imports lark, so parser.py imports it only when it parses.
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from importlib import resources
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
@@ -35,8 +35,14 @@ GRAMMAR_FILE = "dockerfile.lark"
 @cache
 def instruction_parser() -> Lark:
     """The LALR parser for one instruction line: on first use, from the cache or built (parser_cache.py)."""
-    grammar = resources.files("dockpy.dockerfile").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+    grammar = grammar_text()
     return cached_parser(grammar, lambda: Lark(grammar, parser="lalr", lexer="contextual"))
+
+
+def grammar_text() -> str:
+    """``dockerfile.lark``, read beside this module (``importlib.resources`` would import ``zipfile`` for it)."""
+    with open(os.path.join(os.path.dirname(__file__), GRAMMAR_FILE), encoding="utf-8") as file:
+        return file.read()
 
 
 def parse_instruction_line(line: str, escape: str, start_line: int, end_line: int) -> Instruction:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 
 import pytest
 from lark import Lark
 
-from dockpy.dockerfile.grammar import GRAMMAR_FILE, instruction_parser
+from dockpy.dockerfile.grammar import grammar_text, instruction_parser
 from dockpy.dockerfile.parser_cache import cache_file, cached_parser
 
 GRAMMAR = 'start: WORD+\nWORD: /[a-z]+/\n%ignore " "\n'
@@ -91,7 +90,7 @@ def test_an_unwritable_cache_directory_still_gives_a_parser(cache_home):
 
 
 def test_the_dockerfile_parser_is_cached(cache_home):
-    grammar = resources.files("dockpy.dockerfile").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+    grammar = grammar_text()
     instruction_parser.cache_clear()  # built once per process: make this process build it again
     try:
         instruction_parser()
