@@ -69,6 +69,7 @@ class FileDigestCache:
         self.hashed_paths: list[str] = []
         self._prefetched: dict[str, tuple[FileIdentity, str]] = {}
         self._pending: set[str] = set()
+        self._listing = False
         self._ready = threading.Condition()
 
     def _load(self) -> dict[str, tuple[FileIdentity, str]]:
@@ -91,42 +92,45 @@ class FileDigestCache:
         return digest
 
     def prefetch(self, files: Iterable[tuple[str, os.stat_result]]) -> None:
-        """Start hashing, on a thread, the regular files among ``files`` (path, lstat) the cache does not know.
+        """Hash, on a thread, the regular files among ``files`` (path, lstat) the cache does not know.
 
-        ``digest`` then waits for a file's turn instead of reading it again;
-        a file changed since it was hashed is hashed again, as always.
+        ``files`` is consumed on that thread too (it may walk the context), so
+        the caller goes on at once. ``digest`` waits until the thread has
+        listed them, then for the file's turn, instead of reading it again; a
+        file changed since it was hashed is hashed again, as always.
         """
-        unknown = {path: st for path, st in files if stat.S_ISREG(st.st_mode) and not self._knows(path, st)}
-        if not unknown:
-            return
-        self._pending.update(unknown)
-        threading.Thread(target=self._hash_in_background, args=(list(unknown.items()),), name="dockpy-prefetch",
-                         daemon=True).start()
+        self._listing = True
+        threading.Thread(target=self._hash_in_background, args=(files,), name="dockpy-prefetch", daemon=True).start()
+
+    def _hash_in_background(self, files: Iterable[tuple[str, os.stat_result]]) -> None:
+        todo: list[tuple[str, os.stat_result]] = []
+        try:
+            todo = [(path, st) for path, st in files if stat.S_ISREG(st.st_mode) and not self._knows(path, st)]
+            with self._ready:
+                self._pending.update(path for path, _ in todo)
+                self._listing = False
+                self._ready.notify_all()
+            for path, st in todo:
+                result = (FileIdentity.of(st), hash_file(path))
+                with self._ready:
+                    self._prefetched[path] = result
+                    self._pending.discard(path)
+                    self._ready.notify_all()
+        except Exception:  # a file gone or unreadable, a context changing under the walk: the steps hash
+            pass  # what they need themselves, and say what is wrong
+        finally:  # whatever happens, no ``digest`` waits for a file this thread will not hash
+            with self._ready:
+                self._listing = False
+                self._pending.clear()
+                self._ready.notify_all()
 
     def _knows(self, path: str, st: os.stat_result) -> bool:
         known = self._known.get(path)
         return known is not None and known[0] == FileIdentity.of(st)
 
-    def _hash_in_background(self, files: list[tuple[str, os.stat_result]]) -> None:
-        try:
-            for path, st in files:
-                try:
-                    result = (FileIdentity.of(st), hash_file(path))
-                except Exception:  # gone or unreadable: the step that needs it hashes it, and says what is wrong
-                    result = None
-                with self._ready:
-                    if result is not None:
-                        self._prefetched[path] = result
-                    self._pending.discard(path)
-                    self._ready.notify_all()
-        finally:  # whatever happens, no ``digest`` waits for a file this thread will not hash
-            with self._ready:
-                self._pending.difference_update(path for path, _ in files)
-                self._ready.notify_all()
-
     def _wait_for_prefetch(self, path: str) -> tuple[FileIdentity, str] | None:
         with self._ready:
-            self._ready.wait_for(lambda: path not in self._pending)
+            self._ready.wait_for(lambda: not self._listing and path not in self._pending)
             return self._prefetched.pop(path, None)
 
     def save(self) -> None:

@@ -91,3 +91,18 @@ def test_a_failure_on_the_prefetch_thread_leaves_the_step_to_hash_the_file(stora
     waiter.start()
     waiter.join(timeout=60)
     assert digests == [real(str(path))]
+
+
+def test_the_files_to_prefetch_are_listed_on_the_prefetch_thread(storage_root, tmp_path):
+    path = tmp_path / "f"
+    path.write_text("one")
+    listed_on = []
+
+    def files():
+        listed_on.append(threading.current_thread().name)
+        yield str(path), os.lstat(path)
+
+    cache = FileDigestCache(open_database(storage_root), str(tmp_path))
+    cache.prefetch(files())
+    assert cache.digest(str(path), os.lstat(path)) == hash_file(str(path))
+    assert listed_on == ["dockpy-prefetch"]
