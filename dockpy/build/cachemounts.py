@@ -61,13 +61,30 @@ def _free_instance(parent: str, name: str) -> tuple[int, str]:
 
 
 def _lock(directory: str, operation: int) -> int:
-    fd = os.open(directory + LOCK_SUFFIX, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, operation)
-    except BaseException:
+    """An open lock file of ``directory`` with ``flock(operation)`` held.
+
+    ``builder prune`` removes an instance and its lock file under the
+    exclusive lock; whoever was waiting for that lock then holds it on a file
+    no one else will open, so it opens the path again.
+    """
+    path = directory + LOCK_SUFFIX
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, operation)
+            if _is_linked_at(fd, path):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
         os.close(fd)
-        raise
-    return fd
+
+
+def _is_linked_at(fd: int, path: str) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _create(directory: str, mount: RunMount) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -96,3 +97,24 @@ def test_a_private_user_does_not_wait_for_a_locked_one(tmp_path):
     with cache_mount_directory(str(tmp_path), cache("locked")) as locked:
         with cache_mount_directory(str(tmp_path), cache("private")) as private:
             assert private != locked
+
+
+def test_a_user_that_waited_while_prune_removed_the_cache_holds_the_new_lock_file(tmp_path):
+    with cache_mount_directory(str(tmp_path), cache("locked")) as directory:
+        pass  # makes the instance and its lock file
+    prune_fd = os.open(directory + LOCK_SUFFIX, os.O_RDWR)
+    fcntl.flock(prune_fd, fcntl.LOCK_EX)  # as builder prune holds it while it removes the instance
+    held = []
+
+    def user():
+        with cache_mount_directory(str(tmp_path), cache("locked")) as again:
+            held.append(is_locked_exclusively_elsewhere(again))
+
+    thread = threading.Thread(target=user)
+    thread.start()
+    thread.join(timeout=0.5)  # it waits for the lock prune holds
+    shutil.rmtree(directory)
+    os.unlink(directory + LOCK_SUFFIX)
+    os.close(prune_fd)
+    thread.join()
+    assert held == [True]
