@@ -64,16 +64,17 @@ def _drop_cache_records(store: ImageStore) -> int:
 
 def _remove_cache_mounts(directory: str) -> tuple[int, int, int]:
     """Remove each cache mount instance no step holds: (removed, kept in use, bytes)."""
+    try:
+        names = sorted(name for name in os.listdir(directory) if not name.endswith(LOCK_SUFFIX))
+    except FileNotFoundError:  # no build ever used a cache mount
+        return 0, 0, 0
     removed = in_use = size = 0
-    with contextlib.suppress(FileNotFoundError):
-        names = [name for name in os.listdir(directory) if not name.endswith(LOCK_SUFFIX)]
-        for name in sorted(names):
-            instance = os.path.join(directory, name)
-            freed = _remove_unless_held(instance)
-            if freed is None:
-                in_use += 1
-            else:
-                removed, size = removed + 1, size + freed
+    for name in names:
+        freed = _remove_unless_held(os.path.join(directory, name))
+        if freed is None:
+            in_use += 1
+        else:
+            removed, size = removed + 1, size + freed
     return removed, in_use, size
 
 
@@ -87,7 +88,8 @@ def _remove_unless_held(instance: str) -> int | None:
             return None
         size = _tree_size(instance)
         shutil.rmtree(instance, ignore_errors=True)
-        os.unlink(instance + LOCK_SUFFIX)
+        with contextlib.suppress(FileNotFoundError):  # another prune, at the same time
+            os.unlink(instance + LOCK_SUFFIX)
         return size
     finally:
         os.close(fd)
