@@ -35,6 +35,17 @@ def storage_root(tmp_path, monkeypatch) -> StorageRoot:
     return root
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_home(tmp_path_factory):
+    """dockpy's user cache (the Dockerfile parser's tables) lives in a temporary dir, not the host's ~/.cache.
+
+    Set in the environment, so the dockpy processes tests start use it too.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def host_dev_null_stays_a_device(request):
     """Guard the host: a test after which /dev/null is no longer the null device fails, by name.

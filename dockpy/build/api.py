@@ -7,7 +7,7 @@ builder; anything else is built (``builder.build_image``) and recorded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 from dockpy.build.fastpath import find_unchanged_build, fingerprint_build
 from dockpy.build.options import BuildOptions
@@ -16,13 +16,10 @@ from dockpy.metadata import open_database
 from dockpy.root import StorageRoot
 
 
-@dataclass(frozen=True)
-class BuildOutcome:
+class BuildOutcome(namedtuple("BuildOutcome", "image_id manifest_digest reused", defaults=(False,))):
     """The built image; ``reused`` when an unchanged earlier build answered the request."""
 
-    image_id: str
-    manifest_digest: str
-    reused: bool = False
+    __slots__ = ()
 
 
 def build(root: StorageRoot, options: BuildOptions, progress: Progress | None = None) -> BuildOutcome:

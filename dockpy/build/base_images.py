@@ -20,7 +20,6 @@ from pathlib import Path
 
 from dockpy.build.state import DEFAULT_PATH
 from dockpy.errors import NotFoundError
-from dockpy.image import templates
 from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry, ImageConfig, Platform, RootFS, format_timestamp
 from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.store import Image, ImageStore
@@ -59,6 +58,8 @@ def find_base_image(store: ImageStore, reference: str, *, epoch: int | None,
 
 def template_recipe(reference: str) -> TemplateRecipe | None:
     """The template a reference names, if any (``busybox[:latest]``, ``debian:<suite>``)."""
+    from dockpy.image import templates  # here: it starts programs (subprocess), and the image is usually stored
+
     parsed = parse_reference(reference)
     if not isinstance(parsed, ImageReference) or parsed.digest is not None:
         return None
@@ -72,19 +73,21 @@ def template_recipe(reference: str) -> TemplateRecipe | None:
 
 def _make_template_image(store: ImageStore, recipe: TemplateRecipe, epoch: int | None,
                          compression: Compression) -> Image:
-    scratch = Path(tempfile.mkdtemp(prefix="build-template-", dir=store.root.tmp))
-    try:
-        recipe.fill(scratch)
-        with store.writing():
+    # The write lease from the start: gc takes a build-* directory in <root>/tmp that no writer holds for
+    # a killed build's leftover.
+    with store.writing():
+        scratch = Path(tempfile.mkdtemp(prefix="build-template-", dir=store.root.tmp))
+        try:
+            recipe.fill(scratch)
             layer = commit_layer(store.content, lambda out: write_layer_tar(scratch, out, source_date_epoch=epoch),
                                  compression)
             image = store.put_image(_template_config(layer.diff_id, recipe, epoch),
                                     [Descriptor(layer.media_type, layer.digest, layer.size)])
             store.add_revision(recipe.name_tag, image, operation="import",
                                message=f"created by the {recipe.name_tag.split(':')[0]} template")
-        return image
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+            return image
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _template_config(diff_id, recipe: TemplateRecipe, epoch: int | None) -> ImageConfig:

@@ -35,7 +35,7 @@ from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
 from dockpy.build.cache_transfer import export_cache, import_cache, local_name, pull_remote_cache, push_remote_cache
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
 from dockpy.build.context import BuildContext
-from dockpy.build.copy_instruction import copy_instruction
+from dockpy.build.copy_instruction import context_files_to_copy, copy_instruction
 from dockpy.build.fastpath import KnownBuild, remember_build
 from dockpy.build.filecopy import Ownership, make_directories
 from dockpy.build.hashing import FileDigestCache
@@ -135,6 +135,7 @@ class Builder:
         self.started = time.monotonic()
 
     def run(self) -> BuildResult:
+        self.digests.prefetch(context_files_to_copy(self.plan, self.context))
         for reference in self.options.cache_from:
             self._import_cache(reference)
         for index in self.plan.order:

@@ -10,8 +10,10 @@ upper dir instead of through an overlay mount.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from dockpy.build.cache import StepInputs
@@ -20,8 +22,31 @@ from dockpy.build.copy_step import CopySpec, TreeItem, expand_copy, perform_copy
 from dockpy.build.history import LAYER_SUFFIX, copy_created_by
 from dockpy.build.instructions import CopyLike
 from dockpy.build.rebase import copy_facts, make_upper_ancestors, target_is_directory
+from dockpy.build.remote import is_url
+from dockpy.build.stages import BuildPlan
 from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
+from dockpy.errors import DockpyError
+
+
+def context_files_to_copy(plan: BuildPlan, context: BuildContext) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, lstat) of every context entry the COPY and ADD steps of ``plan`` name literally.
+
+    For ``FileDigestCache.prefetch``: sources with variables, URLs, heredocs
+    and ``--from`` are left to their steps, and so is a source that does not
+    resolve (its step reports the error, with its line).
+    """
+    for index in plan.order:
+        for command in plan.stages[index].commands:
+            if not isinstance(command, CopyLike) or command.from_ is not None:
+                continue
+            excludes = () if any("$" in pattern for pattern in command.excludes) else command.excludes
+            for pattern in command.sources:
+                if "$" in pattern or pattern.startswith("<<") or is_url(pattern):
+                    continue
+                with contextlib.suppress(DockpyError):
+                    for source in context.resolve(pattern, command.source):
+                        yield from ((entry.path, entry.st) for entry in context.walk(source, excludes))
 
 
 def copy_instruction(builder, state: StageState, command: CopyLike, number: int, slot: str) -> None:

@@ -20,9 +20,7 @@ key); ``perform_copy`` runs only on a miss, inside the mounted step rootfs.
 
 from __future__ import annotations
 
-import bz2
 import hashlib
-import lzma
 import os
 import posixpath
 from collections.abc import Sequence
@@ -213,8 +211,12 @@ def _extract_archive(path: str, directory: str) -> None:
         head = raw.read(6)
         raw.seek(0)
         if head.startswith(b"BZh"):
+            import bz2  # here: only ADD of such an archive needs it
+
             stream = bz2.BZ2File(raw)
         elif head.startswith(b"\xfd7zXZ\x00"):
+            import lzma
+
             stream = lzma.LZMAFile(raw)
         else:
             stream = open_tar_stream(raw)

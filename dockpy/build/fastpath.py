@@ -18,7 +18,8 @@ When a new build has a recorded fingerprint, its image still exists, every
 base tag still points where it did and every ``-t`` tag already points at
 the image, the result is that image: the build would have hit the cache at
 every step and produced the same config. Anything else takes the full path.
-This module imports only the standard library and the catalog.
+This module imports only the standard library and the catalog (not even
+``dataclasses``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from collections import namedtuple
 
 from dockpy.build.options import BuildOptions
 from dockpy.image import catalog
@@ -44,14 +45,11 @@ CREATE TABLE IF NOT EXISTS build_results (
 """
 
 
-@dataclass(frozen=True)
-class KnownBuild:
-    """A recorded build: its image, the base tags it used, and its step lines (for progress output)."""
+class KnownBuild(namedtuple("KnownBuild", "manifest_digest image_id bases steps")):
+    """A recorded build: its image, the base tags (repository, tag, manifest) it used, and its step lines
+    (for progress output). A namedtuple, as every record on this path (see ``options``)."""
 
-    manifest_digest: str
-    image_id: str
-    bases: tuple[tuple[str, str, str], ...]
-    steps: tuple[str, ...]
+    __slots__ = ()
 
 
 def fingerprint_build(options: BuildOptions) -> str | None:
@@ -59,7 +57,7 @@ def fingerprint_build(options: BuildOptions) -> str | None:
     if options.no_cache:
         return None
     digest = hashlib.sha256()
-    request = {k: v for k, v in asdict(options).items() if k not in ("secrets", "context_dir", "dockerfile")}
+    request = {k: v for k, v in options._asdict().items() if k not in ("secrets", "context_dir", "dockerfile")}
     request["context"] = os.path.abspath(options.context_dir)
     request["dockerfile"] = os.path.abspath(options.dockerfile_path)
     request["secrets"] = {name: _identity(path) for name, path in sorted(options.secrets.items())}

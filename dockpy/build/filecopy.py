@@ -61,15 +61,37 @@ def copy_entries(entries: Sequence[SourceEntry], root: str, destination: str, ow
     a directory's *contents* are copied into it.
     """
     directories: list[tuple[str, os.stat_result]] = []
+    resolved_directories: dict[str, str] = {}
     for entry in entries:
         target = destination if not entry.relative else f"{destination.rstrip('/')}/{entry.relative}"
-        host_path = resolve_in_root(root, target, follow_last=stat.S_ISDIR(entry.st.st_mode))
+        host_path = _host_path(root, target, entry, resolved_directories)
         _copy_entry(entry, host_path, target, ownership)
-        if stat.S_ISDIR(entry.st.st_mode) and entry.relative:
-            directories.append((host_path, entry.st))
+        if stat.S_ISDIR(entry.st.st_mode):
+            resolved_directories[entry.relative] = host_path
+            if entry.relative:
+                directories.append((host_path, entry.st))
     # Times of directories last: adding their children changed them.
     for host_path, st in reversed(directories):
         os.utime(host_path, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def _host_path(root: str, target: str, entry: SourceEntry, resolved_directories: dict[str, str]) -> str:
+    """Where ``entry`` goes on the host: ``resolve_in_root`` of ``target``, in one step when it can be.
+
+    Entries come parents first, and a directory this copy made or checked
+    has its host path in ``resolved_directories``: below it only the last
+    component can be a symlink (one the image has), so the rest of the walk
+    is not repeated for every file of a big tree.
+    """
+    parent_relative, _, name = entry.relative.rpartition("/")
+    parent = resolved_directories.get(parent_relative) if entry.relative else None
+    is_directory = stat.S_ISDIR(entry.st.st_mode)
+    if parent is None:
+        return resolve_in_root(root, target, follow_last=is_directory)
+    host_path = f"{parent}/{name}"
+    if is_directory and os.path.islink(host_path):  # a symlink the image has: follow it inside the root
+        return resolve_in_root(root, target)
+    return host_path
 
 
 def _copy_entry(entry: SourceEntry, host_path: str, target: str, ownership: Ownership) -> None:

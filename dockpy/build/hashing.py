@@ -11,12 +11,21 @@ cannot be set back by a user (``touch -d`` can set mtime).
 
 The whole cache of one context directory is loaded with one query and
 written back, changed rows only, in one transaction at the end of the build.
+
+A build names the files its COPY and ADD steps will need before it runs any
+step (``prefetch``): one thread hashes those the cache does not know while
+the first steps run (a FROM, a RUN waiting for its container), so a cold
+build finds the digest of a big file ready instead of reading it on the
+step's critical path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dockpy.metadata import MetadataConnection, ensure_schema, transaction
@@ -58,6 +67,10 @@ class FileDigestCache:
         self._known = self._load()
         self._changed: dict[str, tuple[FileIdentity, str]] = {}
         self.hashed_paths: list[str] = []
+        self._prefetched: dict[str, tuple[FileIdentity, str]] = {}
+        self._pending: set[str] = set()
+        self._listing = False
+        self._ready = threading.Condition()
 
     def _load(self) -> dict[str, tuple[FileIdentity, str]]:
         # Every path under the prefix: '/' + 1 is '0', the first string no such path reaches.
@@ -72,10 +85,53 @@ class FileDigestCache:
         known = self._known.get(path)
         if known is not None and known[0] == identity:
             return known[1]
-        digest = hash_file(path)
+        prefetched = self._wait_for_prefetch(path)
+        digest = prefetched[1] if prefetched is not None and prefetched[0] == identity else hash_file(path)
         self._known[path] = self._changed[path] = (identity, digest)
         self.hashed_paths.append(path)
         return digest
+
+    def prefetch(self, files: Iterable[tuple[str, os.stat_result]]) -> None:
+        """Hash, on a thread, the regular files among ``files`` (path, lstat) the cache does not know.
+
+        ``files`` is consumed on that thread too (it may walk the context), so
+        the caller goes on at once. ``digest`` waits until the thread has
+        listed them, then for the file's turn, instead of reading it again; a
+        file changed since it was hashed is hashed again, as always.
+        """
+        self._listing = True
+        threading.Thread(target=self._hash_in_background, args=(files,), name="dockpy-prefetch", daemon=True).start()
+
+    def _hash_in_background(self, files: Iterable[tuple[str, os.stat_result]]) -> None:
+        todo: list[tuple[str, os.stat_result]] = []
+        try:
+            todo = [(path, st) for path, st in files if stat.S_ISREG(st.st_mode) and not self._knows(path, st)]
+            with self._ready:
+                self._pending.update(path for path, _ in todo)
+                self._listing = False
+                self._ready.notify_all()
+            for path, st in todo:
+                result = (FileIdentity.of(st), hash_file(path))
+                with self._ready:
+                    self._prefetched[path] = result
+                    self._pending.discard(path)
+                    self._ready.notify_all()
+        except Exception:  # a file gone or unreadable, a context changing under the walk: the steps hash
+            pass  # what they need themselves, and say what is wrong
+        finally:  # whatever happens, no ``digest`` waits for a file this thread will not hash
+            with self._ready:
+                self._listing = False
+                self._pending.clear()
+                self._ready.notify_all()
+
+    def _knows(self, path: str, st: os.stat_result) -> bool:
+        known = self._known.get(path)
+        return known is not None and known[0] == FileIdentity.of(st)
+
+    def _wait_for_prefetch(self, path: str) -> tuple[FileIdentity, str] | None:
+        with self._ready:
+            self._ready.wait_for(lambda: not self._listing and path not in self._pending)
+            return self._prefetched.pop(path, None)
 
     def save(self) -> None:
         """Write the digests computed by this build (one transaction)."""

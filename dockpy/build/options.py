@@ -1,4 +1,4 @@
-"""What a build was asked to do (``dockpy build``'s flags, DESIGN.md §5), as plain data.
+"""What a build was asked to do (``dockpy build``'s flags, DESIGN.md §5), as plain data (a namedtuple).
 
 Kept apart from the builder so that ``fastpath`` can fingerprint a request
 without importing the builder.
@@ -7,31 +7,28 @@ without importing the builder.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 DEFAULT_DOCKERFILE = "Dockerfile"
 
+_BuildOptionsFields = namedtuple(
+    "BuildOptions",
+    "context_dir dockerfile tags build_args target no_cache network labels compression secrets source_date_epoch"
+    " author cache_from cache_to",
+    defaults=(None, (), {}, None, False, "host", {}, "zstd", {}, None, None, (), None),
+)
 
-@dataclass(frozen=True)
-class BuildOptions:
+
+class BuildOptions(_BuildOptionsFields):
     """``secrets`` maps a secret id to the host file holding it; ``compression`` is ``zstd`` or ``gzip``;
-    ``cache_from``/``cache_to`` name build-cache images (``cache_transfer``)."""
+    ``cache_from``/``cache_to`` name build-cache images (``cache_transfer``).
 
-    context_dir: str
-    dockerfile: str | None = None
-    tags: tuple[str, ...] = ()
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    network: str = "host"
-    labels: Mapping[str, str] = field(default_factory=dict)
-    compression: str = "zstd"
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    source_date_epoch: int | None = None
-    author: str | None = None
-    cache_from: tuple[str, ...] = ()
-    cache_to: str | None = None
+    A namedtuple rather than a frozen dataclass, as the runtime's records (see
+    ``dockpy.runtime.spec``): an unchanged build is answered without importing
+    ``dataclasses``. The mapping defaults are shared: never change them.
+    """
+
+    __slots__ = ()
 
     @property
     def dockerfile_path(self) -> str:

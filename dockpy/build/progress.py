@@ -16,63 +16,25 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TextIO
+from io import TextIOBase
 
 # A failed step's error shows this many of its last output lines.
 FAILURE_TAIL_LINES = 10
 
 
-@dataclass(frozen=True)
-class StepStarted:
-    number: int
-    stage: str
-    position: int
-    count: int
-    text: str
-
-
-@dataclass(frozen=True)
-class StepCached:
-    number: int
-
-
-@dataclass(frozen=True)
-class StepMissed:
-    number: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class StepOutput:
-    number: int
-    line: str
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    number: int
-    seconds: float
-
-
-@dataclass(frozen=True)
-class StepFailed:
-    number: int
-    message: str
-
-
-@dataclass(frozen=True)
-class BuildWarning:
-    message: str
-
-
-@dataclass(frozen=True)
-class BuildFinished:
-    image_id: str
-    tags: tuple[str, ...]
-    seconds: float
-
+# The events are namedtuples, not dataclasses: an unchanged build is answered
+# in a few tens of milliseconds, and ``dataclasses`` (with ``inspect``) costs
+# several of them to import.
+StepStarted = namedtuple("StepStarted", "number stage position count text")
+StepCached = namedtuple("StepCached", "number")
+StepMissed = namedtuple("StepMissed", "number reason")
+StepOutput = namedtuple("StepOutput", "number line")
+StepFinished = namedtuple("StepFinished", "number seconds")
+StepFailed = namedtuple("StepFailed", "number message")
+BuildWarning = namedtuple("BuildWarning", "message")
+BuildFinished = namedtuple("BuildFinished", "image_id tags seconds")
 
 Event = StepStarted | StepCached | StepMissed | StepOutput | StepFinished | StepFailed | BuildWarning | BuildFinished
 
@@ -116,7 +78,7 @@ class Progress:
 class PlainRenderer:
     """BuildKit's plain output: one line per event, prefixed with the step number."""
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: TextIOBase | None = None):
         self._out = out or sys.stderr
 
     def __call__(self, event: Event) -> None:
@@ -150,7 +112,7 @@ class PlainRenderer:
 class QuietRenderer:
     """Only warnings, on stderr; the command prints the image id itself."""
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: TextIOBase | None = None):
         self._out = out or sys.stderr
 
     def __call__(self, event: Event) -> None:

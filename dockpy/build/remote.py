@@ -9,14 +9,11 @@ time when the server sends one.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import os
 import posixpath
 import tempfile
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 
 from dockpy.errors import BuildError, IntegrityError, InvalidInputError
@@ -59,6 +56,9 @@ def fetch(url: str, scratch_dir: str, checksum: str | None = None) -> Download:
 
 
 def _open(url: str):
+    import urllib.error  # here: with http.client, ssl and email, they cost every build that fetches nothing
+    import urllib.request
+
     try:
         return urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
@@ -85,6 +85,8 @@ def _parse_checksum(checksum: str | None) -> str | None:
 
 
 def _http_time(value: str | None) -> float:
+    import email.utils
+
     if value:
         try:
             return email.utils.parsedate_to_datetime(value).timestamp()

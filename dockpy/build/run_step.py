@@ -11,9 +11,10 @@ its interpreter); a heredoc inside a longer command (``cat <<EOF >f``) is
 handed to the shell with the command, which reads it as a shell heredoc.
 
 Mounts (``runmounts``) are bind mounts of host directories prepared here:
-the context (read-only), a persistent cache directory, an empty scratch dir
-for tmpfs, a secret file. The runtime makes a mount point for each in the
-upper dir when the image has none; ``_remove_mount_stubs`` removes those
+the context (read-only), a persistent cache directory (``cachemounts``, held
+as its ``sharing=`` mode says), a fresh tmpfs mounted on a scratch dir, a
+secret file. The runtime makes a mount point for each in the upper dir when
+the image has none; ``_remove_mount_stubs`` removes those
 again, so neither secrets nor their mount points ever reach the layer.
 A secret's content is never part of the cache key or the history.
 """
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import hashlib
 import os
 import shutil
 import stat
@@ -31,7 +31,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from dockpy import linux
 from dockpy.build.cache import StepInputs
+from dockpy.build.cachemounts import cache_mount_directory
 from dockpy.build.context import BuildContext
 from dockpy.build.history import LAYER_SUFFIX, run_created_by
 from dockpy.build.instructions import ShellOrExec
@@ -41,12 +43,12 @@ from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
 from dockpy.errors import BuildError, DockpyError, NotFoundError
 from dockpy.layers.layerstack import LayerStack, overlay_xattrs
+from dockpy.layers.mounts import unmount
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
 # Mount points the runtime itself may create in a root that lacks them.
 RUNTIME_MOUNT_POINTS = ("/proc", "/sys", "/dev", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
 HOST_NETWORK_FILES = ("/etc/resolv.conf", "/etc/hosts")
-CACHE_MOUNTS_DIRECTORY = "build-cache-mounts"
 
 
 @dataclass(frozen=True)
@@ -169,9 +171,10 @@ def _run_container(spec, progress, number: int) -> tuple[int, list[str]]:
 def _prepared_mount(builder, state: StageState, mount: RunMount, command: ShellOrExec) -> Iterator:
     """A ``VolumeMount`` for one RUN mount (None for a missing optional secret), cleaned up after."""
     if mount.type == "cache":
-        yield VolumeMount(_cache_directory(builder, mount), mount.target, mount.read_only)
+        with cache_mount_directory(str(builder.store.root.path), mount) as directory:
+            yield VolumeMount(directory, mount.target, mount.read_only)
     elif mount.type == "tmpfs":
-        with tempfile.TemporaryDirectory(prefix="build-tmpfs-", dir=builder.scratch_dir) as directory:
+        with _tmpfs(builder, mount) as directory:
             yield VolumeMount(directory, mount.target)
     elif mount.type == "secret":
         with _secret_file(builder, mount, command) as path:
@@ -181,15 +184,20 @@ def _prepared_mount(builder, state: StageState, mount: RunMount, command: ShellO
             yield VolumeMount(path, mount.target, mount.read_only)
 
 
-def _cache_directory(builder, mount: RunMount) -> str:
-    """A directory that persists across builds, one per cache id."""
-    name = hashlib.sha256(mount.id.encode()).hexdigest()[:32]
-    directory = os.path.join(builder.store.root.path, CACHE_MOUNTS_DIRECTORY, name)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, exist_ok=True)
-        os.chmod(directory, mount.mode if mount.mode is not None else 0o755)
-        os.chown(directory, mount.uid, mount.gid)
-    return directory
+@contextlib.contextmanager
+def _tmpfs(builder, mount: RunMount) -> Iterator[str]:
+    """A fresh tmpfs, as BuildKit mounts one (``nosuid``, ``size=`` when given), unmounted after the step.
+
+    It is mounted on a scratch directory of the storage root and bound into
+    the container like the other mounts: the bind shows the tmpfs itself, so
+    the process sees a tmpfs (``df``, /proc/mounts) with its size limit.
+    """
+    with tempfile.TemporaryDirectory(prefix="build-tmpfs-", dir=builder.scratch_dir) as directory:
+        linux.mount("tmpfs", directory, "tmpfs", linux.MS_NOSUID, f"size={mount.size}" if mount.size else None)
+        try:
+            yield directory
+        finally:
+            unmount(directory)
 
 
 @contextlib.contextmanager

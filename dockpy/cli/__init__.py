@@ -35,7 +35,7 @@ COMMAND_VERBS: dict[str, str] = {
     "inspect": "dockpy.cli.inspect", "tag": "dockpy.cli.tag", "rmi": "dockpy.cli.rmi", "log": "dockpy.cli.log",
     "rollback": "dockpy.cli.rollback", "diff": "dockpy.cli.diff", "import": "dockpy.cli.import_rootfs",
     "export": "dockpy.cli.export", "save": "dockpy.cli.archive", "load": "dockpy.cli.archive",
-    "fsck": "dockpy.cli.fsck", "gc": "dockpy.cli.gc", "system": "dockpy.cli.system",
+    "fsck": "dockpy.cli.fsck", "gc": "dockpy.cli.gc", "builder": "dockpy.cli.builder", "system": "dockpy.cli.system",
     "pull": "dockpy.cli.push_pull", "push": "dockpy.cli.push_pull", "login": "dockpy.cli.login",
     "logout": "dockpy.cli.login", "parse": "dockpy.cli.parse",
 }

@@ -72,19 +72,28 @@ def run_build(args) -> int:
 
 
 def _dockerfile_from_stdin(root) -> str:
-    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match)."""
+    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match).
+
+    Not named ``build-*``: it is written before the build takes the write lease, and gc collects
+    ``build-*`` temp files as a killed build's leftovers.
+    """
     import hashlib
 
     data = sys.stdin.buffer.read()
     root.create()
-    path = os.path.join(root.tmp, f"build-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
+    path = os.path.join(root.tmp, f"dockerfile-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
     with open(path, "wb") as file:
         file.write(data)
     return path
 
 
 def _source_date_epoch() -> int | None:
-    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it."""
+    """``SOURCE_DATE_EPOCH`` from the environment (reproducible builds), read as the layer writer reads it.
+
+    Unset, the tar writer (and ``typing``) stays unimported: an unchanged build never writes a layer.
+    """
+    if not os.environ.get("SOURCE_DATE_EPOCH"):
+        return None
     from dockpy.layers.tarwriter import source_date_epoch_from_environment
 
     return source_date_epoch_from_environment()

@@ -1,8 +1,8 @@
 """The lark half of the parser: one logical line in, one Instruction out.
 
 ``dockerfile.lark`` is the reference for an instruction line's syntax; the
-parser is built from it once per process (LALR with lark's contextual lexer,
-about 60 ms) and kept. The transformer only builds the frozen dataclasses of
+parser is built from it (LALR with lark's contextual lexer, about 60 ms) once
+and kept, in the process and in a cache file (parser_cache.py). The transformer only builds the frozen dataclasses of
 ast.py: the values of the tokens come from arguments.py, which follows
 BuildKit's per-instruction rules.
 
@@ -17,8 +17,8 @@ This module imports lark, so parser.py imports it only when it parses.
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from importlib import resources
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedInput, VisitError
@@ -27,15 +27,22 @@ from dockpy.dockerfile import arguments
 from dockpy.dockerfile.arguments import ArgumentError
 from dockpy.dockerfile.ast import Instruction
 from dockpy.dockerfile.gostrings import ASCII_WHITESPACE, GO_WHITESPACE
+from dockpy.dockerfile.parser_cache import cached_parser
 
 GRAMMAR_FILE = "dockerfile.lark"
 
 
 @cache
 def instruction_parser() -> Lark:
-    """The LALR parser for one instruction line, built on first use."""
-    grammar = resources.files("dockpy.dockerfile").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual")
+    """The LALR parser for one instruction line: on first use, from the cache or built (parser_cache.py)."""
+    grammar = grammar_text()
+    return cached_parser(grammar, lambda: Lark(grammar, parser="lalr", lexer="contextual"))
+
+
+def grammar_text() -> str:
+    """``dockerfile.lark``, read beside this module (``importlib.resources`` would import ``zipfile`` for it)."""
+    with open(os.path.join(os.path.dirname(__file__), GRAMMAR_FILE), encoding="utf-8") as file:
+        return file.read()
 
 
 def parse_instruction_line(line: str, escape: str, start_line: int, end_line: int) -> Instruction:

@@ -25,6 +25,7 @@ with what they alone reached, so it never drops unrelated untagged images.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from dockpy.image.oci import ImageConfig, Manifest, decode
 from dockpy.image.store import ImageStore
 from dockpy.layers.content import BlobInfo
 from dockpy.layers.digests import ChainID, Digest, chain_ids
+from dockpy.layers.mounts import unmount_all_below
 from dockpy.layers.snapshots import Kind, SnapshotInfo, Snapshotter
 
 
@@ -163,27 +165,36 @@ def _sweep(store: ImageStore, plan: GarbagePlan) -> None:
         catalog.delete_images(store.db, [row.manifest_digest for row in plan.images])
     for blob in plan.blobs:
         store.content.delete(blob.digest)
+    # Temp files first: a killed build's overlay mounted there may still use a leftover snapshot.
+    for path in plan.temp_files:
+        _remove(path)
     with Snapshotter(store.root) as snapshotter:
         for snapshot in plan.snapshots:
             with contextlib.suppress(ConflictError, NotFoundError):  # still a parent, or already gone
                 snapshotter.remove(snapshot.name)
         if not plan.scoped:
             snapshotter.cleanup()
-    for path in plan.temp_files:
-        _remove(path)
 
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
+        unmount_all_below(path)  # a killed build's tmpfs or overlay: never delete through a mount
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
 
 
 def _size(path: Path) -> int:
+    """Bytes of a leftover file or tree, not counting filesystems mounted in it (a killed build's tmpfs)."""
     try:
-        if path.is_dir() and not path.is_symlink():
-            return sum(p.lstat().st_size for p in path.rglob("*"))
-        return path.lstat().st_size
+        if not path.is_dir() or path.is_symlink():
+            return path.lstat().st_size
+        if path.is_mount():
+            return 0
+        total = 0
+        for directory, subdirectories, files in os.walk(path):
+            subdirectories[:] = [name for name in subdirectories if not os.path.ismount(os.path.join(directory, name))]
+            total += sum(os.lstat(os.path.join(directory, name)).st_size for name in files)
+        return total
     except OSError:
         return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from collections import namedtuple
 from collections.abc import Sequence
 
@@ -75,6 +76,33 @@ def mount_all(mounts: Sequence[Mount], target: str | os.PathLike) -> None:
 def unmount(target: str | os.PathLike) -> None:
     """Detach whatever is mounted on ``target`` (lazily, so busy files do not block cleanup)."""
     linux.umount(target, linux.MNT_DETACH)
+
+
+def unmount_all_below(directory: str | os.PathLike) -> None:
+    """Detach every mount on or under ``directory`` (what a killed process left mounted).
+
+    Removing a directory tree with mounts in it would delete through them;
+    whoever removes a tree a process may have mounted things in calls this
+    first. The newest mount goes first (it may cover older ones), and the
+    list is read again after each: detaching a mount takes those below it along.
+    """
+    while points := mount_points_below(directory):
+        unmount(points[0])
+
+
+def mount_points_below(directory: str | os.PathLike) -> list[str]:
+    """Mount points on or under ``directory`` in this mount namespace, newest first (stacked ones repeated)."""
+    top = os.path.abspath(directory)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as mountinfo:
+        points = [_unescape_mountinfo(line.split(" ", 5)[4]) for line in mountinfo]
+    return [point for point in reversed(points) if point == top or point.startswith(top + "/")]
+
+
+def _unescape_mountinfo(field: str) -> str:
+    """The kernel writes space, tab, newline and backslash in mountinfo as octal escapes (``\\040``)."""
+    if "\\" not in field:
+        return field
+    return re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), field)
 
 
 def _mount_overlay(spec: Mount, target) -> None:

@@ -7,9 +7,11 @@ import tarfile
 
 import pytest
 
+from dockpy.build.context import BuildContext
+from dockpy.build.copy_instruction import context_files_to_copy
 from dockpy.build.progress import StepCached
 from dockpy.errors import DockerfileError, DockpyError, UnsafeArchiveError
-from tests.build.conftest import image_files
+from tests.build.conftest import image_files, plan
 
 
 def files_of(build, result):
@@ -176,3 +178,25 @@ def test_add_refuses_a_tar_that_escapes_its_destination(build):
 def test_copy_does_not_extract_archives(build):
     result, _ = build("FROM busybox\nCOPY site.tar /srv/\n", {"site.tar": _tar_bytes({"a": b"a"})})
     assert (files_of(build, result) / "srv/site.tar").is_file()
+
+
+def test_the_context_files_a_build_will_copy_are_named_before_it_runs(tmp_path):
+    for name in ("app/main.py", "app/lib/util.py", "README", "ignored.txt", "other", "unused"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
+    (tmp_path / ".dockerignore").write_text("ignored.txt\n")
+    build_plan = plan("FROM busybox AS a\nCOPY other /o\nFROM busybox AS b\nCOPY unused ignored.txt /u/\n"
+                      "FROM busybox\nARG X\nCOPY app/ README /srv/\nCOPY $X /x\nCOPY --from=a /o /o2\n"
+                      "COPY missing /m\nADD https://example.com/f /f\n", target=None)
+    context = BuildContext.open(tmp_path, tmp_path / "Dockerfile")
+    named = {os.path.relpath(path, tmp_path) for path, _ in context_files_to_copy(build_plan, context)}
+    assert named == {"app", "app/main.py", "app/lib", "app/lib/util.py", "README", "other"}
+
+
+def test_a_directory_copied_over_an_image_symlink_lands_where_it_points_inside_the_root(build):
+    result, _ = build("FROM busybox\nRUN mkdir -p /real /app && ln -s /real /app/lib\nCOPY tree/ /app/\n",
+                      {"tree/lib/deep/file": "x", "tree/top": "y"})
+    files = image_files(build.root, result.image)
+    assert (files / "real/deep/file").read_text() == "x"
+    assert (files / "app/top").read_text() == "y"
+    assert os.path.islink(files / "app/lib")

@@ -97,6 +97,14 @@ def test_a_cache_mount_persists_between_builds_and_stays_out_of_the_layer(build)
     assert not (image_files(build.root, result.image) / "cache").exists()
 
 
+@pytest.mark.parametrize("sharing", ["locked", "private"])
+def test_a_locked_or_private_cache_mount_persists_between_builds(build, sharing):
+    dockerfile = f"FROM busybox\nARG N\nRUN --mount=type=cache,target=/c,sharing={sharing} echo $N >> /c/log && cat /c/log\n"
+    build(dockerfile, build_args={"N": "1"})
+    _, events = build(dockerfile, build_args={"N": "2"})
+    assert output_of(events) == ["1", "2"]
+
+
 def test_a_bind_mount_shows_the_context_read_only(build):
     _, events = build("FROM busybox\nRUN --mount=type=bind,source=conf,target=/c cat /c/a && ! touch /c/b\n",
                       {"conf/a": "from-context\n"})
@@ -112,6 +120,22 @@ def test_a_bind_mount_from_a_stage(build):
 def test_a_tmpfs_mount_starts_empty_and_is_discarded(build):
     result, _ = build("FROM busybox\nRUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch\n")
     assert not (image_files(build.root, result.image) / "scratch").exists()
+
+
+def test_a_tmpfs_mount_is_a_tmpfs_of_the_size_asked_for(build):
+    _, events = build("FROM busybox\nRUN --mount=type=tmpfs,target=/scratch,size=2m "
+                      "grep ' /scratch ' /proc/mounts && df -k /scratch | tail -n 1\n")
+    mount_line, df_line = output_of(events)
+    assert mount_line.split()[2] == "tmpfs" and "nosuid" in mount_line.split()[3]
+    assert df_line.split()[1] == "2048"
+
+
+def test_what_a_step_writes_to_a_tmpfs_is_not_in_the_layer_or_left_mounted(build):
+    result, _ = build("FROM busybox\nRUN --mount=type=tmpfs,target=/scratch echo kept > /kept && "
+                      "echo gone > /scratch/gone\n")
+    assert b"gone" not in layer_bytes(build.root, result.image)
+    assert b"kept" in layer_bytes(build.root, result.image)
+    assert str(build.root.tmp) not in open("/proc/self/mountinfo").read()
 
 
 def test_a_secret_is_readable_in_the_step_and_absent_from_layers_and_history(build, tmp_path):

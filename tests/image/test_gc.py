@@ -8,7 +8,9 @@ from dockpy.errors import ConflictError, IntegrityError
 from dockpy.image.gc import collect_garbage
 from dockpy.image.lease import write_lease
 from dockpy.layers.digests import Digest
+from dockpy.layers.mounts import Mount, mount_all, mount_points_below, unmount_all_below
 from dockpy.layers.snapshots import Snapshotter
+from tests.conftest import requires_root
 from tests.image.conftest import put_test_image
 
 
@@ -77,6 +79,33 @@ def test_gc_removes_unreferenced_blobs_and_stale_ingest_files(image_store):
     report = collect_garbage(image_store)
     assert [b.digest for b in report.blobs] == [loose.digest]
     assert report.temp_files == (ingest,) and not ingest.exists()
+
+
+def test_gc_removes_the_scratch_directories_of_a_killed_build(image_store):
+    run = image_store.root.tmp / "build-run-killed"
+    (run / "rootfs").mkdir(parents=True)
+    stdin_dockerfile = image_store.root.tmp / "dockerfile-stdin-0123"  # written before the build's lease
+    stdin_dockerfile.write_text("FROM scratch\n")
+    report = collect_garbage(image_store)
+    assert report.temp_files == (run,) and not run.exists() and stdin_dockerfile.exists()
+
+
+@requires_root
+def test_gc_detaches_what_a_killed_build_left_mounted_and_never_deletes_through_it(image_store, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep me")
+    leftover = image_store.root.tmp / "build-view-killed"
+    (leftover / "deep").mkdir(parents=True)
+    mount_all([Mount("bind", str(outside))], leftover / "deep")
+    mount_all([Mount("tmpfs", "tmpfs")], leftover)  # stacked on the tree, as a killed RUN's tmpfs
+    try:
+        report = collect_garbage(image_store)
+    finally:
+        unmount_all_below(leftover)  # only if gc failed to
+    assert report.temp_files == (leftover,) and not leftover.exists()
+    assert (outside / "precious").read_text() == "keep me"
+    assert not mount_points_below(image_store.root.path)
 
 
 def test_gc_removes_committed_snapshots_of_unreachable_layers_and_crashed_unpacks_and_builds(image_store):

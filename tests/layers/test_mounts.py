@@ -96,3 +96,18 @@ def test_mount_layer_by_layer_directly(many_layers, mounts, tmp_path):
     mount_overlay_per_layer(spec, merged)
     mounts.targets.append(merged)
     assert_all_layers_visible(merged)
+
+
+@requires_root
+def test_mount_points_below_a_directory_come_newest_first_with_escaped_names_read_back(tmp_path):
+    top = tmp_path / "top dir"
+    (top / "a" / "b").mkdir(parents=True)
+    mounts_module.mount_all([Mount("tmpfs", "tmpfs")], top / "a")
+    try:
+        (top / "a" / "b").mkdir()
+        mounts_module.mount_all([Mount("tmpfs", "tmpfs")], top / "a" / "b")
+        assert mounts_module.mount_points_below(top) == [str(top / "a" / "b"), str(top / "a")]
+        assert mounts_module.mount_points_below(tmp_path / "top") == []
+    finally:
+        mounts_module.unmount_all_below(top)
+    assert mounts_module.mount_points_below(top) == []
