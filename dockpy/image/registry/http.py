@@ -21,7 +21,7 @@ Content-Encoding, request bodies of unknown length.
 from __future__ import annotations
 
 import http.client
-import socket
+import ssl
 import threading
 from urllib.parse import urljoin, urlsplit
 
@@ -185,7 +185,12 @@ class HttpClient:
         raise TransportError(f"{method} {url}: more than {MAX_REDIRECTS} redirects")
 
     def _exchange(self, method, url, headers, body, timeout) -> Response:
-        """One request on a kept connection; a kept one the server has since closed is replaced once."""
+        """One request on a kept connection; a kept one the server has since closed is replaced.
+
+        Only a connection error is taken for that (the request was not
+        answered, so sending it again is safe); a timeout may have been
+        a request the registry is still working on.
+        """
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
         while True:
@@ -195,7 +200,7 @@ class HttpClient:
                 return Response(self, connection, connection.http.getresponse(), url)
             except (OSError, http.client.HTTPException, TransportError) as error:
                 connection.http.close()
-                if not reused:
+                if not (reused and isinstance(error, ConnectionError)):
                     raise TransportError(f"{method} {url}: {_describe(error)}") from error
 
     def _headers(self, headers: dict, body, forward_proxy: Proxy | None) -> dict:
@@ -242,8 +247,6 @@ class HttpClient:
     def _tls(self):
         """The SSL context, made on first use: plain-http registries never pay for loading the CA certificates."""
         if self._tls_context is None:
-            import ssl
-
             context = ssl.create_default_context()
             if not self._tls_verify:
                 context.check_hostname = False
@@ -314,7 +317,7 @@ def _lower_case_headers(message) -> dict[str, str]:
 
 def _describe(error: BaseException) -> str:
     """One line for an ``http.client`` or socket failure, in the words a user can act on."""
-    if isinstance(error, socket.timeout):
+    if isinstance(error, TimeoutError):
         return "timed out"
     if isinstance(error, http.client.BadStatusLine) and not isinstance(error, ConnectionError):
         return f"not an HTTP response: {error.line[:80]!r}"
