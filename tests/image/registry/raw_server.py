@@ -56,8 +56,8 @@ class RawServer:
                     connection.sendall(response)
                     if close:
                         return
-            except ConnectionResetError:
-                return  # a client that leaves a response unread resets the connection when it closes
+            except ConnectionError:
+                return  # a client that hung up, or left a response unread (which resets the connection)
 
     @staticmethod
     def _read_request(reader):

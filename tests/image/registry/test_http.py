@@ -1,6 +1,7 @@
 """The registry's HTTP client (http.client, pooled) against a raw socket server whose every byte the test chooses."""
 
 import socket
+import time
 
 import pytest
 
@@ -64,6 +65,20 @@ def test_repeated_headers_are_joined(serve):
     server = serve(lambda *request: (ok(b"", "Link: <a>\r\nlink: <b>\r\n"), False))
     with HttpClient() as client, client.request("GET", server.url("/")) as response:
         assert response.headers["link"] == "<a>, <b>"
+
+
+def test_a_request_that_timed_out_on_a_kept_connection_is_not_sent_again(serve):
+    def answer(method, *request):
+        if method == "PUT":
+            time.sleep(0.5)  # still working on it when the client gives up
+        return ok(b"done"), False
+
+    server = serve(answer)
+    with HttpClient() as client:
+        client.request("GET", server.url("/v2/")).close()
+        with pytest.raises(TransportError, match="timed out"):
+            client.request("PUT", server.url("/v2/x/manifests/1"), body=b"{}", timeout=0.1)
+    assert [request[0] for request in server.requests] == ["GET", "PUT"]
 
 
 def test_a_redirect_to_another_host_drops_the_credentials(serve):
