@@ -75,7 +75,8 @@ def test_a_request_that_timed_out_on_a_kept_connection_is_not_sent_again(serve):
 
     server = serve(answer)
     with HttpClient() as client:
-        client.request("GET", server.url("/v2/")).close()
+        with client.request("GET", server.url("/v2/")) as response:
+            assert response.content == b"done"  # read to its end: the connection is kept for the PUT
         with pytest.raises(TransportError, match="timed out"):
             client.request("PUT", server.url("/v2/x/manifests/1"), body=b"{}", timeout=0.1)
     assert [request[0] for request in server.requests] == ["GET", "PUT"]
