@@ -1,16 +1,18 @@
-"""Which HTTP proxy a request goes through, from the environment, as curl and Go's net/http read it.
+"""Which HTTP proxy a registry request goes through, from the environment, as ``urllib.request`` reads it.
 
-``$http_proxy`` and ``$https_proxy`` (or their upper-case spellings; the
-lower-case one wins) name a proxy ``[http://][user:password@]host[:port]``
-for plain-http and TLS registries; ``$no_proxy`` lists hosts (and their
-subdomains: ``example.com`` covers ``registry.example.com``) that are reached
-directly, ``*`` meaning all. A registry on a loopback address is always
-reached directly: no proxy can reach this machine's ``localhost``.
+``urllib.request.getproxies()`` reads ``$http_proxy`` and ``$https_proxy``
+(or their upper-case spellings; the lower-case one wins) and
+``proxy_bypass_environment()`` applies ``$no_proxy`` (a host and its
+subdomains, ``*`` meaning all). dockpy adds two things: a registry on a
+loopback address is always reached directly (no proxy can reach this
+machine's ``localhost``), and credentials in the proxy URL become the
+``Proxy-Authorization`` header, which ``http.client`` does not send by itself.
 """
 
 from __future__ import annotations
 
 import base64
+import ipaddress
 import os
 from collections import namedtuple
 from urllib.parse import unquote, urlsplit
@@ -27,6 +29,7 @@ class Proxy(namedtuple("Proxy", "host port authorization")):
 
     @classmethod
     def parse(cls, url: str) -> "Proxy":
+        """``[http://][user:password@]host[:port]``; a proxy spoken to over TLS is refused."""
         parts = urlsplit(url if "://" in url else f"http://{url}")
         if parts.scheme != "http":
             raise InvalidInputError(f"proxy {url}: only http:// proxies are supported")
@@ -36,33 +39,41 @@ class Proxy(namedtuple("Proxy", "host port authorization")):
             authorization = "Basic " + base64.b64encode(credentials.encode()).decode()
         return cls(parts.hostname or "", parts.port or DEFAULT_PROXY_PORT, authorization)
 
+    def tunnel_headers(self) -> dict[str, str]:
+        """The headers of the CONNECT request that opens a tunnel through this proxy."""
+        return {"Proxy-Authorization": self.authorization} if self.authorization else {}
+
 
 class ProxySettings:
     """The proxies the environment names, read once."""
 
-    def __init__(self, environ=os.environ):
-        self._proxies = {scheme: _proxy(environ, f"{scheme}_proxy") for scheme in ("http", "https")}
-        exempt = _variable(environ, "no_proxy") or ""
-        self._exempt = [entry.strip().lstrip(".").lower() for entry in exempt.split(",") if entry.strip()]
+    def __init__(self):
+        self._environment = _proxy_environment()
+        self._proxies = {scheme: Proxy.parse(self._environment[scheme])
+                         for scheme in ("http", "https") if self._environment.get(scheme)}
 
     def for_url(self, scheme: str, host: str) -> Proxy | None:
         """The proxy for ``scheme://host``, or None to connect directly."""
         proxy = self._proxies.get(scheme)
-        if proxy is None or is_loopback(host) or self._is_exempt(host.lower()):
+        if proxy is None or is_loopback(host):
             return None
-        return proxy
+        from urllib.request import proxy_bypass_environment
 
-    def _is_exempt(self, host: str) -> bool:
-        return any(entry == "*" or host == entry or host.endswith("." + entry) for entry in self._exempt)
-
-
-def _variable(environ, name: str) -> str | None:
-    return environ.get(name) or environ.get(name.upper())
+        return None if proxy_bypass_environment(host, self._environment) else proxy
 
 
-def _proxy(environ, name: str) -> Proxy | None:
-    value = _variable(environ, name)
-    return Proxy.parse(value) if value else None
+def _proxy_environment() -> dict[str, str]:
+    """``{"http": URL, "https": URL, "no": HOSTS, ...}`` as ``urllib.request`` reads the environment.
+
+    Most runs set no proxy at all, and ``urllib.request`` adds about a third
+    of ``http.client``'s import time again (it brings tempfile, hashlib, ...):
+    it is imported only when some ``*_proxy`` variable is there to be read.
+    """
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return {}
+    from urllib.request import getproxies
+
+    return getproxies()
 
 
 def is_loopback(host: str) -> bool:
@@ -70,8 +81,6 @@ def is_loopback(host: str) -> bool:
     host = host.strip("[]")
     if host == "localhost":
         return True
-    import ipaddress  # here: only this check needs it, once per command
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -49,12 +49,15 @@ class RawServer:
                 connection.close()
                 return
         with connection, connection.makefile("rb") as reader:
-            while request := self._read_request(reader):
-                self.requests.append(request)
-                response, close = self.answer(*request)
-                connection.sendall(response)
-                if close:
-                    return
+            try:
+                while request := self._read_request(reader):
+                    self.requests.append(request)
+                    response, close = self.answer(*request)
+                    connection.sendall(response)
+                    if close:
+                        return
+            except ConnectionError:
+                return  # a client that hung up, or left a response unread (which resets the connection)
 
     @staticmethod
     def _read_request(reader):
@@ -74,11 +77,15 @@ def ok(body: bytes = b"", extra: str = "") -> bytes:
 
 
 class TunnelProxy:
-    """An HTTP proxy that only tunnels (CONNECT), always to ``upstream``; ``targets`` records what was asked for."""
+    """An HTTP proxy that only tunnels (CONNECT), always to ``upstream``.
+
+    ``targets`` records what each CONNECT asked for, ``headers`` its headers (lower-case names).
+    """
 
     def __init__(self, upstream: str):
         self.upstream = upstream
         self.targets: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         threading.Thread(target=self._accept, daemon=True).start()
@@ -97,8 +104,11 @@ class TunnelProxy:
     def _tunnel(self, client: socket.socket) -> None:
         with client, client.makefile("rb", buffering=0) as reader:
             self.targets.append(reader.readline().decode().split()[1])
-            while reader.readline() not in (b"\r\n", b""):
-                pass
+            headers = {}
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            self.headers.append(headers)
             host, _, port = self.upstream.rpartition(":")
             with socket.create_connection((host, int(port))) as upstream:
                 client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")

@@ -1,6 +1,7 @@
-"""dockpy's small HTTP/1.1 client against a raw socket server whose every byte the test chooses."""
+"""The registry's HTTP client (http.client, pooled) against a raw socket server whose every byte the test chooses."""
 
 import socket
+import time
 
 import pytest
 
@@ -43,6 +44,44 @@ def test_a_kept_connection_the_server_closed_is_replaced(serve):
     assert server.connections == 2
 
 
+def test_an_empty_body_closed_unread_leaves_the_connection_for_the_next_request(serve):
+    server = serve(lambda *request: (ok(b"", "Docker-Content-Digest: sha256:1\r\n"), False))
+    with HttpClient() as client:
+        for _ in range(2):
+            client.request("HEAD", server.url("/v2/x/blobs/sha256:1")).close()
+    assert server.connections == 1
+
+
+def test_a_body_abandoned_half_way_closes_the_connection(serve):
+    server = serve(lambda *request: (ok(b"x" * 100_000), False))
+    with HttpClient() as client:
+        for _ in range(2):
+            with client.request("GET", server.url("/")) as response:
+                assert len(response.read(10)) == 10
+    assert server.connections == 2
+
+
+def test_repeated_headers_are_joined(serve):
+    server = serve(lambda *request: (ok(b"", "Link: <a>\r\nlink: <b>\r\n"), False))
+    with HttpClient() as client, client.request("GET", server.url("/")) as response:
+        assert response.headers["link"] == "<a>, <b>"
+
+
+def test_a_request_that_timed_out_on_a_kept_connection_is_not_sent_again(serve):
+    def answer(method, *request):
+        if method == "PUT":
+            time.sleep(0.5)  # still working on it when the client gives up
+        return ok(b"done"), False
+
+    server = serve(answer)
+    with HttpClient() as client:
+        with client.request("GET", server.url("/v2/")) as response:
+            assert response.content == b"done"  # read to its end: the connection is kept for the PUT
+        with pytest.raises(TransportError, match="timed out"):
+            client.request("PUT", server.url("/v2/x/manifests/1"), body=b"{}", timeout=0.1)
+    assert [request[0] for request in server.requests] == ["GET", "PUT"]
+
+
 def test_a_redirect_to_another_host_drops_the_credentials(serve):
     cdn = serve(lambda *request: (ok(b"blob"), False))
     registry = serve(lambda *request: (f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {cdn.url('/signed')}\r\n"
@@ -65,11 +104,35 @@ def test_a_file_body_sends_the_slice_it_names(serve, tmp_path):
     assert sent == [5]
 
 
+def test_a_file_body_over_tls_sends_the_slice_it_names_wherever_the_file_stands(serve, certificate, tmp_path):
+    server = serve(lambda *request: (ok(), False), tls=certificate)
+    path = tmp_path / "blob"
+    path.write_bytes(b"0123456789")
+    with HttpClient(tls_verify=False) as client, open(path, "rb") as file:
+        file.seek(7)  # a send-based copy must not start where an earlier attempt left the file
+        client.request("PUT", f"https://{server.address}/upload", body=FileBody(file, 0, 5)).close()
+    assert server.requests[0][3] == b"01234"
+
+
 def test_a_body_cut_short_is_a_transport_error(serve):
     server = serve(lambda *request: (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this", True))
     with HttpClient() as client, client.request("GET", server.url("/")) as response:
         with pytest.raises(TransportError, match="closed 91 bytes before the end"):
             response.content
+
+
+def test_a_chunked_body_cut_short_is_a_transport_error(serve):
+    server = serve(lambda *request: (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\nonly", True))
+    with HttpClient() as client, client.request("GET", server.url("/")) as response:
+        with pytest.raises(TransportError, match="closed before the end of the body"):
+            response.content
+
+
+def test_a_server_that_does_not_answer_in_time_is_a_transport_error():
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        with HttpClient() as client, pytest.raises(TransportError, match="timed out"):
+            client.request("GET", url, timeout=0.2)
 
 
 def test_a_refused_connection_is_a_transport_error():
@@ -110,10 +173,12 @@ def test_plain_http_goes_through_the_proxy_with_the_whole_url(serve, monkeypatch
 def test_tls_goes_through_a_connect_tunnel(serve, certificate, monkeypatch):
     registry = serve(lambda *request: (ok(b"through the tunnel"), False), tls=certificate)
     tunnel = TunnelProxy(registry.address)
-    monkeypatch.setenv("https_proxy", tunnel.address)
+    monkeypatch.setenv("https_proxy", f"http://ci:secret@{tunnel.address}")
     try:
         with HttpClient(tls_verify=False) as client, client.request("GET", "https://registry.example/v2/") as response:
             assert response.content == b"through the tunnel"
     finally:
         tunnel.close()
     assert tunnel.targets == ["registry.example:443"]
+    assert tunnel.headers[0]["proxy-authorization"].startswith("Basic ")
+    assert "proxy-authorization" not in registry.requests[0][2]
