@@ -122,6 +122,14 @@ def test_a_read_only_volume_refuses_writes(run_in_busybox, tmp_path):
     assert probe(run_in_busybox, "touch /data/f 2>/dev/null || echo refused", "-v", f"{tmp_path}:/data:ro") == "refused\n"
 
 
+def test_an_rm_containers_root_is_a_volatile_overlay_and_a_kept_ones_is_not(run_in_busybox, dockpy):
+    root_options = "grep ' / / ' /proc/self/mountinfo"
+    assert "volatile" in probe(run_in_busybox, root_options)
+    kept = run_in_busybox("sh", "-c", root_options, options=["--name", "kept"], remove=False)
+    dockpy("rm", "kept", check=True)
+    assert kept.returncode == 0 and "overlay" in kept.stdout and "volatile" not in kept.stdout
+
+
 def test_etc_files_come_from_dockpy(run_in_busybox):
     output = probe(run_in_busybox, "cat /etc/hostname; grep -c localhost /etc/hosts", "--hostname", "named")
     assert output.splitlines()[0] == "named" and int(output.splitlines()[1]) >= 1
