@@ -20,12 +20,20 @@ from dockpy.runtime.spec import ContainerSpec
 LOOPBACK = "lo"
 
 
-def start_container(spec: ContainerSpec, status_fd: int, terminal_fd: int | None, console: str | None) -> None:
-    """The whole setup recipe of PID 1; raises on failure (the caller reports it on the status pipe)."""
+def start_container(spec: ContainerSpec, status_fd: int, wait_until_in_cgroup, terminal_fd: int | None,
+                    console: str | None) -> None:
+    """The whole setup recipe of PID 1; raises on failure (the caller reports it on the status pipe).
+
+    ``wait_until_in_cgroup()`` returns once the process is in the container's
+    cgroup (dockpy moves it there meanwhile); the cgroup namespace made after
+    that has the container's cgroup as its root.
+    """
     build_root(spec, console)
     linux.sethostname(spec.hostname)
     if spec.network == "none":
         linux.set_interface_up(LOOPBACK)
+    wait_until_in_cgroup()
+    linux.unshare(linux.CLONE_NEWCGROUP)
     prepared = prepare_process(spec.process)
     if not spec.init:
         exec_prepared(prepared, status_fd, terminal_fd)

@@ -36,6 +36,11 @@ def test_init_reaps_orphaned_zombies(run_in_busybox):
     assert probe(run_in_busybox, script, "--init").strip() == "0"
 
 
+def test_the_cgroup_namespace_is_rooted_at_the_containers_cgroup(run_in_busybox):
+    lines = probe(run_in_busybox, "cat /proc/self/cgroup").splitlines()
+    assert lines and all(line.endswith(":/") for line in lines)
+
+
 def test_the_hostname_is_the_short_id_or_the_given_one(run_in_busybox):
     assert probe(run_in_busybox, "hostname", "--hostname", "probe-host") == "probe-host\n"
     assert len(probe(run_in_busybox, "hostname").strip()) == 12
