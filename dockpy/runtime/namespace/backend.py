@@ -191,13 +191,20 @@ def _place_and_release(child: int | None, place, placed_fd: int, status_fd: int)
         if child is not None and place is not None:
             place(child)
         if child is not None:
-            os.write(placed_fd, PLACED)
+            _release(placed_fd)
     except BaseException:
         os.close(placed_fd)
         os.close(status_fd)
         os.waitpid(child, 0)
         raise
     os.close(placed_fd)
+
+
+def _release(placed_fd: int) -> None:
+    try:
+        os.write(placed_fd, PLACED)
+    except BrokenPipeError:
+        pass  # the child failed before it waited (placing a zombie succeeds): its status pipe says why
 
 
 def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int, placed_fd: int) -> None:
