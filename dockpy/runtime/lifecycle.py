@@ -92,7 +92,9 @@ class Runtime:
 
     def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
                auto_remove: bool = False) -> ContainerRecord:
-        """Make the container's record, directories and spec; nothing runs yet."""
+        """Make the container's record, directories and spec; nothing runs yet (but ``run`` starts it next)."""
+        if options.isolation == NAMESPACE:
+            self.backend.prepare_start()
         self.root.create()
         name = self._check_name(name) if name else generate_name(self.store.name_in_use)
         container_id = new_container_id()

@@ -102,6 +102,11 @@ class NamespaceBackend:
             self._layout = cgroups.detect_layout()
         return self._layout
 
+    def prepare_start(self) -> None:
+        """A container will start soon: begin what its start would wait for (``cgroups.warm_up_attach``)."""
+        if os.geteuid() == 0:
+            cgroups.warm_up_attach(self.cgroup_layout)
+
     def check_preconditions(self) -> None:
         """Name the missing precondition before any work (crun's habit)."""
         if os.geteuid() != 0:
