@@ -133,12 +133,25 @@ def exit_reporting_failure(status_fd: int, action) -> None:
         report_failure(status_fd, code, str(error))
     except (DockpyError, OSError) as error:
         report_failure(status_fd, code, describe_os_error(error))
-    except BaseException:
-        import traceback
-
-        report_failure(status_fd, code, "container setup crashed:\n" + traceback.format_exc())
+    except BaseException as error:
+        report_failure(status_fd, code, "container setup crashed: " + describe_crash(error))
     finally:
         os._exit(code)
+
+
+def describe_crash(error: BaseException) -> str:
+    """The exception and the frames it passed, innermost last.
+
+    Written without ``traceback``: after pivot_root the container's process
+    can no longer import a module it has not loaded yet.
+    """
+    frames = []
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        frames.append(f"{os.path.basename(code.co_filename)}:{trace.tb_lineno} in {code.co_name}")
+        trace = trace.tb_next
+    return f"{type(error).__name__}: {error} (at {', '.join(frames)})"
 
 
 def describe_os_error(error: BaseException) -> str:
