@@ -119,12 +119,14 @@ class NamespaceBackend:
         namespaces = CONTAINER_NAMESPACES | (linux.CLONE_NEWNET if spec.network == "none" else 0)
         terminal = stdio.terminal
 
+        # Imported before the fork: in the forked PID 1 the import costs twice as much (each page it
+        # touches is copied first), and after pivot_root it could not import at all.
+        from dockpy.runtime.namespace.pid1 import start_container
+
         def enter_container() -> None:
             linux.unshare(namespaces)
 
         def run_pid1(status_fd: int, wait_until_placed: Callable[[], None]) -> None:
-            from dockpy.runtime.namespace.pid1 import start_container
-
             start_container(spec, status_fd, wait_until_placed,
                             terminal.fd if terminal else None, terminal.path if terminal else None)
 
