@@ -16,7 +16,8 @@ interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
 Moving a process into a v1 cgroup waits for an RCU grace period (10-20 ms
 here), most of a container's start. dockpy does it while PID 1 builds the
 root, and PID 1 waits for it only before the cgroup namespace and the
-program: that namespace's root must be the container's cgroup.
+program: that namespace's root must be the container's cgroup. ``run``
+starts that wait earlier still (``prepare_start``).
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], Non
     return child
 
 
-def _place_and_release(child: int | None, place, placed_fd: int, status_fd: int) -> None:
+def _place_and_release(child: int | None, place: Callable[[int], None] | None, placed_fd: int, status_fd: int) -> None:
     """``place(child)``, then let the child go on; if placing fails, the child exits and dockpy raises."""
     try:
         if child is not None and place is not None:
