@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import Iterator
 
 from dockpy.errors import StoreError
@@ -31,6 +32,21 @@ class MetadataConnection(sqlite3.Connection):
         self.schema_names: set[str] | None = None
 
 
+# Every connection not yet garbage: a process ending without Python's teardown closes them first.
+_open_connections: weakref.WeakSet[MetadataConnection] = weakref.WeakSet()
+
+
+def close_open_connections() -> None:
+    """Close every connection this process still has (closing one twice is harmless).
+
+    Python's teardown would close them; a process that skips it (``dockpy.cli``)
+    calls this instead, so SQLite still checkpoints and removes its WAL file
+    as at any clean close, rather than recovering it as after a crash.
+    """
+    for connection in list(_open_connections):
+        connection.close()
+
+
 def open_database(root: StorageRoot) -> MetadataConnection:
     """Open (and create) the root's metadata database, in autocommit mode."""
     root.path.mkdir(parents=True, exist_ok=True)
@@ -48,6 +64,7 @@ def open_database(root: StorageRoot) -> MetadataConnection:
         connection.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as error:
         raise StoreError(f"open metadata database {root.database}: {error}") from error
+    _open_connections.add(connection)
     return connection
 
 

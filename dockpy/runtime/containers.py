@@ -227,17 +227,18 @@ def remove_container_directory(directory: Path) -> None:
     """Remove a container's directory, whatever the container left in it.
 
     Most containers leave dockpy's files and a few directories, nearly all
-    empty (``work/work`` is the deepest): those go with plain unlink and
-    rmdir, two levels down, and only a deeper tree needs ``shutil.rmtree``,
+    empty (``work/work/incompat/volatile/dirty``, a volatile overlay's marker, is
+    the deepest): those go with plain unlink and rmdir, five levels down,
+    and only a deeper tree needs ``shutil.rmtree``,
     whose import alone (bz2, lzma, threading) would cost ``run --rm`` more
     than the removal. Entries are never followed through symlinks.
     """
     try:
-        _remove_entries(directory, levels=2)
+        _remove_entries(directory, levels=5)
         os.rmdir(directory)
     except FileNotFoundError:
         pass
-    except OSError:  # a directory with more inside than two levels (a container's changes)
+    except OSError:  # a directory with more inside than five levels (a container's changes)
         import shutil
 
         shutil.rmtree(directory, ignore_errors=True)

@@ -92,11 +92,13 @@ class Runtime:
 
     def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
                auto_remove: bool = False) -> ContainerRecord:
-        """Make the container's record, directories and spec; nothing runs yet."""
+        """Make the container's record, directories and spec; nothing runs yet (but ``run`` starts it next)."""
+        if options.isolation == NAMESPACE:
+            self.backend.prepare_start()
         self.root.create()
         name = self._check_name(name) if name else generate_name(self.store.name_in_use)
         container_id = new_container_id()
-        spec = self._build_spec(container_id, image, options)
+        spec = self._build_spec(container_id, image, options, volatile=auto_remove)
         self._check_isolation(spec, run_config.check_isolation(options.isolation))
         record = ContainerRecord(
             id=container_id, name=name, image=image.reference, image_id=image.id,
@@ -129,7 +131,8 @@ class Runtime:
             raise ConflictError(f'the container name "{name}" is already in use', hint="Remove that container or choose another name.")
         return name
 
-    def _build_spec(self, container_id: str, image: RunnableImage, options: run_config.RunOptions) -> ContainerSpec:
+    def _build_spec(self, container_id: str, image: RunnableImage, options: run_config.RunOptions,
+                    volatile: bool = False) -> ContainerSpec:
         network = run_config.check_network(options.network)
         hostname = options.hostname or (host_hostname() if network == "host" else container_id[:12])
         paths = self.store.paths(container_id)
@@ -138,6 +141,7 @@ class Runtime:
             rootfs=RootFilesystem(
                 layers=_init_layer_for(options.isolation, self.root) + tuple(image.layers), upperdir=str(paths.upper),
                 workdir=str(paths.work), mountpoint=str(paths.merged), read_only=options.read_only,
+                volatile=volatile,
             ),
             process=run_config.build_process(image.config, options, hostname),
             hostname=hostname,

@@ -65,12 +65,16 @@ class Process(_ProcessFields):
     __slots__ = ()
 
 
-class RootFilesystem(namedtuple("RootFilesystem", "layers upperdir workdir mountpoint read_only", defaults=("", False))):
+class RootFilesystem(
+    namedtuple("RootFilesystem", "layers upperdir workdir mountpoint read_only volatile", defaults=("", False, False))
+):
     """An overlay: read-only ``layers`` (paths, top-most first) under the container's writable dirs.
 
     ``mountpoint`` is the directory the namespace backend mounts the merged
     view on (inside the container's own mount namespace, so the host never
-    sees it); a VM backend needs none.
+    sees it); a VM backend needs none. ``volatile``: the upper dir is thrown
+    away with the container (``--rm``), so it need not survive a host crash
+    and the overlay skips syncing it (overlayfs's ``volatile`` option).
     """
 
     __slots__ = ()

@@ -1,5 +1,6 @@
 """The command line's own contract: version, help, error rendering, exit codes."""
 
+import os
 import subprocess
 import sys
 
@@ -103,3 +104,26 @@ def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_a_command_ending_without_teardown_still_closes_its_database(dockpy, storage_root):
+    from dockpy.metadata import open_database
+
+    open_database(storage_root).close()
+    result = dockpy("ps", "-a", env={"DOCKPY_ROOT": str(storage_root.path)})  # leaves closing to the exit
+    assert result.returncode == 0 and result.stdout.startswith("CONTAINER ID")
+    assert not storage_root.database.with_name("metadata.db-wal").exists()  # a clean close removes the WAL
+
+
+
+def test_a_process_with_exit_callbacks_keeps_pythons_teardown(storage_root):
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('callback ran'))\n"
+        "sys.argv = ['dockpy', 'images', '--quiet']\n"
+        "from dockpy.cli import main\n"
+        "sys.exit(main())\n"
+    )
+    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout == "callback ran\n"

@@ -24,6 +24,14 @@ def test_a_directory_of_files_and_empty_dirs_goes_without_rmtree(container_direc
     assert not container_directory.exists()
 
 
+def test_a_volatile_overlays_marker_goes_without_rmtree(container_directory, monkeypatch):
+    (container_directory / "work/work/incompat/volatile").mkdir(parents=True)
+    (container_directory / "work/work/incompat/volatile/dirty").write_bytes(b"")
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: pytest.fail("rmtree was not needed"))
+    remove_container_directory(container_directory)
+    assert not container_directory.exists()
+
+
 def test_a_deeper_tree_of_changes_goes_too(container_directory):
     (container_directory / "upper/usr/local/lib/app").mkdir(parents=True)
     (container_directory / "upper/usr/local/lib/app/data").write_bytes(b"x" * 100)

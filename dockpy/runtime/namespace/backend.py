@@ -3,14 +3,21 @@
 The process tree, and why::
 
     dockpy (child subreaper)
-      └─ intermediate: joins the cgroup, unshares mnt/uts/ipc/net/cgroup/pid, forks, exits
-           └─ PID 1 of the new pid namespace: builds the root, drops privileges, execs
+      └─ intermediate: unshares mnt/uts/ipc/net/pid, forks, exits
+           └─ PID 1 of the new pid namespace: builds the root, waits until dockpy has moved
+              it into the cgroup, unshares the cgroup namespace, drops privileges, execs
 
 unshare(CLONE_NEWPID) moves only the *children* of the caller into the new
 namespace, hence the intermediate process. It reports its child's pid and
 exits; being a child subreaper, dockpy inherits the container's PID 1 and can
 wait for it directly. Everything happens in forked copies of dockpy: no second
 interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
+
+Moving a process into a v1 cgroup waits for an RCU grace period (10-20 ms
+here), most of a container's start. dockpy does it while PID 1 builds the
+root, and PID 1 waits for it only before the cgroup namespace and the
+program: that namespace's root must be the container's cgroup. ``run``
+starts that wait earlier still (``prepare_start``).
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ from dockpy.runtime.namespace.execution import (
 from dockpy.runtime.namespace.reaper import exit_code_of
 from dockpy.runtime.spec import ContainerSpec, Process
 
-# The namespaces every container gets; the network one only with --network none.
-CONTAINER_NAMESPACES = (
-    linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWCGROUP | linux.CLONE_NEWPID
-)
+# The namespaces the intermediate unshares for every container; the network one only with --network none,
+# the cgroup one PID 1 unshares itself once it is in the container's cgroup.
+CONTAINER_NAMESPACES = linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWPID
+# What dockpy writes once the child is in its cgroup (EOF alone means that failed).
+PLACED = b"p"
 # /proc/<pid>/ns/* joined by exec, in setns order: the mount namespace last, as it changes our root.
 EXEC_NAMESPACES = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
 
@@ -95,6 +103,11 @@ class NamespaceBackend:
             self._layout = cgroups.detect_layout()
         return self._layout
 
+    def prepare_start(self) -> None:
+        """A container will start soon: begin what its start would wait for (``cgroups.warm_up_attach``)."""
+        if os.geteuid() == 0:
+            cgroups.warm_up_attach(self.cgroup_layout)
+
     def check_preconditions(self) -> None:
         """Name the missing precondition before any work (crun's habit)."""
         if os.geteuid() != 0:
@@ -107,17 +120,19 @@ class NamespaceBackend:
         namespaces = CONTAINER_NAMESPACES | (linux.CLONE_NEWNET if spec.network == "none" else 0)
         terminal = stdio.terminal
 
+        # Imported before the fork: in the forked PID 1 the import costs twice as much (each page it
+        # touches is copied first), and after pivot_root it could not import at all.
+        from dockpy.runtime.namespace.pid1 import start_container
+
         def enter_container() -> None:
-            cgroup.join(os.getpid())
             linux.unshare(namespaces)
 
-        def run_pid1(status_fd: int) -> None:
-            from dockpy.runtime.namespace.pid1 import start_container
-
-            start_container(spec, status_fd, terminal.fd if terminal else None, terminal.path if terminal else None)
+        def run_pid1(status_fd: int, wait_until_placed: Callable[[], None]) -> None:
+            start_container(spec, status_fd, wait_until_placed,
+                            terminal.fd if terminal else None, terminal.path if terminal else None)
 
         try:
-            return ContainerProcess(_spawn(enter_container, run_pid1, stdio), cgroup)
+            return ContainerProcess(_spawn(enter_container, run_pid1, stdio, place=cgroup.join), cgroup)
         except BaseException:
             cgroup.remove()
             raise
@@ -129,52 +144,93 @@ class NamespaceBackend:
         terminal_fd = stdio.terminal.fd if stdio.terminal else None
 
         def enter_container() -> None:
-            if cgroup is not None:
-                cgroup.join(os.getpid())
             for fd in namespace_fds:
                 linux.setns(fd)
 
-        def run_program(status_fd: int) -> None:
+        def run_program(status_fd: int, wait_until_placed: Callable[[], None]) -> None:
+            wait_until_placed()
             exec_prepared(prepare_process(process), status_fd, terminal_fd)
 
         try:
-            return ContainerProcess(_spawn(enter_container, run_program, stdio))
+            return ContainerProcess(_spawn(enter_container, run_program, stdio, place=cgroup.join if cgroup else None))
         finally:
             for fd in namespace_fds:
                 os.close(fd)
 
 
-def _spawn(enter: Callable[[], None], run_child: Callable[[int], None], stdio: Stdio) -> int:
-    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid."""
+def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], None]], None], stdio: Stdio,
+           place: Callable[[int], None] | None = None) -> int:
+    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid.
+
+    ``run_child(status_fd, wait_until_placed)`` runs while dockpy calls
+    ``place(pid)`` on it (from the host's namespaces, which the intermediate
+    and the child leave), and calls ``wait_until_placed()`` before anything
+    that needs that done.
+    """
     status_read, status_write = os.pipe()
     pid_read, pid_write = os.pipe()
+    placed_read, placed_write = os.pipe()
     linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
     intermediate = os.fork()
     if intermediate == 0:
-        os.close(status_read)
-        os.close(pid_read)
-        exit_reporting_failure(status_write, lambda: _intermediate(enter, run_child, stdio, status_write, pid_write))
-    os.close(status_write)
-    os.close(pid_write)
+        for fd in (status_read, pid_read, placed_write):
+            os.close(fd)
+        exit_reporting_failure(
+            status_write, lambda: _intermediate(enter, run_child, stdio, status_write, pid_write, placed_read)
+        )
+    for fd in (status_write, pid_write, placed_read):
+        os.close(fd)
     os.waitpid(intermediate, 0)
     with os.fdopen(pid_read, "rb") as pid_pipe:
         pid_text = pid_pipe.read()
+    child = int(pid_text) if pid_text else None
+    _place_and_release(child, place, placed_write, status_read)
     failure = read_status(status_read)
     if failure is not None:
-        if pid_text:
-            os.waitpid(int(pid_text), 0)
+        if child is not None:
+            os.waitpid(child, 0)
         raise _start_error(*failure)
-    return int(pid_text)
+    return child
 
 
-def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int) -> None:
+def _place_and_release(child: int | None, place: Callable[[int], None] | None, placed_fd: int, status_fd: int) -> None:
+    """``place(child)``, then let the child go on; if placing fails, the child exits and dockpy raises."""
+    try:
+        if child is not None and place is not None:
+            place(child)
+        if child is not None:
+            _release(placed_fd)
+    except BaseException:
+        os.close(placed_fd)
+        os.close(status_fd)
+        os.waitpid(child, 0)
+        raise
+    os.close(placed_fd)
+
+
+def _release(placed_fd: int) -> None:
+    try:
+        os.write(placed_fd, PLACED)
+    except BrokenPipeError:
+        pass  # the child failed before it waited (placing a zombie succeeds): its status pipe says why
+
+
+def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int, placed_fd: int) -> None:
     _redirect_stdio(stdio)
     enter()
     child = os.fork()
     if child == 0:
         os.close(pid_fd)
-        exit_reporting_failure(status_fd, lambda: run_child(status_fd))
+        exit_reporting_failure(status_fd, lambda: run_child(status_fd, lambda: _wait_until_placed(placed_fd)))
     os.write(pid_fd, str(child).encode())
+
+
+def _wait_until_placed(placed_fd: int) -> None:
+    """Block until dockpy has placed this process; if placing failed, dockpy reports why: just exit."""
+    placed = os.read(placed_fd, len(PLACED))
+    os.close(placed_fd)
+    if placed != PLACED:
+        os._exit(EXIT_SETUP_FAILED)
 
 
 def _redirect_stdio(stdio: Stdio) -> None:

@@ -200,6 +200,42 @@ def create_cgroup(layout: CgroupLayout, parent: str, container_id: str, resource
     return cgroup
 
 
+def warm_up_attach(layout: CgroupLayout) -> None:
+    """Start now, in a thread, the wait that moving a process into a cgroup begins with.
+
+    A move takes the kernel's cgroup threadgroup lock for writing, which first
+    waits for an RCU grace period (10-20 ms on the dev VM) unless another move
+    ended less than one ago. Moving dockpy into the cgroup it is already in
+    changes nothing but starts that wait while dockpy records the container;
+    the move of the container's PID 1 then finds it passed, or nearly. Any
+    failure is ignored: this only saves time.
+    """
+    procs = own_procs_file(layout)
+    if procs is not None:
+        import _thread  # threading itself would cost more to import than the thread saves
+
+        _thread.start_new_thread(_write_quietly, (procs, str(os.getpid())))
+
+
+def own_procs_file(layout: CgroupLayout, proc_self_cgroup: str = "/proc/self/cgroup") -> str | None:
+    """cgroup.procs of this process's own cgroup in one hierarchy dockpy uses (None if it uses none)."""
+    for line in _read(proc_self_cgroup).splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else ():
+            if controller in V1_CONTROLLERS and controller in layout.v1:
+                return os.path.join(layout.v1[controller], path.lstrip("/"), "cgroup.procs")
+        if not controllers and layout.unified and layout.unified_controllers:
+            return os.path.join(layout.unified, path.lstrip("/"), "cgroup.procs")
+    return None
+
+
+def _write_quietly(path: str, value: str) -> None:
+    try:
+        _write(path, value)
+    except ContainerSetupError:
+        pass
+
+
 def remove_parent(layout: CgroupLayout, parent: str) -> None:
     """rmdir the parent in every hierarchy (it must hold no container cgroups any more)."""
     mount_points = set(layout.v1.values()) | ({layout.unified} if layout.unified else set())

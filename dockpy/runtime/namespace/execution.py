@@ -15,7 +15,7 @@ import signal
 from collections import namedtuple
 
 from dockpy.errors import DockpyError
-from dockpy.runtime.namespace.privileges import drop_privileges
+from dockpy.runtime.namespace import privileges
 from dockpy.runtime.spec import Process
 from dockpy.runtime.users import resolve_user
 
@@ -36,24 +36,36 @@ class ProcessStartError(DockpyError):
         self.exit_code = exit_code
 
 
-class PreparedProcess(namedtuple("PreparedProcess", "process env")):
-    """A ``Process`` whose user, privileges and working directory are in place: only exec is left.
+class PreparedProcess(namedtuple("PreparedProcess", "process env user")):
+    """A ``Process`` whose user is resolved and working directory made: dropping privileges and exec are left.
 
-    ``env`` is the process's environment with HOME filled in.
+    ``env`` is the process's environment with HOME filled in; ``user`` the
+    ``ExecUser`` it runs as.
     """
 
     __slots__ = ()
 
 
 def prepare_process(process: Process) -> PreparedProcess:
-    """Resolve the user in the container's own /etc, create the workdir, then drop privileges."""
+    """``resolve_process``, then drop privileges: only exec is left."""
+    prepared = resolve_process(process)
+    drop_privileges(prepared)
+    return prepared
+
+
+def resolve_process(process: Process) -> PreparedProcess:
+    """Resolve the user in the container's own /etc and create the workdir (still as root)."""
     user = resolve_user(process.user)
     make_working_directory(process.cwd)
-    drop_privileges(process, user)
     env = process.env
     if not any(entry.startswith("HOME=") for entry in env):
         env = (*env, f"HOME={user.home}")  # as runc: HOME from passwd unless the image or -e set it
-    return PreparedProcess(process, env)
+    return PreparedProcess(process, env, user)
+
+
+def drop_privileges(prepared: PreparedProcess) -> None:
+    """Become the process's user with only its capabilities, rlimits and no_new_privs."""
+    privileges.drop_privileges(prepared.process, prepared.user)
 
 
 def make_working_directory(cwd: str) -> None:
@@ -121,12 +133,25 @@ def exit_reporting_failure(status_fd: int, action) -> None:
         report_failure(status_fd, code, str(error))
     except (DockpyError, OSError) as error:
         report_failure(status_fd, code, describe_os_error(error))
-    except BaseException:
-        import traceback
-
-        report_failure(status_fd, code, "container setup crashed:\n" + traceback.format_exc())
+    except BaseException as error:
+        report_failure(status_fd, code, "container setup crashed: " + describe_crash(error))
     finally:
         os._exit(code)
+
+
+def describe_crash(error: BaseException) -> str:
+    """The exception and the frames it passed, innermost last.
+
+    Written without ``traceback``: after pivot_root the container's process
+    can no longer import a module it has not loaded yet.
+    """
+    frames = []
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        frames.append(f"{os.path.basename(code.co_filename)}:{trace.tb_lineno} in {code.co_name}")
+        trace = trace.tb_next
+    return f"{type(error).__name__}: {error} (at {', '.join(frames)})"
 
 
 def describe_os_error(error: BaseException) -> str:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 
 from dockpy import linux
-from dockpy.runtime.namespace.execution import close_fds_except, exec_prepared, exit_reporting_failure, prepare_process
+from dockpy.runtime.namespace.execution import (
+    close_fds_except, drop_privileges, exec_prepared, exit_reporting_failure, resolve_process,
+)
 from dockpy.runtime.namespace.reaper import run_as_init
 from dockpy.runtime.namespace.rootfs import build_root
 from dockpy.runtime.spec import ContainerSpec
@@ -20,13 +22,23 @@ from dockpy.runtime.spec import ContainerSpec
 LOOPBACK = "lo"
 
 
-def start_container(spec: ContainerSpec, status_fd: int, terminal_fd: int | None, console: str | None) -> None:
-    """The whole setup recipe of PID 1; raises on failure (the caller reports it on the status pipe)."""
+def start_container(spec: ContainerSpec, status_fd: int, wait_until_in_cgroup, terminal_fd: int | None,
+                    console: str | None) -> None:
+    """The whole setup recipe of PID 1; raises on failure (the caller reports it on the status pipe).
+
+    ``wait_until_in_cgroup()`` returns once the process is in the container's
+    cgroup (dockpy moves it there meanwhile, so everything that can happens
+    before); the cgroup namespace made after that has the container's cgroup
+    as its root, and unsharing it needs the privileges dropped last.
+    """
     build_root(spec, console)
     linux.sethostname(spec.hostname)
     if spec.network == "none":
         linux.set_interface_up(LOOPBACK)
-    prepared = prepare_process(spec.process)
+    prepared = resolve_process(spec.process)
+    wait_until_in_cgroup()
+    linux.unshare(linux.CLONE_NEWCGROUP)
+    drop_privileges(prepared)
     if not spec.init:
         exec_prepared(prepared, status_fd, terminal_fd)
     close_fds_except(status_fd, terminal_fd)  # init never execs: drop what it inherited from dockpy

@@ -36,6 +36,11 @@ def test_init_reaps_orphaned_zombies(run_in_busybox):
     assert probe(run_in_busybox, script, "--init").strip() == "0"
 
 
+def test_the_cgroup_namespace_is_rooted_at_the_containers_cgroup(run_in_busybox):
+    lines = probe(run_in_busybox, "cat /proc/self/cgroup").splitlines()
+    assert lines and all(line.endswith(":/") for line in lines)
+
+
 def test_the_hostname_is_the_short_id_or_the_given_one(run_in_busybox):
     assert probe(run_in_busybox, "hostname", "--hostname", "probe-host") == "probe-host\n"
     assert len(probe(run_in_busybox, "hostname").strip()) == 12
@@ -120,6 +125,14 @@ def test_read_only_root_refuses_writes_but_volumes_stay_writable(run_in_busybox,
 
 def test_a_read_only_volume_refuses_writes(run_in_busybox, tmp_path):
     assert probe(run_in_busybox, "touch /data/f 2>/dev/null || echo refused", "-v", f"{tmp_path}:/data:ro") == "refused\n"
+
+
+def test_an_rm_containers_root_is_a_volatile_overlay_and_a_kept_ones_is_not(run_in_busybox, dockpy):
+    root_options = "grep ' / / ' /proc/self/mountinfo"
+    assert "volatile" in probe(run_in_busybox, root_options)
+    kept = run_in_busybox("sh", "-c", root_options, options=["--name", "kept"], remove=False)
+    dockpy("rm", "kept", check=True)
+    assert kept.returncode == 0 and "overlay" in kept.stdout and "volatile" not in kept.stdout
 
 
 def test_etc_files_come_from_dockpy(run_in_busybox):

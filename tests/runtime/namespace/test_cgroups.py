@@ -88,3 +88,25 @@ def test_usage_of_an_empty_cgroup_reads_zero_pids(cgroup_parent):
         assert usage.pids == 0 and usage.memory_limit_bytes is None
     finally:
         cgroup.remove()
+
+
+
+def test_this_process_cgroup_is_found_in_a_v1_hierarchy_dockpy_uses(tmp_path):
+    layout = layout_from(tmp_path, HYBRID_MOUNTINFO, HYBRID_PROC_CGROUPS, "hugetlb")
+    (tmp_path / "self-cgroup").write_text("9:name=systemd:/user.slice\n8:pids:/user.slice/session-1\n0::/user.slice\n")
+    assert cgroups.own_procs_file(layout, str(tmp_path / "self-cgroup")) == "/sys/fs/cgroup/pids/user.slice/session-1/cgroup.procs"
+
+
+def test_on_a_v2_host_this_process_cgroup_is_in_the_unified_hierarchy(tmp_path):
+    layout = layout_from(tmp_path, V2_MOUNTINFO, V2_PROC_CGROUPS, "cpu memory pids")
+    (tmp_path / "self-cgroup").write_text("0::/user.slice/session-1.scope\n")
+    assert cgroups.own_procs_file(layout, str(tmp_path / "self-cgroup")) == "/sys/fs/cgroup/user.slice/session-1.scope/cgroup.procs"
+
+
+@requires_root
+def test_the_warm_up_move_keeps_this_process_in_its_own_cgroups():
+    before = open("/proc/self/cgroup").read()
+    own_procs = cgroups.own_procs_file(cgroups.detect_layout())
+    with open(own_procs, "w") as procs:  # what the warm-up thread writes
+        procs.write(str(os.getpid()))
+    assert open("/proc/self/cgroup").read() == before
