@@ -6,6 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from dockpy.layers.mounts import mount_points_below
 from dockpy.layers.snapshots import Snapshotter
@@ -50,3 +53,34 @@ def test_gc_removes_what_a_build_killed_mid_run_left_and_fsck_finds_the_store_so
     assert not mount_points_below(build_root.path)
     assert not leftover_snapshots(build_root)
     run_dockpy("--root", str(build_root.path), "fsck", check=True)
+
+
+def processes_running(command_line: bytes) -> list[int]:
+    """Host pids whose command line is ``command_line`` (NUL-separated, as /proc shows it)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                if entry.isdigit() and cmdline.read() == command_line:
+                    found.append(int(entry))
+        except OSError:
+            pass  # not a process, or it ended meanwhile
+    return found
+
+
+@pytest.mark.parametrize("user", ["root", "65534"])
+def test_a_killed_build_takes_its_run_step_down_with_it(build_root, tmp_path, user):
+    # A user other than root too: changing credentials clears a parent-death signal set before.
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text(f"FROM busybox\nUSER {user}\nRUN echo started && sleep 3117\n")
+    try:
+        start_build_and_kill_it_mid_run(build_root, context)
+        deadline = time.monotonic() + 10
+        while processes_running(b"sleep\x003117\x00") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not processes_running(b"sleep\x003117\x00")
+    finally:
+        for pid in processes_running(b"sleep\x003117\x00"):
+            os.kill(pid, signal.SIGKILL)
+        run_dockpy("--root", str(build_root.path), "gc", check=True)

@@ -23,6 +23,7 @@ starts that wait earlier still (``prepare_start``).
 from __future__ import annotations
 
 import os
+import signal
 from collections import namedtuple
 from collections.abc import Callable
 
@@ -68,15 +69,19 @@ class Stdio(namedtuple("Stdio", "stdin stdout stderr terminal", defaults=(0, 1, 
 class ContainerProcess:
     """A started program: its pid on the host and, for a container's PID 1, the cgroup to remove after it."""
 
-    __slots__ = ("pid", "cgroup")
+    __slots__ = ("pid", "cgroup", "lifeline")
 
-    def __init__(self, pid: int, cgroup: cgroups.ContainerCgroup | None = None):
+    def __init__(self, pid: int, cgroup: cgroups.ContainerCgroup | None = None, lifeline: int | None = None):
         self.pid = pid
         self.cgroup = cgroup
+        self.lifeline = lifeline
 
     def wait(self) -> int:
         """Wait for the exit; the exit code, 128+N for signal N. Removes the container's cgroup."""
         _, status = os.waitpid(self.pid, 0)
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
         if self.cgroup is not None:
             self.cgroup.remove()
         return exit_code_of(status)
@@ -113,8 +118,13 @@ class NamespaceBackend:
         if os.geteuid() != 0:
             raise ContainerSetupError("the namespace runtime needs root (mounts, namespaces, cgroups)")
 
-    def start(self, spec: ContainerSpec, stdio: Stdio) -> ContainerProcess:
-        """Start the container; returns once its program was exec'd, raises if that failed."""
+    def start(self, spec: ContainerSpec, stdio: Stdio, *, die_with_caller: bool = False) -> ContainerProcess:
+        """Start the container; returns once its program was exec'd, raises if that failed.
+
+        ``die_with_caller``: the container is killed when this process dies,
+        however it dies (a build's RUN step must not outlive a killed build;
+        a ``dockpy run`` container, like Docker's, outlives its client).
+        """
         self.check_preconditions()
         cgroup = cgroups.create_cgroup(self.cgroup_layout, self.cgroup_parent, spec.id, spec.resources)
         namespaces = CONTAINER_NAMESPACES | (linux.CLONE_NEWNET if spec.network == "none" else 0)
@@ -127,12 +137,13 @@ class NamespaceBackend:
         def enter_container() -> None:
             linux.unshare(namespaces)
 
-        def run_pid1(status_fd: int, wait_until_placed: Callable[[], None]) -> None:
+        def run_pid1(status_fd: int, wait_until_placed: Callable[[], Callable[[], None]]) -> None:
             start_container(spec, status_fd, wait_until_placed,
                             terminal.fd if terminal else None, terminal.path if terminal else None)
 
         try:
-            return ContainerProcess(_spawn(enter_container, run_pid1, stdio, place=cgroup.join), cgroup)
+            pid, lifeline = _spawn(enter_container, run_pid1, stdio, place=cgroup.join, die_with_caller=die_with_caller)
+            return ContainerProcess(pid, cgroup, lifeline)
         except BaseException:
             cgroup.remove()
             raise
@@ -147,25 +158,27 @@ class NamespaceBackend:
             for fd in namespace_fds:
                 linux.setns(fd)
 
-        def run_program(status_fd: int, wait_until_placed: Callable[[], None]) -> None:
+        def run_program(status_fd: int, wait_until_placed: Callable[[], Callable[[], None]]) -> None:
             wait_until_placed()
             exec_prepared(prepare_process(process), status_fd, terminal_fd)
 
         try:
-            return ContainerProcess(_spawn(enter_container, run_program, stdio, place=cgroup.join if cgroup else None))
+            return ContainerProcess(_spawn(enter_container, run_program, stdio, place=cgroup.join if cgroup else None)[0])
         finally:
             for fd in namespace_fds:
                 os.close(fd)
 
 
 def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], None]], None], stdio: Stdio,
-           place: Callable[[int], None] | None = None) -> int:
-    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid.
+           place: Callable[[int], None] | None = None, die_with_caller: bool = False) -> tuple[int, int | None]:
+    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid and lifeline.
 
     ``run_child(status_fd, wait_until_placed)`` runs while dockpy calls
     ``place(pid)`` on it (from the host's namespaces, which the intermediate
     and the child leave), and calls ``wait_until_placed()`` before anything
-    that needs that done.
+    that needs that done. With ``die_with_caller`` the child is tied to this
+    process (see ``_die_with_caller``) and the lifeline is the pipe end
+    dockpy keeps open until the child has exited; otherwise None.
     """
     status_read, status_write = os.pipe()
     pid_read, pid_write = os.pipe()
@@ -176,7 +189,8 @@ def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], Non
         for fd in (status_read, pid_read, placed_write):
             os.close(fd)
         exit_reporting_failure(
-            status_write, lambda: _intermediate(enter, run_child, stdio, status_write, pid_write, placed_read)
+            status_write,
+            lambda: _intermediate(enter, run_child, stdio, status_write, pid_write, placed_read, die_with_caller),
         )
     for fd in (status_write, pid_write, placed_read):
         os.close(fd)
@@ -186,11 +200,13 @@ def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], Non
     child = int(pid_text) if pid_text else None
     _place_and_release(child, place, placed_write, status_read)
     failure = read_status(status_read)
+    if failure is not None or not die_with_caller:
+        os.close(placed_write)
     if failure is not None:
         if child is not None:
             os.waitpid(child, 0)
         raise _start_error(*failure)
-    return child
+    return child, placed_write if die_with_caller else None
 
 
 def _place_and_release(child: int | None, place: Callable[[int], None] | None, placed_fd: int, status_fd: int) -> None:
@@ -205,7 +221,6 @@ def _place_and_release(child: int | None, place: Callable[[int], None] | None, p
         os.close(status_fd)
         os.waitpid(child, 0)
         raise
-    os.close(placed_fd)
 
 
 def _release(placed_fd: int) -> None:
@@ -215,22 +230,51 @@ def _release(placed_fd: int) -> None:
         pass  # the child failed before it waited (placing a zombie succeeds): its status pipe says why
 
 
-def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int, placed_fd: int) -> None:
+def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int, placed_fd: int,
+                  die_with_caller: bool) -> None:
     _redirect_stdio(stdio)
     enter()
     child = os.fork()
     if child == 0:
         os.close(pid_fd)
-        exit_reporting_failure(status_fd, lambda: run_child(status_fd, lambda: _wait_until_placed(placed_fd)))
+        exit_reporting_failure(
+            status_fd, lambda: run_child(status_fd, lambda: _wait_until_placed(placed_fd, die_with_caller))
+        )
     os.write(pid_fd, str(child).encode())
 
 
-def _wait_until_placed(placed_fd: int) -> None:
-    """Block until dockpy has placed this process; if placing failed, dockpy reports why: just exit."""
+def _wait_until_placed(placed_fd: int, die_with_caller: bool) -> Callable[[], None]:
+    """Block until dockpy has placed this process; if placing failed, dockpy reports why: just exit.
+
+    Returns what ties this process to dockpy, to be called after the last
+    credential change (which clears a parent-death signal): a no-op unless
+    ``die_with_caller``.
+    """
     placed = os.read(placed_fd, len(PLACED))
-    os.close(placed_fd)
     if placed != PLACED:
         os._exit(EXIT_SETUP_FAILED)
+    if not die_with_caller:
+        os.close(placed_fd)
+        return lambda: None
+    return lambda: _die_with_caller(placed_fd)
+
+
+def _die_with_caller(placed_fd: int) -> None:
+    """SIGKILL this process when dockpy dies; exit now if it already has.
+
+    dockpy places the child only after reaping the intermediate, so dockpy (a
+    child subreaper) is the parent by now and the parent-death signal is tied
+    to dockpy itself. If dockpy died before the signal was set, its end of
+    the pipe is closed: the hang-up says so.
+    """
+    import select  # imported here: only a build's RUN steps ask for the tie
+
+    linux.set_parent_death_signal(signal.SIGKILL)
+    poller = select.poll()
+    poller.register(placed_fd, select.POLLIN)
+    if poller.poll(0):  # dockpy writes nothing more: any event is the hang-up
+        os._exit(EXIT_SETUP_FAILED)
+    os.close(placed_fd)
 
 
 def _redirect_stdio(stdio: Stdio) -> None:

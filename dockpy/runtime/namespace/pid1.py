@@ -29,16 +29,18 @@ def start_container(spec: ContainerSpec, status_fd: int, wait_until_in_cgroup, t
     ``wait_until_in_cgroup()`` returns once the process is in the container's
     cgroup (dockpy moves it there meanwhile, so everything that can happens
     before); the cgroup namespace made after that has the container's cgroup
-    as its root, and unsharing it needs the privileges dropped last.
+    as its root, and unsharing it needs the privileges dropped last. It
+    returns what ties the container to dockpy's life when asked for.
     """
     build_root(spec, console)
     linux.sethostname(spec.hostname)
     if spec.network == "none":
         linux.set_interface_up(LOOPBACK)
     prepared = resolve_process(spec.process)
-    wait_until_in_cgroup()
+    tie_to_caller = wait_until_in_cgroup()
     linux.unshare(linux.CLONE_NEWCGROUP)
     drop_privileges(prepared)
+    tie_to_caller()  # after the last credential change, which would clear a parent-death signal
     if not spec.init:
         exec_prepared(prepared, status_fd, terminal_fd)
     close_fds_except(status_fd, terminal_fd)  # init never execs: drop what it inherited from dockpy
