@@ -24,6 +24,7 @@ import shutil
 import signal as signals
 import subprocess
 import sys
+import termios
 import threading
 import time
 import uuid
@@ -246,6 +247,7 @@ class KvmBackend:
         argv = qemu.qemu_argv(tools.qemu, config)
         stdin_fd, stdout_fd, stderr_fd = fds
         if config.terminal:
+            _keep_newlines(stdin_fd)
             process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, own_process_group=False)
         else:
             stdin = stdin_fd if config.interactive else subprocess.DEVNULL
@@ -385,6 +387,18 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
         return KILLED_EXIT_CODE
     detail = _first_line(qemu_errors) or rundir.console_tail() or f"QEMU exited with status {qemu_status}"
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
+
+
+def _keep_newlines(terminal_fd: int) -> None:
+    """The guest's own tty already turns "\\n" into "\\r\\n": the host's end must pass bytes as they are.
+
+    QEMU's stdio chardev switches output processing on, and a new pty
+    translates newlines by default, which would make every line end "\\r\\r\\n".
+    """
+    if os.isatty(terminal_fd):
+        attributes = termios.tcgetattr(terminal_fd)
+        attributes[1] &= ~termios.ONLCR  # the output flags
+        termios.tcsetattr(terminal_fd, termios.TCSANOW, attributes)
 
 
 def _first_line(text: str) -> str:

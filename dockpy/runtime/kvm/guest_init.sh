@@ -127,6 +127,16 @@ plan_container_filesystems() {
     plan_mount sysfs "$ROOT/sys" sysfs ro,nosuid,nodev,noexec
     plan_mount /dockpy/dev "$ROOT/dev" none bind
     plan_mount devpts "$ROOT/dev/pts" devpts newinstance,ptmxmode=0666,gid=5,mode=620
+    [ "$terminal" = 1 ] && plan_console
+}
+
+# -t: the virtio console becomes the container's /dev/console, as Docker binds
+# its pty there; the process opens it by that path, so ttyname() (tty(1))
+# finds it inside the container's /dev.
+plan_console() {
+    await test -c /dev/hvc0 || fail "the terminal (virtio console) did not appear"
+    : > /dockpy/dev/console
+    plan_mount /dev/hvc0 "$ROOT/dev/console" none bind
 }
 
 mount_planned() {
@@ -233,8 +243,7 @@ for argument do
 done
 
 if [ "$terminal" = 1 ]; then
-    await test -c /dev/hvc0 || fail "the terminal (virtio console) did not appear"
-    setsid -c env -i "HOME=$home" "$@" < /dev/hvc0 > /dev/hvc0 2>&1 &
+    setsid -c env -i "HOME=$home" "$@" < "$ROOT/dev/console" > "$ROOT/dev/console" 2>&1 &
 else
     stdin=/dev/null
     [ "$interactive" = 1 ] && find_port dockpy.stdin && stdin=$found
