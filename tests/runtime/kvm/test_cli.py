@@ -178,3 +178,16 @@ def test_t_without_i_is_a_terminal_that_gets_no_input(env, image):
                                      typed=b"typed\n", after=b"/dev/console")
     assert code == 4, shown
     assert "/dev/console" in shown and "read []" in shown
+
+
+def test_inspect_shows_the_isolation_where_docker_and_podman_do(dockpy_in, image):
+    import json
+
+    containers = {isolation: dockpy_in("create", "--isolation", isolation, image, "true", check=True).stdout.strip()
+                  for isolation in ("kvm", "namespace")}
+    try:
+        for isolation, container in containers.items():
+            document = json.loads(dockpy_in("inspect", container, check=True).stdout)[0]
+            assert document["HostConfig"]["Isolation"] == isolation
+    finally:
+        dockpy_in("rm", *containers.values())
