@@ -74,6 +74,11 @@ def kernel_cmdline(accel: acceleration.Acceleration, tsc_khz: int | None, *, tra
     words = ["console=ttyS0", "quiet", "panic=-1", "rdinit=/init", "cryptomgr.notests", "random.trust_cpu=on"]
     if trace:
         words.append("dockpy.trace")
+    if accel.is_emulated:
+        # The guest's CPU is emulated instruction by instruction: its speculative-execution
+        # mitigations (retpolines, RSB filling, patching every module's returns) protect
+        # nothing there and make module loading and every syscall slower.
+        words.append("mitigations=off")
     if accel.is_emulated and tsc_khz:
         # Under TCG the guest cannot calibrate its TSC against the emulated PIT
         # reliably (about one boot in three hangs); tell it the host's rate.

@@ -58,6 +58,11 @@ def test_tcg_boots_are_told_the_tsc_rate():
     assert "tsc_early_khz" not in kernel_cmdline(Acceleration("kvm"), 2445406)
 
 
+def test_speculation_mitigations_are_off_only_under_emulation():
+    assert "mitigations=off" in kernel_cmdline(Acceleration("tcg", "no kvm"), None).split()
+    assert "mitigations=off" not in kernel_cmdline(Acceleration("kvm"), None).split()
+
+
 def test_trace_adds_the_init_milestones_flag():
     assert "dockpy.trace" in kernel_cmdline(Acceleration("kvm"), None, trace=True)
     assert "dockpy.trace" not in kernel_cmdline(Acceleration("kvm"), None)
