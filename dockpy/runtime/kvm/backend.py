@@ -48,6 +48,9 @@ DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
 MINIMUM_MEMORY_MIB = 128
 STOP_TIMEOUT_SECONDS = 10.0
+# How long a guest that has reported its exit status may take to power off, and how often we look.
+POWER_OFF_GRACE_SECONDS = 10.0
+STATUS_POLL_SECONDS = 0.5
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL
@@ -259,7 +262,7 @@ class KvmBackend:
             process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
         rundir.record_pid(process.pid)
         try:
-            _, qemu_errors = process.communicate(timeout=timeout)
+            qemu_errors = _wait_for_power_off(process, rundir, timeout)
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
@@ -392,6 +395,28 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
         return KILLED_EXIT_CODE
     detail = _first_line(qemu_errors) or rundir.console_tail() or f"QEMU exited with status {qemu_status}"
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
+
+
+def _wait_for_power_off(process: subprocess.Popen, rundir: RunDirectory, timeout: float | None) -> bytes:
+    """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
+
+    A guest that has reported its status but does not power off within
+    ``POWER_OFF_GRACE_SECONDS`` is stuck in its kernel's shutdown (seen under
+    TCG on a loaded host): QEMU is killed then, and the reported status stands.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    reported_at = None
+    while True:
+        remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return process.communicate(timeout=min(STATUS_POLL_SECONDS, remaining))[1]
+        except subprocess.TimeoutExpired:
+            if remaining <= STATUS_POLL_SECONDS:
+                raise
+        if reported_at is None and rundir.read_status():
+            reported_at = time.monotonic()
+        if reported_at is not None and time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS:
+            process.kill()  # communicate() returns at the next turn
 
 
 def _keep_newlines(terminal_fd: int) -> None:

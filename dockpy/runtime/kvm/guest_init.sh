@@ -17,11 +17,26 @@ export PATH=/bin
 ROOT=/newroot
 
 # The status port is looked for only now: its name arrives from QEMU while /init mounts the root.
+# The writable layer is complete before the host hears the status.
 report() {
-    sync  # the writable layer is complete before the host hears the status
+    write_back_pending_pages
     await port_named dockpy.status && echo "$1" > "$found"
     echo "dockpy-init: $1" > /dev/console
-    poweroff -f
+    poweroff -n -f
+}
+
+# Writes to the writable layer and the volumes reach the host as they are made
+# (virtiofs without a writeback cache); only pages of files mapped shared and
+# written through memory can still be waiting. sync(2) would also make the
+# host flush its whole filesystem to disk (FUSE_SYNCFS: seconds on a busy
+# host), which a container's exit does not promise, so it runs only when the
+# kernel counts pages still to write.
+write_back_pending_pages() {
+    pending=0
+    while read -r field value _; do
+        case "$field" in Dirty: | Writeback: | WritebackTmp:) pending=$((pending + value)) ;; esac
+    done < /proc/meminfo
+    [ "$pending" = 0 ] || sync
 }
 
 fail() { report "error $*"; }
