@@ -72,12 +72,15 @@ class Runtime:
         return self._backend
 
     def backend_for(self, record: ContainerRecord):
-        """The backend that runs this container: its isolation is in its config (none recorded: namespace)."""
+        """The backend that runs this container."""
+        return self._backend_named(self.isolation_of(record))
+
+    def isolation_of(self, record: ContainerRecord) -> str:
+        """``namespace`` or ``kvm``, as recorded in the container's config at create (none recorded: namespace)."""
         try:
-            isolation = self._config_of(record).get("isolation", NAMESPACE)
+            return self._config_of(record).get("isolation", NAMESPACE)
         except FileNotFoundError:  # a half-removed container: rm must still work
-            isolation = NAMESPACE
-        return self._backend_named(isolation)
+            return NAMESPACE
 
     def _backend_named(self, isolation: str):
         if isolation != KVM:
@@ -305,6 +308,7 @@ class Runtime:
             "spec": spec_to_json(self.spec_of(record)),
             "image_config": self.image_config_of(record),
             "usage": usage.to_json() if usage else None,
+            "HostConfig": {"Isolation": self.isolation_of(record)},  # where docker and podman inspect show it
         }
 
     # -- exec -----------------------------------------------------------------------------------------------

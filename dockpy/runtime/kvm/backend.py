@@ -24,6 +24,7 @@ import shutil
 import signal as signals
 import subprocess
 import sys
+import termios
 import threading
 import time
 import uuid
@@ -47,6 +48,9 @@ DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
 MINIMUM_MEMORY_MIB = 128
 STOP_TIMEOUT_SECONDS = 10.0
+# How long a guest that has reported its exit status may take to power off, and how often we look.
+POWER_OFF_GRACE_SECONDS = 10.0
+STATUS_POLL_SECONDS = 0.5
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL
@@ -73,6 +77,11 @@ def kernel_cmdline(accel: acceleration.Acceleration, tsc_khz: int | None, *, tra
     words = ["console=ttyS0", "quiet", "panic=-1", "rdinit=/init", "cryptomgr.notests", "random.trust_cpu=on"]
     if trace:
         words.append("dockpy.trace")
+    if accel.is_emulated:
+        # The guest's CPU is emulated instruction by instruction: its speculative-execution
+        # mitigations (retpolines, RSB filling, patching every module's returns) protect
+        # nothing there and make module loading and every syscall slower.
+        words.append("mitigations=off")
     if accel.is_emulated and tsc_khz:
         # Under TCG the guest cannot calibrate its TSC against the emulated PIT
         # reliably (about one boot in three hangs); tell it the host's rate.
@@ -246,13 +255,14 @@ class KvmBackend:
         argv = qemu.qemu_argv(tools.qemu, config)
         stdin_fd, stdout_fd, stderr_fd = fds
         if config.terminal:
+            _keep_newlines(stdin_fd)
             process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, own_process_group=False)
         else:
             stdin = stdin_fd if config.interactive else subprocess.DEVNULL
             process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
         rundir.record_pid(process.pid)
         try:
-            _, qemu_errors = process.communicate(timeout=timeout)
+            qemu_errors = _wait_for_power_off(process, rundir, timeout)
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
@@ -385,6 +395,40 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
         return KILLED_EXIT_CODE
     detail = _first_line(qemu_errors) or rundir.console_tail() or f"QEMU exited with status {qemu_status}"
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
+
+
+def _wait_for_power_off(process: subprocess.Popen, rundir: RunDirectory, timeout: float | None) -> bytes:
+    """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
+
+    A guest that has reported its status but does not power off within
+    ``POWER_OFF_GRACE_SECONDS`` is stuck in its kernel's shutdown (seen under
+    TCG on a loaded host): QEMU is killed then, and the reported status stands.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    reported_at = None
+    while True:
+        remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return process.communicate(timeout=min(STATUS_POLL_SECONDS, remaining))[1]
+        except subprocess.TimeoutExpired:
+            if remaining <= STATUS_POLL_SECONDS:
+                raise
+        if reported_at is None and rundir.read_status():
+            reported_at = time.monotonic()
+        if reported_at is not None and time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS:
+            process.kill()  # communicate() returns at the next turn
+
+
+def _keep_newlines(terminal_fd: int) -> None:
+    """The guest's own tty already turns "\\n" into "\\r\\n": the host's end must pass bytes as they are.
+
+    QEMU's stdio chardev switches output processing on, and a new pty
+    translates newlines by default, which would make every line end "\\r\\r\\n".
+    """
+    if os.isatty(terminal_fd):
+        attributes = termios.tcgetattr(terminal_fd)
+        attributes[1] &= ~termios.ONLCR  # the output flags
+        termios.tcsetattr(terminal_fd, termios.TCSANOW, attributes)
 
 
 def _first_line(text: str) -> str:

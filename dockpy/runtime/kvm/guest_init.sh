@@ -8,15 +8,35 @@
 # What to run comes from /dockpy/spec, a shell file dockpy appends to the
 # initramfs for each run (see guest_spec.py). Any failure before the process
 # starts is reported as "error <message>" instead of an exit status.
+#
+# Under TCG emulation every process costs 5-30 ms, so /init forks as little as
+# it can: builtins over applets, one modprobe for all modules, one mount -a for
+# all of the root's mounts.
 
 export PATH=/bin
 ROOT=/newroot
 
+# The status port is looked for only now: its name arrives from QEMU while /init mounts the root.
+# The writable layer is complete before the host hears the status.
 report() {
-    [ -n "$status_port" ] && echo "$1" > "$status_port"
+    write_back_pending_pages
+    await port_named dockpy.status && echo "$1" > "$found"
     echo "dockpy-init: $1" > /dev/console
-    sync
-    poweroff -f
+    poweroff -n -f
+}
+
+# Writes to the writable layer and the volumes reach the host as they are made
+# (virtiofs without a writeback cache); only pages of files mapped shared and
+# written through memory can still be waiting. sync(2) would also make the
+# host flush its whole filesystem to disk (FUSE_SYNCFS: seconds on a busy
+# host), which a container's exit does not promise, so it runs only when the
+# kernel counts pages still to write.
+write_back_pending_pages() {
+    pending=0
+    while read -r field value _; do
+        case "$field" in Dirty: | Writeback: | WritebackTmp:) pending=$((pending + value)) ;; esac
+    done < /proc/meminfo
+    [ "$pending" = 0 ] || sync
 }
 
 fail() { report "error $*"; }
@@ -33,10 +53,14 @@ mount_kernel_filesystems() {
     mount -t devtmpfs devtmpfs /dev
 }
 
+# modules.dep lists the initramfs's modules in load order ("name.ko:" lines).
 load_modules() {
-    for module in /lib/modules/*.ko; do
-        insmod "$module" || fail "cannot load kernel module ${module##*/}"
-    done
+    read -r release < /proc/sys/kernel/osrelease
+    modules=
+    while read -r module; do
+        modules="$modules ${module%.ko:*}"
+    done < "/lib/modules/$release/modules.dep"
+    modprobe -a $modules 2> /dockpy/modprobe.log || fail "cannot load kernel modules: $(cat /dockpy/modprobe.log)"
 }
 
 # Ports and disks appear asynchronously after their driver loads: poll briefly.
@@ -53,7 +77,7 @@ await() {
 port_named() {
     for port in /sys/class/virtio-ports/*; do
         name=
-        read -r name < "$port/name" 2>/dev/null  # fails at a missing final newline, yet sets name
+        read -r name 2>/dev/null < "$port/name"  # fails at a missing final newline, yet sets name
         [ "$name" = "$1" ] && { found=/dev/${port##*/}; return 0; }
     done
     return 1
@@ -66,54 +90,72 @@ find_port() {
 disk_with_serial() {
     for disk in /sys/block/vd*; do
         serial=
-        read -r serial < "$disk/serial" 2>/dev/null
+        read -r serial 2>/dev/null < "$disk/serial"
         [ "$serial" = "$1" ] && { found=/dev/${disk##*/}; return 0; }
     done
     return 1
 }
 
-mount_layers() {
+# The root's mounts, in order, as lines of an fstab that one "mount -a" mounts.
+FSTAB=/dockpy/fstab
+
+plan_mount() {
+    echo "$1 $2 $3 $4 0 0" >> "$FSTAB"
+}
+
+plan_layers() {
     lowers=/dockpy/init-layer
+    mount_points=
     index=0
     while [ "$index" -lt "$layers" ]; do
         await disk_with_serial "dockpy-layer$index" || fail "layer disk $index did not appear"
-        mkdir -p "/l/$index"
-        mount -t erofs -o ro "$found" "/l/$index" || fail "cannot mount layer $index"
+        plan_mount "$found" "/l/$index" erofs ro
+        mount_points="$mount_points /l/$index"
         lowers="$lowers:/l/$index"
         index=$((index + 1))
     done
+    [ -z "$mount_points" ] || mkdir -p $mount_points
 }
 
 # Docker's "init layer": mount points and hostname files that must exist in the
 # root but are not the container's changes, so they never reach its upper dir.
+# Its directories come with the initramfs; it is the overlay's top lower layer.
 make_init_layer() {
-    mount -t tmpfs -o mode=755 tmpfs /dockpy/init-layer
-    mkdir -p /dockpy/init-layer/proc /dockpy/init-layer/sys /dockpy/init-layer/dev /dockpy/init-layer/etc
     echo "$hostname" > /dockpy/init-layer/etc/hostname
     printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n' "$hostname" > /dockpy/init-layer/etc/hosts
 }
 
-mount_root() {
+plan_root() {
     options="lowerdir=$lowers,redirect_dir=off,index=off,metacopy=off,xino=off"
     if [ -n "$upper" ]; then
-        mount -t virtiofs dockpy.rw /dockpy/rw || fail "cannot mount the container's writable layer"
+        plan_mount dockpy.rw /dockpy/rw virtiofs rw
         options="$options,upperdir=/dockpy/rw/$upper,workdir=/dockpy/rw/$work"
     fi
-    mount -t overlay overlay -o "$options" "$ROOT" || fail "cannot mount the overlay root filesystem"
+    plan_mount overlay "$ROOT" overlay "$options"
 }
 
 # The container's /dev: the few nodes Docker gives a container, prepared in the
 # initramfs as /dockpy/dev (making them here would cost a dozen forks) and
 # bound over the root's /dev, so the guest's disks and ports stay out of reach.
-mount_minimal_dev() {
-    mount --bind /dockpy/dev "$ROOT/dev"
-    mount -t devpts -o newinstance,ptmxmode=0666,gid=5,mode=620 devpts "$ROOT/dev/pts"
+plan_container_filesystems() {
+    plan_mount proc "$ROOT/proc" proc rw
+    plan_mount sysfs "$ROOT/sys" sysfs ro,nosuid,nodev,noexec
+    plan_mount /dockpy/dev "$ROOT/dev" none bind
+    plan_mount devpts "$ROOT/dev/pts" devpts newinstance,ptmxmode=0666,gid=5,mode=620
+    [ "$terminal" = 1 ] && plan_console
 }
 
-mount_container_filesystems() {
-    mount -t proc proc "$ROOT/proc"
-    mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$ROOT/sys"
-    mount_minimal_dev
+# -t: the virtio console becomes the container's /dev/console, as Docker binds
+# its pty there; the process opens it by that path, so ttyname() (tty(1))
+# finds it inside the container's /dev.
+plan_console() {
+    await test -c /dev/hvc0 || fail "the terminal (virtio console) did not appear"
+    : > /dockpy/dev/console
+    plan_mount /dev/hvc0 "$ROOT/dev/console" none bind
+}
+
+mount_planned() {
+    mount -a -T "$FSTAB" 2> /dockpy/mount.log || fail "cannot mount the container's root filesystem: $(cat /dockpy/mount.log)"
 }
 
 mount_volumes() {
@@ -130,15 +172,14 @@ mount_volumes() {
 
 # Docker's -u rules: NAME or UID[:GROUP or GID]; names come from the image's own
 # /etc/passwd and /etc/group; a numeric uid without an entry runs with gid 0.
+# The files are read with the shell's own "read": no process per lookup.
 resolve_user() {
     name=${user%%:*}
     group=
     case "$user" in *:*) group=${user#*:} ;; esac
     [ -n "$name" ] || name=0
-    entry=$(awk -F: -v u="$name" '(u ~ /^[0-9]+$/ ? $3 == u : $1 == u) { print $3 " " $4 " " $6; exit }' "$ROOT/etc/passwd" 2>/dev/null)
-    if [ -n "$entry" ]; then
-        set -- $entry
-        uid=$1 gid=$2 home=${3:-/}
+    if passwd_entry "$name"; then
+        uid=$entry_uid gid=$entry_gid home=${entry_home:-/}
     else
         case "$name" in *[!0-9]*) fail "unable to find user $name: no matching entries in passwd file" ;; esac
         uid=$name gid=0 home=/
@@ -146,14 +187,31 @@ resolve_user() {
     [ -n "$group" ] && resolve_group
 }
 
+# The first passwd line whose name (or, for a number, uid) is $1: sets entry_uid, entry_gid, entry_home.
+passwd_entry() {
+    [ -r "$ROOT/etc/passwd" ] || return 1
+    while IFS=: read -r entry_name _ entry_uid entry_gid _ entry_home _ || [ -n "$entry_name" ]; do
+        case "$1" in
+        *[!0-9]*) [ "$entry_name" = "$1" ] && return 0 ;;
+        *) [ "$entry_uid" = "$1" ] && return 0 ;;
+        esac
+    done < "$ROOT/etc/passwd"
+    return 1
+}
+
 resolve_group() {
     case "$group" in
-    *[!0-9]*)
-        gid=$(awk -F: -v g="$group" '$1 == g { print $3; exit }' "$ROOT/etc/group" 2>/dev/null)
-        [ -n "$gid" ] || fail "unable to find group $group: no matching entries in group file"
-        ;;
+    *[!0-9]*) group_id "$group" || fail "unable to find group $group: no matching entries in group file" ;;
     *) gid=$group ;;
     esac
+}
+
+group_id() {
+    [ -r "$ROOT/etc/group" ] || return 1
+    while IFS=: read -r entry_name _ entry_gid _ || [ -n "$entry_name" ]; do
+        [ "$entry_name" = "$1" ] && { gid=$entry_gid; return 0; }
+    done < "$ROOT/etc/group"
+    return 1
 }
 
 forward_signals() {
@@ -174,20 +232,19 @@ esac
 trace init
 load_modules
 trace modules-loaded
-find_port dockpy.status
-status_port=$found
 [ -f /dockpy/spec ] || fail "no /dockpy/spec in the initramfs"
 . /dockpy/spec
 make_init_layer
-mount_layers
-mount_root
-mount_container_filesystems
+plan_layers
+plan_root
+plan_container_filesystems
+mount_planned
 mount_volumes
 trace mounted
 hostname "$hostname"
 ip link set lo up
 resolve_user
-mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"
+[ -d "$ROOT$workdir" ] || mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"
 
 # The spec left "ENV... ARGS..." in "$@"; put the program that enters the root
 # between them: env -i ENV... nsenter ... -- ARGS... (exit 127/126 if ARGS[0]
@@ -201,8 +258,7 @@ for argument do
 done
 
 if [ "$terminal" = 1 ]; then
-    await test -c /dev/hvc0 || fail "the terminal (virtio console) did not appear"
-    setsid -c env -i "HOME=$home" "$@" < /dev/hvc0 > /dev/hvc0 2>&1 &
+    setsid -c env -i "HOME=$home" "$@" < "$ROOT/dev/console" > "$ROOT/dev/console" 2>&1 &
 else
     stdin=/dev/null
     [ "$interactive" = 1 ] && find_port dockpy.stdin && stdin=$found

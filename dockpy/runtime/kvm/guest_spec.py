@@ -32,7 +32,11 @@ def writable_dir_names(spec: ContainerSpec) -> tuple[str, str] | None:
     upper, work = spec.rootfs.upperdir, spec.rootfs.workdir
     if os.path.dirname(upper) != os.path.dirname(work):
         raise InvalidInputError(f"kvm isolation needs the upper dir {upper} and work dir {work} in one directory")
-    return os.path.basename(upper), os.path.basename(work)
+    names = os.path.basename(upper), os.path.basename(work)
+    if any(character.isspace() or character in ",:" for character in "".join(names)):
+        # The guest mounts them through fstab lines and overlay options, where these characters separate fields.
+        raise InvalidInputError(f"kvm isolation cannot use upper or work dir names with spaces, commas or colons: {names}")
+    return names
 
 
 def render_spec(spec: ContainerSpec, layer_count: int) -> str:

@@ -10,9 +10,13 @@ Layout::
 
     /init                       guest_init.sh
     /bin/busybox, /bin/<applet> static busybox and a symlink per applet
-    /lib/modules/NN-<name>.ko   modules in load order (dependencies first)
+    /lib/modules/<release>/     the modules /init loads, as <name>.ko, stripped of what the guest
+                                does not use (``kmodules.without_type_information``), and a
+                                ``modules.dep`` listing them in load order (dependencies first)
+                                for busybox ``modprobe -a``: one process loads them all
     /dev/console                the kernel opens it for /init's stdio
     /dockpy/dev/                the container's /dev: null, zero, full, random, urandom, tty, pts/, shm/, fd links
+    /dockpy/init-layer/         the overlay's top lower layer: proc, sys, dev, etc (see guest_init.sh)
     /dockpy/                    /dockpy/spec arrives per run (guest_spec.py)
 """
 
@@ -41,8 +45,10 @@ BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 GUEST_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay", "virtiofs")
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive differently.
-LAYOUT_VERSION = 2
-_DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/init-layer", "dockpy/rw", "l")
+LAYOUT_VERSION = 3
+_DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
+                "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
+                "dockpy/init-layer/etc")  # fmt: skip
 # (name, major, minor) of the character devices a container's /dev holds, as in Docker.
 CONTAINER_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
 CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
@@ -56,10 +62,11 @@ class InitramfsInputs:
     busybox: bytes
     applets: tuple[str, ...]
     init_script: bytes
-    modules: tuple[tuple[str, bytes], ...]
+    kernel_release: str
+    modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the guest gets them), in load order
 
     def digest(self) -> str:
-        hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\n".encode())
+        hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n".encode())
         for part in (self.busybox, "\n".join(self.applets).encode(), self.init_script):
             hasher.update(len(part).to_bytes(8, "little") + part)
         for name, data in self.modules:
@@ -91,13 +98,23 @@ def _is_static(path: Path) -> bool:
 
 def gather_inputs(kernel: GuestKernel, busybox: Path) -> InitramfsInputs:
     listing = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout
-    load_order = kmodules.resolve_load_order(kernel.modules_dir, GUEST_MODULES)
     return InitramfsInputs(
         busybox=busybox.read_bytes(),
         applets=tuple(sorted(set(listing.split()) - {"busybox"})),
         init_script=resources.files(__package__).joinpath("guest_init.sh").read_bytes(),
-        modules=tuple((kmodules.module_name(path), kmodules.read_module(kernel.modules_dir, path)) for path in load_order),
+        kernel_release=kernel.release,
+        modules=guest_modules(kernel),
     )
+
+
+def guest_modules(kernel: GuestKernel) -> tuple[tuple[str, bytes], ...]:
+    """(name, bytes) of the modules /init loads, in load order; slimmed unless the kernel forces signatures."""
+    slim = not kmodules.signatures_enforced(kernel.config)
+    modules = []
+    for path in kmodules.resolve_load_order(kernel.modules_dir, GUEST_MODULES):
+        data = kmodules.read_module(kernel.modules_dir, path)
+        modules.append((kmodules.module_name(path), kmodules.without_type_information(data) if slim else data))
+    return tuple(modules)
 
 
 def build_archive(inputs: InitramfsInputs) -> bytes:
@@ -110,11 +127,19 @@ def build_archive(inputs: InitramfsInputs) -> bytes:
     writer.add_file("bin/busybox", inputs.busybox, mode=0o755)
     for applet in inputs.applets:
         writer.add_symlink(f"bin/{applet}", "busybox")
-    for index, (name, data) in enumerate(inputs.modules):
-        writer.add_file(f"lib/modules/{index:02d}-{name}.ko", data)
+    _add_modules(writer, inputs)
     _add_container_dev(writer)
     writer.finish()
     return buffer.getvalue()
+
+
+def _add_modules(writer: CpioWriter, inputs: InitramfsInputs) -> None:
+    directory = f"lib/modules/{inputs.kernel_release}"
+    writer.add_directory(directory)
+    for name, data in inputs.modules:
+        writer.add_file(f"{directory}/{name}.ko", data)
+    # Each line names its module only: the list is already in load order, so no module needs another loaded for it.
+    writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in inputs.modules).encode())
 
 
 def _add_container_dev(writer: CpioWriter) -> None:

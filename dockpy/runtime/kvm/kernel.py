@@ -54,6 +54,11 @@ class GuestKernel:
     modules_dir: Path
 
     @property
+    def config(self) -> Path:
+        """The build configuration Debian installs beside the kernel (``config-<release>``)."""
+        return self.image.parent / f"config-{self.release}"
+
+    @property
     def identity(self) -> str:
         """Changes whenever the kernel file is replaced (a package upgrade rewrites it)."""
         info = self.image.stat()

@@ -58,6 +58,11 @@ def test_tcg_boots_are_told_the_tsc_rate():
     assert "tsc_early_khz" not in kernel_cmdline(Acceleration("kvm"), 2445406)
 
 
+def test_speculation_mitigations_are_off_only_under_emulation():
+    assert "mitigations=off" in kernel_cmdline(Acceleration("tcg", "no kvm"), None).split()
+    assert "mitigations=off" not in kernel_cmdline(Acceleration("kvm"), None).split()
+
+
 def test_trace_adds_the_init_milestones_flag():
     assert "dockpy.trace" in kernel_cmdline(Acceleration("kvm"), None, trace=True)
     assert "dockpy.trace" not in kernel_cmdline(Acceleration("kvm"), None)
@@ -97,3 +102,34 @@ def test_recorded_pid_of_another_process_is_not_taken_for_the_vm(tmp_path):
     rundir = RunDirectory(tmp_path / "run").create()
     rundir.record_pid(os.getpid())  # our cwd is not the run directory
     assert rundir.running_pid() is None
+
+
+@pytest.fixture
+def hanging_vm(tmp_path, monkeypatch):
+    """A stand-in for a QEMU whose guest never powers off, with its run directory and fast polling."""
+    import subprocess
+
+    monkeypatch.setattr(kvm_backend, "STATUS_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 0.05)
+    rundir = RunDirectory(tmp_path / "run").create()
+    process = subprocess.Popen(["sleep", "600"], stderr=subprocess.PIPE)
+    yield process, rundir
+    process.kill()
+    process.wait()
+
+
+def test_a_guest_that_reported_its_status_but_does_not_power_off_is_killed(hanging_vm):
+    process, rundir = hanging_vm
+    (rundir.path / "status").write_text("exit 3\n")
+    assert kvm_backend._wait_for_power_off(process, rundir, timeout=None) == b""
+    assert process.returncode == -signal.SIGKILL
+    assert kvm_backend._exit_code(rundir, process.returncode, "") == 3  # the reported status stands
+
+
+def test_a_guest_that_has_not_reported_is_waited_for_until_the_timeout(hanging_vm):
+    import subprocess
+
+    process, rundir = hanging_vm
+    with pytest.raises(subprocess.TimeoutExpired):
+        kvm_backend._wait_for_power_off(process, rundir, timeout=0.2)
+    assert process.poll() is None

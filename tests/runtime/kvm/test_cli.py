@@ -2,14 +2,16 @@
 
 Each VM boot costs seconds under TCG, so the module shares one storage root
 (its cached initramfs, vmlinux, acceleration verdict and EROFS layer images)
-and boots three VMs in all: a foreground run, a run whose write is
-committed, and a detached one that is stopped.
+and boots five VMs in all: a foreground run, a run whose write is
+committed, a detached one that is stopped, and two on a terminal (``-it``
+and ``-t``).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import pty
 import time
 
 import pytest
@@ -127,3 +129,65 @@ def test_host_network_is_refused_with_kvm_before_anything_is_made(dockpy_in, ima
     assert result.returncode == 125
     assert result.stderr.splitlines() == ["dockpy: error: --network host is not available with --isolation kvm (only none)"]
     assert _container_ids(dockpy_in) == before
+
+
+def _run_on_a_terminal(env: dict, *args: str, typed: bytes, after: bytes) -> tuple[int, str]:
+    """``dockpy ARGS`` with a new pty as its stdin, stdout and stderr, as in a user's shell; the user types
+    ``typed`` once the terminal shows ``after``. Returns the exit code and everything the terminal showed."""
+    import select
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "dockpy", *args], stdin=terminal, stdout=terminal,
+                                   stderr=terminal, env={**os.environ, **env}, start_new_session=True)
+    finally:
+        os.close(terminal)
+    shown = b""
+    try:
+        while select.select([controller], [], [], LOG_WAIT_SECONDS)[0]:
+            chunk = os.read(controller, 4096)  # EIO once dockpy, the last holder of the terminal, has exited
+            if not chunk:
+                break
+            if after not in shown and after in shown + chunk:
+                os.write(controller, typed)
+            shown += chunk
+    except OSError:
+        pass
+    finally:
+        os.close(controller)
+    return process.wait(timeout=LOG_WAIT_SECONDS), shown.decode(errors="replace")
+
+
+# Reads a line for at most N seconds: the input must arrive by then, or show that none arrives.
+SHOW_TTY_AND_READ = 'tty; read -t {} line; echo "read [$line]"; exit 4'
+
+
+def test_it_gives_the_process_the_console_as_its_terminal_and_passes_input(env, image):
+    code, shown = _run_on_a_terminal(env, "run", "--rm", "--isolation", "kvm", "-it", image, "sh", "-c", SHOW_TTY_AND_READ.format(10),
+                                     typed=b"typed\r", after=b"/dev/console")
+    assert code == 4, shown
+    lines = _without_warnings(shown.replace("\r\n", "\n"))
+    assert lines[0] == "/dev/console" and "read [typed]" in lines
+    assert "\r\r\n" not in shown  # the guest's tty ends lines with "\r\n"; the host's pty adds nothing
+
+
+def test_t_without_i_is_a_terminal_that_gets_no_input(env, image):
+    code, shown = _run_on_a_terminal(env, "run", "--rm", "--isolation", "kvm", "-t", image, "sh", "-c", SHOW_TTY_AND_READ.format(2),
+                                     typed=b"typed\n", after=b"/dev/console")
+    assert code == 4, shown
+    assert "/dev/console" in shown and "read []" in shown
+
+
+def test_inspect_shows_the_isolation_where_docker_and_podman_do(dockpy_in, image):
+    import json
+
+    containers = {isolation: dockpy_in("create", "--isolation", isolation, image, "true", check=True).stdout.strip()
+                  for isolation in ("kvm", "namespace")}
+    try:
+        for isolation, container in containers.items():
+            document = json.loads(dockpy_in("inspect", container, check=True).stdout)[0]
+            assert document["HostConfig"]["Isolation"] == isolation
+    finally:
+        dockpy_in("rm", *containers.values())

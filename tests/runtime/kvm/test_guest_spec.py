@@ -64,3 +64,9 @@ def test_read_only_root_has_no_writable_dir():
 def test_upper_and_work_must_share_a_directory():
     with pytest.raises(InvalidInputError, match="in one directory"):
         writable_dir_names(_spec(upper="/elsewhere/upper"))
+
+
+@pytest.mark.parametrize("name", ["up per", "up,per", "up:per"])
+def test_upper_dir_names_that_would_split_a_mount_line_are_refused(name):
+    with pytest.raises(InvalidInputError, match="spaces, commas or colons"):
+        writable_dir_names(_spec(upper=f"/c/1/{name}"))
