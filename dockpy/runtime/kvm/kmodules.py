@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import gzip
 import lzma
-import struct
+import os
+import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from dockpy.errors import ContainerSetupError
 
 _COMPRESSED_SUFFIXES = (".ko.xz", ".ko.gz", ".ko.zst")
-# A signed module ends with the signature, a 12-byte ``struct module_signature``
-# (its last field the signature's big-endian length) and this marker.
-_SIGNATURE_MARKER = b"~Module signature appended~\n"
-_SIGNATURE_INFO_SIZE = 12
-# ELF64 header: where the section headers are, their size and count, and which one names the sections.
-_E_SHOFF, _E_SHENTSIZE = 0x28, 0x3A
-# ELF64 section header: sh_name, and sh_offset and sh_size.
-_SH_NAME, _SH_OFFSET, _SH_SIZE = 0x00, 0x18, 0x20
 
 
 def module_name(relative_path: str) -> str:
@@ -103,31 +97,26 @@ def signatures_enforced(kernel_config: Path) -> bool:
 
 
 def without_type_information(module: bytes) -> bytes:
-    """``module`` with an empty ``.BTF`` section and no signature: the guest loads it faster.
+    """``module`` without its ``.BTF`` section and its signature: the guest loads it faster.
 
     The kernel parses and checks a module's BTF (type information for BPF)
     when it loads it: under TCG that is ~40% of the load time of erofs,
-    overlay and fuse, and the guest never runs BPF. Emptying the section changes the bytes, so the signature
-    no longer matches and goes too; a kernel that does not force signatures
-    loads the module anyway (and marks itself tainted, which no one reads).
+    overlay and fuse, and the guest never runs BPF. binutils' objcopy writes
+    the module again without that section; the signature appended after the
+    ELF data goes with the rewrite (it would no longer match anyway), and a
+    kernel that does not force signatures loads the module all the same
+    (marking itself tainted, which no one reads).
     """
-    data = bytearray(_without_signature(module))
-    if data[:4] != b"\x7fELF":
-        return module
-    (section_headers,) = struct.unpack_from("<Q", data, _E_SHOFF)
-    entry_size, count, names_index = struct.unpack_from("<HHH", data, _E_SHENTSIZE)
-    (names_offset,) = struct.unpack_from("<Q", data, section_headers + names_index * entry_size + _SH_OFFSET)
-    for index in range(count):
-        header = section_headers + index * entry_size
-        (name,) = struct.unpack_from("<I", data, header + _SH_NAME)
-        if data[names_offset + name : names_offset + name + 5] == b".BTF\0":
-            struct.pack_into("<Q", data, header + _SH_SIZE, 0)
-    return bytes(data)
-
-
-def _without_signature(module: bytes) -> bytes:
-    if not module.endswith(_SIGNATURE_MARKER):
-        return module
-    info_end = len(module) - len(_SIGNATURE_MARKER)
-    (signature_length,) = struct.unpack_from(">I", module, info_end - 4)
-    return module[: info_end - _SIGNATURE_INFO_SIZE - signature_length]
+    with tempfile.TemporaryDirectory(prefix="dockpy-module-") as scratch:
+        original, slimmed = os.path.join(scratch, "original.ko"), os.path.join(scratch, "slimmed.ko")
+        with open(original, "wb") as file:
+            file.write(module)
+        try:
+            subprocess.run(["objcopy", "--remove-section=.BTF", original, slimmed],
+                           check=True, capture_output=True)
+        except FileNotFoundError as error:
+            raise ContainerSetupError("objcopy is not installed", hint="apt-get install binutils") from error
+        except subprocess.CalledProcessError as error:
+            raise ContainerSetupError(f"objcopy could not rewrite a kernel module: {error.stderr.decode().strip()}")
+        with open(slimmed, "rb") as file:
+            return file.read()

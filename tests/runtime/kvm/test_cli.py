@@ -166,7 +166,7 @@ SHOW_TTY_AND_READ = 'tty; read -t {} line; echo "read [$line]"; exit 4'
 
 def test_it_gives_the_process_the_console_as_its_terminal_and_passes_input(env, image):
     code, shown = _run_on_a_terminal(env, "run", "--rm", "--isolation", "kvm", "-it", image, "sh", "-c", SHOW_TTY_AND_READ.format(10),
-                                     typed=b"typed\r", after=b"/dev/console")
+                                     typed=b"typed\r", after=b"/dev/console\r\n")  # the whole line: an echo could land before its end
     assert code == 4, shown
     lines = _without_warnings(shown.replace("\r\n", "\n"))
     assert lines[0] == "/dev/console" and "read [typed]" in lines
