@@ -21,18 +21,20 @@ Choices (the numbers are in ``docs/layers-tar.md``):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import io
 import os
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from dockpy.errors import InvalidInputError, UnsafeArchiveError
 from dockpy.layers.background_writer import BackgroundWriter
-from dockpy.layers.content import ContentStore
+from dockpy.layers.content import BlobWriter, ContentStore
 from dockpy.layers.digests import DiffID, Digest
 
 ZSTD_LEVEL = 3
@@ -137,16 +139,92 @@ def store_layer_from_tar(
         return _store_compressed(store, compression, copy_checked_tar)
 
 
-def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
-    """The one pass: ``write_tar(out)`` | thread: diff_id hash → compressor → blob (digest), committed."""
+@contextlib.contextmanager
+def layer_in_background(
+    store: ContentStore,
+    write_tar: Callable[[BinaryIO], None],
+    compression: Compression = Compression.ZSTD,
+) -> Iterator["PendingLayer"]:
+    """``commit_layer`` on a thread of its own, while the caller prepares what goes with the layer.
+
+    ``with layer_in_background(store, write_tar) as layer: ...; blob = layer.commit()``.
+    The tar, both hashes, the compression and the fsync happen meanwhile;
+    ``commit()`` waits for them and publishes the blob. Leaving the block
+    without ``commit()`` (say, on an error) stops the writer and stores nothing.
+    """
     with store.writer() as blob:
-        compressor = _compressor(compression, blob)
-        diff_id_sink = _HashingWriter(compressor)
-        with BackgroundWriter(diff_id_sink) as out:
-            write_tar(out)
-        compressor.finish()
+        layer = PendingLayer(blob, compression, write_tar)
+        try:
+            yield layer
+        finally:
+            layer.stop()
+
+
+class PendingLayer:
+    """A layer blob being written and fsynced on a thread; see ``layer_in_background``."""
+
+    def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[BinaryIO], None]):
+        self._blob = blob
+        self._compression = compression
+        self._stopping = False
+        self._diff_id: DiffID | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(write_tar,), name="dockpy-layer-tar", daemon=True)
+        self._thread.start()
+
+    def commit(self) -> LayerBlob:
+        """Wait for the layer, then publish its blob; raises what writing it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        info = self._blob.commit()
+        return LayerBlob(info.digest, self._diff_id, info.size, self._compression.media_type)
+
+    def stop(self) -> None:
+        """Make the writer give up at its next write, and wait until it has."""
+        self._stopping = True
+        self._thread.join()
+
+    def _write(self, write_tar: Callable[[BinaryIO], None]) -> None:
+        try:
+            self._diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self)))
+            self._blob.sync()
+        except BaseException as error:  # handed to commit(), on the caller's thread
+            self._error = error
+
+
+class _Stoppable:
+    """The tar writer's output, refusing writes once the ``PendingLayer`` is stopped."""
+
+    def __init__(self, out, layer: PendingLayer):
+        self._out = out
+        self._layer = layer
+
+    def write(self, data) -> int:
+        if self._layer._stopping:
+            raise _Stopped
+        return self._out.write(data)
+
+
+class _Stopped(Exception):
+    """Raised into the tar writer when nobody will commit its layer."""
+
+
+def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
+    with store.writer() as blob:
+        diff_id = _write_compressed(blob, compression, write_tar)
         info = blob.commit()
-    return LayerBlob(info.digest, diff_id_sink.diff_id(), info.size, compression.media_type)
+    return LayerBlob(info.digest, diff_id, info.size, compression.media_type)
+
+
+def _write_compressed(blob: BlobWriter, compression: Compression, write_tar) -> DiffID:
+    """The one pass: ``write_tar(out)`` | thread: diff_id hash → compressor → ``blob`` (digest); not committed."""
+    compressor = _compressor(compression, blob)
+    diff_id_sink = _HashingWriter(compressor)
+    with BackgroundWriter(diff_id_sink) as out:
+        write_tar(out)
+    compressor.finish()
+    return diff_id_sink.diff_id()
 
 
 def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:

@@ -38,33 +38,49 @@ def commit_container(runtime: Runtime, reference: str, name_tag: str | None = No
 
     ``changes`` are Dockerfile instructions (``-c``) applied to the config;
     with ``name_tag``, the image becomes that tag's next revision (operation ``commit``).
+    The layer is written on a thread from the start: reading the base image
+    (and importing the image model) happens while its blob is compressed and
+    fsynced, and a bad ``-c`` or tag stores nothing.
     """
-    from dataclasses import replace
-
-    from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
-    from dockpy.image.refs import default_author
-    from dockpy.image.store import ImageStore
-    from dockpy.image.timestamps import format_timestamp
-    from dockpy.layers.compression import commit_layer
+    from dockpy.image.lease import write_lease
+    from dockpy.layers.compression import layer_in_background
+    from dockpy.layers.content import ContentStore
     from dockpy.layers.tarwriter import write_layer_tar
-    from dockpy.runtime.commit_changes import apply_changes
 
     record = runtime.store.get(reference)
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: there is no image to commit onto")
     upper = runtime.spec_of(record).rootfs.upperdir
+    with write_lease(runtime.root), layer_in_background(ContentStore(runtime.root),
+                                                        lambda out: write_layer_tar(upper, out)) as layer:
+        return _commit_image(runtime, record, layer, name_tag, message, author, changes)
+
+
+def _commit_image(runtime: Runtime, record, layer, name_tag: str | None, message: str, author: str | None,
+                  changes: tuple[str, ...]):
+    """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
+    from dataclasses import replace
+
+    from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
+    from dockpy.image.reference import parse_tag_reference
+    from dockpy.image.refs import default_author
+    from dockpy.image.store import ImageStore
+    from dockpy.image.timestamps import format_timestamp
+    from dockpy.runtime.commit_changes import apply_changes
+
+    if name_tag:
+        parse_tag_reference(name_tag)  # a bad tag must fail before anything is stored
     author = author or default_author()
     with ImageStore(runtime.root) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
-        with store.writing():
-            layer = commit_layer(store.content, lambda out: write_layer_tar(upper, out))
-            created = format_timestamp(time.time())
-            entry = HistoryEntry(created=created, created_by=_created_by(record.command), author=author, comment=message or None)
-            config = replace(base.config.with_layer(layer.diff_id, entry), created=created, author=author, config=container_config)
-            image = store.put_image(config, [*base.layers, Descriptor(layer.media_type, layer.digest, layer.size)])
-            if name_tag:
-                store.add_revision(name_tag, image, operation="commit", author=author, message=message)
+        blob = layer.commit()
+        created = format_timestamp(time.time())
+        entry = HistoryEntry(created=created, created_by=_created_by(record.command), author=author, comment=message or None)
+        config = replace(base.config.with_layer(blob.diff_id, entry), created=created, author=author, config=container_config)
+        image = store.put_image(config, [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)])
+        if name_tag:
+            store.add_revision(name_tag, image, operation="commit", author=author, message=message)
     return image
 
 
