@@ -16,6 +16,7 @@ from dockpy.layers.compression import (
     Compression,
     LayerBlob,
     commit_layer,
+    layer_in_background,
     open_layer,
     store_layer_from_tar,
 )
@@ -90,6 +91,45 @@ def test_a_failing_tar_writer_stores_nothing(store):
 
     with pytest.raises(RuntimeError):
         commit_layer(store, broken)
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_layer_written_in_the_background_is_the_layer_commit_layer_writes(store, tree, storage_root):
+    with layer_in_background(store, lambda out: write_layer_tar(tree, out)) as layer:
+        blob = layer.commit()
+    elsewhere = ContentStore(storage_root.__class__(storage_root.path.parent / "elsewhere"))
+    assert blob == commit_layer(elsewhere, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == elsewhere.read_bytes(blob.digest)
+
+
+def test_a_background_layer_left_uncommitted_stores_nothing(store, tree):
+    with pytest.raises(InvalidInputError):
+        with layer_in_background(store, lambda out: write_layer_tar(tree, out)):
+            raise InvalidInputError("the caller failed")
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_background_layer_stops_writing_when_left_uncommitted(store):
+    writes = []
+
+    def endless(out):
+        while True:
+            out.write(b"x" * 4096)
+            writes.append(1)
+
+    with layer_in_background(store, endless):
+        pass  # leaving the block must end the writer, not wait forever
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_background_writers_error_is_raised_by_commit(store):
+    def broken(out):
+        out.write(b"x" * 1000)
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with layer_in_background(store, broken) as layer:
+            layer.commit()
     assert list(store.walk()) == [] and list(store.stale_ingests()) == []
 
 
