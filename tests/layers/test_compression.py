@@ -12,6 +12,7 @@ import pytest
 import zstandard
 
 from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
+from dockpy.layers import compression
 from dockpy.layers.compression import (
     Compression,
     LayerBlob,
@@ -82,6 +83,27 @@ def test_zstd_output_does_not_depend_on_the_number_of_worker_threads():
         writer.flush(zstandard.FLUSH_FRAME)
         outputs.add(sink.getvalue())
     assert len(outputs) == 1
+
+
+def zstd_stream(data: bytes, threads: int) -> bytes:
+    sink = io.BytesIO()
+    writer = zstandard.ZstdCompressor(level=3, threads=threads).stream_writer(sink, closefd=False)
+    writer.write(data)
+    writer.flush(zstandard.FLUSH_FRAME)
+    return sink.getvalue()
+
+
+def test_a_small_tar_is_compressed_by_one_thread(store, tree):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=0)
+
+
+def test_a_big_tar_is_compressed_by_zstds_workers(store, tree, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    multithreaded = zstd_stream(tar_of(tree), threads=2)
+    assert multithreaded != zstd_stream(tar_of(tree), threads=0)
+    assert store.read_bytes(blob.digest) == multithreaded
 
 
 def test_a_failing_tar_writer_stores_nothing(store):
