@@ -29,9 +29,8 @@ import io
 import os
 import threading
 import zlib
+from collections import namedtuple
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
 
 from dockpy.errors import InvalidInputError, UnsafeArchiveError
 from dockpy.layers.background_writer import BackgroundWriter
@@ -91,19 +90,15 @@ class Compression(enum.Enum):
         raise InvalidInputError(f"{media_type!r} is not a layer media type dockpy can read")
 
 
-@dataclass(frozen=True)
-class LayerBlob:
+class LayerBlob(namedtuple("LayerBlob", "digest diff_id size media_type")):
     """A stored layer: ``digest``/``size`` of the blob as stored, ``diff_id`` of its uncompressed tar."""
 
-    digest: Digest
-    diff_id: DiffID
-    size: int
-    media_type: str
+    __slots__ = ()
 
 
 def commit_layer(
     store: ContentStore,
-    write_tar: Callable[[BinaryIO], None],
+    write_tar: Callable[[io.BufferedIOBase], None],
     compression: Compression = Compression.ZSTD,
 ) -> LayerBlob:
     """Store the tar ``write_tar(out)`` writes, compressed, and return its identities.
@@ -115,7 +110,7 @@ def commit_layer(
 
 def store_layer_from_tar(
     store: ContentStore,
-    tar_stream: BinaryIO,
+    tar_stream: io.BufferedIOBase,
     compression: Compression = Compression.ZSTD,
     *,
     max_size: int = DEFAULT_MAX_LAYER_SIZE,
@@ -145,7 +140,7 @@ def store_layer_from_tar(
 @contextlib.contextmanager
 def layer_in_background(
     store: ContentStore,
-    write_tar: Callable[[BinaryIO], None],
+    write_tar: Callable[[io.BufferedIOBase], None],
     compression: Compression = Compression.ZSTD,
 ) -> Iterator["PendingLayer"]:
     """``commit_layer`` on a thread of its own, while the caller prepares what goes with the layer.
@@ -166,7 +161,7 @@ def layer_in_background(
 class PendingLayer:
     """A layer blob being written and fsynced on a thread; see ``layer_in_background``."""
 
-    def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[BinaryIO], None]):
+    def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[io.BufferedIOBase], None]):
         self._blob = blob
         self._compression = compression
         self._stopping = False
@@ -188,7 +183,7 @@ class PendingLayer:
         self._stopping = True
         self._thread.join()
 
-    def _write(self, write_tar: Callable[[BinaryIO], None]) -> None:
+    def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
         try:
             self._diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self)))
             self._blob.sync()
@@ -230,7 +225,7 @@ def _write_compressed(blob: BlobWriter, compression: Compression, write_tar) -> 
     return diff_id_sink.diff_id()
 
 
-def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
+def open_layer(store: ContentStore, digest: Digest) -> io.BufferedIOBase:
     """The uncompressed tar of a stored layer (zstd, gzip or plain, told by its magic bytes).
 
     The blob's digest is verified when the stream is read to its end
@@ -239,7 +234,7 @@ def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
     return open_tar_stream(store.open(digest))
 
 
-def open_tar_stream(stream: BinaryIO) -> BinaryIO:
+def open_tar_stream(stream: io.BufferedIOBase) -> io.BufferedIOBase:
     """``stream`` as a plain tar, decompressing zstd or gzip; closing the result closes ``stream``."""
     from dockpy.layers.tarreader import COPY_CHUNK
 
@@ -280,7 +275,7 @@ class _HashingWriter:
 class _TeeReader:
     """Reads from ``source`` and copies every byte read to ``sink``, up to ``max_size`` bytes."""
 
-    def __init__(self, source: BinaryIO, sink: _HashingWriter, max_size: int):
+    def __init__(self, source: io.BufferedIOBase, sink: _HashingWriter, max_size: int):
         self._source = source
         self._sink = sink
         self._left = max_size
@@ -370,7 +365,7 @@ def _compressor(compression: Compression, sink):
 class _DecompressedReader(io.RawIOBase):
     """A decompressing stream that owns its source and reports corrupt input as ``UnsafeArchiveError``."""
 
-    def __init__(self, decompressed, source: BinaryIO, kind: str, corrupt_input_errors: tuple[type[Exception], ...]):
+    def __init__(self, decompressed, source: io.BufferedIOBase, kind: str, corrupt_input_errors: tuple[type[Exception], ...]):
         super().__init__()
         self._decompressed = decompressed
         self._source = source

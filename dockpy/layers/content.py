@@ -17,8 +17,8 @@ import hashlib
 import io
 import os
 import re
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockpy import linux
@@ -34,12 +34,10 @@ COPY_CHUNK = 1 << 20
 WRITEBACK_CHUNK = 32 << 20
 
 
-@dataclass(frozen=True)
-class BlobInfo:
-    """A stored blob's digest and size in bytes."""
+class BlobInfo(namedtuple("BlobInfo", "digest size")):
+    """A stored blob's digest (``Digest``) and size in bytes."""
 
-    digest: Digest
-    size: int
+    __slots__ = ()
 
 
 class BlobWriter(io.RawIOBase):
