@@ -165,18 +165,28 @@ class PendingLayer:
         self._blob = blob
         self._compression = compression
         self._stopping = False
-        self._diff_id: DiffID | None = None
+        self._identities: LayerBlob | None = None
+        self._written = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, args=(write_tar,), name="dockpy-layer-tar", daemon=True)
         self._thread.start()
 
+    def written(self) -> LayerBlob:
+        """Wait until the layer is compressed (its fsync may still go on): what ``commit`` will return.
+
+        Enough to write the config and manifest that name the layer while its
+        bytes reach the disk; raises what writing it raised.
+        """
+        self._written.wait()
+        self._raise_error()
+        return self._identities
+
     def commit(self) -> LayerBlob:
-        """Wait for the layer, then publish its blob; raises what writing it raised."""
+        """Wait for the layer to be durable, then publish its blob; raises what writing it raised."""
         self._thread.join()
-        if self._error is not None:
-            raise self._error
-        info = self._blob.commit()
-        return LayerBlob(info.digest, self._diff_id, info.size, self._compression.media_type)
+        self._raise_error()
+        self._blob.commit()
+        return self._identities
 
     def stop(self) -> None:
         """Make the writer give up at its next write, and wait until it has."""
@@ -184,11 +194,27 @@ class PendingLayer:
         self._thread.join()
 
     def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
-        try:
-            self._diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self)))
-            self._blob.sync()
-        except BaseException as error:  # handed to commit(), on the caller's thread
-            self._error = error
+        self._error = _failure_of(lambda: self._compress(write_tar))
+        self._written.set()  # the caller may name the layer now, while its fsync goes on
+        if self._error is None:
+            self._error = _failure_of(self._blob.sync)
+
+    def _compress(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
+        diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self)))
+        self._identities = LayerBlob(self._blob.digest, diff_id, self._blob.size, self._compression.media_type)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+def _failure_of(step: Callable[[], None]) -> BaseException | None:
+    """What ``step()`` raised, if anything: a thread hands it to its caller's thread this way."""
+    try:
+        step()
+    except BaseException as error:
+        return error
+    return None
 
 
 class _Stoppable:

@@ -31,7 +31,7 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
 # A blob's bytes are sent to disk every this many bytes while it is written,
 # so committing a big blob does not wait for all of it at the final fsync.
-WRITEBACK_CHUNK = 32 << 20
+WRITEBACK_CHUNK = 4 << 20
 
 
 class BlobInfo(namedtuple("BlobInfo", "digest size")):

@@ -59,13 +59,10 @@ def commit_container(runtime: Runtime, reference: str, name_tag: str | None = No
 def _commit_image(runtime: Runtime, record, layer, name_tag: str | None, message: str, author: str | None,
                   changes: tuple[str, ...]):
     """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
-    from dataclasses import replace
-
-    from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
+    from dockpy.image.oci import ContainerConfig, Descriptor
     from dockpy.image.reference import parse_tag_reference
     from dockpy.image.refs import default_author
     from dockpy.image.store import ImageStore
-    from dockpy.image.timestamps import format_timestamp
     from dockpy.runtime.commit_changes import apply_changes
 
     if name_tag:
@@ -74,14 +71,27 @@ def _commit_image(runtime: Runtime, record, layer, name_tag: str | None, message
     with ImageStore(runtime.root) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
-        blob = layer.commit()
-        created = format_timestamp(time.time())
-        entry = HistoryEntry(created=created, created_by=_created_by(record.command), author=author, comment=message or None)
-        config = replace(base.config.with_layer(blob.diff_id, entry), created=created, author=author, config=container_config)
-        image = store.put_image(config, [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)])
+        blob = layer.written()
+        config = _config_with_layer(base.config, blob.diff_id, container_config, _created_by(record.command), author, message)
+        # The config and manifest are written while the layer's fsync goes on; the image is recorded once it is done.
+        image = store.put_image_blobs(config, [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)])
+        layer.commit()
+        store.record_image(image)
         if name_tag:
             store.add_revision(name_tag, image, operation="commit", author=author, message=message)
     return image
+
+
+def _config_with_layer(base_config, diff_id, container_config, created_by: str, author: str, message: str):
+    """``base_config`` plus one layer made now, its history entry, and the container config to run."""
+    from dataclasses import replace
+
+    from dockpy.image.oci import HistoryEntry
+    from dockpy.image.timestamps import format_timestamp
+
+    created = format_timestamp(time.time())
+    entry = HistoryEntry(created=created, created_by=created_by, author=author, comment=message or None)
+    return replace(base_config.with_layer(diff_id, entry), created=created, author=author, config=container_config)
 
 
 def rollback_container(runtime: Runtime, reference: str) -> None:

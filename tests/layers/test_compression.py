@@ -124,6 +124,13 @@ def test_a_layer_written_in_the_background_is_the_layer_commit_layer_writes(stor
     assert store.read_bytes(blob.digest) == elsewhere.read_bytes(blob.digest)
 
 
+def test_a_background_layer_tells_what_it_will_commit_once_compressed(store, tree):
+    with layer_in_background(store, lambda out: write_layer_tar(tree, out)) as layer:
+        written = layer.written()
+        assert layer.commit() == written
+    assert store.read_bytes(written.digest)[:4] == b"\x28\xb5\x2f\xfd"
+
+
 def test_a_background_layer_left_uncommitted_stores_nothing(store, tree):
     with pytest.raises(InvalidInputError):
         with layer_in_background(store, lambda out: write_layer_tar(tree, out)):
@@ -149,9 +156,10 @@ def test_a_background_writers_error_is_raised_by_commit(store):
         out.write(b"x" * 1000)
         raise RuntimeError("disk on fire")
 
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        with layer_in_background(store, broken) as layer:
-            layer.commit()
+    for step in ("written", "commit"):
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            with layer_in_background(store, broken) as layer:
+                getattr(layer, step)()
     assert list(store.walk()) == [] and list(store.stale_ingests()) == []
 
 
