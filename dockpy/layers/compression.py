@@ -164,7 +164,7 @@ class PendingLayer:
     def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[io.BufferedIOBase], None]):
         self._blob = blob
         self._compression = compression
-        self._stopping = False
+        self._stop = threading.Event()
         self._identities: LayerBlob | None = None
         self._written = threading.Event()
         self._error: BaseException | None = None
@@ -190,7 +190,7 @@ class PendingLayer:
 
     def stop(self) -> None:
         """Make the writer give up at its next write, and wait until it has."""
-        self._stopping = True
+        self._stop.set()
         self._thread.join()
 
     def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
@@ -200,7 +200,7 @@ class PendingLayer:
             self._error = _failure_of(self._blob.sync)
 
     def _compress(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
-        diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self)))
+        diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self._stop)))
         self._identities = LayerBlob(self._blob.digest, diff_id, self._blob.size, self._compression.media_type)
 
     def _raise_error(self) -> None:
@@ -218,14 +218,14 @@ def _failure_of(step: Callable[[], None]) -> BaseException | None:
 
 
 class _Stoppable:
-    """The tar writer's output, refusing writes once the ``PendingLayer`` is stopped."""
+    """The tar writer's output, refusing writes once ``stop`` is set (nobody will commit the layer)."""
 
-    def __init__(self, out, layer: PendingLayer):
+    def __init__(self, out, stop: threading.Event):
         self._out = out
-        self._layer = layer
+        self._stop = stop
 
     def write(self, data) -> int:
-        if self._layer._stopping:
+        if self._stop.is_set():
             raise _Stopped
         return self._out.write(data)
 
