@@ -12,6 +12,9 @@ in the layer, as with ``docker commit --pause=false``). ``rollback`` empties
 the upper dir, so the container is its image again; a running container
 must be stopped first, because overlayfs forbids changing an upper dir
 under a mounted overlay.
+
+The three need a container's record and spec only (``ContainerStore``), not
+the lifecycle and its backends, so ``diff`` and ``commit`` import no more.
 """
 
 from __future__ import annotations
@@ -20,19 +23,20 @@ import os
 import time
 
 from dockpy.errors import ConflictError, InvalidInputError
-from dockpy.runtime.lifecycle import Runtime
+from dockpy.root import StorageRoot
+from dockpy.runtime.containers import ContainerRecord, ContainerStore
 
 
-def container_changes(runtime: Runtime, reference: str):
+def container_changes(containers: ContainerStore, reference: str):
     """``docker diff``: the sorted A/C/D changes of the container against its image."""
     from dockpy.layers.changes import list_changes
 
-    record = runtime.store.get(reference)
-    spec = runtime.spec_of(record)
+    record = containers.get(reference)
+    spec = containers.spec_of(record)
     return list_changes(spec.rootfs.upperdir, spec.rootfs.layers, mountpoint=spec.rootfs.mountpoint)
 
 
-def commit_container(runtime: Runtime, reference: str, name_tag: str | None = None, *, message: str = "",
+def commit_container(containers: ContainerStore, reference: str, name_tag: str | None = None, *, message: str = "",
                      author: str | None = None, changes: tuple[str, ...] = ()):
     """The upper dir becomes one new layer on the container's image; returns the new image.
 
@@ -47,16 +51,16 @@ def commit_container(runtime: Runtime, reference: str, name_tag: str | None = No
     from dockpy.layers.content import ContentStore
     from dockpy.layers.tarwriter import write_layer_tar
 
-    record = runtime.store.get(reference)
+    record = containers.get(reference)
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: there is no image to commit onto")
-    upper = runtime.spec_of(record).rootfs.upperdir
-    with write_lease(runtime.root), layer_in_background(ContentStore(runtime.root),
-                                                        lambda out: write_layer_tar(upper, out)) as layer:
-        return _commit_image(runtime, record, layer, name_tag, message, author, changes)
+    upper = containers.spec_of(record).rootfs.upperdir
+    with write_lease(containers.root), layer_in_background(ContentStore(containers.root),
+                                                           lambda out: write_layer_tar(upper, out)) as layer:
+        return _commit_image(containers.root, record, layer, name_tag, message, author, changes)
 
 
-def _commit_image(runtime: Runtime, record, layer, name_tag: str | None, message: str, author: str | None,
+def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: str | None, message: str, author: str | None,
                   changes: tuple[str, ...]):
     """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
     from dockpy.image.oci import ContainerConfig, Descriptor
@@ -68,7 +72,7 @@ def _commit_image(runtime: Runtime, record, layer, name_tag: str | None, message
     if name_tag:
         parse_tag_reference(name_tag)  # a bad tag must fail before anything is stored
     author = author or default_author()
-    with ImageStore(runtime.root) as store:
+    with ImageStore(root) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
         blob = layer.written()
@@ -94,12 +98,12 @@ def _config_with_layer(base_config, diff_id, container_config, created_by: str, 
     return replace(base_config.with_layer(diff_id, entry), created=created, author=author, config=container_config)
 
 
-def rollback_container(runtime: Runtime, reference: str) -> None:
+def rollback_container(containers: ContainerStore, reference: str) -> None:
     """Discard every change the container made: its filesystem is its image's again."""
-    record = runtime.store.get(reference)
+    record = containers.get(reference)
     if record.is_running:
         raise ConflictError(f"cannot roll back running container {record.name}", hint="Stop it first (dockpy stop).")
-    rootfs = runtime.spec_of(record).rootfs
+    rootfs = containers.spec_of(record).rootfs
     for directory in (rootfs.upperdir, rootfs.workdir):
         _empty_directory(directory)
 
