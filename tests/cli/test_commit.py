@@ -14,7 +14,7 @@ def test_the_layer_of_a_commit_starts_before_the_image_model_is_imported():
     code = (
         "import importlib, sys\n"
         f"for name in {BEFORE_THE_LAYER!r}:\n    importlib.import_module(name)\n"
-        "slow = ('dockpy.runtime.lifecycle', 'dataclasses', 'typing', 'dockpy.image.oci', 'dockpy.image.store', 'zstandard')\n"
+        "slow = ('dockpy.runtime.lifecycle', 'dataclasses', 'typing', 'dockpy.image.oci', 'dockpy.image.store', 'zstandard', 'ctypes')\n"
         "print('SLOW=' + ','.join(m for m in slow if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
