@@ -164,6 +164,9 @@ class PendingLayer:
     def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[io.BufferedIOBase], None]):
         self._blob = blob
         self._compression = compression
+        # Made here, on the caller's thread, with the imports it needs (zstandard): a module being
+        # imported on one thread is visible half-initialized to another (dataclasses peeks at typing).
+        self._compressor = _compressor(compression, blob)
         self._stop = threading.Event()
         self._identities: LayerBlob | None = None
         self._written = threading.Event()
@@ -200,7 +203,7 @@ class PendingLayer:
             self._error = _failure_of(self._blob.sync)
 
     def _compress(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
-        diff_id = _write_compressed(self._blob, self._compression, lambda out: write_tar(_Stoppable(out, self._stop)))
+        diff_id = _write_compressed(self._compressor, lambda out: write_tar(_Stoppable(out, self._stop)))
         self._identities = LayerBlob(self._blob.digest, diff_id, self._blob.size, self._compression.media_type)
 
     def _raise_error(self) -> None:
@@ -236,14 +239,13 @@ class _Stopped(Exception):
 
 def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
     with store.writer() as blob:
-        diff_id = _write_compressed(blob, compression, write_tar)
+        diff_id = _write_compressed(_compressor(compression, blob), write_tar)
         info = blob.commit()
     return LayerBlob(info.digest, diff_id, info.size, compression.media_type)
 
 
-def _write_compressed(blob: BlobWriter, compression: Compression, write_tar) -> DiffID:
-    """The one pass: ``write_tar(out)`` | thread: diff_id hash → compressor → ``blob`` (digest); not committed."""
-    compressor = _compressor(compression, blob)
+def _write_compressed(compressor, write_tar) -> DiffID:
+    """The one pass: ``write_tar(out)`` | thread: diff_id hash → ``compressor`` → its blob (digest); not committed."""
     diff_id_sink = _HashingWriter(compressor)
     with BackgroundWriter(diff_id_sink) as out:
         write_tar(out)
@@ -330,6 +332,9 @@ class _ZstdCompressor:
     """
 
     def __init__(self, sink):
+        import zstandard
+
+        self._zstandard = zstandard
         self._sink = sink
         self._held: list | None = []
         self._held_size = 0
@@ -345,16 +350,12 @@ class _ZstdCompressor:
             self._write_held(threads=max(1, os.cpu_count() or 1))
 
     def finish(self) -> None:
-        import zstandard
-
         if self._held is not None:
             self._write_held(threads=0)
-        self._writer.flush(zstandard.FLUSH_FRAME)
+        self._writer.flush(self._zstandard.FLUSH_FRAME)
 
     def _write_held(self, threads: int) -> None:
-        import zstandard
-
-        self._writer = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads).stream_writer(self._sink, closefd=False)
+        self._writer = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads).stream_writer(self._sink, closefd=False)
         held, self._held = self._held, None
         for chunk in held:
             self._writer.write(chunk)

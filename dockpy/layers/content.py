@@ -21,6 +21,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from pathlib import Path
 
+from dockpy import linux
 from dockpy.errors import IntegrityError, NotFoundError, StoreError
 from dockpy.layers.digests import Digest
 from dockpy.root import StorageRoot
@@ -69,8 +70,6 @@ class BlobWriter(io.RawIOBase):
         return len(data)
 
     def _start_writeback(self) -> None:
-        from dockpy import linux  # ctypes, here: a commit imports it beside its layer, not before
-
         self._file.flush()
         with contextlib.suppress(OSError):  # only a hint: the fsync in commit() is what counts
             linux.sync_file_range(self._file.fileno(), self._written_back, self.size - self._written_back)
@@ -115,8 +114,6 @@ class BlobWriter(io.RawIOBase):
 
     def _publish(self, final_path: Path) -> None:
         """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
-        from dockpy import linux
-
         if self._synced_size != self.size:
             self.sync()
         self._file.close()
