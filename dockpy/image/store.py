@@ -91,8 +91,7 @@ class ImageStore(Refs):
 
     def register_manifest(self, manifest_digest: Digest) -> Image:
         """Record a manifest already in the content store (loaded or pulled), after checking it."""
-        with self.writing():
-            return self.record_image(self.read_image(manifest_digest))
+        return self.record_image(self.read_image(manifest_digest))
 
     def read_image(self, manifest_digest: Digest) -> Image:
         """Read and verify a manifest and its config from the content store."""

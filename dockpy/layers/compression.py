@@ -6,6 +6,8 @@ writer (which hashes the ``digest`` over the compressed bytes). One pass, no
 temporary tar, no second read: a layer costs what it takes to read its files
 and compress them once. Everything after the tar writer runs on a second
 thread (``BackgroundWriter``), beside the one walking the tree.
+``layer_in_background`` runs all of it on a thread of its own, so a caller
+(``dockpy commit``) prepares the image meanwhile.
 
 Choices (the numbers are in ``docs/layers-tar.md``):
 
@@ -324,9 +326,9 @@ class _ZstdCompressor:
     The first ``SMALL_TAR_SIZE`` bytes are held back (as the chunks written,
     never joined: a fresh 10 MiB buffer costs more in page faults than its
     compression). A tar that ends within them is compressed by this thread:
-    for a 10 MiB layer that takes a third of the CPU time of zstd's workers,
-    whose start and job hand-offs cost more than they save at that size. A
-    bigger tar goes to a multithreaded stream, held bytes first. Which of the
+    for a 10 MiB layer that takes less than half the CPU time of zstd's
+    workers, whose fresh buffers page-fault more than they save at that
+    size. A bigger tar goes to a multithreaded stream, held bytes first. Which of the
     two depends on the tar's size alone, so a tree still gives the same blob
     on every machine.
     """
