@@ -15,10 +15,11 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
-    from dockpy.runtime.lifecycle import Runtime
+    from dockpy.root import StorageRoot
+    from dockpy.runtime.containers import ContainerStore
     from dockpy.runtime.versioning import commit_container
 
-    image = commit_container(Runtime(), args.container, args.name_tag, message=args.message,
+    image = commit_container(ContainerStore(StorageRoot.default()), args.container, args.name_tag, message=args.message,
                              author=args.author, changes=tuple(args.change))
     print(image.id)
     return 0

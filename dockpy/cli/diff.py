@@ -36,7 +36,8 @@ def _image_changes(old: str, new: str):
 
 
 def _container_changes(container: str):
-    from dockpy.runtime.lifecycle import Runtime
+    from dockpy.root import StorageRoot
+    from dockpy.runtime.containers import ContainerStore
     from dockpy.runtime.versioning import container_changes
 
-    return container_changes(Runtime(), container)
+    return container_changes(ContainerStore(StorageRoot.default()), container)

@@ -23,10 +23,11 @@ def register(commands) -> None:
 
 def run(args) -> int:
     if args.to is None and _is_container(args.name_tag):
-        from dockpy.runtime.lifecycle import Runtime
+        from dockpy.root import StorageRoot
+        from dockpy.runtime.containers import ContainerStore
         from dockpy.runtime.versioning import rollback_container
 
-        rollback_container(Runtime(), args.name_tag)
+        rollback_container(ContainerStore(StorageRoot.default()), args.name_tag)
         print(args.name_tag)
         return 0
     from dockpy.image.refs import Refs

@@ -22,9 +22,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import sys
 import types
-import typing
-from typing import Any
 
 from dockpy.errors import InvalidInputError
 
@@ -34,7 +33,7 @@ _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 _GO_ESCAPE_TABLE = str.maketrans(_GO_ESCAPES)
 
 
-def oci_field(json_name: str, default: Any = None, *, always: bool = False, as_set: bool = False):
+def oci_field(json_name: str, default: object = None, *, always: bool = False, as_set: bool = False):
     """A dataclass field stored under ``json_name``.
 
     ``always``: written even when empty (``layers: []``, ``diff_ids: []``).
@@ -53,8 +52,8 @@ REQUIRED = dataclasses.MISSING
 class JsonModel:
     """Base of the OCI dataclasses: ``to_json()`` gives a dict, ``from_json(dict)`` checks and builds."""
 
-    def to_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {}
+    def to_json(self) -> dict[str, object]:
+        result: dict[str, object] = {}
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if _is_empty(value) and not field.metadata["always"]:
@@ -63,7 +62,7 @@ class JsonModel:
         return result
 
     @classmethod
-    def from_json(cls, value: Any, *, where: str = ""):
+    def from_json(cls, value: object, *, where: str = ""):
         """Build from a parsed JSON object; ``where`` prefixes error messages."""
         where = where or cls.__name__
         if not isinstance(value, dict):
@@ -92,7 +91,7 @@ def encode(model: JsonModel) -> bytes:
     return canonical_json(model.to_json())
 
 
-def canonical_json(value: Any) -> bytes:
+def canonical_json(value: object) -> bytes:
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return text.translate(_GO_ESCAPE_TABLE).encode("utf-8")
 
@@ -107,16 +106,27 @@ def decode(model_type: type, data: bytes, what: str):
 
 
 @functools.cache
-def _type_hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _type_hints(cls: type) -> dict[str, object]:
+    """The fields' annotations, evaluated as ``typing.get_type_hints`` would.
+
+    They are strings (``from __future__ import annotations``) such as
+    ``"tuple[str, ...] | None"``, which evaluate to ``types.UnionType`` and
+    ``types.GenericAlias``; doing it here spares importing ``typing``.
+    """
+    hints = {}
+    for klass in reversed(cls.__mro__):
+        namespace = vars(sys.modules[klass.__module__])
+        for name, annotation in vars(klass).get("__annotations__", {}).items():
+            hints[name] = eval(annotation, namespace) if isinstance(annotation, str) else annotation
+    return hints
 
 
-def _is_empty(value: Any) -> bool:
+def _is_empty(value: object) -> bool:
     """Go's ``omitempty``: nil, false, 0, "" and empty lists and objects."""
     return value is None or (isinstance(value, (bool, int, str, tuple, dict)) and not value)
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: object) -> object:
     if isinstance(value, JsonModel):
         return value.to_json()
     if isinstance(value, tuple):
@@ -132,23 +142,23 @@ def _encode_set(values: tuple[str, ...]) -> dict[str, dict]:
     return {value: {} for value in sorted(values)}
 
 
-def _decode_set(value: Any, where: str) -> list[str]:
+def _decode_set(value: object, where: str) -> list[str]:
     if not isinstance(value, dict):
         raise InvalidInputError(f"{where}: expected an object")
     return sorted(value)
 
 
-def _decode(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+def _decode(hint: object, value: object, where: str) -> object:
+    if isinstance(hint, types.UnionType):
+        (inner,) = [arg for arg in hint.__args__ if arg is not type(None)]
         return None if value is None else _decode(inner, value, where)
+    origin = getattr(hint, "__origin__", None)  # tuple[...] and dict[...] are types.GenericAlias
     if origin is tuple:
-        item_hint = typing.get_args(hint)[0]
+        item_hint = hint.__args__[0]
         items = _expect(list, value, where, "a list")
         return tuple(_decode(item_hint, item, f"{where}[{index}]") for index, item in enumerate(items))
     if origin is dict:
-        item_hint = typing.get_args(hint)[1]
+        item_hint = hint.__args__[1]
         mapping = _expect(dict, value, where, "an object")
         return {key: _decode(item_hint, item, f"{where}.{key}") for key, item in mapping.items()}
     if isinstance(hint, type) and issubclass(hint, JsonModel):
@@ -156,9 +166,7 @@ def _decode(hint: Any, value: Any, where: str) -> Any:
     return _decode_scalar(hint, value, where)
 
 
-def _decode_scalar(hint: Any, value: Any, where: str) -> Any:
-    if hint is Any:
-        return value
+def _decode_scalar(hint: type, value: object, where: str) -> object:
     if hint is bool:
         return _expect(bool, value, where, "true or false")
     if hint is int:
@@ -174,7 +182,7 @@ def _decode_scalar(hint: Any, value: Any, where: str) -> Any:
         raise InvalidInputError(f"{where}: {error}") from None
 
 
-def _expect(kind: type, value: Any, where: str, description: str) -> Any:
+def _expect(kind: type, value: object, where: str, description: str) -> object:
     if not isinstance(value, kind):
         raise InvalidInputError(f"{where}: expected {description}")
     return value

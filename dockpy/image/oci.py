@@ -59,6 +59,8 @@ _GO_ARCHITECTURES = {
 
 @dataclass(frozen=True)
 class Platform(JsonModel):
+    """An OS and CPU an image runs on, with GOARCH names (``amd64``, ``arm64`` and a variant)."""
+
     architecture: str = oci_field("architecture", REQUIRED)
     os: str = oci_field("os", REQUIRED)
     os_version: str | None = oci_field("os.version")

@@ -65,22 +65,33 @@ class ImageStore(Refs):
 
     def put_image(self, config: ImageConfig, layers: Sequence[Descriptor], annotations: dict | None = None) -> Image:
         """Store ``config`` and a manifest of ``layers`` (blobs already stored); record the image."""
-        if len(layers) != len(config.rootfs.diff_ids):
-            raise IntegrityError(f"{len(layers)} layers for {len(config.rootfs.diff_ids)} diff ids in the config")
         with self.writing():
             self._check_layers_stored(layers)
-            config_blob = self.content.put_bytes(encode(config))
-            manifest = Manifest(Descriptor(OCI_CONFIG, config_blob.digest, config_blob.size), tuple(layers),
-                                annotations=annotations)
-            manifest_blob = self.content.put_bytes(encode(manifest))
-            return self._record(Image(manifest_blob.digest, manifest, config))
+            return self._record(self.put_image_blobs(config, layers, annotations))
+
+    def put_image_blobs(self, config: ImageConfig, layers: Sequence[Descriptor], annotations: dict | None = None) -> Image:
+        """Store ``config`` and a manifest of ``layers``, but record nothing: ``record_image`` does.
+
+        The layers' blobs need not be stored yet (``commit`` writes these while
+        its layer is fsynced); hold ``writing()`` until the image is recorded.
+        """
+        if len(layers) != len(config.rootfs.diff_ids):
+            raise IntegrityError(f"{len(layers)} layers for {len(config.rootfs.diff_ids)} diff ids in the config")
+        config_blob = self.content.put_bytes(encode(config))
+        manifest = Manifest(Descriptor(OCI_CONFIG, config_blob.digest, config_blob.size), tuple(layers),
+                            annotations=annotations)
+        manifest_blob = self.content.put_bytes(encode(manifest))
+        return Image(manifest_blob.digest, manifest, config)
+
+    def record_image(self, image: Image) -> Image:
+        """Record an image whose blobs are all stored, after checking its layers are."""
+        with self.writing():
+            self._check_layers_stored(image.layers)
+            return self._record(image)
 
     def register_manifest(self, manifest_digest: Digest) -> Image:
         """Record a manifest already in the content store (loaded or pulled), after checking it."""
-        with self.writing():
-            image = self.read_image(manifest_digest)
-            self._check_layers_stored(image.layers)
-            return self._record(image)
+        return self.record_image(self.read_image(manifest_digest))
 
     def read_image(self, manifest_digest: Digest) -> Image:
         """Read and verify a manifest and its config from the content store."""

@@ -6,12 +6,15 @@ writer (which hashes the ``digest`` over the compressed bytes). One pass, no
 temporary tar, no second read: a layer costs what it takes to read its files
 and compress them once. Everything after the tar writer runs on a second
 thread (``BackgroundWriter``), beside the one walking the tree.
+``layer_in_background`` runs all of it on a thread of its own, so a caller
+(``dockpy commit``) prepares the image meanwhile.
 
 Choices (the numbers are in ``docs/layers-tar.md``):
 
-- zstd at level 3 (zstd's default) with one worker thread per CPU: the
-  multithreaded output does not depend on the number of workers, so the
-  same tree gives the same digest on any machine (with the same zstd).
+- zstd at level 3 (zstd's default). A tar of less than 16 MiB is compressed
+  by one thread; a bigger one by one worker thread per CPU, whose output
+  does not depend on the number of workers. Either way the same tree gives
+  the same digest on any machine (with the same zstd).
 - gzip at level 1. Level 6 (gzip's default) takes about 3x as long for
   layers about 10% smaller (measured on /usr/bin and Python's library); gzip
   is only chosen for old tools that cannot read zstd (the default), and a
@@ -21,21 +24,24 @@ Choices (the numbers are in ``docs/layers-tar.md``):
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import io
 import os
+import threading
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import BinaryIO
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 
 from dockpy.errors import InvalidInputError, UnsafeArchiveError
 from dockpy.layers.background_writer import BackgroundWriter
-from dockpy.layers.content import ContentStore
+from dockpy.layers.content import BlobWriter, ContentStore
 from dockpy.layers.digests import DiffID, Digest
 
 ZSTD_LEVEL = 3
+# Tars smaller than this are compressed single-threaded (see _ZstdCompressor).
+SMALL_TAR_SIZE = 16 << 20
 GZIP_LEVEL = 1
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -86,19 +92,15 @@ class Compression(enum.Enum):
         raise InvalidInputError(f"{media_type!r} is not a layer media type dockpy can read")
 
 
-@dataclass(frozen=True)
-class LayerBlob:
+class LayerBlob(namedtuple("LayerBlob", "digest diff_id size media_type")):
     """A stored layer: ``digest``/``size`` of the blob as stored, ``diff_id`` of its uncompressed tar."""
 
-    digest: Digest
-    diff_id: DiffID
-    size: int
-    media_type: str
+    __slots__ = ()
 
 
 def commit_layer(
     store: ContentStore,
-    write_tar: Callable[[BinaryIO], None],
+    write_tar: Callable[[io.BufferedIOBase], None],
     compression: Compression = Compression.ZSTD,
 ) -> LayerBlob:
     """Store the tar ``write_tar(out)`` writes, compressed, and return its identities.
@@ -110,7 +112,7 @@ def commit_layer(
 
 def store_layer_from_tar(
     store: ContentStore,
-    tar_stream: BinaryIO,
+    tar_stream: io.BufferedIOBase,
     compression: Compression = Compression.ZSTD,
     *,
     max_size: int = DEFAULT_MAX_LAYER_SIZE,
@@ -137,19 +139,123 @@ def store_layer_from_tar(
         return _store_compressed(store, compression, copy_checked_tar)
 
 
-def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
-    """The one pass: ``write_tar(out)`` | thread: diff_id hash → compressor → blob (digest), committed."""
+@contextlib.contextmanager
+def layer_in_background(
+    store: ContentStore,
+    write_tar: Callable[[io.BufferedIOBase], None],
+    compression: Compression = Compression.ZSTD,
+) -> Iterator["PendingLayer"]:
+    """``commit_layer`` on a thread of its own, while the caller prepares what goes with the layer.
+
+    ``with layer_in_background(store, write_tar) as layer: ...; blob = layer.commit()``.
+    The tar, both hashes, the compression and the fsync happen meanwhile;
+    ``commit()`` waits for them and publishes the blob. Leaving the block
+    without ``commit()`` (say, on an error) stops the writer and stores nothing.
+    """
     with store.writer() as blob:
-        compressor = _compressor(compression, blob)
-        diff_id_sink = _HashingWriter(compressor)
-        with BackgroundWriter(diff_id_sink) as out:
-            write_tar(out)
-        compressor.finish()
+        layer = PendingLayer(blob, compression, write_tar)
+        try:
+            yield layer
+        finally:
+            layer.stop()
+
+
+class PendingLayer:
+    """A layer blob being written and fsynced on a thread; see ``layer_in_background``."""
+
+    def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[io.BufferedIOBase], None]):
+        self._blob = blob
+        self._compression = compression
+        # Made here, on the caller's thread, with the imports it needs (zstandard): a module being
+        # imported on one thread is visible half-initialized to another (dataclasses peeks at typing).
+        self._compressor = _compressor(compression, blob)
+        self._stop = threading.Event()
+        self._identities: LayerBlob | None = None
+        self._written = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(write_tar,), name="dockpy-layer-tar", daemon=True)
+        self._thread.start()
+
+    def written(self) -> LayerBlob:
+        """Wait until the layer is compressed (its fsync may still go on): what ``commit`` will return.
+
+        Enough to write the config and manifest that name the layer while its
+        bytes reach the disk; raises what writing it raised.
+        """
+        self._written.wait()
+        self._raise_error()
+        return self._identities
+
+    def commit(self) -> LayerBlob:
+        """Wait for the layer to be durable, then publish its blob; raises what writing it raised."""
+        self._thread.join()
+        self._raise_error()
+        self._blob.commit()
+        return self._identities
+
+    def stop(self) -> None:
+        """Make the writer give up at its next write, and wait until it has."""
+        self._stop.set()
+        self._thread.join()
+
+    def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
+        self._error = _failure_of(lambda: self._compress(write_tar))
+        self._written.set()  # the caller may name the layer now, while its fsync goes on
+        if self._error is None:
+            self._error = _failure_of(self._blob.sync)
+
+    def _compress(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
+        diff_id = _write_compressed(self._compressor, lambda out: write_tar(_Stoppable(out, self._stop)))
+        self._identities = LayerBlob(self._blob.digest, diff_id, self._blob.size, self._compression.media_type)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+def _failure_of(step: Callable[[], None]) -> BaseException | None:
+    """What ``step()`` raised, if anything: a thread hands it to its caller's thread this way."""
+    try:
+        step()
+    except BaseException as error:
+        return error
+    return None
+
+
+class _Stoppable:
+    """The tar writer's output, refusing writes once ``stop`` is set (nobody will commit the layer)."""
+
+    def __init__(self, out, stop: threading.Event):
+        self._out = out
+        self._stop = stop
+
+    def write(self, data) -> int:
+        if self._stop.is_set():
+            raise _Stopped
+        return self._out.write(data)
+
+
+class _Stopped(Exception):
+    """Raised into the tar writer when nobody will commit its layer."""
+
+
+def _store_compressed(store: ContentStore, compression: Compression, write_tar) -> LayerBlob:
+    with store.writer() as blob:
+        diff_id = _write_compressed(_compressor(compression, blob), write_tar)
         info = blob.commit()
-    return LayerBlob(info.digest, diff_id_sink.diff_id(), info.size, compression.media_type)
+    return LayerBlob(info.digest, diff_id, info.size, compression.media_type)
 
 
-def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
+def _write_compressed(compressor, write_tar) -> DiffID:
+    """The one pass: ``write_tar(out)`` | thread: diff_id hash → ``compressor`` → its blob (digest); not committed."""
+    diff_id_sink = _HashingWriter(compressor)
+    with BackgroundWriter(diff_id_sink) as out:
+        write_tar(out)
+    compressor.finish()
+    return diff_id_sink.diff_id()
+
+
+def open_layer(store: ContentStore, digest: Digest) -> io.BufferedIOBase:
     """The uncompressed tar of a stored layer (zstd, gzip or plain, told by its magic bytes).
 
     The blob's digest is verified when the stream is read to its end
@@ -158,7 +264,7 @@ def open_layer(store: ContentStore, digest: Digest) -> BinaryIO:
     return open_tar_stream(store.open(digest))
 
 
-def open_tar_stream(stream: BinaryIO) -> BinaryIO:
+def open_tar_stream(stream: io.BufferedIOBase) -> io.BufferedIOBase:
     """``stream`` as a plain tar, decompressing zstd or gzip; closing the result closes ``stream``."""
     from dockpy.layers.tarreader import COPY_CHUNK
 
@@ -199,7 +305,7 @@ class _HashingWriter:
 class _TeeReader:
     """Reads from ``source`` and copies every byte read to ``sink``, up to ``max_size`` bytes."""
 
-    def __init__(self, source: BinaryIO, sink: _HashingWriter, max_size: int):
+    def __init__(self, source: io.BufferedIOBase, sink: _HashingWriter, max_size: int):
         self._source = source
         self._sink = sink
         self._left = max_size
@@ -215,19 +321,46 @@ class _TeeReader:
 
 
 class _ZstdCompressor:
+    """zstd: one frame, single-threaded for a small tar, with zstd's workers for a big one.
+
+    The first ``SMALL_TAR_SIZE`` bytes are held back (as the chunks written,
+    never joined: a fresh 10 MiB buffer costs more in page faults than its
+    compression). A tar that ends within them is compressed by this thread:
+    for a 10 MiB layer that takes less than half the CPU time of zstd's
+    workers, whose fresh buffers page-fault more than they save at that
+    size. A bigger tar goes to a multithreaded stream, held bytes first. Which of the
+    two depends on the tar's size alone, so a tree still gives the same blob
+    on every machine.
+    """
+
     def __init__(self, sink):
         import zstandard
 
-        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=max(1, os.cpu_count() or 1))
-        self._writer = compressor.stream_writer(sink, closefd=False)
+        self._zstandard = zstandard
+        self._sink = sink
+        self._held: list | None = []
+        self._held_size = 0
+        self._writer = None
 
     def write(self, data) -> None:
-        self._writer.write(data)
+        if self._held is None:
+            self._writer.write(data)
+            return
+        self._held.append(data)
+        self._held_size += len(data)
+        if self._held_size >= SMALL_TAR_SIZE:
+            self._write_held(threads=max(1, os.cpu_count() or 1))
 
     def finish(self) -> None:
-        import zstandard
+        if self._held is not None:
+            self._write_held(threads=0)
+        self._writer.flush(self._zstandard.FLUSH_FRAME)
 
-        self._writer.flush(zstandard.FLUSH_FRAME)
+    def _write_held(self, threads: int) -> None:
+        self._writer = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads).stream_writer(self._sink, closefd=False)
+        held, self._held = self._held, None
+        for chunk in held:
+            self._writer.write(chunk)
 
 
 class _GzipCompressor:
@@ -261,7 +394,7 @@ def _compressor(compression: Compression, sink):
 class _DecompressedReader(io.RawIOBase):
     """A decompressing stream that owns its source and reports corrupt input as ``UnsafeArchiveError``."""
 
-    def __init__(self, decompressed, source: BinaryIO, kind: str, corrupt_input_errors: tuple[type[Exception], ...]):
+    def __init__(self, decompressed, source: io.BufferedIOBase, kind: str, corrupt_input_errors: tuple[type[Exception], ...]):
         super().__init__()
         self._decompressed = decompressed
         self._source = source

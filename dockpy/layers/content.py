@@ -30,11 +30,11 @@ _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
 # A blob's bytes are sent to disk every this many bytes while it is written,
 # so committing a big blob does not wait for all of it at the final fsync.
-WRITEBACK_CHUNK = 32 << 20
+WRITEBACK_CHUNK = 4 << 20
 
 
 class BlobInfo(namedtuple("BlobInfo", "digest size")):
-    """A stored blob's digest and size in bytes."""
+    """A stored blob's digest (``Digest``) and size in bytes."""
 
     __slots__ = ()
 
@@ -50,6 +50,7 @@ class BlobWriter(io.RawIOBase):
         self._hash = hashlib.sha256()
         self.size = 0
         self._written_back = 0
+        self._synced_size: int | None = None
         fd, self._temp_path = _create_ingest_file(store.root.tmp)
         self._file = os.fdopen(fd, "wb")
         self.committed: BlobInfo | None = None
@@ -74,6 +75,16 @@ class BlobWriter(io.RawIOBase):
         with contextlib.suppress(OSError):  # only a hint: the fsync in commit() is what counts
             linux.sync_file_range(self._file.fileno(), self._written_back, self.size - self._written_back)
         self._written_back = self.size
+
+    def sync(self) -> None:
+        """Make the bytes written so far durable now; ``commit`` then only verifies and publishes.
+
+        A writer on another thread calls this, so the fsync (the slow part of a
+        big blob) overlaps with whatever its caller does before committing.
+        """
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._synced_size = self.size
 
     @property
     def digest(self) -> Digest:
@@ -105,8 +116,9 @@ class BlobWriter(io.RawIOBase):
     def _publish(self, final_path: Path) -> None:
         """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
         from dockpy import linux
-        self._file.flush()
-        os.fsync(self._file.fileno())
+
+        if self._synced_size != self.size:
+            self.sync()
         self._file.close()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)

@@ -32,10 +32,10 @@ touched again, so ``out`` may keep it (``BackgroundWriter`` does).
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from collections.abc import Mapping
-from typing import BinaryIO
 
 from dockpy.errors import DockpyError, IntegrityError, InvalidInputError, OverlayFeatureError, StoreError
 from dockpy.layers import whiteouts
@@ -76,7 +76,7 @@ _AFTER_LINKNAME_SUM = sum(_AFTER_LINKNAME) + _SPACES_SUM
 _MAGIC_AND_TAIL_SUM = sum(_MAGIC_AND_NAMES) + sum(_TAIL) + _SPACES_SUM
 
 
-def write_layer_tar(source_dir: str | os.PathLike, out: BinaryIO, *, source_date_epoch: int | None = None) -> None:
+def write_layer_tar(source_dir: str | os.PathLike, out: io.BufferedIOBase, *, source_date_epoch: int | None = None) -> None:
     """Write the layer tar of ``source_dir`` (its contents, not itself) to the binary stream ``out``."""
     root = os.fsencode(source_dir)
     writer = _LayerTarWriter(out, source_date_epoch)
@@ -121,7 +121,7 @@ class _Directory:
 class _LayerTarWriter:
     """One tar being written: the output buffer and the inodes already written."""
 
-    def __init__(self, out: BinaryIO, source_date_epoch: int | None):
+    def __init__(self, out: io.BufferedIOBase, source_date_epoch: int | None):
         self._out = out
         self._clamp = source_date_epoch
         self._pending = bytearray()

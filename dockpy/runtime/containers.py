@@ -28,6 +28,7 @@ from pathlib import Path
 from dockpy.errors import ConflictError, NotFoundError
 from dockpy.root import StorageRoot
 from dockpy.runtime.images import hold_image, holding_images, release_image
+from dockpy.runtime.spec import ContainerSpec, spec_from_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -161,6 +162,14 @@ class ContainerStore:
 
     def paths(self, container_id: str) -> ContainerPaths:
         return ContainerPaths(self.root.containers / container_id)
+
+    def config_of(self, record: ContainerRecord) -> dict:
+        """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``."""
+        return json.loads(self.paths(record.id).config.read_text())
+
+    def spec_of(self, record: ContainerRecord) -> ContainerSpec:
+        """What the container runs; ``diff`` and ``commit`` need no more than this and the record."""
+        return spec_from_json(self.config_of(record)["spec"])
 
     def add(self, record: ContainerRecord) -> None:
         """Insert the record; in the same transaction the container starts holding its image (see ``images``)."""

@@ -35,7 +35,7 @@ from dockpy.runtime.containers import (
 from dockpy.runtime.images import RunnableImage
 from dockpy.runtime.initlayer import host_hostname, prepare_container_directory, shared_init_layer
 from dockpy.runtime.names import generate_name
-from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_from_json, spec_to_json
+from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
 
 CGROUP_PARENT_ENV = "DOCKPY_CGROUP_PARENT"
 DEFAULT_STOP_TIMEOUT = 10
@@ -155,13 +155,13 @@ class Runtime:
         )
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
-        return spec_from_json(self._config_of(record)["spec"])
+        return self.store.spec_of(record)
 
     def image_config_of(self, record: ContainerRecord) -> dict:
         return self._config_of(record)["image_config"]
 
     def _config_of(self, record: ContainerRecord) -> dict:
-        return json.loads(self.store.paths(record.id).config.read_text())
+        return self.store.config_of(record)
 
     # -- start and run ---------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ in the layer, as with ``docker commit --pause=false``). ``rollback`` empties
 the upper dir, so the container is its image again; a running container
 must be stopped first, because overlayfs forbids changing an upper dir
 under a mounted overlay.
+
+The three need a container's record and spec only (``ContainerStore``), not
+the lifecycle and its backends, so ``diff`` and ``commit`` import no more.
 """
 
 from __future__ import annotations
@@ -20,60 +23,87 @@ import os
 import time
 
 from dockpy.errors import ConflictError, InvalidInputError
-from dockpy.runtime.lifecycle import Runtime
+from dockpy.root import StorageRoot
+from dockpy.runtime.containers import ContainerRecord, ContainerStore
 
 
-def container_changes(runtime: Runtime, reference: str):
+def container_changes(containers: ContainerStore, reference: str):
     """``docker diff``: the sorted A/C/D changes of the container against its image."""
     from dockpy.layers.changes import list_changes
 
-    record = runtime.store.get(reference)
-    spec = runtime.spec_of(record)
+    record = containers.get(reference)
+    spec = containers.spec_of(record)
     return list_changes(spec.rootfs.upperdir, spec.rootfs.layers, mountpoint=spec.rootfs.mountpoint)
 
 
-def commit_container(runtime: Runtime, reference: str, name_tag: str | None = None, *, message: str = "",
+def commit_container(containers: ContainerStore, reference: str, name_tag: str | None = None, *, message: str = "",
                      author: str | None = None, changes: tuple[str, ...] = ()):
     """The upper dir becomes one new layer on the container's image; returns the new image.
 
     ``changes`` are Dockerfile instructions (``-c``) applied to the config;
     with ``name_tag``, the image becomes that tag's next revision (operation ``commit``).
+    The layer is written on a thread from the start: reading the base image
+    (and importing the image model) happens while its blob is compressed and
+    fsynced, and a bad ``-c`` or tag stores nothing.
     """
-    from dataclasses import replace
-
-    from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry
-    from dockpy.image.refs import default_author
-    from dockpy.image.store import ImageStore
-    from dockpy.image.timestamps import format_timestamp
-    from dockpy.layers.compression import commit_layer
+    from dockpy.image.lease import write_lease
+    from dockpy.layers.compression import layer_in_background
+    from dockpy.layers.content import ContentStore
     from dockpy.layers.tarwriter import write_layer_tar
-    from dockpy.runtime.commit_changes import apply_changes
 
-    record = runtime.store.get(reference)
+    record = containers.get(reference)
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: there is no image to commit onto")
-    upper = runtime.spec_of(record).rootfs.upperdir
+    upper = containers.spec_of(record).rootfs.upperdir
+    with write_lease(containers.root), layer_in_background(ContentStore(containers.root),
+                                                           lambda out: write_layer_tar(upper, out)) as layer:
+        return _commit_image(containers.root, record, layer, name_tag, message, author, changes)
+
+
+def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: str | None, message: str, author: str | None,
+                  changes: tuple[str, ...]):
+    """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
+    from dockpy.image.oci import ContainerConfig, Descriptor
+    from dockpy.image.reference import parse_tag_reference
+    from dockpy.image.refs import default_author
+    from dockpy.image.store import ImageStore
+    from dockpy.runtime.commit_changes import apply_changes
+
+    if name_tag:
+        parse_tag_reference(name_tag)  # a bad tag must fail before anything is stored
     author = author or default_author()
-    with ImageStore(runtime.root) as store:
+    with ImageStore(root) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
-        with store.writing():
-            layer = commit_layer(store.content, lambda out: write_layer_tar(upper, out))
-            created = format_timestamp(time.time())
-            entry = HistoryEntry(created=created, created_by=_created_by(record.command), author=author, comment=message or None)
-            config = replace(base.config.with_layer(layer.diff_id, entry), created=created, author=author, config=container_config)
-            image = store.put_image(config, [*base.layers, Descriptor(layer.media_type, layer.digest, layer.size)])
-            if name_tag:
-                store.add_revision(name_tag, image, operation="commit", author=author, message=message)
+        blob = layer.written()
+        config = _config_with_layer(base.config, blob.diff_id, container_config, _created_by(record.command), author, message)
+        # The config and manifest are written while the layer's fsync goes on; the image is recorded once it is done.
+        image = store.put_image_blobs(config, [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)])
+        layer.commit()
+        store.record_image(image)
+        if name_tag:
+            store.add_revision(name_tag, image, operation="commit", author=author, message=message)
     return image
 
 
-def rollback_container(runtime: Runtime, reference: str) -> None:
+def _config_with_layer(base_config, diff_id, container_config, created_by: str, author: str, message: str):
+    """``base_config`` plus one layer made now, its history entry, and the container config to run."""
+    from dataclasses import replace
+
+    from dockpy.image.oci import HistoryEntry
+    from dockpy.image.timestamps import format_timestamp
+
+    created = format_timestamp(time.time())
+    entry = HistoryEntry(created=created, created_by=created_by, author=author, comment=message or None)
+    return replace(base_config.with_layer(diff_id, entry), created=created, author=author, config=container_config)
+
+
+def rollback_container(containers: ContainerStore, reference: str) -> None:
     """Discard every change the container made: its filesystem is its image's again."""
-    record = runtime.store.get(reference)
+    record = containers.get(reference)
     if record.is_running:
         raise ConflictError(f"cannot roll back running container {record.name}", hint="Stop it first (dockpy stop).")
-    rootfs = runtime.spec_of(record).rootfs
+    rootfs = containers.spec_of(record).rootfs
     for directory in (rootfs.upperdir, rootfs.workdir):
         _empty_directory(directory)
 

@@ -1,6 +1,8 @@
 """OCI types: JSON round trips under OCI names, canonical bytes, and untrusted input."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -180,3 +182,9 @@ def test_any_json_object_either_parses_or_is_invalid_input(document):
             model.from_json(document)
         except InvalidInputError:
             pass
+
+
+def test_the_image_model_and_store_import_no_typing():
+    code = "import sys, dockpy.image.oci, dockpy.image.store\nprint('typing' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -39,6 +39,20 @@ def test_put_image_refuses_a_layer_count_that_differs_from_the_diff_ids(image_st
         image_store.put_image(image.config, image.layers * 2)
 
 
+def test_image_blobs_may_be_stored_before_their_layers_and_recorded_after(image_store):
+    image = put_test_image(image_store, {"a": b"x"})
+    layer = image.layers[0]
+    layer_bytes = image_store.content.read_bytes(layer.digest)
+    image_store.content.delete(layer.digest)
+    other = image_store.put_image_blobs(image.config, image.layers, annotations={"later": "yes"})
+    assert catalog.image_row(image_store.db, other.manifest_digest) is None
+    with pytest.raises(NotFoundError):
+        image_store.record_image(other)
+    image_store.content.put_bytes(layer_bytes)
+    image_store.record_image(other)
+    assert catalog.image_row(image_store.db, other.manifest_digest) is not None
+
+
 def test_revisions_are_numbered_per_tag_from_one(image_store, two_images):
     first, second = two_images
     assert image_store.add_revision("app", first, operation="import").number == 1

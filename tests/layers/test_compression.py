@@ -12,10 +12,12 @@ import pytest
 import zstandard
 
 from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
+from dockpy.layers import compression
 from dockpy.layers.compression import (
     Compression,
     LayerBlob,
     commit_layer,
+    layer_in_background,
     open_layer,
     store_layer_from_tar,
 )
@@ -83,6 +85,27 @@ def test_zstd_output_does_not_depend_on_the_number_of_worker_threads():
     assert len(outputs) == 1
 
 
+def zstd_stream(data: bytes, threads: int) -> bytes:
+    sink = io.BytesIO()
+    writer = zstandard.ZstdCompressor(level=3, threads=threads).stream_writer(sink, closefd=False)
+    writer.write(data)
+    writer.flush(zstandard.FLUSH_FRAME)
+    return sink.getvalue()
+
+
+def test_a_small_tar_is_compressed_by_one_thread(store, tree):
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=0)
+
+
+def test_a_big_tar_is_compressed_by_zstds_workers(store, tree, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    multithreaded = zstd_stream(tar_of(tree), threads=2)
+    assert multithreaded != zstd_stream(tar_of(tree), threads=0)
+    assert store.read_bytes(blob.digest) == multithreaded
+
+
 def test_a_failing_tar_writer_stores_nothing(store):
     def broken(out):
         out.write(b"x" * 1000)
@@ -90,6 +113,53 @@ def test_a_failing_tar_writer_stores_nothing(store):
 
     with pytest.raises(RuntimeError):
         commit_layer(store, broken)
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_layer_written_in_the_background_is_the_layer_commit_layer_writes(store, tree, storage_root):
+    with layer_in_background(store, lambda out: write_layer_tar(tree, out)) as layer:
+        blob = layer.commit()
+    elsewhere = ContentStore(storage_root.__class__(storage_root.path.parent / "elsewhere"))
+    assert blob == commit_layer(elsewhere, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == elsewhere.read_bytes(blob.digest)
+
+
+def test_a_background_layer_tells_what_it_will_commit_once_compressed(store, tree):
+    with layer_in_background(store, lambda out: write_layer_tar(tree, out)) as layer:
+        written = layer.written()
+        assert layer.commit() == written
+    assert store.read_bytes(written.digest)[:4] == b"\x28\xb5\x2f\xfd"
+
+
+def test_a_background_layer_left_uncommitted_stores_nothing(store, tree):
+    with pytest.raises(InvalidInputError):
+        with layer_in_background(store, lambda out: write_layer_tar(tree, out)):
+            raise InvalidInputError("the caller failed")
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_background_layer_stops_writing_when_left_uncommitted(store):
+    writes = []
+
+    def endless(out):
+        while True:
+            out.write(b"x" * 4096)
+            writes.append(1)
+
+    with layer_in_background(store, endless):
+        pass  # leaving the block must end the writer, not wait forever
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
+
+
+def test_a_background_writers_error_is_raised_by_commit(store):
+    def broken(out):
+        out.write(b"x" * 1000)
+        raise RuntimeError("disk on fire")
+
+    for step in ("written", "commit"):
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            with layer_in_background(store, broken) as layer:
+                getattr(layer, step)()
     assert list(store.walk()) == [] and list(store.stale_ingests()) == []
 
 

@@ -82,6 +82,15 @@ def test_a_blob_written_back_in_chunks_while_written_is_stored_intact(storage_ro
     assert store.read_bytes(info.digest) == data
 
 
+def test_a_blob_synced_before_commit_is_published_intact(storage_root):
+    store = ContentStore(storage_root)
+    with store.writer() as blob:
+        blob.write(b"synced early")
+        blob.sync()
+        info = blob.commit()
+    assert store.read_bytes(info.digest) == b"synced early"
+
+
 def test_reading_a_missing_blob_is_not_found(storage_root):
     with pytest.raises(NotFoundError):
         ContentStore(storage_root).read_bytes(Digest.of_bytes(b"absent"))

@@ -1,6 +1,7 @@
 """Container diff, commit and rollback end to end, on an image of the store."""
 
 import json
+import os
 
 import pytest
 
@@ -42,6 +43,15 @@ def test_commit_changes_apply_to_the_new_config(dockpy, changed):
     dockpy("commit", "-c", 'CMD ["cat", "/etc/newfile"]', "-c", "ENV GREETING=hello", "-c", "WORKDIR /srv", changed, "mine:cfg", check=True)
     assert dockpy("run", "--rm", "mine:cfg", check=True).stdout == "new\n"
     assert dockpy("run", "--rm", "mine:cfg", "sh", "-c", "echo $GREETING; pwd", check=True).stdout == "hello\n/srv\n"
+
+
+@pytest.mark.parametrize("options, tag", [(("-c", "FROM scratch"), ()), (("-c", "LABEL =x"), ()), ((), ("Bad//name:tag",))])
+def test_a_commit_refused_for_its_arguments_stores_nothing(dockpy, changed, storage_root, options, tag):
+    blobs_before = sorted(os.listdir(storage_root.blobs / "sha256"))
+    result = dockpy("commit", *options, changed, *tag)
+    assert result.returncode == 125 and result.stderr.startswith("dockpy: error:")
+    assert sorted(os.listdir(storage_root.blobs / "sha256")) == blobs_before
+    assert os.listdir(storage_root.tmp) == []
 
 
 def test_commit_of_a_running_container_leaves_it_running(dockpy, busybox_image):
