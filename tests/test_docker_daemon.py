@@ -36,8 +36,9 @@ def host_state() -> dict:
 def _iptables_rules() -> list[str]:
     if shutil.which("iptables") is None:
         return []
-    tables = [subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True) for table in ("filter", "nat")]
-    return [table.stdout for table in tables]
+    listings = [subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True)
+                for table in ("filter", "nat")]
+    return [listing.stdout for listing in listings]
 
 
 def test_a_running_daemon_leaves_the_hosts_network_cgroups_and_files_alone(tmp_path_factory):
