@@ -90,6 +90,23 @@ def registry_address(tmp_path_factory) -> str:
     registry.stop()
 
 
+@pytest.fixture(scope="session")
+def docker_daemon(tmp_path_factory):
+    """A dockerd started for this session (everything under a temp dir, host network untouched); stopped at its end.
+
+    Started only when a test asks for it; the stop checks that no process and no mount of it is left.
+    """
+    from tests.docker_daemon import DockerDaemon, docker_is_installed
+
+    if not docker_is_installed():
+        pytest.skip("dockerd is not installed (Debian package docker.io: /usr/sbin/dockerd and /usr/bin/docker)")
+    if os.geteuid() != 0:
+        pytest.skip("dockerd needs root")
+    daemon = DockerDaemon(tmp_path_factory.mktemp("dockerd"))
+    yield daemon
+    daemon.stop()
+
+
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts, namespaces, device nodes)")
 
 

@@ -4,8 +4,8 @@ The peers (skopeo, umoci, podman, docker) are started by the tests themselves;
 a test whose tool is missing skips and says which. Podman runs with its own
 ``--root``/``--runroot`` (vfs storage: no mounts left behind) and a temporary
 CONTAINERS_CONF whose ulimits fit this machine's hard limits, so the host's
-podman storage is never touched. A docker test needs a running dockerd and
-never starts one.
+podman storage is never touched. Docker is a dockerd the session starts
+(``docker_daemon`` in tests/conftest.py, everything under a temp dir).
 """
 
 from __future__ import annotations
@@ -240,23 +240,30 @@ def test_dockpy_loads_what_podman_save_writes(archive_format, loaded_from, podma
 # -- docker ------------------------------------------------------------------------------------------
 
 
-def _docker_command() -> list[str] | None:
-    """The docker CLI if a daemon answers (DOCKER_HOST or the default socket); tests never start one."""
-    docker = shutil.which("docker")
-    if docker is None:
-        return None
-    probe = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, timeout=20)
-    return [docker] if probe.returncode == 0 else None
+@pytest.fixture(scope="module")
+def docker_loaded(docker_daemon, archives) -> subprocess.CompletedProcess:
+    """``docker load`` of dockpy's docker archive into the session's dockerd; the image is removed afterwards."""
+    result = run_tool(*docker_daemon.command, "load", "-i", str(archives["docker"]))
+    yield result
+    subprocess.run([*docker_daemon.command, "rmi", IMAGE], capture_output=True)
 
 
-def test_docker_loads_a_dockpy_docker_archive(archives, source_root):
-    docker = _docker_command()
-    if docker is None:
-        pytest.skip("no dockerd is running (DOCKER_HOST or /var/run/docker.sock); the tests never start one")
-    result = run_tool(*docker, "load", "-i", str(archives["docker"]))
-    try:
-        assert f"Loaded image: {IMAGE}" in result.stdout
-        inspected = json.loads(run_tool(*docker, "image", "inspect", IMAGE).stdout)[0]
-        assert inspected["Id"] == image_id(source_root, IMAGE)
-    finally:
-        subprocess.run([*docker, "rmi", IMAGE], capture_output=True)
+def dockpy_inspect(root: Path, reference: str) -> dict:
+    (document,) = json.loads(dockpy_in(root, "inspect", reference, check=True).stdout)
+    return document
+
+
+def test_docker_loads_a_dockpy_docker_archive(docker_loaded, docker_daemon, source_root):
+    assert f"Loaded image: {IMAGE}" in docker_loaded.stdout
+    inspected = json.loads(run_tool(*docker_daemon.command, "image", "inspect", IMAGE).stdout)[0]
+    source = dockpy_inspect(source_root, IMAGE)
+    assert inspected["Id"] == source["Id"]
+    assert inspected["RootFS"]["Layers"] == source["RootFS"]["Layers"]
+
+
+def test_dockpy_loads_what_docker_save_writes(docker_loaded, docker_daemon, source_root, tmp_path):
+    run_tool(*docker_daemon.command, "save", "-o", str(tmp_path / "docker.tar"), IMAGE)
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(tmp_path / "docker.tar"), check=True)
+    assert result.stdout == f"Loaded image: {IMAGE}\n"
+    loaded, source = dockpy_inspect(tmp_path / "root", IMAGE), dockpy_inspect(source_root, IMAGE)
+    assert (loaded["Id"], loaded["Config"], loaded["RootFS"]) == (source["Id"], source["Config"], source["RootFS"])
