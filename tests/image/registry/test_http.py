@@ -1,5 +1,6 @@
 """The registry's HTTP client (http.client, pooled) against a raw socket server whose every byte the test chooses."""
 
+import os
 import socket
 import time
 
@@ -112,6 +113,18 @@ def test_a_file_body_over_tls_sends_the_slice_it_names_wherever_the_file_stands(
         file.seek(7)  # a send-based copy must not start where an earlier attempt left the file
         client.request("PUT", f"https://{server.address}/upload", body=FileBody(file, 0, 5)).close()
     assert server.requests[0][3] == b"01234"
+
+
+def test_a_file_body_over_tls_larger_than_a_send_chunk_arrives_whole(serve, certificate, tmp_path):
+    server = serve(lambda *request: (ok(), False), tls=certificate)
+    data = os.urandom((5 << 20) // 2)
+    path = tmp_path / "blob"
+    path.write_bytes(b"head" + data)
+    sent = []
+    with HttpClient(tls_verify=False) as client, open(path, "rb") as file:
+        client.request("PUT", f"https://{server.address}/upload", body=FileBody(file, 4, len(data), sent.append)).close()
+    assert server.requests[0][3] == data
+    assert sent == [len(data)]
 
 
 def test_a_body_cut_short_is_a_transport_error(serve):
