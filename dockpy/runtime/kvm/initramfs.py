@@ -1,9 +1,11 @@
 """The guest's base initramfs: static busybox, the kernel modules it needs, and /init.
 
 Built once per kernel, busybox and init script, and cached as
-``<root>/kvm/initramfs-<digest>.cpio`` where the digest covers every byte that
-goes in: a kernel or busybox upgrade makes a new one, an unchanged host reuses
-it. Uncompressed on purpose: under TCG the guest decompresses far slower than
+``<root>/kvm/initramfs-<digest>.cpio`` where the digest covers every byte it
+is made from (busybox, the modules as the kernel package has them, /init, the
+layout): a kernel or busybox upgrade makes a new one, an unchanged host reuses
+it. Finding it again reads and hashes those few MB and starts no process;
+the applet list and the slimmed modules are made only when it is built. Uncompressed on purpose: under TCG the guest decompresses far slower than
 the host reads a few MB (the modules and busybox are about 4 MB).
 
 Layout::
@@ -57,17 +59,23 @@ CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", 
 
 @dataclass(frozen=True)
 class InitramfsInputs:
-    """Everything the initramfs is made of, read from the host."""
+    """Everything the initramfs is made of, read from the host (cheap: every VM's run reads it).
 
+    What is derived from these (the applet list, slimmed modules) is derived
+    only when the archive is built, so checking the cache costs no process.
+    """
+
+    busybox_path: Path
     busybox: bytes
-    applets: tuple[str, ...]
     init_script: bytes
     kernel_release: str
-    modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the guest gets them), in load order
+    modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the kernel package has them), in load order
+    slim_modules: bool  # the guest gets them without type information (``kmodules.without_type_information``)
 
     def digest(self) -> str:
-        hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n".encode())
-        for part in (self.busybox, "\n".join(self.applets).encode(), self.init_script):
+        hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n"
+                                f"slim {self.slim_modules}\n".encode())
+        for part in (self.busybox, self.init_script):
             hasher.update(len(part).to_bytes(8, "little") + part)
         for name, data in self.modules:
             hasher.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
@@ -97,24 +105,25 @@ def _is_static(path: Path) -> bool:
 
 
 def gather_inputs(kernel: GuestKernel, busybox: Path) -> InitramfsInputs:
-    listing = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout
     return InitramfsInputs(
+        busybox_path=busybox,
         busybox=busybox.read_bytes(),
-        applets=tuple(sorted(set(listing.split()) - {"busybox"})),
         init_script=resources.files(__package__).joinpath("guest_init.sh").read_bytes(),
         kernel_release=kernel.release,
         modules=guest_modules(kernel),
+        slim_modules=not kmodules.signatures_enforced(kernel.config),
     )
 
 
 def guest_modules(kernel: GuestKernel) -> tuple[tuple[str, bytes], ...]:
-    """(name, bytes) of the modules /init loads, in load order; slimmed unless the kernel forces signatures."""
-    slim = not kmodules.signatures_enforced(kernel.config)
-    modules = []
-    for path in kmodules.resolve_load_order(kernel.modules_dir, GUEST_MODULES):
-        data = kmodules.read_module(kernel.modules_dir, path)
-        modules.append((kmodules.module_name(path), kmodules.without_type_information(data) if slim else data))
-    return tuple(modules)
+    """(name, bytes) of the modules /init loads, in load order."""
+    return tuple((kmodules.module_name(path), kmodules.read_module(kernel.modules_dir, path))
+                 for path in kmodules.resolve_load_order(kernel.modules_dir, GUEST_MODULES))
+
+
+def busybox_applets(busybox: Path) -> tuple[str, ...]:
+    listing = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout
+    return tuple(sorted(set(listing.split()) - {"busybox"}))
 
 
 def build_archive(inputs: InitramfsInputs) -> bytes:
@@ -125,7 +134,7 @@ def build_archive(inputs: InitramfsInputs) -> bytes:
     writer.add_char_device("dev/console", 5, 1)
     writer.add_file("init", inputs.init_script, mode=0o755)
     writer.add_file("bin/busybox", inputs.busybox, mode=0o755)
-    for applet in inputs.applets:
+    for applet in busybox_applets(inputs.busybox_path):
         writer.add_symlink(f"bin/{applet}", "busybox")
     _add_modules(writer, inputs)
     _add_container_dev(writer)
@@ -137,7 +146,7 @@ def _add_modules(writer: CpioWriter, inputs: InitramfsInputs) -> None:
     directory = f"lib/modules/{inputs.kernel_release}"
     writer.add_directory(directory)
     for name, data in inputs.modules:
-        writer.add_file(f"{directory}/{name}.ko", data)
+        writer.add_file(f"{directory}/{name}.ko", kmodules.without_type_information(data) if inputs.slim_modules else data)
     # Each line names its module only: the list is already in load order, so no module needs another loaded for it.
     writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in inputs.modules).encode())
 

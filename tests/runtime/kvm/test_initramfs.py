@@ -1,0 +1,53 @@
+"""The guest's base initramfs: built once, found again without rebuilding or running anything."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from dockpy.errors import DockpyError
+from dockpy.runtime.kvm import initramfs, kmodules
+from dockpy.runtime.kvm.kernel import find_kernel
+
+
+@pytest.fixture(scope="module")
+def inputs_source():
+    if shutil.which("objcopy") is None:
+        pytest.skip("binutils (objcopy) is not installed")
+    try:
+        return find_kernel(), initramfs.find_busybox()
+    except DockpyError as error:
+        pytest.skip(f"no guest kernel or static busybox: {error}")
+
+
+def test_a_cached_initramfs_is_found_again_without_running_a_process(inputs_source, tmp_path, monkeypatch):
+    kernel, _ = inputs_source
+    built = initramfs.cached_initramfs(kernel, tmp_path)
+    made = built.stat().st_mtime_ns
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started to find a cached initramfs: {args[0]}")
+
+    monkeypatch.setattr(initramfs.subprocess, "run", no_process)
+    monkeypatch.setattr(kmodules.subprocess, "run", no_process)
+    assert initramfs.cached_initramfs(kernel, tmp_path) == built
+    assert built.stat().st_mtime_ns == made
+
+
+def test_the_cache_key_changes_with_the_init_script_and_the_module_slimming(inputs_source):
+    kernel, busybox = inputs_source
+    inputs = initramfs.gather_inputs(kernel, busybox)
+    assert dataclasses.replace(inputs, init_script=inputs.init_script + b"\n").digest() != inputs.digest()
+    assert dataclasses.replace(inputs, slim_modules=not inputs.slim_modules).digest() != inputs.digest()
+
+
+def test_the_archive_holds_the_slimmed_modules_and_every_busybox_applet(inputs_source):
+    kernel, busybox = inputs_source
+    inputs = initramfs.gather_inputs(kernel, busybox)
+    archive = initramfs.build_archive(inputs)
+    name, data = inputs.modules[-1]
+    expected = kmodules.without_type_information(data) if inputs.slim_modules else data
+    assert expected in archive
+    assert b"bin/sh\0" in archive and b"bin/modprobe\0" in archive
