@@ -5,8 +5,7 @@ being imported on one thread is visible half-initialized to another
 (``dataclasses`` peeks at ``sys.modules["typing"]``, which zstandard imports).
 """
 
-import subprocess
-import sys
+from tests.import_budget import slow_modules_imported
 
 # The modules ``dockpy commit`` imports before the layer's thread starts.
 BEFORE_THE_LAYER = (
@@ -16,11 +15,5 @@ BEFORE_THE_LAYER = (
 
 
 def test_the_layer_of_a_commit_starts_before_the_image_model_is_imported():
-    code = (
-        "import importlib, sys\n"
-        f"for name in {BEFORE_THE_LAYER!r}:\n    importlib.import_module(name)\n"
-        "slow = ('dockpy.runtime.lifecycle', 'dataclasses', 'dockpy.image.oci', 'dockpy.image.store')\n"
-        "print('SLOW=' + ','.join(m for m in slow if m in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "SLOW="
+    slow = ("dockpy.runtime.lifecycle", "dataclasses", "dockpy.image.oci", "dockpy.image.store")
+    assert slow_modules_imported(BEFORE_THE_LAYER, slow) == []

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+from tests.import_budget import slow_modules_imported
+
 
 def test_version_prints_the_package_version(dockpy):
     result = dockpy("--version")
@@ -96,14 +98,10 @@ def test_an_abbreviated_global_option_still_parses(dockpy, tmp_path):
 
 
 def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
-    code = (
-        "import importlib, sys\n"
-        "from dockpy.cli import COMMAND_MODULES\n"
-        "for name in COMMAND_MODULES:\n    importlib.import_module(name)\n"
-        "print('HEAVY=' + ','.join(m for m in ('dataclasses', 'typing', 'json', 'sqlite3', 'shutil') if m in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+    from dockpy.cli import COMMAND_MODULES
+
+    heavy = ("dataclasses", "typing", "json", "sqlite3", "shutil")
+    assert slow_modules_imported(tuple(COMMAND_MODULES), heavy) == []
 
 
 def test_a_command_ending_without_teardown_still_closes_its_database(dockpy, storage_root):
