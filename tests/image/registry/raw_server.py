@@ -7,7 +7,32 @@ import ssl
 import threading
 
 
-class RawServer:
+class _ThreadedListener:
+    """Listens on a free loopback port; each accepted connection is handled on its own thread."""
+
+    def __init__(self):
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        """Serve one accepted connection: each kind of server says how."""
+
+
+class RawServer(_ThreadedListener):
     """Answers each request with ``answer(method, path, headers, body)`` -> (raw response bytes, close after?).
 
     With ``tls`` (certificate and key files) it speaks TLS; a client that
@@ -20,28 +45,13 @@ class RawServer:
         if tls is not None:
             self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self._tls.load_cert_chain(*tls)
-        self.connections = 0
         self.requests: list[tuple[str, str, dict, bytes]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
     def url(self, path: str) -> str:
         return f"http://{self.address}{path}"
 
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
-
-    def _serve(self, connection: socket.socket) -> None:
+    def _handle(self, connection: socket.socket) -> None:
         if self._tls is not None:
             try:
                 connection = self._tls.wrap_socket(connection, server_side=True)
@@ -76,7 +86,7 @@ def ok(body: bytes = b"", extra: str = "") -> bytes:
     return f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode() + body
 
 
-class TunnelProxy:
+class TunnelProxy(_ThreadedListener):
     """An HTTP proxy that only tunnels (CONNECT), always to ``upstream``.
 
     ``targets`` records what each CONNECT asked for, ``headers`` its headers (lower-case names).
@@ -86,22 +96,9 @@ class TunnelProxy:
         self.upstream = upstream
         self.targets: list[str] = []
         self.headers: list[dict[str, str]] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def close(self) -> None:
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
-
-    def _tunnel(self, client: socket.socket) -> None:
+    def _handle(self, client: socket.socket) -> None:
         with client, client.makefile("rb", buffering=0) as reader:
             self.targets.append(reader.readline().decode().split()[1])
             headers = {}
