@@ -107,8 +107,11 @@ class RegistryClient:
         """
         if store.has(digest):
             return store.info(digest)
+        on_bytes = _ReportedBytes.wrapping(on_bytes)
 
         def download() -> BlobInfo:
+            if on_bytes:
+                on_bytes.start_over()
             with self._stream("GET", f"/v2/{repository}/blobs/{digest}", repository) as response, \
                     store.writer(digest, size) as blob:
                 if diff_id is None:
@@ -130,8 +133,11 @@ class RegistryClient:
         """
         if self.has_blob(repository, digest):
             return "exists"
+        on_bytes = _ReportedBytes.wrapping(on_bytes)
 
         def upload() -> str:
+            if on_bytes:
+                on_bytes.start_over()
             location = self._start_upload(repository, digest, mount_from)
             if location is None:
                 return "mounted"
@@ -377,6 +383,31 @@ def _read_body(response: Response) -> bytes:
         return response.content
     except TransportError as error:
         raise _TransientError(f"reading the answer from {response.url}: {error}") from error
+
+
+class _ReportedBytes:
+    """A transfer's ``on_bytes``, kept count of so that a retried transfer takes back what it reported.
+
+    Each attempt sends or reads the blob from its start: without this, a
+    progress bar would count the bytes of every failed attempt too.
+    """
+
+    def __init__(self, on_bytes: Callable[[int], None]):
+        self._on_bytes = on_bytes
+        self._reported = 0
+
+    @classmethod
+    def wrapping(cls, on_bytes: Callable[[int], None] | None) -> "_ReportedBytes | None":
+        return cls(on_bytes) if on_bytes else None
+
+    def __call__(self, count: int) -> None:
+        self._reported += count
+        self._on_bytes(count)
+
+    def start_over(self) -> None:
+        if self._reported:
+            self._on_bytes(-self._reported)
+            self._reported = 0
 
 
 def _copy(download: "_Download", blob, on_bytes: Callable[[int], None] | None) -> None:

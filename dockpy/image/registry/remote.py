@@ -27,7 +27,7 @@ class TransferProgress:
         pass
 
     def advanced(self, digest, count: int) -> None:
-        pass
+        """``count`` more bytes moved; negative when a retried transfer starts over."""
 
     def finished(self, digest, outcome: str) -> None:
         pass

@@ -101,6 +101,17 @@ def test_a_download_dropped_halfway_is_retried(registry_address, fault_proxy, st
     assert ContentStore(storage_root).read_bytes(digest) == data
 
 
+def test_a_retried_download_reports_each_byte_once(registry_address, fault_proxy, storage_root):
+    data = b"x" * 200_000
+    reported = []
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        digest, _ = push_bytes(client, "flaky/progress", data)
+        fault_proxy.drop_blob_downloads = 2
+        client.fetch_blob("flaky/progress", digest, len(data), ContentStore(storage_root), on_bytes=reported.append)
+    assert any(count < 0 for count in reported), "the dropped attempts' bytes are taken back"
+    assert sum(reported) == len(data)
+
+
 def test_a_corrupt_blob_is_refused_and_nothing_is_stored(registry_address, fault_proxy, storage_root):
     with RegistryClient(fault_proxy.address, tls_verify=False, attempts=2) as client:
         digest, _ = push_bytes(client, "corrupt/blob", b"precious content")
