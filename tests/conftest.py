@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,37 @@ def private_cache_home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cgroup_parent():
+    """A cgroup parent unique to this test session, for every container the tests start; removed and
+    checked empty at the end.
+
+    Set in the environment, so the builds that tests run in-process and the
+    dockpy processes they start use it too: no test makes a cgroup under the
+    host's own ``dockpy`` parent.
+    """
+    parent = f"dockpy-test-{uuid.uuid4().hex[:8]}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKPY_CGROUP_PARENT", parent)
+        yield parent
+    if os.geteuid() == 0:
+        from dockpy.runtime.namespace import cgroups
+
+        layout = cgroups.detect_layout()
+        leftovers = _cgroup_children(layout, parent)
+        cgroups.remove_parent(layout, parent)
+        assert not leftovers, f"cgroups left behind by the tests: {leftovers}"
+
+
+def _cgroup_children(layout, parent: str) -> list[str]:
+    children = []
+    for mount_point in set(layout.v1.values()) | ({layout.unified} if layout.unified else set()):
+        directory = os.path.join(mount_point, parent)
+        if os.path.isdir(directory):
+            children += [os.path.join(directory, entry.name) for entry in os.scandir(directory) if entry.is_dir()]
+    return children
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,6 @@ import os
 import shutil
 import stat
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from dockpy.build.runmounts import RunMount, parse_mount
 from dockpy.build.state import StageState
 from dockpy.build.workspace import StepWorkspace
 from dockpy.errors import BuildError, DockpyError, NotFoundError
+from dockpy.image.leftovers import BUILD_RUN_SCRATCH_PREFIX
 from dockpy.layers.layerstack import LayerStack, overlay_xattrs
 from dockpy.layers.mounts import unmount
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
@@ -120,12 +120,13 @@ def execute_run(builder, state: StageState, command: ShellOrExec, plan: RunPlan,
     with contextlib.ExitStack() as stack:
         volumes = [stack.enter_context(_prepared_mount(builder, state, mount, command)) for mount in plan.mounts]
         volumes = [volume for volume in volumes if volume is not None] + _network_files(plan.network)
-        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="build-run-", dir=builder.scratch_dir))
+        scratch = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix=BUILD_RUN_SCRATCH_PREFIX, dir=builder.scratch_dir))
         if not lower:
             os.mkdir(os.path.join(scratch, "empty"))
             lower = [os.path.join(scratch, "empty")]
         spec = ContainerSpec(
-            id=f"build-{uuid.uuid4().hex[:12]}",
+            id=os.path.basename(scratch),  # gc finds a killed build's cgroup by it (``leftovers``)
             # volatile: the upper dir becomes a layer blob, fsynced on its own; syncing it at the
             # overlay's unmount (the whole filesystem, on a busy disk 100 ms or more) buys nothing.
             rootfs=RootFilesystem(tuple(lower), workspace.upper, workspace.work, os.path.join(scratch, "rootfs"),

@@ -34,7 +34,7 @@ from pathlib import Path
 from dockpy.errors import ConflictError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image import catalog
 from dockpy.image.catalog import ImageRow
-from dockpy.image.leftovers import LEFTOVER_SNAPSHOT_PREFIXES, stale_temp_files
+from dockpy.image.leftovers import BUILD_RUN_SCRATCH_PREFIX, LEFTOVER_SNAPSHOT_PREFIXES, stale_temp_files
 from dockpy.image.lease import collector_lease
 from dockpy.image.oci import ImageConfig, Manifest, decode
 from dockpy.image.store import ImageStore
@@ -177,11 +177,24 @@ def _sweep(store: ImageStore, plan: GarbagePlan) -> None:
 
 
 def _remove(path: Path) -> None:
+    if path.name.startswith(BUILD_RUN_SCRATCH_PREFIX):
+        _remove_run_cgroup(path.name)
     if path.is_dir() and not path.is_symlink():
         unmount_all_below(path)  # a killed build's tmpfs or overlay: never delete through a mount
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _remove_run_cgroup(container_id: str) -> None:
+    """The cgroup of a killed build's RUN step, named after its scratch directory (empty: its processes died
+    with the build). Left alone when it still has processes, or without root."""
+    if os.geteuid() != 0:
+        return
+    from dockpy.runtime.namespace import cgroups
+
+    with contextlib.suppress(DockpyError):
+        cgroups.container_cgroup(cgroups.detect_layout(), cgroups.parent_from_environment(), container_id).remove()
 
 
 def _size(path: Path) -> int:

@@ -23,6 +23,9 @@ UNPACK_KEY_PREFIX = "extract-"
 # <root>/tmp (a RUN's root, tmpfs, secret and bind mounts, views of stages): a build holds the write
 # lease throughout. A killed build may leave mounts in its scratch directories (``gc`` detaches them).
 BUILD_KEY_PREFIX = "build-"
+# A RUN step's scratch directory; its container (and cgroup) is named after it, so that gc can remove
+# the cgroup a killed build's RUN left (the kernel killed the step's processes with the build).
+BUILD_RUN_SCRATCH_PREFIX = "build-run-"
 LEFTOVER_SNAPSHOT_PREFIXES = (UNPACK_KEY_PREFIX, BUILD_KEY_PREFIX)
 # The shared init layer is made here, then renamed to <root>/init (``dockpy.runtime.initlayer``).
 INIT_LAYER_STAGING_PREFIX = "init-layer-"

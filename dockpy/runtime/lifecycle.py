@@ -37,7 +37,6 @@ from dockpy.runtime.initlayer import host_hostname, prepare_container_directory,
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
 
-CGROUP_PARENT_ENV = "DOCKPY_CGROUP_PARENT"
 DEFAULT_STOP_TIMEOUT = 10
 # Docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-'.
 _VALID_NAME = r"[a-zA-Z0-9][a-zA-Z0-9_.-]+"
@@ -68,7 +67,7 @@ class Runtime:
         if self._backend is None:
             from dockpy.runtime.namespace.backend import NamespaceBackend
 
-            self._backend = NamespaceBackend(os.environ.get(CGROUP_PARENT_ENV) or "dockpy")
+            self._backend = NamespaceBackend()
         return self._backend
 
     def backend_for(self, record: ContainerRecord):

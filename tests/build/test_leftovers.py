@@ -38,7 +38,16 @@ def leftover_snapshots(root) -> list[str]:
         return [s.name for s in snapshotter.walk() if s.name.startswith("build-")]
 
 
-def test_gc_removes_what_a_build_killed_mid_run_left_and_fsck_finds_the_store_sound(build_root, tmp_path):
+def run_step_cgroups(parent: str) -> list[str]:
+    from dockpy.runtime.namespace import cgroups
+    from tests.conftest import _cgroup_children
+
+    return [path for path in _cgroup_children(cgroups.detect_layout(), parent)
+            if os.path.basename(path).startswith("build-run-")]
+
+
+def test_gc_removes_what_a_build_killed_mid_run_left_and_fsck_finds_the_store_sound(build_root, tmp_path,
+                                                                                     cgroup_parent):
     context = tmp_path / "context"
     context.mkdir()
     (context / "Dockerfile").write_text(DOCKERFILE)
@@ -46,12 +55,14 @@ def test_gc_removes_what_a_build_killed_mid_run_left_and_fsck_finds_the_store_so
     assert any(path.name.startswith("build-") for path in build_root.tmp.iterdir())
     assert mount_points_below(build_root.tmp), "the RUN's tmpfs stays mounted after the kill"
     assert leftover_snapshots(build_root)
+    assert run_step_cgroups(cgroup_parent), "the killed RUN's cgroup stays until gc"
 
     run_dockpy("--root", str(build_root.path), "gc", check=True)
 
     assert not [path.name for path in build_root.tmp.iterdir() if path.name.startswith("build-")]
     assert not mount_points_below(build_root.path)
     assert not leftover_snapshots(build_root)
+    assert not run_step_cgroups(cgroup_parent)
     run_dockpy("--root", str(build_root.path), "fsck", check=True)
 
 

@@ -2,15 +2,14 @@
 
 The rootfs is made once per session from Debian's busybox-static, with an
 /etc/passwd and /etc/group holding a non-root user, so user resolution is
-exercised against the image's own files. Every test's cgroups live under a
-parent named for this session, removed at the end; the session ends by
-checking that no mount and no cgroup of the tests is left behind.
+exercised against the image's own files. The session ends by checking that
+no mount and no process of the tests is left behind (the cgroups are
+checked by ``tests/conftest.py``'s ``cgroup_parent``).
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
@@ -40,20 +39,6 @@ def busybox_rootfs(tmp_path_factory) -> Path:
     if not BUSYBOX_BINARY.exists():
         pytest.skip("busybox-static is not installed (apt-get install busybox-static)")
     return make_busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")
-
-
-@pytest.fixture(scope="session")
-def cgroup_parent(request) -> str:
-    """A cgroup parent unique to this test session, removed (and checked empty) at its end."""
-    parent = f"dockpy-test-{uuid.uuid4().hex[:8]}"
-    yield parent
-    if os.geteuid() == 0:
-        from dockpy.runtime.namespace import cgroups
-
-        layout = cgroups.detect_layout()
-        leftovers = _cgroup_children(layout, parent)
-        cgroups.remove_parent(layout, parent)
-        assert not leftovers, f"cgroups left behind by the tests: {leftovers}"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -99,15 +84,6 @@ def run_in_busybox(dockpy, busybox_rootfs, container_env):
         return dockpy("run", *flags, *options, "--rootfs", str(busybox_rootfs), *command, input=input)
 
     return run
-
-
-def _cgroup_children(layout, parent: str) -> list[str]:
-    children = []
-    for mount_point in set(layout.v1.values()) | ({layout.unified} if layout.unified else set()):
-        directory = os.path.join(mount_point, parent)
-        if os.path.isdir(directory):
-            children += [os.path.join(directory, entry.name) for entry in os.scandir(directory) if entry.is_dir()]
-    return children
 
 
 @pytest.fixture(scope="session")

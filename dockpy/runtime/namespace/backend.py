@@ -98,8 +98,8 @@ class NamespaceBackend:
 
     name = "namespace"
 
-    def __init__(self, cgroup_parent: str = cgroups.DEFAULT_PARENT):
-        self.cgroup_parent = cgroup_parent
+    def __init__(self, cgroup_parent: str | None = None):
+        self.cgroup_parent = cgroup_parent or cgroups.parent_from_environment()
         self._layout: cgroups.CgroupLayout | None = None
 
     @property

@@ -24,6 +24,8 @@ from dockpy.errors import ContainerSetupError
 from dockpy.runtime.spec import Resources
 
 DEFAULT_PARENT = "dockpy"
+# Names the parent cgroup instead (tests and benchmarks keep their containers apart this way).
+PARENT_ENV = "DOCKPY_CGROUP_PARENT"
 # The CFS period Docker uses for --cpus: quota = cpus * period.
 CPU_PERIOD_US = 100_000
 # The controllers dockpy limits or reads. v1 names; v2 calls blkio "io" and folds cpuacct into cpu.
@@ -42,6 +44,11 @@ UNLIMITED_V1 = 2**62
 # rmdir of a cgroup fails with EBUSY for a moment after its last task was reaped.
 RMDIR_ATTEMPTS = 50
 RMDIR_RETRY_SECONDS = 0.01
+
+
+def parent_from_environment() -> str:
+    """The parent cgroup of dockpy's containers: ``$DOCKPY_CGROUP_PARENT``, else ``dockpy``."""
+    return os.environ.get(PARENT_ENV) or DEFAULT_PARENT
 
 
 class CgroupLayout(namedtuple("CgroupLayout", "v1 unified unified_controllers")):
