@@ -59,7 +59,7 @@ from dockpy.image.store import Image, ImageStore
 from dockpy.image.unpack import unpack_image
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import chain_ids
-from dockpy.layers.mounts import mount_all, unmount
+from dockpy.layers.mounts import mounted_in_new_directory
 from dockpy.layers.snapshots import Kind, Snapshotter
 from dockpy.root import StorageRoot
 from dockpy.runtime.users import resolve_user
@@ -287,15 +287,10 @@ class Builder:
         self.ensure_snapshots(layers, tuple(diff_ids))
         key = f"{BUILD_KEY_PREFIX}view-{uuid.uuid4().hex}"
         mounts = self.snapshotter.view(key, parent=chain)
-        target = tempfile.mkdtemp(prefix="build-view-", dir=self.scratch_dir)
         try:
-            mount_all(mounts, target)
-            try:
+            with mounted_in_new_directory(mounts, "build-view-", self.scratch_dir) as target:
                 yield target
-            finally:
-                unmount(target)
         finally:
-            os.rmdir(target)
             with contextlib.suppress(DockpyError):
                 self.snapshotter.remove(key)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -26,7 +25,7 @@ from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.layers.compression import Compression, LayerBlob, commit_layer
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import ChainID, DiffID, chain_ids
-from dockpy.layers.mounts import Mount, mount_all, unmount
+from dockpy.layers.mounts import Mount, mounted_in_new_directory
 from dockpy.layers.snapshots import Snapshotter
 from dockpy.layers.tarwriter import write_layer_tar
 
@@ -59,15 +58,8 @@ class StepWorkspace:
     @contextlib.contextmanager
     def mounted(self) -> Iterator[str]:
         """The step's root filesystem mounted read-write at a temporary directory."""
-        target = tempfile.mkdtemp(prefix=MOUNT_DIRECTORY_PREFIX, dir=self._scratch_dir)
-        try:
-            mount_all(self.mounts, target)
-            try:
-                yield target
-            finally:
-                unmount(target)
-        finally:
-            os.rmdir(target)
+        with mounted_in_new_directory(self.mounts, MOUNT_DIRECTORY_PREFIX, self._scratch_dir) as target:
+            yield target
 
     def is_empty(self) -> bool:
         return not os.listdir(self.upper)
