@@ -48,7 +48,7 @@ from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
 from dockpy.build.variables import BuildArgs, platform_args
-from dockpy.build.workspace import StepWorkspace
+from dockpy.build.workspace import StepWorkspace, mounted_in_new_directory
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
 from dockpy.errors import DockpyError, NotFoundError
 from dockpy.image.leftovers import BUILD_KEY_PREFIX
@@ -59,7 +59,6 @@ from dockpy.image.store import Image, ImageStore
 from dockpy.image.unpack import unpack_image
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import chain_ids
-from dockpy.layers.mounts import mounted_in_new_directory
 from dockpy.layers.snapshots import Kind, Snapshotter
 from dockpy.root import StorageRoot
 from dockpy.runtime.users import resolve_user

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -25,11 +26,25 @@ from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.layers.compression import Compression, LayerBlob, commit_layer
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import ChainID, DiffID, chain_ids
-from dockpy.layers.mounts import Mount, mounted_in_new_directory
+from dockpy.layers.mounts import Mount, mount_all, unmount
 from dockpy.layers.snapshots import Snapshotter
 from dockpy.layers.tarwriter import write_layer_tar
 
 MOUNT_DIRECTORY_PREFIX = "build-rootfs-"
+
+
+@contextlib.contextmanager
+def mounted_in_new_directory(mounts: list[Mount], prefix: str, directory: str) -> Iterator[str]:
+    """``mounts`` performed on a new directory in ``directory``; unmounted and removed after the block."""
+    target = tempfile.mkdtemp(prefix=prefix, dir=directory)
+    try:
+        mount_all(mounts, target)
+        try:
+            yield target
+        finally:
+            unmount(target)
+    finally:
+        os.rmdir(target)
 
 
 class StepWorkspace:

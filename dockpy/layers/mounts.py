@@ -7,13 +7,11 @@ Keeping them as data lets tests inspect the options without privileges.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
-import tempfile
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from dockpy import linux
 
@@ -73,20 +71,6 @@ def mount_all(mounts: Sequence[Mount], target: str | os.PathLike) -> None:
             _mount_bind(spec, target)
         else:
             linux.mount(spec.source, target, spec.type, 0, ",".join(spec.options) or None)
-
-
-@contextlib.contextmanager
-def mounted_in_new_directory(mounts: Sequence[Mount], prefix: str, directory: str) -> Iterator[str]:
-    """``mounts`` performed on a new directory in ``directory``; unmounted and removed after the block."""
-    target = tempfile.mkdtemp(prefix=prefix, dir=directory)
-    try:
-        mount_all(mounts, target)
-        try:
-            yield target
-        finally:
-            unmount(target)
-    finally:
-        os.rmdir(target)
 
 
 def unmount(target: str | os.PathLike) -> None:
