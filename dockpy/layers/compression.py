@@ -42,6 +42,9 @@ from dockpy.layers.digests import DiffID, Digest
 ZSTD_LEVEL = 3
 # Tars smaller than this are compressed single-threaded (see _ZstdCompressor).
 SMALL_TAR_SIZE = 16 << 20
+# zstd's output reaches the blob (its hash and file) in writes of this size: 1 MiB
+# rather than zstd's 128 KiB costs a 10 MiB layer ~3 ms less CPU. It does not change the bytes.
+ZSTD_WRITE_SIZE = 1 << 20
 GZIP_LEVEL = 1
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -323,14 +326,15 @@ class _TeeReader:
 class _ZstdCompressor:
     """zstd: one frame, single-threaded for a small tar, with zstd's workers for a big one.
 
-    The first ``SMALL_TAR_SIZE`` bytes are held back (as the chunks written,
-    never joined: a fresh 10 MiB buffer costs more in page faults than its
-    compression). A tar that ends within them is compressed by this thread:
-    for a 10 MiB layer that takes less than half the CPU time of zstd's
-    workers, whose fresh buffers page-fault more than they save at that
-    size. A bigger tar goes to a multithreaded stream, held bytes first. Which of the
-    two depends on the tar's size alone, so a tree still gives the same blob
-    on every machine.
+    The tar is compressed by this thread as it arrives, straight into the
+    blob, so a small layer is stored by the time its tar ends: for a 10 MiB
+    layer one thread takes less than half the CPU time of zstd's workers,
+    whose fresh buffers page-fault more than they save at that size. The
+    first ``SMALL_TAR_SIZE`` bytes are also held (as the chunks written,
+    never joined). A tar that grows past them starts its blob over
+    (``BlobWriter.restart``) and goes to a multithreaded stream, held bytes
+    first. Which of the two depends on the tar's size alone, so a tree still
+    gives the same blob on every machine.
     """
 
     def __init__(self, sink):
@@ -340,24 +344,27 @@ class _ZstdCompressor:
         self._sink = sink
         self._held: list | None = []
         self._held_size = 0
-        self._writer = None
+        self._writer = self._stream(threads=0)
 
     def write(self, data) -> None:
+        self._writer.write(data)
         if self._held is None:
-            self._writer.write(data)
             return
         self._held.append(data)
         self._held_size += len(data)
         if self._held_size >= SMALL_TAR_SIZE:
-            self._write_held(threads=max(1, os.cpu_count() or 1))
+            self._switch_to_workers()
 
     def finish(self) -> None:
-        if self._held is not None:
-            self._write_held(threads=0)
         self._writer.flush(self._zstandard.FLUSH_FRAME)
 
-    def _write_held(self, threads: int) -> None:
-        self._writer = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads).stream_writer(self._sink, closefd=False)
+    def _stream(self, threads: int):
+        compressor = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads)
+        return compressor.stream_writer(self._sink, closefd=False, write_size=ZSTD_WRITE_SIZE)
+
+    def _switch_to_workers(self) -> None:
+        self._sink.restart()
+        self._writer = self._stream(threads=max(1, os.cpu_count() or 1))
         held, self._held = self._held, None
         for chunk in held:
             self._writer.write(chunk)
