@@ -1,12 +1,16 @@
-"""``dockpy run --rm IMAGE true`` against crun, runc and the bare namespace floor, side by side.
+"""``dockpy run --rm IMAGE true`` against crun, runc, podman, Docker and the bare namespace floor, side by side.
 
 All run the same busybox root filesystem (Debian's busybox-static): dockpy
 as an image imported into a scratch storage root; crun and runc as an OCI
-bundle of that rootfs (``runc spec`` + args ``/bin/true``); the floor is
+bundle of that rootfs (``runc spec`` + args ``/bin/true``); podman and Docker
+as the same image, written by ``dockpy save`` and loaded into a private store
+of each (bench/peer_engines.py; dockerd is started for the benchmark and
+stopped after it); the floor is
 ``unshare -fpmnuiC --mount-proc chroot ROOTFS /bin/true``. crun 1.8 refuses
 this VM's hybrid cgroup layout, so it runs as ../shared/peers/40-bench-run.sh
 runs it: in a private mount namespace with /sys/fs/cgroup/unified unmounted.
-Peers that are not installed are skipped. Needs root.
+podman runs with runc, as the peers' configuration has it. Peers that are
+not installed are skipped, and their rows left out. Needs root.
 
     python bench/run_bench.py [--runs N] [--no-record]
 """
@@ -46,6 +50,7 @@ def run_all(scratch: Path, runs: int):
     # The interpreter's own start, which every dockpy command pays before its first line runs.
     timings.append(time_command("  python3 -c pass (dockpy's interpreter)", [sys.executable, "-c", "pass"], runs=runs))
     timings += peer_timings(bundle, runs)
+    timings += engine_timings(scratch, env, runs)
     remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
     return timings
 
@@ -81,6 +86,57 @@ def peer_timings(bundle: Path, runs: int):
     floor = ["unshare", "-fpmnuiC", "--mount-proc", "chroot", str(bundle / "rootfs"), "/bin/true"]
     timings.append(time_command("floor: unshare -fpmnuiC chroot rootfs true", floor, runs=runs))
     return timings
+
+
+def engine_timings(scratch: Path, env: dict, runs: int):
+    """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
+    from bench.peer_engines import podman_is_installed, remove_cgroup_tree
+    from tests.docker_daemon import docker_is_installed
+
+    archive = scratch / "busybox.tar"
+    subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
+                   env={**os.environ, **env}, capture_output=True)
+    parent = f"/dockpy-bench-peers-{os.getpid()}"
+    timings = []
+    try:
+        if podman_is_installed():
+            timings += podman_timings(scratch / "podman", archive, parent, runs)
+        if docker_is_installed():
+            timings += docker_timings(scratch / "docker", archive, parent, runs)
+    finally:
+        remove_cgroup_tree(parent.lstrip("/"))
+    return timings
+
+
+def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
+    from bench.peer_engines import PodmanStore
+
+    podman = PodmanStore(directory)
+    try:
+        podman.run("load", "-q", "-i", str(archive))
+        run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
+        return [time_command(f"podman {podman.version()} run --rm --network none (runc)", run, runs=runs,
+                             env=podman.env)]
+    finally:
+        podman.remove()
+
+
+def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
+    """Both rows give the container loopback only: dockerd runs without a bridge (tests/docker_daemon.py), so its
+    default network is an empty namespace runc makes; with ``--network none`` Docker's libnetwork makes it."""
+    from bench.peer_engines import docker_version
+    from tests.docker_daemon import DockerDaemon
+
+    daemon = DockerDaemon(directory)
+    try:
+        docker = daemon.command
+        subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+        label = f"docker {docker_version(docker)} run --rm"
+        run = [*docker, "run", "--rm", "--cgroup-parent", parent]
+        return [time_command(f"{label} (dockerd --bridge=none)", [*run, "busybox", "true"], runs=runs),
+                time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
+    finally:
+        daemon.stop()
 
 
 def remove_cgroup_parent(parent: str) -> None:
