@@ -1,18 +1,23 @@
-"""``dockpy build`` against ``buildah build``: cold, no-op and one-file-change rebuilds.
+"""``dockpy build`` against BuildKit and ``buildah build``: cold, no-op and one-file-change rebuilds.
 
 The context is the peers' (../shared/peers/20-make-context.sh, made here the
 same way): a two-stage Dockerfile of 12 instructions, 300 small files in 10
 directories and one 100 MiB file of random bytes. Base image:
 ``localhost/busybox:latest`` from the busybox template, in each tool's own
-temporary storage.
+temporary storage (BuildKit gets it by ``docker load`` of ``dockpy save``).
 
 - cold: a fresh storage root holding only the base image (page cache warm);
+  BuildKit's cache and the built image are removed before each run, as
+  ../shared/peers/70-docker.sh does;
 - no-op: the same build again;
 - one file: one small file changed before each run.
 
-Targets (issue 5, BuildKit measured on the reference machine at 1.70 / 0.098 /
-0.88 s): cold ≤ 1.5 s, no-op ≤ 0.098 s, one file ≤ 0.7 s.
-Run as root: ``.venv/bin/python bench/build_bench.py [--runs N]``.
+BuildKit is ``DOCKER_BUILDKIT=1 docker build --network none`` against Debian's
+dockerd 20.10, started by this script in its own directory and private mount
+namespace (tests/docker_daemon.py, the one the docker archive tests use).
+Targets (issue 5), as ratios of medians measured in the same run: cold ≤ 0.9×
+BuildKit, no-op ≤ 1.0×, one file ≤ 0.8×.
+Run as root: ``.venv/bin/python bench/build_bench.py [--runs N] [--no-buildah]``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ import tempfile
 from pathlib import Path
 
 from harness import REPO, dockpy_command, format_table, record, time_command
+
+sys.path.insert(0, str(REPO))
+from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
 DOCKERFILE = """\
 # stage 1: generate some files (used by COPY --from)
@@ -50,6 +58,7 @@ CMD ["/bin/sh", "-c", "cat /app/count.txt"]
 CHANGED_FILE = "ctx/small/d05/f007.txt"
 TAG = "localhost/peer-bench:latest"
 # Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
+TARGET = "dockpy / BuildKit (medians, same run): cold ≤ 0.9×, no-op ≤ 1.0×, one file changed ≤ 0.8×"
 ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(REPO)}
 
 
@@ -86,9 +95,8 @@ def seed_dockpy_root(root: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **ENVIRONMENT})
 
 
-def dockpy_timings(work: Path, context: Path, runs: int) -> list:
-    seed, root = work / "dockpy-seed", work / "dockpy-root"
-    seed_dockpy_root(seed)
+def dockpy_timings(work: Path, context: Path, seed: Path, runs: int) -> list:
+    root = work / "dockpy-root"
     command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
 
     def fresh_root() -> None:
@@ -101,6 +109,34 @@ def dockpy_timings(work: Path, context: Path, runs: int) -> list:
         time_command("dockpy build: one file changed", command, runs=runs, env=ENVIRONMENT,
                      setup=lambda: _touch_content(context)),
     ]
+
+
+def buildkit_timings(work: Path, context: Path, seed: Path, runs: int) -> list:
+    """BuildKit in a dockerd of its own, holding only the base image (loaded from dockpy's seed root)."""
+    daemon = DockerDaemon(work / "dockerd")
+    try:
+        _docker_load_base_image(daemon, seed, work / "busybox-docker.tar")
+        command = ["env", "DOCKER_BUILDKIT=1", *daemon.command, "build", "--network", "none", "-t", TAG,
+                   str(context)]
+
+        def clean() -> None:
+            for cleanup in (["rmi", "-f", TAG], ["image", "prune", "-f"], ["builder", "prune", "-af"]):
+                subprocess.run([*daemon.command, *cleanup], capture_output=True)
+
+        return [
+            time_command("BuildKit (docker build): cold", command, runs=runs, setup=clean),
+            time_command("BuildKit (docker build): no-op rebuild", command, runs=runs),
+            time_command("BuildKit (docker build): one file changed", command, runs=runs,
+                         setup=lambda: _touch_content(context)),
+        ]
+    finally:
+        daemon.stop()
+
+
+def _docker_load_base_image(daemon: DockerDaemon, seed: Path, archive: Path) -> None:
+    subprocess.run(dockpy_command("--root", str(seed), "save", "--format", "docker", "-o", str(archive),
+                                  "localhost/busybox:latest"), check=True, env={**os.environ, **ENVIRONMENT})
+    subprocess.run([*daemon.command, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
 
 
 def buildah_timings(work: Path, context: Path, runs: int) -> list:
@@ -138,10 +174,10 @@ def _buildah_base_image(storage: list[str], work: Path) -> None:
                    capture_output=True)
 
 
-def _ratios(ours: list, theirs: list) -> str:
-    """dockpy's medians as fractions of buildah's, measured side by side (load affects both alike)."""
+def _ratios(ours: list, theirs: list, name: str) -> str:
+    """dockpy's medians as fractions of another builder's, measured side by side (load affects both alike)."""
     parts = [f"{mine.operation.split(': ')[1]} {mine.median / other.median:.2f}×" for mine, other in zip(ours, theirs)]
-    return "dockpy / buildah (median): " + ", ".join(parts)
+    return f"dockpy / {name} (median): " + ", ".join(parts)
 
 
 def remove_work_directory(work: Path) -> None:
@@ -176,29 +212,45 @@ def _touch_content(context: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-buildah", action="store_true", help="leave buildah out (it takes most of the time)")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
     work = Path(tempfile.mkdtemp(prefix="dockpy-build-bench-"))
     try:
-        context = work / "context"
-        context.mkdir()
-        make_context(context)
-        timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=args.runs * 2)]
-        timings += dockpy_timings(work, context, args.runs)
-        note = ""
-        if shutil.which("buildah"):
-            try:
-                theirs = buildah_timings(work, context, args.runs)
-                timings += theirs
-                note = "\n\n" + _ratios(timings[1:4], theirs)
-            except subprocess.CalledProcessError as error:
-                failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-                note = f"\n\nbuildah failed during this run ({'; '.join(failure) or error}); its rows are missing."
+        timings, notes = measure_all(work, args.runs, with_buildah=not args.no_buildah)
     finally:
         remove_work_directory(work)
-    record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py",
-           format_table(timings, target="cold ≤ 1.5 s, no-op ≤ 0.098 s, one file changed ≤ 0.7 s "
-                        "(BuildKit on the reference machine: 1.70 / 0.098 / 0.88 s)") + note)
+    body = format_table(timings, target=TARGET) + "".join(f"\n\n{note}" for note in notes)
+    if args.no_record:
+        print(body)
+    else:
+        record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py", body)
+
+
+def measure_all(work: Path, runs: int, with_buildah: bool) -> tuple[list, list[str]]:
+    """Every builder's rows, and notes: dockpy's ratios to each of the others, or why one is missing."""
+    context, seed = work / "context", work / "dockpy-seed"
+    context.mkdir()
+    make_context(context)
+    seed_dockpy_root(seed)
+    timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=runs * 2)]
+    ours = dockpy_timings(work, context, seed, runs)
+    timings += ours
+    notes = []
+    peers = [("BuildKit", lambda: buildkit_timings(work, context, seed, runs), docker_is_installed()),
+             ("buildah", lambda: buildah_timings(work, context, runs), with_buildah and shutil.which("buildah"))]
+    for name, measure, available in peers:
+        if not available:
+            continue
+        try:
+            theirs = measure()
+        except subprocess.CalledProcessError as error:
+            failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+            notes.append(f"{name} failed during this run ({'; '.join(failure) or error}); its rows are missing.")
+            continue
+        timings += theirs
+        notes.append(_ratios(ours, theirs, name))
+    return timings, notes
 
 
 if __name__ == "__main__":
