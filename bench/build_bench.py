@@ -250,6 +250,9 @@ def measure_all(work: Path, runs: int, with_buildah: bool) -> tuple[list, list[s
             continue
         timings += theirs
         notes.append(_ratios(ours, theirs, name))
+    if any(note.startswith("dockpy / BuildKit") for note in notes):
+        notes.append("BuildKit's CPU column counts the docker client alone: the build runs in dockerd, "
+                     "which is no child of the benchmark.")
     return timings, notes
 
 
