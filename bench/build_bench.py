@@ -15,23 +15,29 @@ temporary storage (BuildKit gets it by ``docker load`` of ``dockpy save``).
 BuildKit is ``DOCKER_BUILDKIT=1 docker build --network none`` against Debian's
 dockerd 20.10, started by this script in its own directory and private mount
 namespace (tests/docker_daemon.py, the one the docker archive tests use).
-Targets (issue 5), as ratios of medians measured in the same run: cold ≤ 0.9×
-BuildKit, no-op ≤ 1.0×, one file ≤ 0.8×.
+dockpy and BuildKit take turns run by run, so a busy neighbour slows both
+alike. Targets (issue 5), as ratios of medians measured in the same run:
+cold ≤ 0.9× BuildKit, no-op ≤ 1.0×, one file ≤ 0.8×.
 Run as root: ``.venv/bin/python bench/build_bench.py [--runs N] [--no-buildah]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-from harness import REPO, dockpy_command, format_table, record, time_command
+from harness import REPO, Timing, dockpy_command, format_table, record, time_command
 
 sys.path.insert(0, str(REPO))
 from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
@@ -95,40 +101,87 @@ def seed_dockpy_root(root: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **ENVIRONMENT})
 
 
-def dockpy_timings(work: Path, context: Path, seed: Path, runs: int) -> list:
+class BuildTool(NamedTuple):
+    """One builder as the benchmark runs it: its build command, and how to make its next build cold."""
+
+    name: str
+    command: list[str]
+    make_cold: Callable[[], None]
+    env: dict | None = None
+
+
+SCENARIOS = ("cold", "no-op rebuild", "one file changed")
+
+
+def time_side_by_side(tools: list[BuildTool], context: Path, runs: int) -> dict[str, list[Timing]]:
+    """Each scenario's ``runs`` timed builds per tool, the tools taking turns run by run.
+
+    A neighbour's burst of load then slows every tool alike instead of
+    whichever happened to be measured at the time. The first round is an
+    untimed warm-up. "one file changed" changes the file before every
+    tool's run, so each rebuilds after a change of its own.
+    """
+    timings: dict[str, list[Timing]] = {tool.name: [] for tool in tools}
+    for scenario in SCENARIOS:
+        samples: dict[str, list[tuple[float, float]]] = {tool.name: [] for tool in tools}
+        for round_number in range(runs + 1):
+            for tool in tools:
+                _prepare(scenario, tool, context)
+                sample = _timed_build(tool)
+                if round_number:
+                    samples[tool.name].append(sample)
+        for tool in tools:
+            walls, cpus = zip(*samples[tool.name])
+            timings[tool.name].append(Timing(f"{tool.name}: {scenario}", walls, cpus))
+    return timings
+
+
+def _prepare(scenario: str, tool: BuildTool, context: Path) -> None:
+    if scenario == "cold":
+        tool.make_cold()
+    elif scenario == "one file changed":
+        _touch_content(context)
+
+
+def _timed_build(tool: BuildTool) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the command and every process it waited for) of one build."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(tool.command, env={**os.environ, **(tool.env or {})}, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def dockpy_tool(work: Path, context: Path, seed: Path) -> BuildTool:
+    """dockpy on its own storage root; cold is a fresh copy of the seed root."""
     root = work / "dockpy-root"
-    command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
 
     def fresh_root() -> None:
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["cp", "-a", str(seed), str(root)], check=True)
 
-    return [
-        time_command("dockpy build: cold", command, runs=runs, env=ENVIRONMENT, setup=fresh_root),
-        time_command("dockpy build: no-op rebuild", command, runs=runs, env=ENVIRONMENT),
-        time_command("dockpy build: one file changed", command, runs=runs, env=ENVIRONMENT,
-                     setup=lambda: _touch_content(context)),
-    ]
+    command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
+    return BuildTool("dockpy build", command, fresh_root, ENVIRONMENT)
 
 
-def buildkit_timings(work: Path, context: Path, seed: Path, runs: int) -> list:
-    """BuildKit in a dockerd of its own, holding only the base image (loaded from dockpy's seed root)."""
+@contextlib.contextmanager
+def buildkit_tool(work: Path, context: Path, seed: Path) -> Iterator[BuildTool]:
+    """BuildKit in a dockerd of its own, holding only the base image (loaded from dockpy's seed root).
+
+    Cold removes the built image and BuildKit's cache, as ../shared/peers/70-docker.sh does.
+    """
     daemon = DockerDaemon(work / "dockerd")
     try:
         _docker_load_base_image(daemon, seed, work / "busybox-docker.tar")
-        command = ["env", "DOCKER_BUILDKIT=1", *daemon.command, "build", "--network", "none", "-t", TAG,
-                   str(context)]
 
         def clean() -> None:
             for cleanup in (["rmi", "-f", TAG], ["image", "prune", "-f"], ["builder", "prune", "-af"]):
                 subprocess.run([*daemon.command, *cleanup], capture_output=True)
 
-        return [
-            time_command("BuildKit (docker build): cold", command, runs=runs, setup=clean),
-            time_command("BuildKit (docker build): no-op rebuild", command, runs=runs),
-            time_command("BuildKit (docker build): one file changed", command, runs=runs,
-                         setup=lambda: _touch_content(context)),
-        ]
+        command = [*daemon.command, "build", "--network", "none", "-t", TAG, str(context)]
+        yield BuildTool("BuildKit (docker build)", command, clean, {"DOCKER_BUILDKIT": "1"})
     finally:
         daemon.stop()
 
@@ -139,23 +192,19 @@ def _docker_load_base_image(daemon: DockerDaemon, seed: Path, archive: Path) -> 
     subprocess.run([*daemon.command, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
 
 
-def buildah_timings(work: Path, context: Path, runs: int) -> list:
+def buildah_tool(work: Path, context: Path) -> BuildTool:
+    """buildah with chroot isolation on its own storage; cold removes its containers and images but the base."""
     storage = ["--root", str(work / "buildah-root"), "--runroot", str(work / "buildah-runroot")]
     _buildah_base_image(storage, work)
-    command = ["buildah", *storage, "build", "--layers", "--pull=never", "--isolation", "chroot", "-q", "-t", TAG,
-               str(context)]
 
     def clean() -> None:
         subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True)
         subprocess.run(["buildah", *storage, "rmi", "-f", TAG], capture_output=True)
         subprocess.run(["buildah", *storage, "rmi", "--prune"], capture_output=True)
 
-    return [
-        time_command("buildah build --isolation chroot: cold", command, runs=runs, setup=clean),
-        time_command("buildah build --isolation chroot: no-op rebuild", command, runs=runs),
-        time_command("buildah build --isolation chroot: one file changed", command, runs=runs,
-                     setup=lambda: _touch_content(context)),
-    ]
+    command = ["buildah", *storage, "build", "--layers", "--pull=never", "--isolation", "chroot", "-q", "-t", TAG,
+               str(context)]
+    return BuildTool("buildah build --isolation chroot", command, clean)
 
 
 def _buildah_base_image(storage: list[str], work: Path) -> None:
@@ -228,31 +277,38 @@ def main() -> None:
 
 
 def measure_all(work: Path, runs: int, with_buildah: bool) -> tuple[list, list[str]]:
-    """Every builder's rows, and notes: dockpy's ratios to each of the others, or why one is missing."""
+    """Every builder's rows, and notes: dockpy's ratios to each of the others, or why one is missing.
+
+    dockpy and BuildKit (the targets' reference) take turns run by run;
+    buildah, much slower, runs after them.
+    """
     context, seed = work / "context", work / "dockpy-seed"
     context.mkdir()
     make_context(context)
     seed_dockpy_root(seed)
     timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=runs * 2)]
-    ours = dockpy_timings(work, context, seed, runs)
-    timings += ours
     notes = []
-    peers = [("BuildKit", lambda: buildkit_timings(work, context, seed, runs), docker_is_installed()),
-             ("buildah", lambda: buildah_timings(work, context, runs), with_buildah and shutil.which("buildah"))]
-    for name, measure, available in peers:
-        if not available:
-            continue
-        try:
-            theirs = measure()
-        except subprocess.CalledProcessError as error:
-            failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-            notes.append(f"{name} failed during this run ({'; '.join(failure) or error}); its rows are missing.")
-            continue
-        timings += theirs
-        notes.append(_ratios(ours, theirs, name))
-    if any(note.startswith("dockpy / BuildKit") for note in notes):
+    with contextlib.ExitStack() as stack:
+        tools = [dockpy_tool(work, context, seed)]
+        if docker_is_installed():
+            tools.append(stack.enter_context(buildkit_tool(work, context, seed)))
+        measured = time_side_by_side(tools, context, runs)
+    ours, buildkit = measured["dockpy build"], measured.get("BuildKit (docker build)")
+    timings += ours
+    if buildkit:
+        timings += buildkit
+        notes.append(_ratios(ours, buildkit, "BuildKit"))
         notes.append("BuildKit's CPU column counts the docker client alone: the build runs in dockerd, "
                      "which is no child of the benchmark.")
+    if with_buildah and shutil.which("buildah"):
+        try:
+            theirs = time_side_by_side([buildah_tool(work, context)], context, runs)["buildah build --isolation chroot"]
+        except subprocess.CalledProcessError as error:
+            failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+            notes.append(f"buildah failed during this run ({'; '.join(failure) or error}); its rows are missing.")
+        else:
+            timings += theirs
+            notes.append(_ratios(ours, theirs, "buildah"))
     return timings, notes
 
 
