@@ -63,8 +63,8 @@ CMD ["/bin/sh", "-c", "cat /app/count.txt"]
 """
 CHANGED_FILE = "ctx/small/d05/f007.txt"
 TAG = "localhost/peer-bench:latest"
-# Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
 TARGET = "dockpy / BuildKit (medians, same run): cold ≤ 0.9×, no-op ≤ 1.0×, one file changed ≤ 0.8×"
+# Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
 ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(REPO)}
 
 
@@ -300,6 +300,8 @@ def measure_all(work: Path, runs: int, with_buildah: bool) -> tuple[list, list[s
         notes.append(_ratios(ours, buildkit, "BuildKit"))
         notes.append("BuildKit's CPU column counts the docker client alone: the build runs in dockerd, "
                      "which is no child of the benchmark.")
+    else:
+        notes.append("BuildKit was not measured: dockerd is not installed (Debian package docker.io).")
     if with_buildah and shutil.which("buildah"):
         try:
             theirs = time_side_by_side([buildah_tool(work, context)], context, runs)["buildah build --isolation chroot"]
