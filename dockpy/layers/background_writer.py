@@ -29,12 +29,12 @@ class BackgroundWriter:
     ``with`` block's end; an error in the block stops the thread and propagates.
     """
 
-    def __init__(self, sink):
+    def __init__(self, sink, name: str = "dockpy-layer-writer"):
         self._sink = sink
         self._batch = bytearray()
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._consume, name="dockpy-layer-writer", daemon=True)
+        self._thread = threading.Thread(target=self._consume, name=name, daemon=True)
 
     def __enter__(self) -> "BackgroundWriter":
         self._thread.start()
