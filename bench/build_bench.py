@@ -1,32 +1,46 @@
-"""``dockpy build`` against ``buildah build``: cold, no-op and one-file-change rebuilds.
+"""``dockpy build`` against BuildKit and ``buildah build``: cold, no-op and one-file-change rebuilds.
 
 The context is the peers' (../shared/peers/20-make-context.sh, made here the
 same way): a two-stage Dockerfile of 12 instructions, 300 small files in 10
 directories and one 100 MiB file of random bytes. Base image:
 ``localhost/busybox:latest`` from the busybox template, in each tool's own
-temporary storage.
+temporary storage (BuildKit gets it by ``docker load`` of ``dockpy save``).
 
 - cold: a fresh storage root holding only the base image (page cache warm);
+  BuildKit's cache and the built image are removed before each run, as
+  ../shared/peers/70-docker.sh does;
 - no-op: the same build again;
 - one file: one small file changed before each run.
 
-Targets (issue 5, BuildKit measured on the reference machine at 1.70 / 0.098 /
-0.88 s): cold ≤ 1.5 s, no-op ≤ 0.098 s, one file ≤ 0.7 s.
-Run as root: ``.venv/bin/python bench/build_bench.py [--runs N]``.
+BuildKit is ``DOCKER_BUILDKIT=1 docker build --network none`` against Debian's
+dockerd 20.10, started by this script in its own directory and private mount
+namespace (tests/docker_daemon.py, the one the docker archive tests use).
+dockpy and BuildKit take turns run by run, so a busy neighbour slows both
+alike. Targets (issue 5), as ratios of medians measured in the same run:
+cold ≤ 0.9× BuildKit, no-op ≤ 1.0×, one file ≤ 0.8×.
+Run as root: ``.venv/bin/python bench/build_bench.py [--runs N] [--no-buildah]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-from harness import REPO, dockpy_command, format_table, record, time_command
+from harness import REPO, Timing, dockpy_command, format_table, record, time_command
+
+sys.path.insert(0, str(REPO))
+from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
 DOCKERFILE = """\
 # stage 1: generate some files (used by COPY --from)
@@ -49,6 +63,7 @@ CMD ["/bin/sh", "-c", "cat /app/count.txt"]
 """
 CHANGED_FILE = "ctx/small/d05/f007.txt"
 TAG = "localhost/peer-bench:latest"
+TARGET = "dockpy / BuildKit (medians, same run): cold ≤ 0.9×, no-op ≤ 1.0×, one file changed ≤ 0.8×"
 # Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
 ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(REPO)}
 
@@ -86,40 +101,110 @@ def seed_dockpy_root(root: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, **ENVIRONMENT})
 
 
-def dockpy_timings(work: Path, context: Path, runs: int) -> list:
-    seed, root = work / "dockpy-seed", work / "dockpy-root"
-    seed_dockpy_root(seed)
-    command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
+class BuildTool(NamedTuple):
+    """One builder as the benchmark runs it: its build command, and how to make its next build cold."""
+
+    name: str
+    command: list[str]
+    make_cold: Callable[[], None]
+    env: dict | None = None
+
+
+SCENARIOS = ("cold", "no-op rebuild", "one file changed")
+
+
+def time_side_by_side(tools: list[BuildTool], context: Path, runs: int) -> dict[str, list[Timing]]:
+    """Each scenario's ``runs`` timed builds per tool, the tools taking turns run by run.
+
+    A neighbour's burst of load then slows every tool alike instead of
+    whichever happened to be measured at the time. The first round is an
+    untimed warm-up. "one file changed" changes the file before every
+    tool's run, so each rebuilds after a change of its own.
+    """
+    timings: dict[str, list[Timing]] = {tool.name: [] for tool in tools}
+    for scenario in SCENARIOS:
+        samples: dict[str, list[tuple[float, float]]] = {tool.name: [] for tool in tools}
+        for round_number in range(runs + 1):
+            for tool in tools:
+                _prepare(scenario, tool, context)
+                sample = _timed_build(tool)
+                if round_number:
+                    samples[tool.name].append(sample)
+        for tool in tools:
+            walls, cpus = zip(*samples[tool.name])
+            timings[tool.name].append(Timing(f"{tool.name}: {scenario}", walls, cpus))
+    return timings
+
+
+def _prepare(scenario: str, tool: BuildTool, context: Path) -> None:
+    if scenario == "cold":
+        tool.make_cold()
+    elif scenario == "one file changed":
+        _touch_content(context)
+
+
+def _timed_build(tool: BuildTool) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (the command and every process it waited for) of one build."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(tool.command, env={**os.environ, **(tool.env or {})}, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def dockpy_tool(work: Path, context: Path, seed: Path) -> BuildTool:
+    """dockpy on its own storage root; cold is a fresh copy of the seed root."""
+    root = work / "dockpy-root"
 
     def fresh_root() -> None:
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["cp", "-a", str(seed), str(root)], check=True)
 
-    return [
-        time_command("dockpy build: cold", command, runs=runs, env=ENVIRONMENT, setup=fresh_root),
-        time_command("dockpy build: no-op rebuild", command, runs=runs, env=ENVIRONMENT),
-        time_command("dockpy build: one file changed", command, runs=runs, env=ENVIRONMENT,
-                     setup=lambda: _touch_content(context)),
-    ]
+    command = dockpy_command("--root", str(root), "build", "-q", "-t", TAG, str(context))
+    return BuildTool("dockpy build", command, fresh_root, ENVIRONMENT)
 
 
-def buildah_timings(work: Path, context: Path, runs: int) -> list:
+@contextlib.contextmanager
+def buildkit_tool(work: Path, context: Path, seed: Path) -> Iterator[BuildTool]:
+    """BuildKit in a dockerd of its own, holding only the base image (loaded from dockpy's seed root).
+
+    Cold removes the built image and BuildKit's cache, as ../shared/peers/70-docker.sh does.
+    """
+    daemon = DockerDaemon(work / "dockerd")
+    try:
+        _docker_load_base_image(daemon, seed, work / "busybox-docker.tar")
+
+        def clean() -> None:
+            for cleanup in (["rmi", "-f", TAG], ["image", "prune", "-f"], ["builder", "prune", "-af"]):
+                subprocess.run([*daemon.command, *cleanup], capture_output=True)
+
+        command = [*daemon.command, "build", "--network", "none", "-t", TAG, str(context)]
+        yield BuildTool("BuildKit (docker build)", command, clean, {"DOCKER_BUILDKIT": "1"})
+    finally:
+        daemon.stop()
+
+
+def _docker_load_base_image(daemon: DockerDaemon, seed: Path, archive: Path) -> None:
+    subprocess.run(dockpy_command("--root", str(seed), "save", "--format", "docker", "-o", str(archive),
+                                  "localhost/busybox:latest"), check=True, env={**os.environ, **ENVIRONMENT})
+    subprocess.run([*daemon.command, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+
+
+def buildah_tool(work: Path, context: Path) -> BuildTool:
+    """buildah with chroot isolation on its own storage; cold removes its containers and images but the base."""
     storage = ["--root", str(work / "buildah-root"), "--runroot", str(work / "buildah-runroot")]
     _buildah_base_image(storage, work)
-    command = ["buildah", *storage, "build", "--layers", "--pull=never", "--isolation", "chroot", "-q", "-t", TAG,
-               str(context)]
 
     def clean() -> None:
         subprocess.run(["buildah", *storage, "rm", "--all"], capture_output=True)
         subprocess.run(["buildah", *storage, "rmi", "-f", TAG], capture_output=True)
         subprocess.run(["buildah", *storage, "rmi", "--prune"], capture_output=True)
 
-    return [
-        time_command("buildah build --isolation chroot: cold", command, runs=runs, setup=clean),
-        time_command("buildah build --isolation chroot: no-op rebuild", command, runs=runs),
-        time_command("buildah build --isolation chroot: one file changed", command, runs=runs,
-                     setup=lambda: _touch_content(context)),
-    ]
+    command = ["buildah", *storage, "build", "--layers", "--pull=never", "--isolation", "chroot", "-q", "-t", TAG,
+               str(context)]
+    return BuildTool("buildah build --isolation chroot", command, clean)
 
 
 def _buildah_base_image(storage: list[str], work: Path) -> None:
@@ -138,10 +223,10 @@ def _buildah_base_image(storage: list[str], work: Path) -> None:
                    capture_output=True)
 
 
-def _ratios(ours: list, theirs: list) -> str:
-    """dockpy's medians as fractions of buildah's, measured side by side (load affects both alike)."""
+def _ratios(ours: list, theirs: list, name: str) -> str:
+    """dockpy's medians as fractions of another builder's, measured side by side (load affects both alike)."""
     parts = [f"{mine.operation.split(': ')[1]} {mine.median / other.median:.2f}×" for mine, other in zip(ours, theirs)]
-    return "dockpy / buildah (median): " + ", ".join(parts)
+    return f"dockpy / {name} (median): " + ", ".join(parts)
 
 
 def remove_work_directory(work: Path) -> None:
@@ -176,29 +261,57 @@ def _touch_content(context: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-buildah", action="store_true", help="leave buildah out (it takes most of the time)")
+    parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
     work = Path(tempfile.mkdtemp(prefix="dockpy-build-bench-"))
     try:
-        context = work / "context"
-        context.mkdir()
-        make_context(context)
-        timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=args.runs * 2)]
-        timings += dockpy_timings(work, context, args.runs)
-        note = ""
-        if shutil.which("buildah"):
-            try:
-                theirs = buildah_timings(work, context, args.runs)
-                timings += theirs
-                note = "\n\n" + _ratios(timings[1:4], theirs)
-            except subprocess.CalledProcessError as error:
-                failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
-                note = f"\n\nbuildah failed during this run ({'; '.join(failure) or error}); its rows are missing."
+        timings, notes = measure_all(work, args.runs, with_buildah=not args.no_buildah)
     finally:
         remove_work_directory(work)
-    record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py",
-           format_table(timings, target="cold ≤ 1.5 s, no-op ≤ 0.098 s, one file changed ≤ 0.7 s "
-                        "(BuildKit on the reference machine: 1.70 / 0.098 / 0.88 s)") + note)
+    body = format_table(timings, target=TARGET) + "".join(f"\n\n{note}" for note in notes)
+    if args.no_record:
+        print(body)
+    else:
+        record("Build: cold, no-op and one-file-change rebuilds", "python bench/build_bench.py", body)
+
+
+def measure_all(work: Path, runs: int, with_buildah: bool) -> tuple[list, list[str]]:
+    """Every builder's rows, and notes: dockpy's ratios to each of the others, or why one is missing.
+
+    dockpy and BuildKit (the targets' reference) take turns run by run;
+    buildah, much slower, runs after them.
+    """
+    context, seed = work / "context", work / "dockpy-seed"
+    context.mkdir()
+    make_context(context)
+    seed_dockpy_root(seed)
+    timings = [time_command("python3 -c pass (for scale)", [sys.executable, "-c", "pass"], runs=runs * 2)]
+    notes = []
+    with contextlib.ExitStack() as stack:
+        tools = [dockpy_tool(work, context, seed)]
+        if docker_is_installed():
+            tools.append(stack.enter_context(buildkit_tool(work, context, seed)))
+        measured = time_side_by_side(tools, context, runs)
+    ours, buildkit = measured["dockpy build"], measured.get("BuildKit (docker build)")
+    timings += ours
+    if buildkit:
+        timings += buildkit
+        notes.append(_ratios(ours, buildkit, "BuildKit"))
+        notes.append("BuildKit's CPU column counts the docker client alone: the build runs in dockerd, "
+                     "which is no child of the benchmark.")
+    else:
+        notes.append("BuildKit was not measured: dockerd is not installed (Debian package docker.io).")
+    if with_buildah and shutil.which("buildah"):
+        try:
+            theirs = time_side_by_side([buildah_tool(work, context)], context, runs)["buildah build --isolation chroot"]
+        except subprocess.CalledProcessError as error:
+            failure = (error.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]
+            notes.append(f"buildah failed during this run ({'; '.join(failure) or error}); its rows are missing.")
+        else:
+            timings += theirs
+            notes.append(_ratios(ours, theirs, "buildah"))
+    return timings, notes
 
 
 if __name__ == "__main__":

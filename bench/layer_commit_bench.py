@@ -8,7 +8,7 @@ to about 60%):
 - many small files (100,000 by default, 0-4 KiB each, 100 per directory).
 
 For each, the reference pipeline and dockpy's ``commit_layer(store,
-write_layer_tar(dir))`` (tar + sha256 diff_id + zstd -3 multithreaded + sha256
+write_layer_tar(dir))`` (tar + sha256 diff_id + zstd -3, by zstd's workers here + sha256
 digest + write and fsync of the blob) run alternately ``--repeat`` times from a
 warm page cache; the best time of each is kept. Throughput is bytes of file
 data per second; the ratio is dockpy's throughput over the pipeline's

@@ -11,8 +11,10 @@ and it would use a system containerd it finds at /run/containerd. So it runs
 in a private mount namespace with tmpfs over /run and /etc/docker: those
 writes land in the tmpfs, and with no system containerd in sight it supervises
 its own. The mounts it makes (a bind mount of its data root, overlay layers)
-live in that namespace too and vanish with it. The tests load and save images;
-they never run a container in it.
+live in that namespace too and vanish with it. The tests load and save images
+with it; bench/build_bench.py also builds with BuildKit in it, whose RUN steps
+are runc containers started inside that namespace (with ``--network none``
+they need no bridge).
 """
 
 from __future__ import annotations

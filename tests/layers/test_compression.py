@@ -11,7 +11,7 @@ import tarfile
 import pytest
 import zstandard
 
-from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
+from dockpy.errors import IntegrityError, InvalidInputError, StoreError, UnsafeArchiveError
 from dockpy.layers import compression
 from dockpy.layers.compression import (
     Compression,
@@ -75,14 +75,7 @@ def test_gzip_blobs_are_deterministic_and_carry_no_name_or_time(store, tree):
 
 def test_zstd_output_does_not_depend_on_the_number_of_worker_threads():
     data = pseudo_random_bytes(1 << 20) + b"compressible " * 200_000
-    outputs = set()
-    for threads in (1, 2, 4):
-        sink = io.BytesIO()
-        writer = zstandard.ZstdCompressor(level=3, threads=threads).stream_writer(sink, closefd=False)
-        writer.write(data)
-        writer.flush(zstandard.FLUSH_FRAME)
-        outputs.add(sink.getvalue())
-    assert len(outputs) == 1
+    assert len({zstd_stream(data, threads) for threads in (1, 2, 4)}) == 1
 
 
 def zstd_stream(data: bytes, threads: int) -> bytes:
@@ -98,12 +91,46 @@ def test_a_small_tar_is_compressed_by_one_thread(store, tree):
     assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=0)
 
 
-def test_a_big_tar_is_compressed_by_zstds_workers(store, tree, monkeypatch):
-    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+def one_file_tree(tmp_path, content: bytes):
+    root = tmp_path / "one-file"
+    root.mkdir()
+    (root / "file").write_bytes(content)
+    return root
+
+
+def test_a_big_compressible_tar_is_compressed_by_zstds_workers(store, tree, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)  # the sample, its first 64 KiB, is a fifth text
     blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
     multithreaded = zstd_stream(tar_of(tree), threads=2)
     assert multithreaded != zstd_stream(tar_of(tree), threads=0)
     assert store.read_bytes(blob.digest) == multithreaded
+
+
+def test_a_big_incompressible_tar_is_compressed_by_one_thread(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+    tree = one_file_tree(tmp_path, pseudo_random_bytes(8 << 20))  # (smaller, workers write what one thread writes)
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    single_threaded = zstd_stream(tar_of(tree), threads=0)
+    assert single_threaded != zstd_stream(tar_of(tree), threads=2)
+    assert store.read_bytes(blob.digest) == single_threaded
+
+
+def test_a_tar_of_many_compressed_pieces_passes_whole_through_the_pipeline(store, tmp_path):
+    tree = one_file_tree(tmp_path, pseudo_random_bytes(5 << 20))  # several 1 MiB pieces out of zstd
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    stored = store.read_bytes(blob.digest)
+    assert stored == zstd_stream(tar_of(tree), threads=0)
+    assert (blob.digest, blob.size) == (sha256(stored), len(stored))
+
+
+def test_a_failing_blob_write_fails_the_commit_and_stores_nothing(store, tree, monkeypatch):
+    def full_disk(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(compression.BlobWriter, "write", full_disk)
+    with pytest.raises(StoreError, match="no space left on device"):
+        commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert list(store.walk()) == [] and list(store.stale_ingests()) == []
 
 
 def test_a_failing_tar_writer_stores_nothing(store):
