@@ -68,10 +68,11 @@ def _push_converted(store: Refs, client: RegistryClient, source: str, remote: Re
 def _registry_holds(client: RegistryClient, remote: RemoteImage, manifest_digest: Digest) -> bool:
     """Whether the registry has this manifest under the tag already, so the push would change nothing.
 
-    One HEAD request proves it: a registry stores a manifest only once
-    every blob the manifest names is there (as go-containerregistry's
-    ``remote.Write`` relies on too). Asked with push scope, so a Bearer
-    token fetched for it serves the uploads that may follow.
+    One HEAD request shows it: a registry refuses a manifest whose blobs
+    are not in the repository (MANIFEST_BLOB_UNKNOWN), so the one it holds
+    under the tag had them all (go-containerregistry skips a manifest it
+    finds so, ``checkExistingManifest``). Asked with push scope, so a
+    Bearer token fetched for it serves the uploads that may follow.
     """
     return client.manifest_digest(remote.repository, remote.reference, push=True) == manifest_digest
 
