@@ -107,8 +107,9 @@ class RegistryClient:
 
     # -- blobs ---------------------------------------------------------------------------
 
-    def has_blob(self, repository: str, digest: Digest) -> bool:
-        response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, allow={404})
+    def has_blob(self, repository: str, digest: Digest, *, push: bool = False) -> bool:
+        """HEAD a blob; ``push`` asks with the scope of a push, whose token the upload then reuses."""
+        response = self._request("HEAD", f"/v2/{repository}/blobs/{digest}", repository, push=push, allow={404})
         return response.status_code == 200
 
     def fetch_blob(self, repository: str, digest: Digest, size: int | None, store: ContentStore, *,
@@ -145,7 +146,7 @@ class RegistryClient:
         The blob is not hashed here: the final PUT names its digest and the
         registry refuses content that does not match it.
         """
-        if self.has_blob(repository, digest):
+        if self.has_blob(repository, digest, push=True):
             return "exists"
         on_bytes = _ReportedBytes.wrapping(on_bytes)
 

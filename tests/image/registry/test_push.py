@@ -8,6 +8,7 @@ import pytest
 
 from dockpy.errors import RegistryError
 from dockpy.image.registry import blob_sources
+from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
@@ -29,6 +30,15 @@ def test_pushing_again_is_one_head_request_of_the_manifest(registry_address, fau
         pushed = push_image(image_store, client, "app:1", remote)
     assert pushed == image.manifest_digest
     assert fault_proxy.requests == [("HEAD", "/v2/team/again/manifests/1")]
+
+
+def test_a_push_behind_bearer_auth_fetches_one_token(registry_address, fault_proxy, image_store):
+    two_layer_image(image_store)
+    fault_proxy.require_token = True
+    credentials = Credentials(fault_proxy.username, fault_proxy.password)
+    with RegistryClient(fault_proxy.address, tls_verify=False, credentials=credentials) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{fault_proxy.address}/team/token:1"))
+    assert fault_proxy.tokens_issued == 1  # pull,push scope: the HEADs and the uploads share it
 
 
 def test_a_tag_holding_another_manifest_gets_the_blobs_checked_and_the_manifest_put(
