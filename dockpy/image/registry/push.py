@@ -1,20 +1,22 @@
 """``push``: an image from the store to a registry.
 
 First one HEAD request of the manifest under the tag: if the registry holds
-this very manifest there, the push is done. Otherwise the config and layers go up in parallel: a blob the registry has is skipped
-(one HEAD request), one it holds in another repository is mounted from there
-(``blob_sources``), any other is uploaded straight from its file in the
-store. Then the manifest goes up under the tag, its bytes exactly as stored,
-so the digest the registry reports equals the local one.
+this very manifest there, the push is done. Otherwise the config and layers
+go up in parallel: a blob the registry has is skipped (one HEAD request),
+one it holds in another repository is mounted from there (``blob_sources``),
+any other is uploaded straight from its file in the store. Then the manifest
+goes up under the tag, its bytes exactly as stored, so the digest the
+registry reports equals the local one.
 
 The registry is the shared content store of a CI fleet, so pushing again
 what is there must cost little more than that one request. This module
 therefore stays off the image model (``oci``, ``dataclasses``), reads the
 manifest's JSON itself, and imports what only an upload needs (``json``,
-the content store) once the registry turns out to lack the manifest. Only ``--compression`` needs the model:
-layers in another compression are converted first (``archive.layer_conversion``,
-as ``save --compression`` does) into a scratch store, and a new manifest
-naming them is pushed; the image in the store is unchanged.
+the content store) once the registry turns out to lack the manifest. Only
+``--compression`` needs the model: layers in another compression are
+converted first (``archive.layer_conversion``, as ``save --compression``
+does) into a scratch store, and a new manifest naming them is pushed; the
+image in the store is unchanged.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def push_image(store: Refs, client: RegistryClient, source: str, remote: RemoteI
         return manifest_digest
     # Imported here, on this thread, not on the transfer threads that open the blobs with it.
     from dockpy.layers.content import ContentStore
-    
+
     return _push(store, ContentStore(store.root).open_unverified, client, manifest_digest, remote, progress)
 
 
