@@ -9,8 +9,10 @@ stopped after it); the floor is
 ``unshare -fpmnuiC --mount-proc chroot ROOTFS /bin/true``. crun 1.8 refuses
 this VM's hybrid cgroup layout, so it runs as ../shared/peers/40-bench-run.sh
 runs it: in a private mount namespace with /sys/fs/cgroup/unified unmounted.
-podman runs with runc, as the peers' configuration has it. Peers that are
-not installed are skipped, and their rows left out. Needs root.
+podman runs with runc, as the peers' configuration has it. Their CPU column
+is the client's alone: conmon, dockerd, containerd and the shims are not
+processes the client waits for. Peers that are not installed are skipped,
+and their rows left out. Needs root.
 
     python bench/run_bench.py [--runs N] [--no-record]
 """
@@ -120,8 +122,8 @@ def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
     try:
         podman.run("load", "-q", "-i", str(archive))
         run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
-        return [time_command(f"podman {podman.version()} run --rm --network none (runc)", run, runs=runs,
-                             env=podman.env)]
+        return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
+                             runs=runs, env=podman.env)]
     finally:
         podman.remove()
 
@@ -138,7 +140,7 @@ def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
         subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
         label = f"docker {docker_version(docker)} run --rm"
         run = [*docker, "run", "--rm", "--cgroup-parent", parent]
-        return [time_command(f"{label} (dockerd --bridge=none)", [*run, "busybox", "true"], runs=runs),
+        return [time_command(f"{label} (no bridge; CPU: the client's own)", [*run, "busybox", "true"], runs=runs),
                 time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
     finally:
         daemon.stop()
