@@ -24,13 +24,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from tests.docker_daemon import unmount_everything_under
+
 # podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
 PODMAN_NPROC_CEILING = 32768
 PODMAN_NOFILE_CEILING = 1048576
 
 
-def podman_is_installed() -> bool:
-    return shutil.which("podman") is not None
+def podman_can_run() -> bool:
+    """podman and the runtime it is configured with here (crun 1.8 refuses this VM's hybrid cgroup layout)."""
+    return shutil.which("podman") is not None and shutil.which("runc") is not None
 
 
 class PodmanStore:
@@ -55,8 +58,6 @@ class PodmanStore:
 
     def remove(self) -> None:
         """Unmount whatever its storage driver left mounted, then delete the directory."""
-        from tests.docker_daemon import unmount_everything_under
-
         unmount_everything_under(self.directory)
         shutil.rmtree(self.directory)
 

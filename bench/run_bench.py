@@ -29,7 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, podman_can_run, remove_cgroup_tree  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
+from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "dockpy run --rm IMAGE true"
@@ -97,16 +99,13 @@ def peer_timings(bundle: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
-    from bench.peer_engines import podman_is_installed, remove_cgroup_tree
-    from tests.docker_daemon import docker_is_installed
-
     archive = scratch / "busybox.tar"
     subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
                    env={**os.environ, **env}, capture_output=True)
     parent = f"/dockpy-bench-peers-{os.getpid()}"
     timings = []
     try:
-        if podman_is_installed():
+        if podman_can_run():
             timings += podman_timings(scratch / "podman", archive, parent, runs)
         if docker_is_installed():
             timings += docker_timings(scratch / "docker", archive, parent, runs)
@@ -116,8 +115,6 @@ def engine_timings(scratch: Path, env: dict, runs: int):
 
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
-    from bench.peer_engines import PodmanStore
-
     podman = PodmanStore(directory)
     try:
         podman.run("load", "-q", "-i", str(archive))
@@ -131,9 +128,6 @@ def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
 def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
     """Both rows give the container loopback only: dockerd runs without a bridge (tests/docker_daemon.py), so its
     default network is an empty namespace runc makes; with ``--network none`` Docker's libnetwork makes it."""
-    from bench.peer_engines import docker_version
-    from tests.docker_daemon import DockerDaemon
-
     daemon = DockerDaemon(directory)
     try:
         docker = daemon.command
