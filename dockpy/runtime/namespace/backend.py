@@ -290,7 +290,9 @@ def _wait_until_placed(placed_fd: int, die_with_caller: bool) -> Callable[[], No
 def _die_with_caller(placed_fd: int) -> None:
     """SIGKILL this process when dockpy, its parent, dies; exit now if it already has.
 
-    If dockpy died before the signal was set, its end of the pipe is closed:
+    The kernel sends the signal when the parent *thread* ends: the one that
+    started the container, which waits for it too (a build's RUN step). If
+    dockpy died before the signal was set, its end of the pipe is closed:
     the hang-up says so.
     """
     import select  # imported here: only a build's RUN steps ask for the tie
