@@ -117,7 +117,7 @@ def engine_timings(scratch: Path, env: dict, runs: int):
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
     podman = PodmanStore(directory)
     try:
-        podman.run("load", "-q", "-i", str(archive))
+        podman.load(archive)
         run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
         return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
                              runs=runs, env=podman.env)]
