@@ -33,7 +33,7 @@ PODMAN_NOFILE_CEILING = 1048576
 _WITH_PRIVATE_VAR_LIB = 'mount -t tmpfs tmpfs /var/lib && exec "$0" "$@"'
 
 
-def podman_can_run() -> bool:
+def podman_is_installed() -> bool:
     """podman and the runtime it is configured with here (crun 1.8 refuses this VM's hybrid cgroup layout)."""
     return shutil.which("podman") is not None and shutil.which("runc") is not None
 

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
-from bench.peer_engines import PodmanStore, docker_version, podman_can_run, remove_cgroup_tree  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, podman_is_installed, remove_cgroup_tree  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
@@ -105,7 +105,7 @@ def engine_timings(scratch: Path, env: dict, runs: int):
     parent = f"/dockpy-bench-peers-{os.getpid()}"
     timings = []
     try:
-        if podman_can_run():
+        if podman_is_installed():
             timings += podman_timings(scratch / "podman", archive, parent, runs)
         if docker_is_installed():
             timings += docker_timings(scratch / "docker", archive, parent, runs)
