@@ -1,12 +1,18 @@
-"""``dockpy run --rm IMAGE true`` against crun, runc and the bare namespace floor, side by side.
+"""``dockpy run --rm IMAGE true`` against crun, runc, podman, Docker and the bare namespace floor, side by side.
 
 All run the same busybox root filesystem (Debian's busybox-static): dockpy
 as an image imported into a scratch storage root; crun and runc as an OCI
-bundle of that rootfs (``runc spec`` + args ``/bin/true``); the floor is
+bundle of that rootfs (``runc spec`` + args ``/bin/true``); podman and Docker
+as the same image, written by ``dockpy save`` and loaded into a private store
+of each (bench/peer_engines.py; dockerd is started for the benchmark and
+stopped after it); the floor is
 ``unshare -fpmnuiC --mount-proc chroot ROOTFS /bin/true``. crun 1.8 refuses
 this VM's hybrid cgroup layout, so it runs as ../shared/peers/40-bench-run.sh
 runs it: in a private mount namespace with /sys/fs/cgroup/unified unmounted.
-Peers that are not installed are skipped. Needs root.
+podman runs with runc, as the peers' configuration has it. Their CPU column
+is the client's alone: conmon, dockerd, containerd and the shims are not
+processes the client waits for. Peers that are not installed are skipped,
+and their rows left out. Needs root.
 
     python bench/run_bench.py [--runs N] [--no-record]
 """
@@ -23,10 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, podman_is_installed, remove_cgroup_tree  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
+from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "dockpy run --rm IMAGE true"
+# What `run` imports from the standard library: the command line, the record, the spec, the syscalls, the store's paths.
+STDLIB_OF_RUN = "argparse, sqlite3, json, ctypes, signal, pathlib"
 TARGET = "dockpy median <= 50 ms (crun 13 ms, runc 31 ms, docker 128 ms, podman 150 ms measured by ../shared/peers)"
 
 
@@ -45,7 +55,11 @@ def run_all(scratch: Path, runs: int):
                             runs=runs, env=env)]
     # The interpreter's own start, which every dockpy command pays before its first line runs.
     timings.append(time_command("  python3 -c pass (dockpy's interpreter)", [sys.executable, "-c", "pass"], runs=runs))
+    # The floor of any Python CLI doing run's job: the interpreter and the standard library that job needs.
+    timings.append(time_command(f"  python3 -c 'import {STDLIB_OF_RUN}'", [sys.executable, "-c", f"import {STDLIB_OF_RUN}"],
+                                runs=runs))
     timings += peer_timings(bundle, runs)
+    timings += engine_timings(scratch, env, runs)
     remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
     return timings
 
@@ -81,6 +95,49 @@ def peer_timings(bundle: Path, runs: int):
     floor = ["unshare", "-fpmnuiC", "--mount-proc", "chroot", str(bundle / "rootfs"), "/bin/true"]
     timings.append(time_command("floor: unshare -fpmnuiC chroot rootfs true", floor, runs=runs))
     return timings
+
+
+def engine_timings(scratch: Path, env: dict, runs: int):
+    """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
+    archive = scratch / "busybox.tar"
+    subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
+                   env={**os.environ, **env}, capture_output=True)
+    parent = f"/dockpy-bench-peers-{os.getpid()}"
+    timings = []
+    try:
+        if podman_is_installed():
+            timings += podman_timings(scratch / "podman", archive, parent, runs)
+        if docker_is_installed():
+            timings += docker_timings(scratch / "docker", archive, parent, runs)
+    finally:
+        remove_cgroup_tree(parent.lstrip("/"))
+    return timings
+
+
+def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
+    podman = PodmanStore(directory)
+    try:
+        podman.load(archive)
+        run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
+        return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
+                             runs=runs, env=podman.env)]
+    finally:
+        podman.remove()
+
+
+def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
+    """Both rows give the container loopback only: dockerd runs without a bridge (tests/docker_daemon.py), so its
+    default network is an empty namespace runc makes; with ``--network none`` Docker's libnetwork makes it."""
+    daemon = DockerDaemon(directory)
+    try:
+        docker = daemon.command
+        subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+        label = f"docker {docker_version(docker)} run --rm"
+        run = [*docker, "run", "--rm", "--cgroup-parent", parent]
+        return [time_command(f"{label} (no bridge; CPU: the client's own)", [*run, "busybox", "true"], runs=runs),
+                time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
+    finally:
+        daemon.stop()
 
 
 def remove_cgroup_parent(parent: str) -> None:

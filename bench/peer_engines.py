@@ -1,0 +1,118 @@
+"""podman and Docker as benchmark peers, each on a private store under a scratch directory.
+
+Neither touches the host's container state: podman reads a configuration
+written here (through CONTAINERS_CONF, CONTAINERS_STORAGE_CONF and
+CONTAINERS_REGISTRIES_CONF) that puts its storage, run root, temp dir, file
+locks (not the shared /dev/shm/libpod_lock), event log and network config
+under the directory, and loads images with a private /var/lib
+(``PodmanStore.load``); dockerd is started by tests/docker_daemon.py's
+``DockerDaemon``, which keeps everything it writes in its directory and its
+mounts in a private namespace. Their containers go into a cgroup parent the
+benchmark names (``--cgroup-parent``), removed with everything under it by
+``remove_cgroup_tree``.
+
+This VM's root cannot raise rlimits above its hard limits, and podman asks
+the runtime for nofile 1048576 by default: the configuration sets its
+default ulimits to the hard limits, as ../shared/peers/05-configure.sh does.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import resource
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.docker_daemon import unmount_everything_under
+
+# podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
+PODMAN_NPROC_CEILING = 32768
+PODMAN_NOFILE_CEILING = 1048576
+_WITH_PRIVATE_VAR_LIB = 'mount -t tmpfs tmpfs /var/lib && exec "$0" "$@"'
+
+
+def podman_is_installed() -> bool:
+    """podman and the runtime it is configured with here (crun 1.8 refuses this VM's hybrid cgroup layout)."""
+    return shutil.which("podman") is not None and shutil.which("runc") is not None
+
+
+class PodmanStore:
+    """A podman whose whole configuration and store live in ``directory``; ``env`` selects them."""
+
+    def __init__(self, directory: Path):
+        directory.mkdir(parents=True)
+        self.directory = directory
+        self.env = {
+            "CONTAINERS_CONF": str(self._write("containers.conf", self._containers_conf())),
+            "CONTAINERS_STORAGE_CONF": str(self._write("storage.conf", self._storage_conf())),
+            # Short names resolve locally only: nothing here may reach a registry.
+            "CONTAINERS_REGISTRIES_CONF": str(self._write("registries.conf", "unqualified-search-registries = []\n")),
+        }
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return self._run(["podman", *args])
+
+    def load(self, archive: Path) -> None:
+        """``podman load``, in a private mount namespace with a tmpfs on /var/lib.
+
+        containers/image keeps a blob-info cache in /var/lib/containers/cache
+        whatever the storage configuration says (podman 4.3); the tmpfs takes
+        that write, and vanishes with the namespace.
+        """
+        self._run(["unshare", "--mount", "--propagation", "private", "sh", "-c", _WITH_PRIVATE_VAR_LIB,
+                   "podman", "load", "-q", "-i", str(archive)])
+
+    def version(self) -> str:
+        return self.run("--version").stdout.split()[-1]
+
+    def remove(self) -> None:
+        """Unmount whatever its storage driver left mounted, then delete the directory."""
+        unmount_everything_under(self.directory)
+        shutil.rmtree(self.directory)
+
+    def _run(self, argv: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(argv, env={**os.environ, **self.env}, check=True, capture_output=True, text=True)
+
+    def _write(self, name: str, text: str) -> Path:
+        path = self.directory / name
+        path.write_text(text)
+        return path
+
+    def _containers_conf(self) -> str:
+        nofile, nproc = _hard_limit(resource.RLIMIT_NOFILE, PODMAN_NOFILE_CEILING), \
+            _hard_limit(resource.RLIMIT_NPROC, PODMAN_NPROC_CEILING)
+        for name in ("tmp", "network"):
+            (self.directory / name).mkdir()
+        return (f'[containers]\ndefault_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
+                f'[network]\nnetwork_config_dir = "{self.directory / "network"}"\n'
+                f'[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nlock_type = "file"\n'
+                f'events_logger = "file"\nevents_logfile_path = "{self.directory / "events.log"}"\n'
+                f'tmp_dir = "{self.directory / "tmp"}"\n')
+
+    def _storage_conf(self) -> str:
+        return (f'[storage]\ndriver = "overlay"\ngraphroot = "{self.directory / "storage"}"\n'
+                f'runroot = "{self.directory / "run"}"\n')
+
+
+def _hard_limit(limit: int, ceiling: int) -> int:
+    hard = resource.getrlimit(limit)[1]
+    return ceiling if hard == resource.RLIM_INFINITY else min(hard, ceiling)
+
+
+def docker_version(command: list[str]) -> str:
+    return subprocess.run([*command, "version", "--format", "{{.Server.Version}}"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def remove_cgroup_tree(name: str) -> None:
+    """rmdir ``name`` and every cgroup below it, deepest first, in every hierarchy mounted under /sys/fs/cgroup.
+
+    Engines with the cgroupfs driver create their parent in every hierarchy
+    (the named ``systemd`` one included) and leave it, with their monitors'
+    cgroups (podman's ``conmon``) inside, after the containers are gone.
+    """
+    for top in glob.glob(f"/sys/fs/cgroup/{name}") + glob.glob(f"/sys/fs/cgroup/*/{name}"):
+        for directory, _, _ in sorted(os.walk(top), key=lambda entry: len(entry[0]), reverse=True):
+            os.rmdir(directory)
