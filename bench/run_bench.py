@@ -9,8 +9,10 @@ stopped after it); the floor is
 ``unshare -fpmnuiC --mount-proc chroot ROOTFS /bin/true``. crun 1.8 refuses
 this VM's hybrid cgroup layout, so it runs as ../shared/peers/40-bench-run.sh
 runs it: in a private mount namespace with /sys/fs/cgroup/unified unmounted.
-podman runs with runc, as the peers' configuration has it. Peers that are
-not installed are skipped, and their rows left out. Needs root.
+podman runs with runc, as the peers' configuration has it. Their CPU column
+is the client's alone: conmon, dockerd, containerd and the shims are not
+processes the client waits for. Peers that are not installed are skipped,
+and their rows left out. Needs root.
 
     python bench/run_bench.py [--runs N] [--no-record]
 """
@@ -27,10 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, podman_is_installed, remove_cgroup_tree  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
+from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "dockpy run --rm IMAGE true"
+# What `run` imports from the standard library: the command line, the record, the spec, the syscalls, the store's paths.
+STDLIB_OF_RUN = "argparse, sqlite3, json, ctypes, signal, pathlib"
 TARGET = "dockpy median <= 50 ms (crun 13 ms, runc 31 ms, docker 128 ms, podman 150 ms measured by ../shared/peers)"
 
 
@@ -49,6 +55,9 @@ def run_all(scratch: Path, runs: int):
                             runs=runs, env=env)]
     # The interpreter's own start, which every dockpy command pays before its first line runs.
     timings.append(time_command("  python3 -c pass (dockpy's interpreter)", [sys.executable, "-c", "pass"], runs=runs))
+    # The floor of any Python CLI doing run's job: the interpreter and the standard library that job needs.
+    timings.append(time_command(f"  python3 -c 'import {STDLIB_OF_RUN}'", [sys.executable, "-c", f"import {STDLIB_OF_RUN}"],
+                                runs=runs))
     timings += peer_timings(bundle, runs)
     timings += engine_timings(scratch, env, runs)
     remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
@@ -90,9 +99,6 @@ def peer_timings(bundle: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
-    from bench.peer_engines import podman_is_installed, remove_cgroup_tree
-    from tests.docker_daemon import docker_is_installed
-
     archive = scratch / "busybox.tar"
     subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
                    env={**os.environ, **env}, capture_output=True)
@@ -109,14 +115,12 @@ def engine_timings(scratch: Path, env: dict, runs: int):
 
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
-    from bench.peer_engines import PodmanStore
-
     podman = PodmanStore(directory)
     try:
-        podman.run("load", "-q", "-i", str(archive))
+        podman.load(archive)
         run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
-        return [time_command(f"podman {podman.version()} run --rm --network none (runc)", run, runs=runs,
-                             env=podman.env)]
+        return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
+                             runs=runs, env=podman.env)]
     finally:
         podman.remove()
 
@@ -124,16 +128,13 @@ def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
 def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
     """Both rows give the container loopback only: dockerd runs without a bridge (tests/docker_daemon.py), so its
     default network is an empty namespace runc makes; with ``--network none`` Docker's libnetwork makes it."""
-    from bench.peer_engines import docker_version
-    from tests.docker_daemon import DockerDaemon
-
     daemon = DockerDaemon(directory)
     try:
         docker = daemon.command
         subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
         label = f"docker {docker_version(docker)} run --rm"
         run = [*docker, "run", "--rm", "--cgroup-parent", parent]
-        return [time_command(f"{label} (dockerd --bridge=none)", [*run, "busybox", "true"], runs=runs),
+        return [time_command(f"{label} (no bridge; CPU: the client's own)", [*run, "busybox", "true"], runs=runs),
                 time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
     finally:
         daemon.stop()

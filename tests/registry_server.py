@@ -50,8 +50,12 @@ class LocalRegistry:
         config.write_text(_CONFIG.format(storage=directory / "storage", port=port))
         self.address = f"127.0.0.1:{port}"
         self.storage = directory / "storage"
-        self._process = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE)
+        # A file, not a pipe: nobody reads a pipe while the registry runs, and one full of the error
+        # lines it logs for every 404 (a blob or manifest not there yet) blocks it mid-request.
+        self._log = directory / "registry.log"
+        with open(self._log, "wb") as log:
+            self._process = subprocess.Popen([REGISTRY_BINARY, "serve", str(config)], stdout=subprocess.DEVNULL,
+                                             stderr=log)
         try:
             self._wait_until_serving()
         except BaseException:
@@ -66,7 +70,7 @@ class LocalRegistry:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"docker-registry exited: {self._process.stderr.read().decode(errors='replace')}")
+                raise RuntimeError(f"docker-registry exited: {self._log.read_text(errors='replace')}")
             try:
                 if httpx.get(f"http://{self.address}/v2/", timeout=1).status_code == 200:
                     return

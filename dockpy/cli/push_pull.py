@@ -98,22 +98,29 @@ class _PlainProgress:
 
 
 class _BarProgress:
-    """A rich progress bar per blob, on a terminal."""
+    """A rich progress bar per blob, on a terminal.
+
+    rich is imported, and its display started, with the first blob: a push
+    the registry already holds shows no bar and loads no rich. The lock
+    makes that happen once, on whichever transfer thread comes first.
+    """
 
     def __init__(self):
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-
-        self._bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=False)
+        self._bars = None
         self._tasks = {}
+        self._lock = threading.Lock()
 
     def __enter__(self):
-        self._bars.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._bars.stop()
+        if self._bars is not None:
+            self._bars.stop()
 
     def started(self, digest, size) -> None:
+        with self._lock:
+            if self._bars is None:
+                self._bars = _started_bars()
         self._tasks[digest] = self._bars.add_task(digest.short, total=size)
 
     def advanced(self, digest, count) -> None:
@@ -122,3 +129,11 @@ class _BarProgress:
     def finished(self, digest, outcome) -> None:
         task = self._tasks[digest]
         self._bars.update(task, completed=self._bars.tasks[task].total, description=f"{digest.short} {outcome}")
+
+
+def _started_bars():
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=False)
+    bars.start()
+    return bars

@@ -2,16 +2,17 @@
 
 The process tree, and why::
 
-    dockpy (child subreaper)
-      └─ intermediate: unshares mnt/uts/ipc/net/pid, forks, exits
-           └─ PID 1 of the new pid namespace: builds the root, waits until dockpy has moved
-              it into the cgroup, unshares the cgroup namespace, drops privileges, execs
+    dockpy: unshare(CLONE_NEWPID), fork, then back to its own pid namespace
+      └─ PID 1 of the new pid namespace: unshares mnt/uts/ipc/net, builds the root, waits until
+         dockpy has moved it into the cgroup, unshares the cgroup namespace, drops privileges, execs
 
 unshare(CLONE_NEWPID) moves only the *children* of the caller into the new
-namespace, hence the intermediate process. It reports its child's pid and
-exits; being a child subreaper, dockpy inherits the container's PID 1 and can
-wait for it directly. Everything happens in forked copies of dockpy: no second
-interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
+namespace (``setns`` of a pid namespace, for ``exec``, likewise): dockpy
+makes the namespace its next child's, forks the container's PID 1 straight
+into it and returns to its own (``_fork_into``). No intermediate process
+forks and exits on the way (a fork of dockpy costs ~1 ms and its copied
+pages as much again). Everything happens in forked copies of dockpy: no
+second interpreter starts, which keeps ``dockpy run --rm IMAGE true`` fast.
 
 Moving a process into a v1 cgroup waits for an RCU grace period (10-20 ms
 here), most of a container's start. dockpy does it while PID 1 builds the
@@ -33,6 +34,7 @@ from dockpy.runtime.namespace import cgroups
 from dockpy.runtime.namespace.execution import (
     EXIT_SETUP_FAILED,
     ProcessStartError,
+    describe_os_error,
     exec_prepared,
     exit_reporting_failure,
     prepare_process,
@@ -41,13 +43,14 @@ from dockpy.runtime.namespace.execution import (
 from dockpy.runtime.namespace.reaper import exit_code_of
 from dockpy.runtime.spec import ContainerSpec, Process
 
-# The namespaces the intermediate unshares for every container; the network one only with --network none,
-# the cgroup one PID 1 unshares itself once it is in the container's cgroup.
-CONTAINER_NAMESPACES = linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWPID
+# The namespaces PID 1 unshares first for every container (the pid namespace it is forked into); the
+# network one only with --network none, the cgroup one once it is in the container's cgroup.
+CONTAINER_NAMESPACES = linux.CLONE_NEWNS | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC
 # What dockpy writes once the child is in its cgroup (EOF alone means that failed).
 PLACED = b"p"
-# /proc/<pid>/ns/* joined by exec, in setns order: the mount namespace last, as it changes our root.
-EXEC_NAMESPACES = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
+# /proc/<pid>/ns/* an exec'd process joins after its fork into the pid namespace, in setns order: the mount
+# namespace last, as it changes our root.
+EXEC_NAMESPACES = ("ipc", "uts", "net", "cgroup", "mnt")
 
 
 class Terminal(namedtuple("Terminal", "fd path")):
@@ -142,7 +145,8 @@ class NamespaceBackend:
                             terminal.fd if terminal else None, terminal.path if terminal else None)
 
         try:
-            pid, lifeline = _spawn(enter_container, run_pid1, stdio, place=cgroup.join, die_with_caller=die_with_caller)
+            pid, lifeline = _spawn(_new_pid_namespace, enter_container, run_pid1, stdio, place=cgroup.join,
+                                   die_with_caller=die_with_caller)
             return ContainerProcess(pid, cgroup, lifeline)
         except BaseException:
             cgroup.remove()
@@ -151,8 +155,11 @@ class NamespaceBackend:
     def exec(self, container_pid: int, cgroup: cgroups.ContainerCgroup | None, process: Process, stdio: Stdio) -> ContainerProcess:
         """Run ``process`` inside the running container whose PID 1 is ``container_pid`` (setns)."""
         self.check_preconditions()
-        namespace_fds = _open_namespaces(container_pid)
+        pid_namespace_fd, *namespace_fds = _open_namespaces(container_pid, ("pid", *EXEC_NAMESPACES))
         terminal_fd = stdio.terminal.fd if stdio.terminal else None
+
+        def enter_pid_namespace() -> None:
+            linux.setns(pid_namespace_fd, linux.CLONE_NEWPID)
 
         def enter_container() -> None:
             for fd in namespace_fds:
@@ -163,59 +170,87 @@ class NamespaceBackend:
             exec_prepared(prepare_process(process), status_fd, terminal_fd)
 
         try:
-            return ContainerProcess(_spawn(enter_container, run_program, stdio, place=cgroup.join if cgroup else None)[0])
+            return ContainerProcess(_spawn(enter_pid_namespace, enter_container, run_program, stdio,
+                                           place=cgroup.join if cgroup else None)[0])
         finally:
-            for fd in namespace_fds:
+            for fd in (pid_namespace_fd, *namespace_fds):
                 os.close(fd)
 
 
-def _spawn(enter: Callable[[], None], run_child: Callable[[int, Callable[[], None]], None], stdio: Stdio,
+def _spawn(enter_pid_namespace: Callable[[], None], enter: Callable[[], None],
+           run_child: Callable[[int, Callable[[], None]], None], stdio: Stdio,
            place: Callable[[int], None] | None = None, die_with_caller: bool = False) -> tuple[int, int | None]:
-    """Fork an intermediate that runs ``enter`` and forks ``run_child``; the grandchild's host pid and lifeline.
+    """Fork a child into the pid namespace ``enter_pid_namespace`` sets up, that runs ``enter`` and then
+    ``run_child``; the child's host pid and lifeline.
 
     ``run_child(status_fd, wait_until_placed)`` runs while dockpy calls
-    ``place(pid)`` on it (from the host's namespaces, which the intermediate
-    and the child leave), and calls ``wait_until_placed()`` before anything
-    that needs that done. With ``die_with_caller`` the child is tied to this
-    process (see ``_die_with_caller``) and the lifeline is the pipe end
-    dockpy keeps open until the child has exited; otherwise None.
+    ``place(pid)`` on it (from the host's namespaces, which the child
+    leaves), and calls ``wait_until_placed()`` before anything that needs
+    that done. With ``die_with_caller`` the child is tied to this process
+    (see ``_die_with_caller``) and the lifeline is the pipe end dockpy keeps
+    open until the child has exited; otherwise None.
     """
     status_read, status_write = os.pipe()
-    pid_read, pid_write = os.pipe()
     placed_read, placed_write = os.pipe()
-    linux.prctl(linux.PR_SET_CHILD_SUBREAPER, 1)
-    intermediate = os.fork()
-    if intermediate == 0:
-        for fd in (status_read, pid_read, placed_write):
+    try:
+        child = _fork_into(enter_pid_namespace)
+    except BaseException:
+        for fd in (status_read, status_write, placed_read, placed_write):
             os.close(fd)
+        raise
+    if child == 0:
+        os.close(status_read)
+        os.close(placed_write)
         exit_reporting_failure(
-            status_write,
-            lambda: _intermediate(enter, run_child, stdio, status_write, pid_write, placed_read, die_with_caller),
+            status_write, lambda: _enter_and_run(enter, run_child, stdio, status_write, placed_read, die_with_caller)
         )
-    for fd in (status_write, pid_write, placed_read):
-        os.close(fd)
-    os.waitpid(intermediate, 0)
-    with os.fdopen(pid_read, "rb") as pid_pipe:
-        pid_text = pid_pipe.read()
-    child = int(pid_text) if pid_text else None
+    os.close(status_write)
+    os.close(placed_read)
     _place_and_release(child, place, placed_write, status_read)
     failure = read_status(status_read)
     if failure is not None or not die_with_caller:
         os.close(placed_write)
     if failure is not None:
-        if child is not None:
-            os.waitpid(child, 0)
+        os.waitpid(child, 0)
         raise _start_error(*failure)
     return child, placed_write if die_with_caller else None
 
 
-def _place_and_release(child: int | None, place: Callable[[int], None] | None, placed_fd: int, status_fd: int) -> None:
+def _fork_into(enter_pid_namespace: Callable[[], None]) -> int:
+    """``os.fork()``, the child in the pid namespace ``enter_pid_namespace()`` makes this process's children's.
+
+    That namespace stays the one of every child to come (and the kernel
+    refuses this process new threads) until it goes back to its own, which
+    the parent does right after the fork. The child cannot (its own pid
+    namespace is the new one now) and need not.
+    """
+    own_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            enter_pid_namespace()
+        except OSError as error:  # reads as the child's own setup failures do (``exit_reporting_failure``)
+            raise ContainerSetupError(describe_os_error(error)) from error
+        child = -1
+        try:
+            child = os.fork()
+        finally:
+            if child != 0:
+                linux.setns(own_namespace, linux.CLONE_NEWPID)
+        return child
+    finally:
+        os.close(own_namespace)
+
+
+def _new_pid_namespace() -> None:
+    linux.unshare(linux.CLONE_NEWPID)
+
+
+def _place_and_release(child: int, place: Callable[[int], None] | None, placed_fd: int, status_fd: int) -> None:
     """``place(child)``, then let the child go on; if placing fails, the child exits and dockpy raises."""
     try:
-        if child is not None and place is not None:
+        if place is not None:
             place(child)
-        if child is not None:
-            _release(placed_fd)
+        _release(placed_fd)
     except BaseException:
         os.close(placed_fd)
         os.close(status_fd)
@@ -230,17 +265,10 @@ def _release(placed_fd: int) -> None:
         pass  # the child failed before it waited (placing a zombie succeeds): its status pipe says why
 
 
-def _intermediate(enter, run_child, stdio: Stdio, status_fd: int, pid_fd: int, placed_fd: int,
-                  die_with_caller: bool) -> None:
+def _enter_and_run(enter, run_child, stdio: Stdio, status_fd: int, placed_fd: int, die_with_caller: bool) -> None:
     _redirect_stdio(stdio)
     enter()
-    child = os.fork()
-    if child == 0:
-        os.close(pid_fd)
-        exit_reporting_failure(
-            status_fd, lambda: run_child(status_fd, lambda: _wait_until_placed(placed_fd, die_with_caller))
-        )
-    os.write(pid_fd, str(child).encode())
+    run_child(status_fd, lambda: _wait_until_placed(placed_fd, die_with_caller))
 
 
 def _wait_until_placed(placed_fd: int, die_with_caller: bool) -> Callable[[], None]:
@@ -260,12 +288,12 @@ def _wait_until_placed(placed_fd: int, die_with_caller: bool) -> Callable[[], No
 
 
 def _die_with_caller(placed_fd: int) -> None:
-    """SIGKILL this process when dockpy dies; exit now if it already has.
+    """SIGKILL this process when dockpy, its parent, dies; exit now if it already has.
 
-    dockpy places the child only after reaping the intermediate, so dockpy (a
-    child subreaper) is the parent by now and the parent-death signal is tied
-    to dockpy itself. If dockpy died before the signal was set, its end of
-    the pipe is closed: the hang-up says so.
+    The kernel sends the signal when the parent *thread* ends: the one that
+    started the container, which waits for it too (a build's RUN step). If
+    dockpy died before the signal was set, its end of the pipe is closed:
+    the hang-up says so.
     """
     import select  # imported here: only a build's RUN steps ask for the tie
 
@@ -286,10 +314,10 @@ def _redirect_stdio(stdio: Stdio) -> None:
         os.close(fd)
 
 
-def _open_namespaces(pid: int) -> list[int]:
+def _open_namespaces(pid: int, names: tuple[str, ...]) -> list[int]:
     fds = []
     try:
-        for name in EXEC_NAMESPACES:
+        for name in names:
             fds.append(os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
     except OSError as error:
         for fd in fds:

@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from dockpy.errors import IntegrityError, NotFoundError, RegistryError
+from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
 from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.layers.content import ContentStore
@@ -62,6 +62,31 @@ def test_large_blobs_go_up_in_chunks(registry_address, fault_proxy, storage_root
     patches = [path for method, path in fault_proxy.requests if method == "PATCH"]
     assert len(patches) == 4
     assert ContentStore(storage_root).read_bytes(digest) == data
+
+
+def test_a_blob_goes_up_in_one_put_whatever_its_size(registry_address, fault_proxy):
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_bytes(client, "whole/blob", bytes(range(256)) * 4096)
+    uploads = [method for method, path in fault_proxy.requests if "/blobs/uploads/" in path]
+    assert uploads == ["POST", "PUT"]
+
+
+def test_the_environment_sets_a_chunk_size_for_proxies_that_cap_request_bodies(
+        registry_address, fault_proxy, storage_root, monkeypatch):
+    monkeypatch.setenv("DOCKPY_UPLOAD_CHUNK_MIB", "1")
+    data = bytes(range(256)) * 4096 * 3  # 3 MiB
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        digest, _ = push_bytes(client, "env-chunked/blob", data)
+        client.fetch_blob("env-chunked/blob", digest, len(data), ContentStore(storage_root))
+    assert len([path for method, path in fault_proxy.requests if method == "PATCH"]) == 3
+    assert ContentStore(storage_root).read_bytes(digest) == data
+
+
+@pytest.mark.parametrize("value", ["0", "64M", "-1"])
+def test_a_chunk_size_that_is_not_a_positive_number_of_mib_is_refused(value, monkeypatch):
+    monkeypatch.setenv("DOCKPY_UPLOAD_CHUNK_MIB", value)
+    with pytest.raises(InvalidInputError, match="DOCKPY_UPLOAD_CHUNK_MIB"):
+        RegistryClient("registry.example")
 
 
 def test_a_blob_is_mounted_from_another_repository_instead_of_uploaded(registry_address):

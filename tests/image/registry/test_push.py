@@ -8,26 +8,70 @@ import pytest
 
 from dockpy.errors import RegistryError
 from dockpy.image.registry import blob_sources
+from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
 from dockpy.image.registry.remote import RemoteImage
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
+from tests.image.conftest import put_test_image
 from tests.image.registry.conftest import two_layer_image
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
 
 
-def test_pushing_again_uploads_no_blob(registry_address, fault_proxy, image_store):
-    two_layer_image(image_store)
+def test_pushing_again_is_one_head_request_of_the_manifest(registry_address, fault_proxy, image_store):
+    image = two_layer_image(image_store)
     remote = RemoteImage.parse(f"{fault_proxy.address}/team/again:1")
     with RegistryClient(fault_proxy.address, tls_verify=False) as client:
         push_image(image_store, client, "app:1", remote)
         fault_proxy.requests.clear()
-        push_image(image_store, client, "app:1", remote)
-    methods = sorted({method for method, _ in fault_proxy.requests})
-    assert methods == ["HEAD", "PUT"]  # HEAD per blob, PUT of the manifest only
+        pushed = push_image(image_store, client, "app:1", remote)
+    assert pushed == image.manifest_digest
+    assert fault_proxy.requests == [("HEAD", "/v2/team/again/manifests/1")]
+
+
+def test_a_push_behind_bearer_auth_fetches_one_token(registry_address, fault_proxy, image_store):
+    two_layer_image(image_store)
+    fault_proxy.require_token = True
+    credentials = Credentials(fault_proxy.username, fault_proxy.password)
+    with RegistryClient(fault_proxy.address, tls_verify=False, credentials=credentials) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{fault_proxy.address}/team/token:1"))
+    assert fault_proxy.tokens_issued == 1  # pull,push scope: the HEADs and the uploads share it
+
+
+def test_a_tag_holding_another_manifest_gets_the_blobs_checked_and_the_manifest_put(
+        registry_address, fault_proxy, image_store):
+    image = two_layer_image(image_store)
+    other = put_test_image(image_store, {"etc/": None, "etc/motd": b"other\n"})
+    image_store.add_revision("other:1", other, operation="build")
+    remote = RemoteImage.parse(f"{fault_proxy.address}/team/moved:1")
+    with RegistryClient(fault_proxy.address, tls_verify=False) as client:
+        push_image(image_store, client, "other:1", remote)
+        fault_proxy.requests.clear()
+        pushed = push_image(image_store, client, "app:1", remote)
+        assert client.manifest_digest("team/moved", "1") == pushed == image.manifest_digest
+    blob_heads = [path for method, path in fault_proxy.requests if method == "HEAD" and "/blobs/" in path]
+    assert len(blob_heads) == 3  # config and both layers
+    assert ("PUT", "/v2/team/moved/manifests/1") in fault_proxy.requests
+
+
+def test_a_registry_that_does_not_name_the_manifest_digest_gets_the_full_push(serve, image_store):
+    """A HEAD answered without Docker-Content-Digest proves nothing: every blob is checked and the manifest put."""
+    two_layer_image(image_store)
+
+    def answer(method, path, headers, body):
+        status = "201 Created" if method in ("PUT", "POST") else "200 OK"
+        location = "Location: /v2/team/quiet/blobs/uploads/1\r\n" if method == "POST" else ""
+        return f"HTTP/1.1 {status}\r\n{location}Content-Length: 0\r\n\r\n".encode(), False
+
+    server = serve(answer)
+    with RegistryClient(server.address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{server.address}/team/quiet:1"))
+    methods = [(method, path.split("/")[4]) for method, path, _, _ in server.requests if path != "/v2/"]
+    assert methods.count(("HEAD", "blobs")) == 3
+    assert ("PUT", "manifests") in methods
 
 
 @pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed")

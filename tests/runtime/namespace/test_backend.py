@@ -8,6 +8,8 @@ import os
 
 import pytest
 
+from dockpy.errors import ContainerSetupError
+from dockpy.runtime.namespace.backend import _fork_into, _new_pid_namespace
 from tests.conftest import requires_root
 
 pytestmark = requires_root
@@ -21,6 +23,24 @@ def probe(run_in_busybox, script, *options):
 
 def test_the_program_is_pid_1(run_in_busybox):
     assert probe(run_in_busybox, "echo $$") == "1\n"
+
+
+def test_a_fork_into_a_new_pid_namespace_makes_pid_1_and_leaves_later_children_in_ours():
+    child = _fork_into(_new_pid_namespace)
+    if child == 0:
+        os._exit(0 if os.getpid() == 1 else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.readlink("/proc/self/ns/pid_for_children") == os.readlink("/proc/self/ns/pid")
+
+
+def test_a_pid_namespace_that_cannot_be_entered_is_a_setup_error_and_changes_nothing():
+    def refused():
+        raise PermissionError(1, "unshare: Operation not permitted")
+
+    with pytest.raises(ContainerSetupError, match="unshare: Operation not permitted"):
+        _fork_into(refused)
+    assert os.readlink("/proc/self/ns/pid_for_children") == os.readlink("/proc/self/ns/pid")
 
 
 def test_only_the_containers_processes_are_visible(run_in_busybox):
