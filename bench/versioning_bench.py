@@ -5,7 +5,13 @@ A busybox image is imported into a scratch storage root (as in
 changed and removed a few paths. ``commit`` makes an image of a container
 that wrote 10 MiB of random bytes (incompressible, so the layer blob is
 10 MiB too); each timed commit gets a fresh container (made untimed), so
-every commit stores new blobs, as a real one does. Needs root.
+every commit stores new blobs, as a real one does.
+
+podman and Docker do the same on the same image (written by ``dockpy save``
+and loaded into a private store of each, bench/peer_engines.py; dockerd is
+started for the benchmark and stopped after it): the same two containers,
+``diff`` of the first, ``commit`` of a fresh second one each time. Peers that
+are not installed are skipped. Needs root.
 
     python bench/versioning_bench.py [--runs N] [--no-record]
 """
@@ -54,7 +60,76 @@ def run_all(scratch: Path, runs: int):
                      setup=fresh_container_with_a_10_mib_change),
     ]
     dockpy(env, "rm", "-f", "big", "changed")
+    timings += engine_timings(scratch, env, runs)
     remove_cgroup_parent(env["DOCKPY_CGROUP_PARENT"])
+    return timings
+
+
+def engine_timings(scratch: Path, env: dict, runs: int):
+    """podman's and Docker's diff and commit of the same two containers, each engine on a private store."""
+    from bench.peer_engines import podman_is_installed, remove_cgroup_tree
+    from tests.docker_daemon import docker_is_installed
+
+    archive = scratch / "busybox.tar"
+    dockpy(env, "save", "-o", str(archive), "busybox:latest")
+    parent = f"/dockpy-bench-peers-{os.getpid()}"
+    timings = []
+    try:
+        if podman_is_installed():
+            timings += podman_timings(scratch / "podman", archive, parent, runs)
+        if docker_is_installed():
+            timings += docker_timings(scratch / "docker", archive, parent, runs)
+    finally:
+        remove_cgroup_tree(parent.lstrip("/"))
+    return timings
+
+
+def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
+    from bench.peer_engines import PodmanStore
+
+    podman = PodmanStore(directory)
+    try:
+        podman.run("load", "-q", "-i", str(archive))
+        label = f"podman {podman.version()}"
+        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs)
+    finally:
+        podman.remove()
+
+
+def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
+    from bench.peer_engines import docker_version
+    from tests.docker_daemon import DockerDaemon
+
+    daemon = DockerDaemon(directory)
+    try:
+        docker = daemon.command
+        subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+        return engine_diff_and_commit(docker, "busybox", f"docker {docker_version(docker)}", {}, parent, runs)
+    finally:
+        daemon.stop()
+
+
+def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int):
+    """``diff`` and ``commit`` rows for a Docker-compatible CLI (``engine``), the scenario dockpy's rows time.
+
+    ``commit -q`` for podman, whose ``commit`` otherwise reports its copy's progress; Docker's prints the id only.
+    """
+    def engine_run(*args: str) -> None:
+        subprocess.run([*engine, *args], env={**os.environ, **env}, check=True, capture_output=True)
+
+    def fresh_container_with_a_10_mib_change() -> None:
+        subprocess.run([*engine, "rm", "-f", "big"], env={**os.environ, **env}, capture_output=True)
+        engine_run("run", "--network", "none", "--cgroup-parent", parent, "--name", "big", image,
+                   "sh", "-c", TEN_MIB_OF_RANDOM_BYTES)
+
+    engine_run("run", "--network", "none", "--cgroup-parent", parent, "--name", "changed", image, "sh", "-c", CHANGES)
+    quiet = ["-q"] if engine == ["podman"] else []
+    timings = [
+        time_command(f"{label} diff CONTAINER (5 changes)", [*engine, "diff", "changed"], runs=runs, env=env),
+        time_command(f"{label} commit CONTAINER (10 MiB change)", [*engine, "commit", *quiet, "big"], runs=runs,
+                     env=env, setup=fresh_container_with_a_10_mib_change),
+    ]
+    engine_run("rm", "-f", "big", "changed")
     return timings
 
 

@@ -301,7 +301,7 @@ class Builder:
         if not layers:
             return []
         config = ImageConfig(architecture=self.platform.architecture, os=self.platform.os,
-                             rootfs=replace(scratch_config(self.platform).rootfs, diff_ids=tuple(diff_ids)))
+                             rootfs=scratch_config(self.platform).rootfs.replace(diff_ids=tuple(diff_ids)))
         return [str(path) for path in unpack_image(self.store, _LayerStack(layers, config), self.snapshotter)]
 
     def layer_step(self, state: StageState, inputs: StepInputs, created_by: str,

@@ -10,7 +10,7 @@ image id; empty-layer entries take the time of the layer below them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from dockpy.build.stages import Stage
 from dockpy.build.variables import StageVariables
@@ -81,7 +81,7 @@ class StageState:
 
     def configure(self, **changes) -> None:
         """Change fields of the container config (``env``, ``cmd``, ...)."""
-        self.container = replace(self.container, **changes)
+        self.container = self.container.replace(**changes)
 
     def set_env(self, name: str, value: str) -> None:
         self.variables.env[name] = value

@@ -89,6 +89,22 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message, hint=f"See '{self.prog} --help'.")
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _untranslated_plural(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
+
+
+# argparse passes each of its messages through gettext, which searches the disk
+# for a translation catalogue (importing ``locale`` to do it) on every call:
+# ~2 ms a command. Python ships no catalogue for argparse, and dockpy's own
+# messages are English, so argparse's are used as written.
+argparse._ = _untranslated
+argparse.ngettext = _untranslated_plural
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for ``argv``: with only the sub-parsers it can reach (all of them without ``argv``)."""
     parser = _ArgumentParser(

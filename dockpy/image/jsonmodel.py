@@ -1,9 +1,17 @@
-"""Frozen dataclasses that read and write JSON objects under OCI's field names.
+"""Frozen value classes that read and write JSON objects under OCI's field names.
 
-Each OCI type declares its fields once, with the JSON name in the field's
-metadata (``oci_field("WorkingDir")``); this module maps them both ways,
+Each OCI type declares its fields once, as annotated class attributes with
+the JSON name in ``oci_field("WorkingDir")``; this module maps them both ways,
 driven by the type annotations, so no type repeats a hand-written
 ``to_json``/``from_json`` pair.
+
+The classes are not dataclasses: importing ``dataclasses`` (with ``inspect``
+and ``ast``) cost every command that touches an image ~10 ms, and ``commit``,
+``build``, ``pull`` and ``inspect`` all do. ``JsonModel``'s metaclass turns the
+declarations into ``__slots__`` and a field table instead, and the base class
+gives what ``@dataclass(frozen=True)`` gave: a keyword-or-positional
+constructor with defaults, equality, hashing, a readable ``repr``,
+immutability, and ``replace(**changes)`` for a changed copy.
 
 Reading follows the OCI spec's rules for untrusted input: unknown properties
 are ignored, anything of the wrong shape is an ``InvalidInputError`` naming
@@ -19,7 +27,6 @@ to the same bytes, which is what keeps an image id (the config's digest) stable.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import sys
@@ -33,32 +40,111 @@ _GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u202
 _GO_ESCAPE_TABLE = str.maketrans(_GO_ESCAPES)
 
 
+class _Required:
+    """The default of a field every value must be given (and every JSON document must have)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
+class Field:
+    """One field of a model: its attribute name, JSON name, default and how it is written."""
+
+    __slots__ = ("name", "json", "default", "always", "as_set")
+
+    def __init__(self, json_name: str, default: object, always: bool, as_set: bool):
+        self.name = ""  # the attribute it is assigned to, set by the model's class
+        self.json = json_name
+        self.default = default
+        self.always = always
+        self.as_set = as_set
+
+
 def oci_field(json_name: str, default: object = None, *, always: bool = False, as_set: bool = False):
-    """A dataclass field stored under ``json_name``.
+    """A model field stored under ``json_name``; ``REQUIRED`` as ``default`` makes it mandatory.
 
     ``always``: written even when empty (``layers: []``, ``diff_ids: []``).
     ``as_set``: a tuple of strings written as ``{"80/tcp": {}}``, the shape
     OCI uses for ExposedPorts and Volumes.
     """
-    metadata = {"json": json_name, "always": always, "as_set": as_set}
-    if default is dataclasses.MISSING:
-        return dataclasses.field(metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
+    return Field(json_name, default, always, as_set)
 
 
-REQUIRED = dataclasses.MISSING
+class _ModelClass(type):
+    """Makes a model's annotated ``oci_field()`` attributes its slots and its ``_fields`` table, in order."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object]):
+        own = []
+        for attribute in namespace.get("__annotations__", {}):
+            field = namespace.pop(attribute, None)
+            if not isinstance(field, Field):
+                raise TypeError(f"{name}.{attribute}: a model's annotated attributes must be oci_field()s")
+            field.name = attribute
+            own.append(field)
+        namespace["__slots__"] = tuple(field.name for field in own)
+        namespace["_fields"] = (*(field for base in bases for field in getattr(base, "_fields", ())), *own)
+        return super().__new__(mcs, name, bases, namespace)
 
 
-class JsonModel:
-    """Base of the OCI dataclasses: ``to_json()`` gives a dict, ``from_json(dict)`` checks and builds."""
+class JsonModel(metaclass=_ModelClass):
+    """Base of the OCI types: ``to_json()`` gives a dict, ``from_json(dict)`` checks and builds."""
+
+    __slots__ = ()
+
+    def __init__(self, *values: object, **named: object):
+        """Fields by position (in declaration order) or by name, as a dataclass's constructor takes them."""
+        fields = self._fields
+        if len(values) > len(fields):
+            raise TypeError(f"{type(self).__name__}() takes {len(fields)} values, {len(values)} given")
+        for field, value in zip(fields, values):
+            if field.name in named:
+                raise TypeError(f"{type(self).__name__}() got {field.name!r} twice")
+            named[field.name] = value
+        for field in fields:
+            value = named.pop(field.name, field.default)
+            if value is REQUIRED:
+                raise TypeError(f"{type(self).__name__}() needs {field.name!r}")
+            object.__setattr__(self, field.name, value)
+        if named:
+            raise TypeError(f"{type(self).__name__}() has no field {', '.join(map(repr, named))}")
+
+    def replace(self, **changes: object):
+        """A copy with ``changes`` (field name: new value), as ``dataclasses.replace`` makes one."""
+        return type(self)(**{**{field.name: getattr(self, field.name) for field in self._fields}, **changes})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable: use replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{field.name}={getattr(self, field.name)!r}" for field in self._fields)
+        return f"{type(self).__name__}({fields})"
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, field.name) for field in self._fields)
 
     def to_json(self) -> dict[str, object]:
         result: dict[str, object] = {}
-        for field in dataclasses.fields(self):
+        for field in self._fields:
             value = getattr(self, field.name)
-            if _is_empty(value) and not field.metadata["always"]:
+            if _is_empty(value) and not field.always:
                 continue
-            result[field.metadata["json"]] = _encode_set(value) if field.metadata["as_set"] else _encode(value)
+            result[field.json] = _encode_set(value) if field.as_set else _encode(value)
         return result
 
     @classmethod
@@ -69,14 +155,14 @@ class JsonModel:
             raise InvalidInputError(f"{where}: expected a JSON object")
         hints = _type_hints(cls)
         arguments = {}
-        for field in dataclasses.fields(cls):
-            name = field.metadata["json"]
+        for field in cls._fields:
+            name = field.json
             if name not in value or (value[name] is None and field.default is not REQUIRED):
                 if field.default is REQUIRED:
                     raise InvalidInputError(f"{where}: missing {name!r}")
                 continue
             field_where = f"{where}.{name}"
-            raw = _decode_set(value[name], field_where) if field.metadata["as_set"] else value[name]
+            raw = _decode_set(value[name], field_where) if field.as_set else value[name]
             arguments[field.name] = _decode(hints[field.name], raw, field_where)
         instance = cls(**arguments)
         instance.check(where)

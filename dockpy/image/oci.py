@@ -13,8 +13,6 @@ from elsewhere is never re-encoded, so its id is the one its author computed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from dockpy.errors import InvalidInputError
 from dockpy.image.jsonmodel import REQUIRED, JsonModel, decode, encode, oci_field
 from dockpy.image.timestamps import format_timestamp, parse_timestamp
@@ -57,7 +55,6 @@ _GO_ARCHITECTURES = {
 }
 
 
-@dataclass(frozen=True)
 class Platform(JsonModel):
     """An OS and CPU an image runs on, with GOARCH names (``amd64``, ``arm64`` and a variant)."""
 
@@ -76,7 +73,6 @@ class Platform(JsonModel):
         return cls(architecture=architecture, os="linux", variant=variant)
 
 
-@dataclass(frozen=True)
 class Descriptor(JsonModel):
     """A pointer to a blob: what it is, its digest and its size."""
 
@@ -93,7 +89,6 @@ class Descriptor(JsonModel):
             raise InvalidInputError(f"{where}: negative size {self.size}")
 
 
-@dataclass(frozen=True)
 class Manifest(JsonModel):
     """An image manifest: one config blob and the layer blobs, bottom first."""
 
@@ -114,7 +109,6 @@ class Manifest(JsonModel):
                 raise InvalidInputError(f"{where}.layers[{index}]: unsupported layer media type {layer.media_type!r}")
 
 
-@dataclass(frozen=True)
 class Index(JsonModel):
     """An image index (or Docker manifest list): manifests, usually one per platform."""
 
@@ -129,7 +123,6 @@ class Index(JsonModel):
         _check_schema(self.schema_version, self.media_type, INDEX_TYPES, where)
 
 
-@dataclass(frozen=True)
 class Healthcheck(JsonModel):
     """HEALTHCHECK; durations are nanoseconds, as Go's time.Duration."""
 
@@ -141,7 +134,6 @@ class Healthcheck(JsonModel):
     retries: int | None = oci_field("Retries")
 
 
-@dataclass(frozen=True)
 class ContainerConfig(JsonModel):
     """The image config's ``config`` section: how to run a container of the image."""
 
@@ -160,7 +152,6 @@ class ContainerConfig(JsonModel):
     shell: tuple[str, ...] | None = oci_field("Shell")
 
 
-@dataclass(frozen=True)
 class RootFS(JsonModel):
     """The layers' diff ids (digests of the *uncompressed* tars), bottom first."""
 
@@ -172,7 +163,6 @@ class RootFS(JsonModel):
             raise InvalidInputError(f"{where}.type: expected 'layers', got {self.type!r}")
 
 
-@dataclass(frozen=True)
 class HistoryEntry(JsonModel):
     """How one layer (or one metadata-only step, ``empty_layer``) was made."""
 
@@ -183,7 +173,6 @@ class HistoryEntry(JsonModel):
     empty_layer: bool = oci_field("empty_layer", False)
 
 
-@dataclass(frozen=True)
 class ImageConfig(JsonModel):
     """The image config blob; its digest is the image id."""
 
@@ -204,8 +193,8 @@ class ImageConfig(JsonModel):
 
     def with_layer(self, diff_id: DiffID, entry: HistoryEntry) -> "ImageConfig":
         """This config with one more layer on top, recorded in the history."""
-        rootfs = replace(self.rootfs, diff_ids=(*self.rootfs.diff_ids, diff_id))
-        return replace(self, rootfs=rootfs, history=(*(self.history or ()), entry))
+        rootfs = self.rootfs.replace(diff_ids=(*self.rootfs.diff_ids, diff_id))
+        return self.replace(rootfs=rootfs, history=(*(self.history or ()), entry))
 
 
 def _check_schema(schema_version: int, media_type: str | None, accepted: frozenset[str], where: str) -> None:

@@ -20,6 +20,7 @@ import threading
 BATCH_SIZE = 1 << 20
 QUEUE_DEPTH = 8  # chunks in flight: bounds the memory at about 8 MiB plus big-file chunks
 _END = None
+_RESTART = object()  # queued by restart(): the sink starts over when the thread gets there
 
 
 class BackgroundWriter:
@@ -61,6 +62,11 @@ class BackgroundWriter:
                 self._hand_over_batch()
         return size
 
+    def restart(self) -> None:
+        """The sink starts over (``sink.restart()``) once everything written before has reached it."""
+        self._hand_over_batch()
+        self._queue.put(_RESTART)
+
     def _hand_over_batch(self) -> None:
         if self._batch:
             self._queue.put(self._batch)
@@ -70,6 +76,9 @@ class BackgroundWriter:
         while (data := self._queue.get()) is not _END:
             if self._error is None:
                 try:
-                    self._sink.write(data)
+                    if data is _RESTART:
+                        self._sink.restart()
+                    else:
+                        self._sink.write(data)
                 except BaseException as error:  # handed to the producer; keep draining so it never blocks
                     self._error = error

@@ -210,6 +210,9 @@ class PendingLayer:
     def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
         self._error = _failure_of(lambda: self._compress(write_tar))
         self._written.set()  # the caller may name the layer now, while its fsync goes on
+        # Freeing the compressor's buffers (up to 16 MiB of held tar) takes milliseconds of
+        # munmap: here they overlap the caller's work, not its end.
+        self._compressor = None
         if self._error is None:
             self._error = _failure_of(self._blob.sync)
 
@@ -341,18 +344,21 @@ class _TeeReader:
 class _ZstdCompressor:
     """zstd: one frame, by this thread or by zstd's workers, chosen from the first bytes of the tar.
 
-    The first ``SMALL_TAR_SIZE`` bytes are held back (as the chunks written,
-    never joined: a fresh 10 MiB buffer costs more in page faults than its
-    compression). A tar that ends within them is compressed by this thread:
-    for a 10 MiB layer that takes less than half the CPU time of zstd's
-    workers, whose fresh buffers page-fault more than they save at that
-    size. A bigger tar goes to zstd's workers only if a sample of the held
-    bytes compresses (``_is_compressible``): on incompressible bytes zstd
-    does little but copy, and its workers nearly double the CPU time (0.22 s
-    against 0.12 s for 100 MiB of random bytes) without finishing sooner.
-    The choice depends on the tar alone, and zstd's multithreaded output does
-    not depend on the number of workers, so a tree gives the same blob on
-    every machine (with the same zstd).
+    The tar is compressed by this thread as it arrives, straight on to the
+    blob, so a small layer is compressed and stored beside its tar, not after
+    it: for a 10 MiB layer one thread takes less than half the CPU time of
+    zstd's workers, whose fresh buffers page-fault more than they save at
+    that size. The first ``SMALL_TAR_SIZE`` bytes are also held (as the
+    chunks written, never joined). A tar that grows past them goes to zstd's
+    workers only if a sample of the held bytes compresses
+    (``_is_compressible``): the blob then starts over (``restart``) and the
+    workers get the held bytes first. On incompressible bytes zstd does
+    little but copy, and its workers nearly double the CPU time (0.22 s
+    against 0.12 s for 100 MiB of random bytes) without finishing sooner, so
+    this thread goes on. The choice depends on the tar alone, and neither
+    output depends on how the tar was split into writes, nor the workers'
+    on their number, so a tree gives the same blob on every machine (with
+    the same zstd).
     """
 
     def __init__(self, sink):
@@ -362,27 +368,29 @@ class _ZstdCompressor:
         self._sink = sink
         self._held: list | None = []
         self._held_size = 0
-        self._writer = None
+        self._writer = self._stream(threads=0)
 
     def write(self, data) -> None:
+        self._writer.write(data)
         if self._held is None:
-            self._writer.write(data)
             return
         self._held.append(data)
         self._held_size += len(data)
         if self._held_size >= SMALL_TAR_SIZE:
-            workers = max(1, os.cpu_count() or 1) if _is_compressible(self._held, self._zstandard) else 0
-            self._write_held(threads=workers)
+            held, self._held = self._held, None
+            if _is_compressible(held, self._zstandard):
+                self._start_over_with_workers(held)
 
     def finish(self) -> None:
-        if self._held is not None:
-            self._write_held(threads=0)
         self._writer.flush(self._zstandard.FLUSH_FRAME)
 
-    def _write_held(self, threads: int) -> None:
+    def _stream(self, threads: int):
         compressor = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads)
-        self._writer = compressor.stream_writer(self._sink, write_size=_COMPRESSED_WRITE_SIZE, closefd=False)
-        held, self._held = self._held, None
+        return compressor.stream_writer(self._sink, write_size=_COMPRESSED_WRITE_SIZE, closefd=False)
+
+    def _start_over_with_workers(self, held: list) -> None:
+        self._sink.restart()
+        self._writer = self._stream(threads=max(1, os.cpu_count() or 1))
         for chunk in held:
             self._writer.write(chunk)
 

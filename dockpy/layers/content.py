@@ -68,6 +68,15 @@ class BlobWriter(io.RawIOBase):
             self._start_writeback()
         return len(data)
 
+    def restart(self) -> None:
+        """Forget everything written so far: the blob starts over, empty (a compressor that changed its mind)."""
+        self._file.seek(0)
+        self._file.truncate()
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._written_back = 0
+        self._synced_size = None
+
     def _start_writeback(self) -> None:
         from dockpy import linux  # here: readers of blobs (push) start without ctypes
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import replace
 
 from dockpy.errors import InvalidInputError
 
@@ -39,7 +38,7 @@ def apply_changes(config, changes: tuple[str, ...]):
         if keyword == "CMD":
             cmd_changed = True
         elif keyword == "ENTRYPOINT" and not cmd_changed:
-            config = replace(config, cmd=None)
+            config = config.replace(cmd=None)
     return config
 
 
@@ -73,49 +72,49 @@ def _pairs(rest: str, what: str) -> dict[str, str]:
 
 
 def _set_cmd(config, rest):
-    return replace(config, cmd=_command_form(config, rest))
+    return config.replace(cmd=_command_form(config, rest))
 
 
 def _set_entrypoint(config, rest):
-    return replace(config, entrypoint=_command_form(config, rest))
+    return config.replace(entrypoint=_command_form(config, rest))
 
 
 def _set_env(config, rest):
     env = dict(entry.partition("=")[::2] for entry in config.env or ())
     env.update(_pairs(rest, "ENV"))
-    return replace(config, env=tuple(f"{name}={value}" for name, value in env.items()))
+    return config.replace(env=tuple(f"{name}={value}" for name, value in env.items()))
 
 
 def _expose(config, rest):
     ports = [port if "/" in port else f"{port}/tcp" for port in rest.split()]
-    return replace(config, exposed_ports=tuple(sorted({*(config.exposed_ports or ()), *ports})))
+    return config.replace(exposed_ports=tuple(sorted({*(config.exposed_ports or ()), *ports})))
 
 
 def _set_labels(config, rest):
-    return replace(config, labels={**(config.labels or {}), **_pairs(rest, "LABEL")})
+    return config.replace(labels={**(config.labels or {}), **_pairs(rest, "LABEL")})
 
 
 def _add_onbuild(config, rest):
-    return replace(config, on_build=(*(config.on_build or ()), rest))
+    return config.replace(on_build=(*(config.on_build or ()), rest))
 
 
 def _set_user(config, rest):
-    return replace(config, user=rest)
+    return config.replace(user=rest)
 
 
 def _add_volumes(config, rest):
     volumes = json.loads(rest) if rest.startswith("[") else rest.split()
-    return replace(config, volumes=tuple(sorted({*(config.volumes or ()), *volumes})))
+    return config.replace(volumes=tuple(sorted({*(config.volumes or ()), *volumes})))
 
 
 def _set_workdir(config, rest):
     import posixpath
 
-    return replace(config, working_dir=posixpath.normpath(posixpath.join(config.working_dir or "/", rest)))
+    return config.replace(working_dir=posixpath.normpath(posixpath.join(config.working_dir or "/", rest)))
 
 
 def _set_stopsignal(config, rest):
-    return replace(config, stop_signal=rest)
+    return config.replace(stop_signal=rest)
 
 
 def _set_healthcheck(config, rest):
@@ -130,12 +129,12 @@ def _set_healthcheck(config, rest):
         options[_HEALTHCHECK_FLAGS[name]] = int(value) if name == "retries" else _duration(value)
     kind, _, command = " ".join(words).partition(" ")
     if kind.upper() == "NONE":
-        return replace(config, healthcheck=Healthcheck(test=("NONE",)))
+        return config.replace(healthcheck=Healthcheck(test=("NONE",)))
     if kind.upper() != "CMD" or not command.strip():
         raise InvalidInputError("HEALTHCHECK wants NONE or CMD <command>")
     form = _command_form(config, command.strip())
     test = ("CMD", *form) if command.strip().startswith("[") else ("CMD-SHELL", command.strip())
-    return replace(config, healthcheck=Healthcheck(test=test, **options))
+    return config.replace(healthcheck=Healthcheck(test=test, **options))
 
 
 def _duration(text: str) -> int:

@@ -88,14 +88,12 @@ def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: s
 
 def _config_with_layer(base_config, diff_id, container_config, created_by: str, author: str, message: str):
     """``base_config`` plus one layer made now, its history entry, and the container config to run."""
-    from dataclasses import replace
-
     from dockpy.image.oci import HistoryEntry
     from dockpy.image.timestamps import format_timestamp
 
     created = format_timestamp(time.time())
     entry = HistoryEntry(created=created, created_by=created_by, author=author, comment=message or None)
-    return replace(base_config.with_layer(diff_id, entry), created=created, author=author, config=container_config)
+    return base_config.with_layer(diff_id, entry).replace(created=created, author=author, config=container_config)
 
 
 def rollback_container(containers: ContainerStore, reference: str) -> None:

@@ -1,8 +1,11 @@
 """What ``dockpy commit`` loads before its layer starts: the image model comes later, beside the layer.
 
-Everything the layer's thread needs is imported before it starts: a module
-being imported on one thread is visible half-initialized to another
-(``dataclasses`` peeks at ``sys.modules["typing"]``, which zstandard imports).
+A module being imported on one thread is visible half-initialized to another
+(``dataclasses`` peeked at ``sys.modules["typing"]``, which zstandard
+imports), so zstandard is imported before the layer's thread starts, and the
+one module that thread imports itself (``dockpy.linux``, with ctypes, at its
+first 4 MiB written back) shares nothing with what the main thread imports
+meanwhile.
 """
 
 from tests.import_budget import slow_modules_imported
@@ -12,8 +15,18 @@ BEFORE_THE_LAYER = (
     "dockpy.cli.commit", "dockpy.runtime.versioning", "dockpy.runtime.containers", "dockpy.image.lease",
     "dockpy.layers.compression", "dockpy.layers.content", "dockpy.layers.tarwriter",
 )
+# What the main thread imports while the layer is written (``versioning._commit_image``).
+BESIDE_THE_LAYER = (
+    "dockpy.image.oci", "dockpy.image.reference", "dockpy.image.refs", "dockpy.image.store",
+    "dockpy.image.timestamps", "dockpy.runtime.commit_changes",
+)
 
 
 def test_the_layer_of_a_commit_starts_before_the_image_model_is_imported():
     slow = ("dockpy.runtime.lifecycle", "dataclasses", "dockpy.image.oci", "dockpy.image.store")
     assert slow_modules_imported(BEFORE_THE_LAYER, slow) == []
+
+
+def test_what_a_commit_imports_beside_its_layer_is_not_what_the_layers_thread_imports():
+    layers_thread = ("dockpy.linux", "ctypes", "typing", "dataclasses")
+    assert slow_modules_imported(BESIDE_THE_LAYER, layers_thread) == []

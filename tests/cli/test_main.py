@@ -87,6 +87,22 @@ def test_a_command_imports_only_its_own_command_module(tmp_path):
     assert "dockpy.cli.log" in imported
 
 
+def test_parsing_a_command_line_looks_up_no_translation(tmp_path):
+    code = (
+        "import sys\n"
+        "from dockpy.cli import main\n"
+        f"main(['--root', {str(tmp_path)!r}, 'images', '--quiet'])\n"
+        "print('locale' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_argparse_messages_stay_english_with_plurals(dockpy):
+    result = dockpy("commit")
+    assert result.returncode == 125 and "the following arguments are required: CONTAINER" in result.stderr
+
+
 def test_version_imports_no_command_module():
     assert _command_modules_imported_by("--version") == set()
 

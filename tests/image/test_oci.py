@@ -184,7 +184,7 @@ def test_any_json_object_either_parses_or_is_invalid_input(document):
             pass
 
 
-def test_the_image_model_and_store_import_no_typing():
-    code = "import sys, dockpy.image.oci, dockpy.image.store\nprint('typing' in sys.modules)\n"
+def test_the_image_model_and_store_import_neither_typing_nor_dataclasses():
+    code = "import sys, dockpy.image.oci, dockpy.image.store\nprint('typing' in sys.modules, 'dataclasses' in sys.modules)\n"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    assert result.stdout.strip() == "False False"

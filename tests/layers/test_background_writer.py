@@ -33,6 +33,19 @@ def test_everything_written_arrives_in_order_on_another_thread():
     assert sink.threads == {"dockpy-layer-writer"}
 
 
+def test_a_restart_reaches_the_sink_after_everything_written_before_it():
+    class RestartableSink(RecordingSink):
+        def restart(self) -> None:
+            self.chunks.append(b"<restart>")
+
+    sink = RestartableSink()
+    with BackgroundWriter(sink) as out:
+        out.write(b"small, still batched")
+        out.restart()
+        out.write(b"after")
+    assert sink.chunks == [b"small, still batched", b"<restart>", b"after"]
+
+
 def test_small_writes_cross_threads_in_batches():
     sink = RecordingSink()
     with BackgroundWriter(sink) as out:

@@ -91,6 +91,20 @@ def test_a_blob_synced_before_commit_is_published_intact(storage_root):
     assert store.read_bytes(info.digest) == b"synced early"
 
 
+def test_a_restarted_blob_holds_only_what_was_written_after_the_restart(storage_root):
+    from dockpy.layers.content import WRITEBACK_CHUNK
+
+    store = ContentStore(storage_root)
+    with store.writer() as blob:
+        blob.write(b"x" * (WRITEBACK_CHUNK + 1))  # past a writeback, so the restart also forgets that
+        blob.sync()
+        blob.restart()
+        blob.write(b"second try")
+        info = blob.commit()
+    assert (info.digest, info.size) == (Digest.of_bytes(b"second try"), len(b"second try"))
+    assert store.read_bytes(info.digest) == b"second try"
+
+
 def test_reading_a_missing_blob_is_not_found(storage_root):
     with pytest.raises(NotFoundError):
         ContentStore(storage_root).read_bytes(Digest.of_bytes(b"absent"))

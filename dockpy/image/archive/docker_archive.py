@@ -40,7 +40,6 @@ REPOSITORIES_FILE = "repositories"
 _NAMED_BY_DIGEST = re.compile(r"(?:.*/)?(?:blobs/sha256/([0-9a-f]{64})|([0-9a-f]{64})\.json)")
 
 
-@dataclass(frozen=True)
 class DockerManifestEntry(JsonModel):
     """One image of ``manifest.json``: archive paths of its config and layers, and its tags."""
 

@@ -11,8 +11,6 @@ id does too, and each converted layer's diff_id is checked against it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from dockpy.errors import IntegrityError
 from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.staging import StagingStore
@@ -35,7 +33,7 @@ class LayerConverter:
         layers = tuple(self._layer(layer, diff_id) for layer, diff_id in zip(image.layers, image.config.rootfs.diff_ids))
         if layers == image.layers:
             return ArchivedImage(image.manifest_digest, image.manifest, names)
-        manifest = Manifest(replace(image.manifest.config, media_type=OCI_CONFIG), layers,
+        manifest = Manifest(image.manifest.config.replace(media_type=OCI_CONFIG), layers,
                             annotations=image.manifest.annotations)
         blob = self._scratch.content.put_bytes(encode(manifest))
         return ArchivedImage(blob.digest, manifest, names)

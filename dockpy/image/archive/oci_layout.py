@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 
 from dockpy.errors import IntegrityError, InvalidInputError, UnsafeArchiveError
 from dockpy.image.archive.archived import ArchivedImage
@@ -132,5 +131,5 @@ def _index_entries(image: ArchivedImage, manifest_size: int) -> list[Descriptor]
     descriptor = Descriptor(image.manifest.media_type or OCI_MANIFEST, image.manifest_digest, manifest_size)
     if not image.names:
         return [descriptor]
-    return [replace(descriptor, annotations={CONTAINERD_NAME: name, REF_NAME: parse_tag_reference(name).tag})
+    return [descriptor.replace(annotations={CONTAINERD_NAME: name, REF_NAME: parse_tag_reference(name).tag})
             for name in image.names]
