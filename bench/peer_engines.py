@@ -26,11 +26,11 @@ import subprocess
 from pathlib import Path
 
 from tests.docker_daemon import unmount_everything_under
+from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
 
 # podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
 PODMAN_NPROC_CEILING = 32768
 PODMAN_NOFILE_CEILING = 1048576
-_WITH_PRIVATE_VAR_LIB = 'mount -t tmpfs tmpfs /var/lib && exec "$0" "$@"'
 
 
 def podman_is_installed() -> bool:
@@ -61,8 +61,7 @@ class PodmanStore:
         whatever the storage configuration says (podman 4.3); the tmpfs takes
         that write, and vanishes with the namespace.
         """
-        self._run(["unshare", "--mount", "--propagation", "private", "sh", "-c", _WITH_PRIVATE_VAR_LIB,
-                   "podman", "load", "-q", "-i", str(archive)])
+        self._run([*WITH_PRIVATE_VAR_LIB, "podman", "load", "-q", "-i", str(archive)])
 
     def version(self) -> str:
         return self.run("--version").stdout.split()[-1]

@@ -86,12 +86,14 @@ def engine_timings(scratch: Path, env: dict, runs: int):
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
     from bench.peer_engines import PodmanStore
+    from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
 
     podman = PodmanStore(directory)
     try:
-        podman.run("load", "-q", "-i", str(archive))
+        podman.load(archive)
         label = f"podman {podman.version()}"
-        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs)
+        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs,
+                                      commit_prefix=tuple(WITH_PRIVATE_VAR_LIB))
     finally:
         podman.remove()
 
@@ -109,10 +111,12 @@ def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
         daemon.stop()
 
 
-def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int):
+def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int,
+                           commit_prefix: tuple[str, ...] = ()):
     """``diff`` and ``commit`` rows for a Docker-compatible CLI (``engine``), the scenario dockpy's rows time.
 
     ``commit -q`` for podman, whose ``commit`` otherwise reports its copy's progress; Docker's prints the id only.
+    ``commit_prefix`` goes before the commit command (podman's: a private /var/lib, see tests/private_var_lib.py).
     """
     def engine_run(*args: str) -> None:
         subprocess.run([*engine, *args], env={**os.environ, **env}, check=True, capture_output=True)
@@ -126,8 +130,8 @@ def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict,
     quiet = ["-q"] if engine == ["podman"] else []
     timings = [
         time_command(f"{label} diff CONTAINER (5 changes)", [*engine, "diff", "changed"], runs=runs, env=env),
-        time_command(f"{label} commit CONTAINER (10 MiB change)", [*engine, "commit", *quiet, "big"], runs=runs,
-                     env=env, setup=fresh_container_with_a_10_mib_change),
+        time_command(f"{label} commit CONTAINER (10 MiB change)", [*commit_prefix, *engine, "commit", *quiet, "big"],
+                     runs=runs, env=env, setup=fresh_container_with_a_10_mib_change),
     ]
     engine_run("rm", "-f", "big", "changed")
     return timings

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_dockpy
+from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
 from tests.store_listing import store_listing
 
 IMAGE = "localhost/busybox:1"
@@ -200,7 +201,8 @@ def _private_podman(tmp_path: Path):
         "[engine]\n"
         f'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\ntmp_dir = "{tmp_path}/tmp"\n'
     )
-    base = ["podman", "--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "run"),
+    # Private /var/lib: podman's load and save would otherwise write the host's blob-info cache.
+    base = [*WITH_PRIVATE_VAR_LIB, "podman", "--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "run"),
             "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"]
 
     def podman_command(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
