@@ -53,14 +53,21 @@ mount_kernel_filesystems() {
     mount -t devtmpfs devtmpfs /dev
 }
 
-# modules.dep lists the initramfs's modules in load order ("name.ko:" lines).
+# modules.boot names what every boot loads, modules.shares what virtiofs needs
+# on top (fuse is one of the largest modules): only with a share to mount, so
+# a --read-only root without volumes does without.
 load_modules() {
     read -r release < /proc/sys/kernel/osrelease
     modules=
-    while read -r module; do
-        modules="$modules ${module%.ko:*}"
-    done < "/lib/modules/$release/modules.dep"
+    add_modules "/lib/modules/$release/modules.boot"
+    [ -n "$upper" ] || [ "$volumes" -gt 0 ] && add_modules "/lib/modules/$release/modules.shares"
     modprobe -a $modules 2> /dockpy/modprobe.log || fail "cannot load kernel modules: $(cat /dockpy/modprobe.log)"
+}
+
+add_modules() {
+    while read -r module; do
+        modules="$modules $module"
+    done < "$1"
 }
 
 # Ports and disks appear asynchronously after their driver loads: poll briefly.
@@ -230,10 +237,10 @@ case " $(cat /proc/cmdline) " in
 *" dockpy.trace "*) tracing=1 ;;
 esac
 trace init
-load_modules
-trace modules-loaded
 [ -f /dockpy/spec ] || fail "no /dockpy/spec in the initramfs"
 . /dockpy/spec
+load_modules
+trace modules-loaded
 make_init_layer
 plan_layers
 plan_root

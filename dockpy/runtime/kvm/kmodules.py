@@ -55,6 +55,15 @@ def builtin_modules(modules_dir: Path) -> set[str]:
 
 def resolve_load_order(modules_dir: Path, wanted: Iterable[str]) -> list[str]:
     """Relative paths of ``wanted`` modules and their dependencies, each after its dependencies."""
+    return resolve_load_groups(modules_dir, wanted)[0]
+
+
+def resolve_load_groups(modules_dir: Path, *groups: Iterable[str]) -> list[list[str]]:
+    """Per group, what ``resolve_load_order`` gives minus what an earlier group loads already.
+
+    Loading the groups in order loads every module after its dependencies, and
+    a guest may stop after any group (the later ones hold what only some runs need).
+    """
     table = read_dependencies(modules_dir)
     builtin = builtin_modules(modules_dir)
     order: list[str] = []
@@ -69,9 +78,13 @@ def resolve_load_order(modules_dir: Path, wanted: Iterable[str]) -> list[str]:
             visit(module_name(dependency))
         order.append(path)
 
-    for name in wanted:
-        visit(name.replace("-", "_"))
-    return order
+    loads = []
+    for group in groups:
+        start = len(order)
+        for name in group:
+            visit(name.replace("-", "_"))
+        loads.append(order[start:])
+    return loads
 
 
 def read_module(modules_dir: Path, relative_path: str) -> bytes:

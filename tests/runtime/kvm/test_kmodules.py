@@ -38,6 +38,12 @@ def test_each_module_is_listed_once(modules_dir):
     assert len(order) == len(set(order)) == 5
 
 
+def test_a_later_group_holds_only_what_the_earlier_ones_do_not_load(modules_dir):
+    boot, shares = kmodules.resolve_load_groups(modules_dir, ["virtio_console"], ["virtiofs"])
+    assert [kmodules.module_name(path) for path in boot] == ["virtio_ring", "virtio", "virtio_console"]
+    assert [kmodules.module_name(path) for path in shares] == ["fuse", "virtiofs"]
+
+
 def test_dashes_and_underscores_name_the_same_module(modules_dir):
     assert kmodules.resolve_load_order(modules_dir, ["virtio-console"])[-1] == "kernel/drivers/char/virtio-console.ko.xz"
 

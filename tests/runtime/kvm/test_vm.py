@@ -116,6 +116,15 @@ def test_writes_land_in_the_upper_dir_in_overlay_form(run_vm, make_spec):
     assert os.listdir(f"{upper}/opt") == ["fresh"]
 
 
+def test_a_read_only_root_without_volumes_boots_without_the_virtiofs_modules(run_vm, make_spec):
+    spec = make_spec("sh", "-c", "cut -d' ' -f1 /proc/modules; touch /new")
+    code, out, _ = run_vm(spec._replace(rootfs=spec.rootfs._replace(read_only=True)))
+    modules = out.decode().split()
+    assert code == 1  # touch: the root is read-only
+    assert "overlay" in modules and "fuse" not in modules and "virtiofs" not in modules
+    assert os.listdir(spec.rootfs.upperdir) == []
+
+
 def test_missing_command_exits_127(run_vm, make_spec):
     code, _, err = run_vm(make_spec("no-such-command"))
     assert code == 127
