@@ -248,7 +248,7 @@ plan_container_filesystems
 mount_planned
 mount_volumes
 trace mounted
-hostname "$hostname"
+echo "$hostname" > /proc/sys/kernel/hostname  # as hostname(1) does, without its process
 ip link set lo up
 resolve_user
 [ -d "$ROOT$workdir" ] || mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"

@@ -13,7 +13,7 @@ Layout::
     /init                       guest_init.sh
     /bin/busybox, /bin/<applet> static busybox and a symlink per applet
     /lib/modules/<release>/     the modules /init loads, as <name>.ko, stripped of what the guest
-                                does not use (``kmodules.without_type_information``), a
+                                does not use (``kmodules.without_unused_sections``), a
                                 ``modules.dep`` listing them in load order (dependencies first)
                                 for busybox ``modprobe -a``: one process loads them all, and
                                 ``modules.boot`` and ``modules.shares``: the names of those every
@@ -52,8 +52,8 @@ BOOT_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay
 # volumes boots without them.
 SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
-# Part of the cache key: bump it whenever build_archive lays out the archive differently.
-LAYOUT_VERSION = 4
+# Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
+LAYOUT_VERSION = 5
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
                 "dockpy/init-layer/etc")  # fmt: skip
@@ -77,7 +77,7 @@ class InitramfsInputs:
     kernel_release: str
     modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the kernel package has them), in load order
     share_modules: tuple[tuple[str, bytes], ...]  # the same, loaded after ``modules`` and only for virtiofs shares
-    slim_modules: bool  # the guest gets them without type information (``kmodules.without_type_information``)
+    slim_modules: bool  # the guest gets them without the sections it does not use (``kmodules.without_unused_sections``)
 
     def digest(self) -> str:
         hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n"
@@ -157,7 +157,7 @@ def _add_modules(writer: CpioWriter, inputs: InitramfsInputs) -> None:
     writer.add_directory(directory)
     everything = inputs.modules + inputs.share_modules
     for name, data in everything:
-        writer.add_file(f"{directory}/{name}.ko", kmodules.without_type_information(data) if inputs.slim_modules else data)
+        writer.add_file(f"{directory}/{name}.ko", kmodules.without_unused_sections(data) if inputs.slim_modules else data)
     # Each line names its module only: the list is already in load order, so no module needs another loaded for it.
     writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in everything).encode())
     for group, modules in (("boot", inputs.modules), ("shares", inputs.share_modules)):

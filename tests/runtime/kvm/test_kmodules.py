@@ -83,23 +83,24 @@ def erofs_module() -> bytes:
     return kmodules.read_module(kernel.modules_dir, path)
 
 
-def test_slimmed_module_has_every_section_but_the_type_information(erofs_module, tmp_path):
+def test_slimmed_module_has_every_section_but_type_information_and_unwind_tables(erofs_module, tmp_path):
     sections = _section_names(erofs_module, tmp_path)
-    assert ".BTF" in sections
-    slimmed = kmodules.without_type_information(erofs_module)
-    assert _section_names(slimmed, tmp_path) == [name for name in sections if name != ".BTF"]
+    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip"}
+    assert unused <= set(sections)
+    slimmed = kmodules.without_unused_sections(erofs_module)
+    assert _section_names(slimmed, tmp_path) == [name for name in sections if name not in unused]
 
 
 def test_slimmed_module_loses_its_signature(erofs_module):
     assert erofs_module.endswith(b"~Module signature appended~\n")
-    assert not kmodules.without_type_information(erofs_module).endswith(b"~Module signature appended~\n")
+    assert not kmodules.without_unused_sections(erofs_module).endswith(b"~Module signature appended~\n")
 
 
 def test_a_file_objcopy_cannot_read_is_an_error_not_a_crash():
     if shutil.which("objcopy") is None:
         pytest.skip("binutils (objcopy) is not installed")
     with pytest.raises(ContainerSetupError, match="objcopy"):
-        kmodules.without_type_information(b"not a module")
+        kmodules.without_unused_sections(b"not a module")
 
 
 @pytest.mark.parametrize(("config", "enforced"), [
