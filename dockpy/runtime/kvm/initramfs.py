@@ -53,7 +53,7 @@ BOOT_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay
 SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
-LAYOUT_VERSION = 5
+LAYOUT_VERSION = 6
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
                 "dockpy/init-layer/etc")  # fmt: skip

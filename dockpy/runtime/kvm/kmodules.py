@@ -113,27 +113,34 @@ def signatures_enforced(kernel_config: Path) -> bool:
 # BTF, the type information for BPF (parsed and checked at load: under TCG ~40% of
 # the load time of erofs, overlay and fuse); the ORC unwind tables, which only
 # make stack traces through the module exact (oopses, perf, livepatch) but cost
-# one relocation per entry (about half of a module's relocations) and a sort.
-UNUSED_SECTIONS = (".BTF", ".orc_unwind", ".orc_unwind_ip")
+# one relocation per entry (about half of a module's relocations) and a sort;
+# the symbol versions (CRCs), looked up by a linear scan for every symbol the
+# module imports (quadratic in its imports), to catch a module built for
+# another kernel. Load time grows with what remains, as the local symbols
+# (names of static functions) that objcopy's --strip-unneeded drops also do.
+UNUSED_SECTIONS = (".BTF", ".orc_unwind", ".orc_unwind_ip", "__versions")
 
 
 def without_unused_sections(module: bytes) -> bytes:
-    """``module`` without ``UNUSED_SECTIONS`` and its signature: the guest loads it faster.
+    """``module`` without ``UNUSED_SECTIONS``, local symbols and its signature: the guest loads it faster.
 
     binutils' objcopy writes the module again without those sections (and
-    their relocations); the signature appended after the ELF data goes with
-    the rewrite (it would no longer match anyway), and a kernel that does not
-    force signatures loads the module all the same (marking itself tainted,
-    which no one reads). Without ORC data, the kernel's unwinder falls back to
-    guessing for frames in these modules: a stack trace through them may
-    show stale entries, which nothing in the guest depends on.
+    their relocations) and symbols; the signature appended after the ELF data
+    goes with the rewrite (it would no longer match anyway), and a kernel that
+    does not force signatures loads the module all the same (marking itself
+    tainted, which no one reads). What the guest gives up: exact stack
+    traces and function names for frames in these modules (the unwinder
+    guesses without ORC data), and the symbol CRC check, which a kernel
+    built with ``CONFIG_MODULE_FORCE_LOAD`` (Debian's) skips for a module
+    without versions; the modules come from the kernel's own
+    ``/lib/modules/<release>`` and the kernel still checks their vermagic.
     """
     with tempfile.TemporaryDirectory(prefix="dockpy-module-") as scratch:
         original, slimmed = os.path.join(scratch, "original.ko"), os.path.join(scratch, "slimmed.ko")
         with open(original, "wb") as file:
             file.write(module)
         try:
-            subprocess.run(["objcopy", *(f"--remove-section={name}" for name in UNUSED_SECTIONS), original, slimmed],
+            subprocess.run(["objcopy", "--strip-unneeded", *(f"--remove-section={name}" for name in UNUSED_SECTIONS), original, slimmed],
                            check=True, capture_output=True)
         except FileNotFoundError as error:
             raise ContainerSetupError("objcopy is not installed", hint="apt-get install binutils") from error

@@ -83,12 +83,27 @@ def erofs_module() -> bytes:
     return kmodules.read_module(kernel.modules_dir, path)
 
 
-def test_slimmed_module_has_every_section_but_type_information_and_unwind_tables(erofs_module, tmp_path):
+def test_slimmed_module_has_every_section_but_type_information_unwind_tables_and_versions(erofs_module, tmp_path):
     sections = _section_names(erofs_module, tmp_path)
-    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip"}
+    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip", "__versions"}
     assert unused <= set(sections)
     slimmed = kmodules.without_unused_sections(erofs_module)
     assert _section_names(slimmed, tmp_path) == [name for name in sections if name not in unused]
+
+
+def _symbols(module: bytes, tmp_path) -> list[tuple[str, str]]:
+    """(binding, name) of each named symbol of the module's symbol table."""
+    path = tmp_path / "module.ko"
+    path.write_bytes(module)
+    listing = subprocess.run(["readelf", "-s", "-W", str(path)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"^\s*\d+:\s+\S+\s+\d+\s+\S+\s+(LOCAL|GLOBAL|WEAK)\s+\S+\s+\S+\s+(\S+)$", listing, re.MULTILINE)
+
+
+def test_slimmed_module_keeps_its_global_symbols_and_drops_unneeded_local_ones(erofs_module, tmp_path):
+    before, after = _symbols(erofs_module, tmp_path), _symbols(kmodules.without_unused_sections(erofs_module), tmp_path)
+    assert {entry for entry in before if entry[0] != "LOCAL"} == {entry for entry in after if entry[0] != "LOCAL"}
+    assert ("GLOBAL", "__this_module") in after
+    assert len(after) < len(before)
 
 
 def test_slimmed_module_loses_its_signature(erofs_module):
