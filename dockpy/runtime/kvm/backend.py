@@ -37,6 +37,7 @@ from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
 from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
 from dockpy.runtime.kvm.children import kill_and_reap, spawn
+from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import output_fd_for_qemu
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
 from dockpy.runtime.spec import ContainerSpec
@@ -54,9 +55,6 @@ STATUS_POLL_SECONDS = 0.5
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL
-# microvm has 24 virtio-mmio transports with its second IOAPIC; the serial
-# ports, the writable dir and each volume take one each.
-MAX_VIRTIO_DEVICES = 24
 # A run directory gets its QEMU pid within seconds; one this old without a live QEMU is left over.
 STALE_RUN_DIRECTORY_SECONDS = 120.0
 

@@ -112,16 +112,13 @@ plan_mount() {
 
 plan_layers() {
     lowers=/dockpy/init-layer
-    mount_points=
     index=0
     while [ "$index" -lt "$layers" ]; do
         await disk_with_serial "dockpy-layer$index" || fail "layer disk $index did not appear"
         plan_mount "$found" "/l/$index" erofs ro
-        mount_points="$mount_points /l/$index"
         lowers="$lowers:/l/$index"
         index=$((index + 1))
     done
-    [ -z "$mount_points" ] || mkdir -p $mount_points
 }
 
 # Docker's "init layer": mount points and hostname files that must exist in the
@@ -249,7 +246,7 @@ mount_planned
 mount_volumes
 trace mounted
 echo "$hostname" > /proc/sys/kernel/hostname  # as hostname(1) does, without its process
-ip link set lo up
+echo 0x9 > /sys/class/net/lo/flags  # IFF_LOOPBACK | IFF_UP: "ip link set lo up" without its process
 resolve_user
 [ -d "$ROOT$workdir" ] || mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"
 

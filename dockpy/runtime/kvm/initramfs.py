@@ -20,6 +20,7 @@ Layout::
                                 boot loads and of those only a boot with virtiofs shares loads
     /dev/console                the kernel opens it for /init's stdio
     /dockpy/dev/                the container's /dev: null, zero, full, random, urandom, tty, pts/, shm/, fd links
+    /l/0 ... /l/21              the layers' mount points
     /dockpy/init-layer/         the overlay's top lower layer: proc, sys, dev, etc (see guest_init.sh)
     /dockpy/                    /dockpy/spec arrives per run (guest_spec.py)
 """
@@ -39,6 +40,7 @@ from dockpy.runtime.kvm import kmodules
 from dockpy.runtime.kvm.cache_files import write_atomically
 from dockpy.runtime.kvm.cpio import CpioWriter
 from dockpy.runtime.kvm.kernel import GuestKernel
+from dockpy.runtime.kvm.qemu import MAX_LAYER_DISKS
 
 BUSYBOX_PACKAGE = "busybox-static"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
@@ -53,10 +55,12 @@ BOOT_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay
 SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
-LAYOUT_VERSION = 6
+LAYOUT_VERSION = 7
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
-                "dockpy/init-layer/etc")  # fmt: skip
+                "dockpy/init-layer/etc",
+                # the layers' mount points, /l/<index>: made here, /init need not start a mkdir
+                *(f"l/{index}" for index in range(MAX_LAYER_DISKS)))  # fmt: skip
 # (name, major, minor) of the character devices a container's /dev holds, as in Docker.
 CONTAINER_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
 CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),

@@ -34,6 +34,11 @@ from dockpy.errors import PrerequisiteError
 
 QEMU_BINARY = "qemu-system-x86_64"
 QEMU_PACKAGE = "qemu-system-x86"
+# microvm has 24 virtio-mmio transports with its second IOAPIC; the serial
+# ports, the writable dir and each layer disk and volume take one each.
+MAX_VIRTIO_DEVICES = 24
+# At most this many layer disks: the serial ports and the writable dir take two transports.
+MAX_LAYER_DISKS = MAX_VIRTIO_DEVICES - 2
 
 
 def find_qemu() -> Path:

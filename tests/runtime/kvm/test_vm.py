@@ -35,6 +35,7 @@ echo "keep=$(cat /etc/keep)"
 [ -e /opt/old ] && echo "opaque=leaked" || echo "opaque=hidden"
 echo "cpus=$(nproc)"
 echo "memory_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+echo "loopback=$(ip -o -4 addr show dev lo up)"
 """
 
 
@@ -78,6 +79,10 @@ def test_layers_stack_with_whiteouts_and_opaque_dirs(probe_report):
     assert (probe_report["layer2"], probe_report["keep"]) == ("from the top layer", "from the base layer")
     assert probe_report["gone"] == "absent"
     assert probe_report["opaque"] == "hidden"
+
+
+def test_the_loopback_interface_is_up_with_its_address(probe_report):
+    assert "inet 127.0.0.1/8" in probe_report["loopback"]
 
 
 def test_cpus_and_memory_size_the_guest(probe_report):
