@@ -27,11 +27,9 @@ import sys
 import termios
 import threading
 import time
-import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
@@ -40,10 +38,8 @@ from dockpy.runtime.kvm.children import kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import output_fd_for_qemu
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
+from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
-
-if TYPE_CHECKING:
-    from dockpy.runtime.kvm.vm_process import VmProcess
 
 DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
@@ -181,8 +177,6 @@ class KvmBackend:
 
         ``stdio`` is the namespace backend's ``Stdio``: three fds, or one terminal for ``-t``.
         """
-        from dockpy.runtime.kvm.vm_process import start_vm
-
         fds = (stdio.terminal.fd,) * 3 if stdio.terminal is not None else (stdio.stdin, stdio.stdout, stdio.stderr)
         return start_vm(self, spec, fds)
 
@@ -301,7 +295,7 @@ class KvmBackend:
         """Boot the guest with KVM until /init's probe marker; None if it worked, else why not."""
         tools = self.check()
         accel = acceleration.Acceleration("kvm")
-        rundir = self.run_directory(f"kvm-probe-{uuid.uuid4().hex[:12]}").create()
+        rundir = self.run_directory(f"kvm-probe-{os.urandom(6).hex()}").create()
         try:
             config = qemu.VmConfig(
                 kernel=kernel.boot_image(tools.kernel, self.cache_dir),

@@ -9,11 +9,8 @@ kernel (``modules.builtin``) need no file and are skipped.
 
 from __future__ import annotations
 
-import gzip
-import lzma
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -91,8 +88,12 @@ def read_module(modules_dir: Path, relative_path: str) -> bytes:
     """The module's ELF bytes; busybox ``insmod`` cannot decompress, so we do it here."""
     data = (modules_dir / relative_path).read_bytes()
     if relative_path.endswith(".ko.xz"):
+        import lzma  # Debian's modules are not compressed: most hosts never need these
+
         return lzma.decompress(data)
     if relative_path.endswith(".ko.gz"):
+        import gzip
+
         return gzip.decompress(data)
     if relative_path.endswith(".ko.zst"):
         import zstandard
@@ -135,6 +136,8 @@ def without_unused_sections(module: bytes) -> bytes:
     without versions; the modules come from the kernel's own
     ``/lib/modules/<release>`` and the kernel still checks their vermagic.
     """
+    import tempfile  # only when an initramfs is built
+
     with tempfile.TemporaryDirectory(prefix="dockpy-module-") as scratch:
         original, slimmed = os.path.join(scratch, "original.ko"), os.path.join(scratch, "slimmed.ko")
         with open(original, "wb") as file:
