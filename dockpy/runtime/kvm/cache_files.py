@@ -8,13 +8,13 @@ same content, so the last one simply wins.
 
 from __future__ import annotations
 
-import uuid
+import os
 from pathlib import Path
 
 
 def temporary_sibling(path: Path) -> Path:
     """A unique name beside ``path`` (same filesystem, so a rename is atomic); hidden and ``.tmp``."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    return path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
 
 
 def write_atomically(path: Path, data: bytes) -> None:

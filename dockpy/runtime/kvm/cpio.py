@@ -12,8 +12,8 @@ padded to a multiple of 4. The archive ends with an entry named ``TRAILER!!!``.
 
 from __future__ import annotations
 
+import io
 import stat
-from typing import BinaryIO
 
 NEWC_MAGIC = b"070701"
 TRAILER = "TRAILER!!!"
@@ -22,7 +22,7 @@ TRAILER = "TRAILER!!!"
 class CpioWriter:
     """Appends entries to a binary stream; call ``finish`` once to write the trailer."""
 
-    def __init__(self, stream: BinaryIO):
+    def __init__(self, stream: io.BufferedIOBase):
         self._stream = stream
         self._next_inode = 1
 

@@ -53,14 +53,21 @@ mount_kernel_filesystems() {
     mount -t devtmpfs devtmpfs /dev
 }
 
-# modules.dep lists the initramfs's modules in load order ("name.ko:" lines).
+# modules.boot names what every boot loads, modules.shares what virtiofs needs
+# on top (fuse is one of the largest modules): only with a share to mount, so
+# a --read-only root without volumes does without.
 load_modules() {
     read -r release < /proc/sys/kernel/osrelease
     modules=
-    while read -r module; do
-        modules="$modules ${module%.ko:*}"
-    done < "/lib/modules/$release/modules.dep"
+    add_modules "/lib/modules/$release/modules.boot"
+    [ -n "$upper" ] || [ "$volumes" -gt 0 ] && add_modules "/lib/modules/$release/modules.shares"
     modprobe -a $modules 2> /dockpy/modprobe.log || fail "cannot load kernel modules: $(cat /dockpy/modprobe.log)"
+}
+
+add_modules() {
+    while read -r module; do
+        modules="$modules $module"
+    done < "$1"
 }
 
 # Ports and disks appear asynchronously after their driver loads: poll briefly.
@@ -105,16 +112,13 @@ plan_mount() {
 
 plan_layers() {
     lowers=/dockpy/init-layer
-    mount_points=
     index=0
     while [ "$index" -lt "$layers" ]; do
         await disk_with_serial "dockpy-layer$index" || fail "layer disk $index did not appear"
         plan_mount "$found" "/l/$index" erofs ro
-        mount_points="$mount_points /l/$index"
         lowers="$lowers:/l/$index"
         index=$((index + 1))
     done
-    [ -z "$mount_points" ] || mkdir -p $mount_points
 }
 
 # Docker's "init layer": mount points and hostname files that must exist in the
@@ -230,10 +234,10 @@ case " $(cat /proc/cmdline) " in
 *" dockpy.trace "*) tracing=1 ;;
 esac
 trace init
-load_modules
-trace modules-loaded
 [ -f /dockpy/spec ] || fail "no /dockpy/spec in the initramfs"
 . /dockpy/spec
+load_modules
+trace modules-loaded
 make_init_layer
 plan_layers
 plan_root
@@ -241,8 +245,8 @@ plan_container_filesystems
 mount_planned
 mount_volumes
 trace mounted
-hostname "$hostname"
-ip link set lo up
+echo "$hostname" > /proc/sys/kernel/hostname  # as hostname(1) does, without its process
+echo 0x9 > /sys/class/net/lo/flags  # IFF_LOOPBACK | IFF_UP: "ip link set lo up" without its process
 resolve_user
 [ -d "$ROOT$workdir" ] || mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"
 

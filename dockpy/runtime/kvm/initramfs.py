@@ -13,11 +13,14 @@ Layout::
     /init                       guest_init.sh
     /bin/busybox, /bin/<applet> static busybox and a symlink per applet
     /lib/modules/<release>/     the modules /init loads, as <name>.ko, stripped of what the guest
-                                does not use (``kmodules.without_type_information``), and a
+                                does not use (``kmodules.without_unused_sections``), a
                                 ``modules.dep`` listing them in load order (dependencies first)
-                                for busybox ``modprobe -a``: one process loads them all
+                                for busybox ``modprobe -a``: one process loads them all, and
+                                ``modules.boot`` and ``modules.shares``: the names of those every
+                                boot loads and of those only a boot with virtiofs shares loads
     /dev/console                the kernel opens it for /init's stdio
     /dockpy/dev/                the container's /dev: null, zero, full, random, urandom, tty, pts/, shm/, fd links
+    /l/0 ... /l/21              the layers' mount points
     /dockpy/init-layer/         the overlay's top lower layer: proc, sys, dev, etc (see guest_init.sh)
     /dockpy/                    /dockpy/spec arrives per run (guest_spec.py)
 """
@@ -29,7 +32,6 @@ import io
 import struct
 import subprocess
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
@@ -37,20 +39,29 @@ from dockpy.runtime.kvm import kmodules
 from dockpy.runtime.kvm.cache_files import write_atomically
 from dockpy.runtime.kvm.cpio import CpioWriter
 from dockpy.runtime.kvm.kernel import GuestKernel
+from dockpy.runtime.kvm.qemu import MAX_LAYER_DISKS
 
+# Beside this module (read as a file: importlib.resources would cost every run ~7 ms of imports).
+INIT_SCRIPT = Path(__file__).with_name("guest_init.sh")
 BUSYBOX_PACKAGE = "busybox-static"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
-# What /init needs: the virtio-mmio transport (microvm's devices), layer disks,
-# the console ports, the layer and root filesystems, and virtiofs for the
-# writable layer and volumes. Dependencies (virtio, virtio_ring, fuse, ...) follow.
-GUEST_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay", "virtiofs")
+# What every /init needs: the virtio-mmio transport (microvm's devices), the
+# layer disks, the console ports, the layer and root filesystems.
+# Dependencies (virtio, virtio_ring, ...) follow.
+BOOT_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay")
+# Only for virtiofs shares (the container's writable dir, -v volumes): with its
+# dependency fuse, one of the largest modules, so a --read-only root without
+# volumes boots without them.
+SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
-# Part of the cache key: bump it whenever build_archive lays out the archive differently.
-LAYOUT_VERSION = 3
+# Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
+LAYOUT_VERSION = 7
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
-                "dockpy/init-layer/etc")  # fmt: skip
+                "dockpy/init-layer/etc",
+                # the layers' mount points, /l/<index>: made here, /init need not start a mkdir
+                *(f"l/{index}" for index in range(MAX_LAYER_DISKS)))  # fmt: skip
 # (name, major, minor) of the character devices a container's /dev holds, as in Docker.
 CONTAINER_DEVICES = (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0))
 CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
@@ -70,15 +81,18 @@ class InitramfsInputs:
     init_script: bytes
     kernel_release: str
     modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the kernel package has them), in load order
-    slim_modules: bool  # the guest gets them without type information (``kmodules.without_type_information``)
+    share_modules: tuple[tuple[str, bytes], ...]  # the same, loaded after ``modules`` and only for virtiofs shares
+    slim_modules: bool  # the guest gets them without the sections it does not use (``kmodules.without_unused_sections``)
 
     def digest(self) -> str:
         hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n"
                                 f"slim {self.slim_modules}\n".encode())
         for part in (self.busybox, self.init_script):
             hasher.update(len(part).to_bytes(8, "little") + part)
-        for name, data in self.modules:
-            hasher.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
+        for group in (self.modules, self.share_modules):
+            hasher.update(len(group).to_bytes(8, "little"))
+            for name, data in group:
+                hasher.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
         return hasher.hexdigest()
 
 
@@ -105,20 +119,21 @@ def _is_static(path: Path) -> bool:
 
 
 def gather_inputs(kernel: GuestKernel, busybox: Path) -> InitramfsInputs:
+    boot, shares = kmodules.resolve_load_groups(kernel.modules_dir, BOOT_MODULES, SHARE_MODULES)
     return InitramfsInputs(
         busybox_path=busybox,
         busybox=busybox.read_bytes(),
-        init_script=resources.files(__package__).joinpath("guest_init.sh").read_bytes(),
+        init_script=INIT_SCRIPT.read_bytes(),
         kernel_release=kernel.release,
-        modules=guest_modules(kernel),
+        modules=_read_modules(kernel, boot),
+        share_modules=_read_modules(kernel, shares),
         slim_modules=not kmodules.signatures_enforced(kernel.config),
     )
 
 
-def guest_modules(kernel: GuestKernel) -> tuple[tuple[str, bytes], ...]:
-    """(name, bytes) of the modules /init loads, in load order."""
-    return tuple((kmodules.module_name(path), kmodules.read_module(kernel.modules_dir, path))
-                 for path in kmodules.resolve_load_order(kernel.modules_dir, GUEST_MODULES))
+def _read_modules(kernel: GuestKernel, paths: list[str]) -> tuple[tuple[str, bytes], ...]:
+    """(name, bytes) of the modules at ``paths`` (relative to the module tree), in that order."""
+    return tuple((kmodules.module_name(path), kmodules.read_module(kernel.modules_dir, path)) for path in paths)
 
 
 def busybox_applets(busybox: Path) -> tuple[str, ...]:
@@ -145,10 +160,13 @@ def build_archive(inputs: InitramfsInputs) -> bytes:
 def _add_modules(writer: CpioWriter, inputs: InitramfsInputs) -> None:
     directory = f"lib/modules/{inputs.kernel_release}"
     writer.add_directory(directory)
-    for name, data in inputs.modules:
-        writer.add_file(f"{directory}/{name}.ko", kmodules.without_type_information(data) if inputs.slim_modules else data)
+    everything = inputs.modules + inputs.share_modules
+    for name, data in everything:
+        writer.add_file(f"{directory}/{name}.ko", kmodules.without_unused_sections(data) if inputs.slim_modules else data)
     # Each line names its module only: the list is already in load order, so no module needs another loaded for it.
-    writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in inputs.modules).encode())
+    writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in everything).encode())
+    for group, modules in (("boot", inputs.modules), ("shares", inputs.share_modules)):
+        writer.add_file(f"{directory}/modules.{group}", "".join(f"{name}\n" for name, _ in modules).encode())
 
 
 def _add_container_dev(writer: CpioWriter) -> None:

@@ -19,7 +19,6 @@ note, the bzImage is booted as it is.
 from __future__ import annotations
 
 import hashlib
-import lzma
 import os
 import re
 import struct
@@ -127,6 +126,8 @@ def unpack_vmlinux(bzimage: bytes) -> bytes | None:
     offset, length = struct.unpack_from("<II", bzimage, _PAYLOAD_OFFSET)
     start = (setup_sectors + 1) * 512 + offset
     payload = bzimage[start : start + length]
+    import lzma  # only when the kernel is unpacked, once per kernel
+
     try:
         elf = _decompress(payload)
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error, subprocess.SubprocessError):
@@ -138,6 +139,8 @@ def _decompress(payload: bytes) -> bytes | None:
     if payload.startswith(b"\x1f\x8b"):
         return zlib.decompressobj(wbits=31).decompress(payload)
     if payload.startswith(b"\xfd7zXZ\x00") or payload.startswith(b"\x5d\x00\x00"):
+        import lzma
+
         return lzma.LZMADecompressor().decompress(payload)
     if payload.startswith(b"\x02\x21\x4c\x18"):  # LZ4 legacy frame, as the kernel's build writes it
         return _run_decompressor(["lz4", "-dc"], payload)

@@ -9,11 +9,8 @@ kernel (``modules.builtin``) need no file and are skipped.
 
 from __future__ import annotations
 
-import gzip
-import lzma
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -55,6 +52,15 @@ def builtin_modules(modules_dir: Path) -> set[str]:
 
 def resolve_load_order(modules_dir: Path, wanted: Iterable[str]) -> list[str]:
     """Relative paths of ``wanted`` modules and their dependencies, each after its dependencies."""
+    return resolve_load_groups(modules_dir, wanted)[0]
+
+
+def resolve_load_groups(modules_dir: Path, *groups: Iterable[str]) -> list[list[str]]:
+    """Per group, what ``resolve_load_order`` gives minus what an earlier group loads already.
+
+    Loading the groups in order loads every module after its dependencies, and
+    a guest may stop after any group (the later ones hold what only some runs need).
+    """
     table = read_dependencies(modules_dir)
     builtin = builtin_modules(modules_dir)
     order: list[str] = []
@@ -69,17 +75,25 @@ def resolve_load_order(modules_dir: Path, wanted: Iterable[str]) -> list[str]:
             visit(module_name(dependency))
         order.append(path)
 
-    for name in wanted:
-        visit(name.replace("-", "_"))
-    return order
+    loads = []
+    for group in groups:
+        start = len(order)
+        for name in group:
+            visit(name.replace("-", "_"))
+        loads.append(order[start:])
+    return loads
 
 
 def read_module(modules_dir: Path, relative_path: str) -> bytes:
     """The module's ELF bytes; busybox ``insmod`` cannot decompress, so we do it here."""
     data = (modules_dir / relative_path).read_bytes()
     if relative_path.endswith(".ko.xz"):
+        import lzma  # Debian's modules are not compressed: most hosts never need these
+
         return lzma.decompress(data)
     if relative_path.endswith(".ko.gz"):
+        import gzip
+
         return gzip.decompress(data)
     if relative_path.endswith(".ko.zst"):
         import zstandard
@@ -96,23 +110,40 @@ def signatures_enforced(kernel_config: Path) -> bool:
         return True
 
 
-def without_type_information(module: bytes) -> bytes:
-    """``module`` without its ``.BTF`` section and its signature: the guest loads it faster.
+# Sections the kernel processes at every module load for features the guest never uses:
+# BTF, the type information for BPF (parsed and checked at load: under TCG ~40% of
+# the load time of erofs, overlay and fuse); the ORC unwind tables, which only
+# make stack traces through the module exact (oopses, perf, livepatch) but cost
+# one relocation per entry (about half of a module's relocations) and a sort;
+# the symbol versions (CRCs), looked up by a linear scan for every symbol the
+# module imports (quadratic in its imports), to catch a module built for
+# another kernel. Load time grows with what remains, as the local symbols
+# (names of static functions) that objcopy's --strip-unneeded drops also do.
+UNUSED_SECTIONS = (".BTF", ".orc_unwind", ".orc_unwind_ip", "__versions")
 
-    The kernel parses and checks a module's BTF (type information for BPF)
-    when it loads it: under TCG that is ~40% of the load time of erofs,
-    overlay and fuse, and the guest never runs BPF. binutils' objcopy writes
-    the module again without that section; the signature appended after the
-    ELF data goes with the rewrite (it would no longer match anyway), and a
-    kernel that does not force signatures loads the module all the same
-    (marking itself tainted, which no one reads).
+
+def without_unused_sections(module: bytes) -> bytes:
+    """``module`` without ``UNUSED_SECTIONS``, local symbols and its signature: the guest loads it faster.
+
+    binutils' objcopy writes the module again without those sections (and
+    their relocations) and symbols; the signature appended after the ELF data
+    goes with the rewrite (it would no longer match anyway), and a kernel that
+    does not force signatures loads the module all the same (marking itself
+    tainted, which no one reads). What the guest gives up: exact stack
+    traces and function names for frames in these modules (the unwinder
+    guesses without ORC data), and the symbol CRC check, which a kernel
+    built with ``CONFIG_MODULE_FORCE_LOAD`` (Debian's) skips for a module
+    without versions; the modules come from the kernel's own
+    ``/lib/modules/<release>`` and the kernel still checks their vermagic.
     """
+    import tempfile  # only when an initramfs is built
+
     with tempfile.TemporaryDirectory(prefix="dockpy-module-") as scratch:
         original, slimmed = os.path.join(scratch, "original.ko"), os.path.join(scratch, "slimmed.ko")
         with open(original, "wb") as file:
             file.write(module)
         try:
-            subprocess.run(["objcopy", "--remove-section=.BTF", original, slimmed],
+            subprocess.run(["objcopy", "--strip-unneeded", *(f"--remove-section={name}" for name in UNUSED_SECTIONS), original, slimmed],
                            check=True, capture_output=True)
         except FileNotFoundError as error:
             raise ContainerSetupError("objcopy is not installed", hint="apt-get install binutils") from error

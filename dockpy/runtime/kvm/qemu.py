@@ -34,6 +34,11 @@ from dockpy.errors import PrerequisiteError
 
 QEMU_BINARY = "qemu-system-x86_64"
 QEMU_PACKAGE = "qemu-system-x86"
+# microvm has 24 virtio-mmio transports with its second IOAPIC; the serial
+# ports, the writable dir and each layer disk and volume take one each.
+MAX_VIRTIO_DEVICES = 24
+# At most this many layer disks: the serial ports and the writable dir take two transports.
+MAX_LAYER_DISKS = MAX_VIRTIO_DEVICES - 2
 
 
 def find_qemu() -> Path:
@@ -117,16 +122,21 @@ def _shares(shares: tuple[Share, ...]) -> list[str]:
 
 
 def _ports(config: VmConfig) -> list[str]:
-    argv = ["-device", "virtio-serial-device"]
-    argv += _port("status", "file", f"path={_escape(config.status)}")
-    argv += _port("signal", "pipe", f"path={_escape(config.signal_fifo)}")
+    """The serial device sized to its ports: the guest's virtio_console sets up
+    two virtqueues for every port the device could have (31 by default, 64
+    queues), which under TCG is a good part of its load time."""
+    ports = _port("status", "file", f"path={_escape(config.status)}")
+    ports += _port("signal", "pipe", f"path={_escape(config.signal_fifo)}")
     if config.terminal:
-        return argv + ["-chardev", "stdio,id=console,signal=off", "-device", "virtconsole,chardev=console"]
-    argv += _port("stdout", "file", f"path={_escape(config.stdout)},append=on")
-    argv += _port("stderr", "file", f"path={_escape(config.stderr)},append=on")
-    if config.interactive:
-        argv += _port("stdin", "stdio", "signal=off")
-    return argv
+        ports += ["-chardev", "stdio,id=console,signal=off", "-device", "virtconsole,chardev=console"]
+    else:
+        ports += _port("stdout", "file", f"path={_escape(config.stdout)},append=on")
+        ports += _port("stderr", "file", f"path={_escape(config.stderr)},append=on")
+        if config.interactive:
+            ports += _port("stdin", "stdio", "signal=off")
+    # Port 0 is a console's (kept free without one); named ports take 1, 2, ...
+    named = sum(1 for word in ports if word.startswith("virtserialport,"))
+    return ["-device", f"virtio-serial-device,max_ports={named + 1}", *ports]
 
 
 def _port(name: str, backend: str, options: str) -> list[str]:

@@ -63,6 +63,11 @@ def test_speculation_mitigations_are_off_only_under_emulation():
     assert "mitigations=off" not in kernel_cmdline(Acceleration("kvm"), None).split()
 
 
+def test_allocation_zeroing_is_off_only_under_emulation():
+    assert "init_on_alloc=0" in kernel_cmdline(Acceleration("tcg", "no kvm"), None).split()
+    assert "init_on_alloc=0" not in kernel_cmdline(Acceleration("kvm"), None).split()
+
+
 def test_trace_adds_the_init_milestones_flag():
     assert "dockpy.trace" in kernel_cmdline(Acceleration("kvm"), None, trace=True)
     assert "dockpy.trace" not in kernel_cmdline(Acceleration("kvm"), None)

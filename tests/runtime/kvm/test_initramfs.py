@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from dockpy.errors import DockpyError
-from dockpy.runtime.kvm import initramfs, kmodules
+from dockpy.runtime.kvm import initramfs, kmodules, qemu
 from dockpy.runtime.kvm.kernel import find_kernel
 
 
@@ -48,6 +48,21 @@ def test_the_archive_holds_the_slimmed_modules_and_every_busybox_applet(inputs_s
     inputs = initramfs.gather_inputs(kernel, busybox)
     archive = initramfs.build_archive(inputs)
     name, data = inputs.modules[-1]
-    expected = kmodules.without_type_information(data) if inputs.slim_modules else data
+    expected = kmodules.without_unused_sections(data) if inputs.slim_modules else data
     assert expected in archive
     assert b"bin/sh\0" in archive and b"bin/modprobe\0" in archive
+
+
+def test_the_archive_names_the_modules_every_boot_loads_apart_from_the_share_ones(inputs_source):
+    kernel, busybox = inputs_source
+    inputs = initramfs.gather_inputs(kernel, busybox)
+    archive = initramfs.build_archive(inputs)
+    shares = [name for name, _ in inputs.share_modules]
+    assert shares[-1] == "virtiofs" and "fuse" in shares
+    assert not set(shares) & {name for name, _ in inputs.modules}
+    assert "".join(f"{name}\n" for name in shares).encode() in archive
+
+
+def test_the_archive_holds_a_mount_point_for_every_layer_disk(inputs_source):
+    archive = initramfs.build_archive(initramfs.gather_inputs(*inputs_source))
+    assert all(f"l/{index}\0".encode() in archive for index in range(qemu.MAX_LAYER_DISKS))

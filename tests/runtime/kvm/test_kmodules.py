@@ -38,6 +38,12 @@ def test_each_module_is_listed_once(modules_dir):
     assert len(order) == len(set(order)) == 5
 
 
+def test_a_later_group_holds_only_what_the_earlier_ones_do_not_load(modules_dir):
+    boot, shares = kmodules.resolve_load_groups(modules_dir, ["virtio_console"], ["virtiofs"])
+    assert [kmodules.module_name(path) for path in boot] == ["virtio_ring", "virtio", "virtio_console"]
+    assert [kmodules.module_name(path) for path in shares] == ["fuse", "virtiofs"]
+
+
 def test_dashes_and_underscores_name_the_same_module(modules_dir):
     assert kmodules.resolve_load_order(modules_dir, ["virtio-console"])[-1] == "kernel/drivers/char/virtio-console.ko.xz"
 
@@ -77,23 +83,39 @@ def erofs_module() -> bytes:
     return kmodules.read_module(kernel.modules_dir, path)
 
 
-def test_slimmed_module_has_every_section_but_the_type_information(erofs_module, tmp_path):
+def test_slimmed_module_has_every_section_but_type_information_unwind_tables_and_versions(erofs_module, tmp_path):
     sections = _section_names(erofs_module, tmp_path)
-    assert ".BTF" in sections
-    slimmed = kmodules.without_type_information(erofs_module)
-    assert _section_names(slimmed, tmp_path) == [name for name in sections if name != ".BTF"]
+    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip", "__versions"}
+    assert unused <= set(sections)
+    slimmed = kmodules.without_unused_sections(erofs_module)
+    assert _section_names(slimmed, tmp_path) == [name for name in sections if name not in unused]
+
+
+def _symbols(module: bytes, tmp_path) -> list[tuple[str, str]]:
+    """(binding, name) of each named symbol of the module's symbol table."""
+    path = tmp_path / "module.ko"
+    path.write_bytes(module)
+    listing = subprocess.run(["readelf", "-s", "-W", str(path)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"^\s*\d+:\s+\S+\s+\d+\s+\S+\s+(LOCAL|GLOBAL|WEAK)\s+\S+\s+\S+\s+(\S+)$", listing, re.MULTILINE)
+
+
+def test_slimmed_module_keeps_its_global_symbols_and_drops_unneeded_local_ones(erofs_module, tmp_path):
+    before, after = _symbols(erofs_module, tmp_path), _symbols(kmodules.without_unused_sections(erofs_module), tmp_path)
+    assert {entry for entry in before if entry[0] != "LOCAL"} == {entry for entry in after if entry[0] != "LOCAL"}
+    assert ("GLOBAL", "__this_module") in after
+    assert len(after) < len(before)
 
 
 def test_slimmed_module_loses_its_signature(erofs_module):
     assert erofs_module.endswith(b"~Module signature appended~\n")
-    assert not kmodules.without_type_information(erofs_module).endswith(b"~Module signature appended~\n")
+    assert not kmodules.without_unused_sections(erofs_module).endswith(b"~Module signature appended~\n")
 
 
 def test_a_file_objcopy_cannot_read_is_an_error_not_a_crash():
     if shutil.which("objcopy") is None:
         pytest.skip("binutils (objcopy) is not installed")
     with pytest.raises(ContainerSetupError, match="objcopy"):
-        kmodules.without_type_information(b"not a module")
+        kmodules.without_unused_sections(b"not a module")
 
 
 @pytest.mark.parametrize(("config", "enforced"), [

@@ -67,6 +67,14 @@ def test_terminal_replaces_the_stdio_ports_with_a_console():
     assert not any("name=dockpy.stdout" in value for value in _option_values(argv, "-device"))
 
 
+@pytest.mark.parametrize(("fields", "max_ports"), [({}, 5), ({"interactive": True}, 6), ({"terminal": True}, 3)])
+def test_the_serial_device_has_room_for_its_ports_and_no_more(fields, max_ports):
+    devices = _option_values(_argv(**fields), "-device")
+    assert f"virtio-serial-device,max_ports={max_ports}" in devices
+    named_ports = sum(device.startswith("virtserialport,") for device in devices)
+    assert named_ports == max_ports - 1  # port 0 is a console's, used or not
+
+
 def test_shares_become_vhost_user_fs_devices():
     argv = _argv(shares=(qemu.Share("dockpy.rw", "x.fs0.sock"),))
     assert "socket,id=fs0,path=x.fs0.sock" in _option_values(argv, "-chardev")

@@ -35,6 +35,7 @@ echo "keep=$(cat /etc/keep)"
 [ -e /opt/old ] && echo "opaque=leaked" || echo "opaque=hidden"
 echo "cpus=$(nproc)"
 echo "memory_kb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+echo "loopback=$(ip -o -4 addr show dev lo up)"
 """
 
 
@@ -80,6 +81,10 @@ def test_layers_stack_with_whiteouts_and_opaque_dirs(probe_report):
     assert probe_report["opaque"] == "hidden"
 
 
+def test_the_loopback_interface_is_up_with_its_address(probe_report):
+    assert "inet 127.0.0.1/8" in probe_report["loopback"]
+
+
 def test_cpus_and_memory_size_the_guest(probe_report):
     assert probe_report["cpus"] == str(min(2, os.cpu_count()))
     assert 250_000 < int(probe_report["memory_kb"]) <= 300 * 1024
@@ -114,6 +119,15 @@ def test_writes_land_in_the_upper_dir_in_overlay_form(run_vm, make_spec):
     assert (os.major(whiteout.st_rdev), os.minor(whiteout.st_rdev)) == (0, 0) and whiteout.st_mode & 0o170000 == 0o020000
     assert os.getxattr(f"{upper}/opt", "trusted.overlay.opaque") == b"y"
     assert os.listdir(f"{upper}/opt") == ["fresh"]
+
+
+def test_a_read_only_root_without_volumes_boots_without_the_virtiofs_modules(run_vm, make_spec):
+    spec = make_spec("sh", "-c", "cut -d' ' -f1 /proc/modules; touch /new")
+    code, out, _ = run_vm(spec._replace(rootfs=spec.rootfs._replace(read_only=True)))
+    modules = out.decode().split()
+    assert code == 1  # touch: the root is read-only
+    assert "overlay" in modules and "fuse" not in modules and "virtiofs" not in modules
+    assert os.listdir(spec.rootfs.upperdir) == []
 
 
 def test_missing_command_exits_127(run_vm, make_spec):
