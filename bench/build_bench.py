@@ -41,6 +41,7 @@ from harness import REPO, Timing, dockpy_command, format_table, record, time_com
 
 sys.path.insert(0, str(REPO))
 from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
+from tests.peer_isolation import enter_private_var_lib  # noqa: E402
 
 DOCKERFILE = """\
 # stage 1: generate some files (used by COPY --from)
@@ -264,6 +265,7 @@ def main() -> None:
     parser.add_argument("--no-buildah", action="store_true", help="leave buildah out (it takes most of the time)")
     parser.add_argument("--no-record", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
+    enter_private_var_lib()  # buildah's blob-info cache stays off the host (tests/peer_isolation.py)
     work = Path(tempfile.mkdtemp(prefix="dockpy-build-bench-"))
     try:
         timings, notes = measure_all(work, args.runs, with_buildah=not args.no_buildah)

@@ -4,12 +4,14 @@ Neither touches the host's container state: podman reads a configuration
 written here (through CONTAINERS_CONF, CONTAINERS_STORAGE_CONF and
 CONTAINERS_REGISTRIES_CONF) that puts its storage, run root, temp dir, file
 locks (not the shared /dev/shm/libpod_lock), event log and network config
-under the directory, and loads images with a private /var/lib
-(``PodmanStore.load``); dockerd is started by tests/docker_daemon.py's
+under the directory, and the bench process has a /var/lib of its own
+(``tests.peer_isolation.enter_private_var_lib``, entered by ``PodmanStore``)
+for the blob-info cache containers/image writes there whatever the
+configuration says; dockerd is started by tests/docker_daemon.py's
 ``DockerDaemon``, which keeps everything it writes in its directory and its
 mounts in a private namespace. Their containers go into a cgroup parent the
 benchmark names (``--cgroup-parent``), removed with everything under it by
-``remove_cgroup_tree``.
+``tests.peer_isolation.remove_cgroup_tree``.
 
 This VM's root cannot raise rlimits above its hard limits, and podman asks
 the runtime for nofile 1048576 by default: the configuration sets its
@@ -18,7 +20,6 @@ default ulimits to the hard limits, as ../shared/peers/05-configure.sh does.
 
 from __future__ import annotations
 
-import glob
 import os
 import resource
 import shutil
@@ -26,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 from tests.docker_daemon import unmount_everything_under
-from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
+from tests.peer_isolation import enter_private_var_lib
 
 # podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
 PODMAN_NPROC_CEILING = 32768
@@ -42,6 +43,7 @@ class PodmanStore:
     """A podman whose whole configuration and store live in ``directory``; ``env`` selects them."""
 
     def __init__(self, directory: Path):
+        enter_private_var_lib()
         directory.mkdir(parents=True)
         self.directory = directory
         self.env = {
@@ -55,13 +57,7 @@ class PodmanStore:
         return self._run(["podman", *args])
 
     def load(self, archive: Path) -> None:
-        """``podman load``, in a private mount namespace with a tmpfs on /var/lib.
-
-        containers/image keeps a blob-info cache in /var/lib/containers/cache
-        whatever the storage configuration says (podman 4.3); the tmpfs takes
-        that write, and vanishes with the namespace.
-        """
-        self._run([*WITH_PRIVATE_VAR_LIB, "podman", "load", "-q", "-i", str(archive)])
+        self.run("load", "-q", "-i", str(archive))
 
     def version(self) -> str:
         return self.run("--version").stdout.split()[-1]
@@ -103,15 +99,3 @@ def _hard_limit(limit: int, ceiling: int) -> int:
 def docker_version(command: list[str]) -> str:
     return subprocess.run([*command, "version", "--format", "{{.Server.Version}}"], check=True,
                           capture_output=True, text=True).stdout.strip()
-
-
-def remove_cgroup_tree(name: str) -> None:
-    """rmdir ``name`` and every cgroup below it, deepest first, in every hierarchy mounted under /sys/fs/cgroup.
-
-    Engines with the cgroupfs driver create their parent in every hierarchy
-    (the named ``systemd`` one included) and leave it, with their monitors'
-    cgroups (podman's ``conmon``) inside, after the containers are gone.
-    """
-    for top in glob.glob(f"/sys/fs/cgroup/{name}") + glob.glob(f"/sys/fs/cgroup/*/{name}"):
-        for directory, _, _ in sorted(os.walk(top), key=lambda entry: len(entry[0]), reverse=True):
-            os.rmdir(directory)

@@ -28,6 +28,7 @@ from pathlib import Path
 from harness import REPO, Timing, compile_bytecode, dockpy_command, format_table, record, time_callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.peer_isolation import enter_private_var_lib  # noqa: E402
 from tests.registry_server import LocalRegistry  # noqa: E402
 
 BIG_FILE_BYTES = 100 << 20
@@ -70,6 +71,7 @@ def main() -> None:
     runs = parser.parse_args().runs
     if shutil.which("skopeo") is None:
         sys.exit("registry_bench: skopeo is not installed; nothing to compare with")
+    enter_private_var_lib()  # skopeo's blob-info cache stays off the host (tests/peer_isolation.py)
     with tempfile.TemporaryDirectory(prefix="dockpy-registry-bench-") as scratch:
         work = Path(scratch)
         env = {"DOCKPY_ROOT": str(work / "root")}

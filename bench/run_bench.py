@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
-from bench.peer_engines import PodmanStore, docker_version, podman_is_installed, remove_cgroup_tree  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, podman_is_installed  # noqa: E402
+from tests.peer_isolation import remove_cgroup_tree  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
 

@@ -67,7 +67,8 @@ def run_all(scratch: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman's and Docker's diff and commit of the same two containers, each engine on a private store."""
-    from bench.peer_engines import podman_is_installed, remove_cgroup_tree
+    from bench.peer_engines import podman_is_installed
+    from tests.peer_isolation import remove_cgroup_tree
     from tests.docker_daemon import docker_is_installed
 
     archive = scratch / "busybox.tar"
@@ -86,14 +87,12 @@ def engine_timings(scratch: Path, env: dict, runs: int):
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
     from bench.peer_engines import PodmanStore
-    from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
 
     podman = PodmanStore(directory)
     try:
         podman.load(archive)
         label = f"podman {podman.version()}"
-        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs,
-                                      commit_prefix=tuple(WITH_PRIVATE_VAR_LIB))
+        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs)
     finally:
         podman.remove()
 
@@ -111,12 +110,10 @@ def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
         daemon.stop()
 
 
-def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int,
-                           commit_prefix: tuple[str, ...] = ()):
+def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int):
     """``diff`` and ``commit`` rows for a Docker-compatible CLI (``engine``), the scenario dockpy's rows time.
 
     ``commit -q`` for podman, whose ``commit`` otherwise reports its copy's progress; Docker's prints the id only.
-    ``commit_prefix`` goes before the commit command (podman's: a private /var/lib, see tests/private_var_lib.py).
     """
     def engine_run(*args: str) -> None:
         subprocess.run([*engine, *args], env={**os.environ, **env}, check=True, capture_output=True)
@@ -130,7 +127,7 @@ def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict,
     quiet = ["-q"] if engine == ["podman"] else []
     timings = [
         time_command(f"{label} diff CONTAINER (5 changes)", [*engine, "diff", "changed"], runs=runs, env=env),
-        time_command(f"{label} commit CONTAINER (10 MiB change)", [*commit_prefix, *engine, "commit", *quiet, "big"],
+        time_command(f"{label} commit CONTAINER (10 MiB change)", [*engine, "commit", *quiet, "big"],
                      runs=runs, env=env, setup=fresh_container_with_a_10_mib_change),
     ]
     engine_run("rm", "-f", "big", "changed")

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from dockpy.build.state import DEFAULT_PATH
 from dockpy.image.templates import build_busybox_rootfs
+from tests.peer_isolation import with_private_var_lib
 
 BASE = "localhost/busybox:latest"
+_MOUNT_COMMANDS = ("mount", "unmount")
 
 
 class Buildah:
@@ -23,7 +25,11 @@ class Buildah:
         self.storage = ["--root", str(work / "root"), "--runroot", str(work / "runroot")]
 
     def __call__(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run(["buildah", *self.storage, *args], capture_output=True, text=True)
+        command = ["buildah", *self.storage, *args]
+        # A private /var/lib, or buildah's build and commit write the host's blob-info cache (tests/peer_isolation.py);
+        # not for a mount, which must outlive the command in this mount namespace.
+        result = subprocess.run(command if args[0] in _MOUNT_COMMANDS else with_private_var_lib(command),
+                                capture_output=True, text=True)
         if check and result.returncode != 0:
             raise AssertionError(f"buildah {' '.join(args)} failed: {result.stderr[-2000:]}")
         return result.stdout.strip()

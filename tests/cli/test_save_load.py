@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_dockpy
-from tests.private_var_lib import WITH_PRIVATE_VAR_LIB
+from tests.peer_isolation import remove_cgroup_tree, with_private_var_lib
 from tests.store_listing import store_listing
 
 IMAGE = "localhost/busybox:1"
@@ -123,16 +123,8 @@ def test_saving_a_missing_image_writes_no_file(source_root, tmp_path):
 
 # -- skopeo ------------------------------------------------------------------------------------------
 
-# skopeo keeps a blob-info cache here when run as root; the tests give it a throw-away one.
-SKOPEO_CACHE = Path("/var/lib/containers/cache")
-
-
 def skopeo(*args: str) -> subprocess.CompletedProcess:
-    """skopeo, in a private mount namespace with a tmpfs over its root cache when that is possible."""
-    if os.geteuid() != 0 or not SKOPEO_CACHE.is_dir() or shutil.which("unshare") is None:
-        return run_tool("skopeo", *args)
-    script = f'mount -t tmpfs tmpfs {SKOPEO_CACHE} && exec skopeo "$@"'
-    return run_tool("unshare", "--mount", "--propagation", "private", "sh", "-c", script, "skopeo", *args)
+    return run_tool(*with_private_var_lib(["skopeo", *args]))
 
 
 
@@ -201,15 +193,25 @@ def _private_podman(tmp_path: Path):
         "[engine]\n"
         f'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "none"\ntmp_dir = "{tmp_path}/tmp"\n'
     )
-    # Private /var/lib: podman's load and save would otherwise write the host's blob-info cache.
-    base = [*WITH_PRIVATE_VAR_LIB, "podman", "--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "run"),
-            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"]
+    # Its containers and their conmon go under a cgroup parent of this fixture's, not the host's libpod_parent.
+    cgroup_parent = f"dockpy-test-podman-{os.getpid()}"
+    base = with_private_var_lib(["podman", "--root", str(tmp_path / "root"), "--runroot", str(tmp_path / "run"),
+                                 "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
 
     def podman_command(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
-        return run_tool(*base, *args, env={"CONTAINERS_CONF": str(conf)}, timeout=timeout)
+        return run_tool(*base, *_with_cgroup_parent(args, cgroup_parent), env={"CONTAINERS_CONF": str(conf)},
+                        timeout=timeout)
 
-    yield podman_command
-    subprocess.run([*base, "rmi", "--all", "--force"], capture_output=True, env={**os.environ, "CONTAINERS_CONF": str(conf)})
+    try:
+        yield podman_command
+    finally:
+        subprocess.run([*base, "rmi", "--all", "--force"], capture_output=True,
+                       env={**os.environ, "CONTAINERS_CONF": str(conf)})
+        remove_cgroup_tree(cgroup_parent)
+
+
+def _with_cgroup_parent(args: tuple, parent: str) -> tuple:
+    return (args[0], "--cgroup-parent", f"/{parent}", *args[1:]) if args[0] in ("run", "create") else args
 
 
 def _hard_limit(flag: str) -> int:

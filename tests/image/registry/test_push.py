@@ -17,6 +17,7 @@ from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
 from tests.image.registry.conftest import two_layer_image
+from tests.peer_isolation import with_private_var_lib
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
 
@@ -80,11 +81,13 @@ def test_skopeo_reads_what_dockpy_pushed(registry_address, image_store, tmp_path
     with RegistryClient(registry_address, tls_verify=False) as client:
         push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/skopeo:1"))
     inspected = subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{registry_address}/team/skopeo:1"],
+        with_private_var_lib(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                              f"docker://{registry_address}/team/skopeo:1"]),
         capture_output=True, check=True)
     assert Digest.of_bytes(inspected.stdout) == image.manifest_digest
-    subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{registry_address}/team/skopeo:1",
-                    f"oci:{tmp_path / 'layout'}:app"], capture_output=True, check=True)
+    subprocess.run(with_private_var_lib(["skopeo", "copy", "--src-tls-verify=false",
+                                         f"docker://{registry_address}/team/skopeo:1", f"oci:{tmp_path / 'layout'}:app"]),
+                   capture_output=True, check=True)
     assert (tmp_path / "layout" / "blobs" / "sha256" / image.id.hex).exists()
 
 
@@ -135,7 +138,8 @@ def test_push_with_gzip_converts_the_layers_and_keeps_the_image(registry_address
         pushed = push_image(image_store, client, "app:1", remote, compression=Compression.GZIP)
         pulled = pull_image(other_store, client, remote)
     inspected = json.loads(subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{registry_address}/team/gzipped:1"],
+        with_private_var_lib(["skopeo", "inspect", "--tls-verify=false", "--raw",
+                              f"docker://{registry_address}/team/gzipped:1"]),
         capture_output=True, check=True).stdout)
     assert [layer["mediaType"] for layer in inspected["layers"]] == ["application/vnd.oci.image.layer.v1.tar+gzip"] * 2
     assert pushed == pulled.manifest_digest != image.manifest_digest
