@@ -84,7 +84,8 @@ def main() -> None:
             timings = measure(work, env, registries, runs)
         finally:
             registries.stop()
-    record("Registry: push and pull of a 110 MB image (dockpy vs skopeo)", "python bench/registry_bench.py",
+    record("Registry: push and pull of a 110 MB image (dockpy vs skopeo)",
+           f"python bench/registry_bench.py --runs {runs}",
            format_table(timings, target="dockpy ≤ 0.9× skopeo on each operation") + "\n\n" + ratios(timings))
 
 
