@@ -208,7 +208,7 @@ def cached_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
 
 
 def inputs_fingerprint(kernel: GuestKernel, busybox: Path) -> str:
-    """Name, size, mtime and inode of the files the inputs come from, with the layout version.
+    """Name, size, mtime and inode of the files the inputs come from, with the layout and the modules wanted.
 
     A package upgrade rewrites them: busybox, /init's script, the kernel, and
     ``modules.dep``, which ``depmod`` writes again whenever the kernel's
@@ -216,7 +216,7 @@ def inputs_fingerprint(kernel: GuestKernel, busybox: Path) -> str:
     """
     files = [busybox, INIT_SCRIPT, kernel.image, kernel.config, kernel.modules_dir / "modules.dep",
              kernel.modules_dir / "modules.builtin"]
-    parts = [f"layout {LAYOUT_VERSION}", f"kernel {kernel.release}"]
+    parts = [f"layout {LAYOUT_VERSION}", f"kernel {kernel.release}", f"modules {BOOT_MODULES} {SHARE_MODULES}"]
     for path in files:
         try:
             info = path.stat()

@@ -59,6 +59,13 @@ def test_a_changed_fingerprint_makes_the_inputs_be_read_and_hashed_again(inputs_
     assert len(reads) == 1  # the new fingerprint was remembered
 
 
+def test_the_fingerprint_changes_with_the_modules_wanted(inputs_source, monkeypatch):
+    kernel, busybox = inputs_source
+    before = initramfs.inputs_fingerprint(kernel, busybox)
+    monkeypatch.setattr(initramfs, "BOOT_MODULES", (*initramfs.BOOT_MODULES, "ext4"))
+    assert initramfs.inputs_fingerprint(kernel, busybox) != before
+
+
 def test_a_removed_archive_is_built_again_despite_a_matching_fingerprint(inputs_source, tmp_path):
     kernel, _ = inputs_source
     built = initramfs.cached_initramfs(kernel, tmp_path)
