@@ -17,9 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dockpy.runtime.kvm.cache_files import write_atomically
@@ -27,12 +26,13 @@ from dockpy.runtime.kvm.cache_files import write_atomically
 KVM_DEVICE = "/dev/kvm"
 
 
-@dataclass(frozen=True)
-class Acceleration:
-    """``accelerator`` is ``kvm`` or ``tcg``; ``reason`` says why KVM is not used (empty when it is)."""
+class Acceleration(namedtuple("Acceleration", "accelerator reason", defaults=("",))):
+    """``accelerator`` is ``kvm`` or ``tcg``; ``reason`` says why KVM is not used (empty when it is).
 
-    accelerator: str
-    reason: str = ""
+    A namedtuple, as the records in ``qemu.py``.
+    """
+
+    __slots__ = ()
 
     @property
     def is_emulated(self) -> bool:
@@ -42,7 +42,7 @@ class Acceleration:
 def host_identity(qemu: Path, kernel_identity: str) -> str:
     """What the verdict depends on: host kernel, CPU model, the QEMU binary and the guest kernel."""
     qemu_info = qemu.stat()
-    parts = (platform.release(), _cpu_model(), f"{qemu}:{qemu_info.st_size}:{qemu_info.st_mtime_ns}", kernel_identity)
+    parts = (os.uname().release, _cpu_model(), f"{qemu}:{qemu_info.st_size}:{qemu_info.st_mtime_ns}", kernel_identity)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -53,7 +53,7 @@ def _cpu_model() -> str:
                 return line
     except OSError:
         pass
-    return platform.machine()
+    return os.uname().machine
 
 
 def kvm_device_error() -> str | None:
@@ -77,7 +77,7 @@ def choose_acceleration(cache_file: Path, identity: str, probe_kvm: Callable[[],
     cache = _read_cache(cache_file)
     if identity not in cache:
         failure = probe_kvm()
-        cache[identity] = asdict(Acceleration("kvm") if failure is None else Acceleration("tcg", failure))
+        cache[identity] = (Acceleration("kvm") if failure is None else Acceleration("tcg", failure))._asdict()
         _write_cache(cache_file, cache)
     return Acceleration(**cache[identity])
 

@@ -27,8 +27,8 @@ import sys
 import termios
 import threading
 import time
+from collections import namedtuple
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, InvalidInputError
@@ -55,15 +55,10 @@ KILLED_EXIT_CODE = 128 + signals.SIGKILL
 STALE_RUN_DIRECTORY_SECONDS = 120.0
 
 
-@dataclass(frozen=True)
-class HostTools:
-    """The programs and files a microVM needs, found once per backend."""
+class HostTools(namedtuple("HostTools", "qemu kernel busybox mkfs_erofs virtiofsd")):
+    """The programs (Paths) and the ``kernel.GuestKernel`` a microVM needs, found once per backend."""
 
-    qemu: Path
-    kernel: kernel.GuestKernel
-    busybox: Path
-    mkfs_erofs: Path
-    virtiofsd: Path
+    __slots__ = ()
 
 
 def kernel_cmdline(accel: acceleration.Acceleration, tsc_khz: int | None, *, trace: bool = False) -> str:

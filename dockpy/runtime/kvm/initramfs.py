@@ -4,8 +4,10 @@ Built once per kernel, busybox and init script, and cached as
 ``<root>/kvm/initramfs-<digest>.cpio`` where the digest covers every byte it
 is made from (busybox, the modules as the kernel package has them, /init, the
 layout): a kernel or busybox upgrade makes a new one, an unchanged host reuses
-it. Finding it again reads and hashes those few MB and starts no process;
-the applet list and the slimmed modules are made only when it is built. Uncompressed on purpose: under TCG the guest decompresses far slower than
+it. Finding it again stats the input files (``inputs_fingerprint``): only
+when one changed are those few MB read and hashed; no process is started;
+the applet list and the slimmed modules are made only when it is built.
+Uncompressed on purpose: under TCG the guest decompresses far slower than
 the host reads a few MB (the modules and busybox are about 4 MB).
 
 Layout::
@@ -29,9 +31,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import struct
 import subprocess
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
@@ -57,6 +60,8 @@ SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
 LAYOUT_VERSION = 7
+# Which archive the input files last made (see ``cached_initramfs``).
+FINGERPRINT_FILE = "initramfs-inputs.json"
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
                 "dockpy/init-layer/etc",
@@ -68,21 +73,21 @@ CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", 
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))  # fmt: skip
 
 
-@dataclass(frozen=True)
-class InitramfsInputs:
-    """Everything the initramfs is made of, read from the host (cheap: every VM's run reads it).
+class InitramfsInputs(namedtuple("InitramfsInputs", "busybox_path busybox init_script kernel_release modules share_modules slim_modules")):
+    """Everything the initramfs is made of, read from the host.
+
+    ``busybox_path`` (Path) and its bytes ``busybox``; ``init_script`` (bytes);
+    ``kernel_release`` (str); ``modules``: ``(name, ELF bytes as the kernel
+    package has them)`` in load order; ``share_modules``: the same, loaded
+    after ``modules`` and only for virtiofs shares; ``slim_modules`` (bool):
+    the guest gets them without the sections it does not use
+    (``kmodules.without_unused_sections``).
 
     What is derived from these (the applet list, slimmed modules) is derived
     only when the archive is built, so checking the cache costs no process.
     """
 
-    busybox_path: Path
-    busybox: bytes
-    init_script: bytes
-    kernel_release: str
-    modules: tuple[tuple[str, bytes], ...]  # (name, ELF bytes as the kernel package has them), in load order
-    share_modules: tuple[tuple[str, bytes], ...]  # the same, loaded after ``modules`` and only for virtiofs shares
-    slim_modules: bool  # the guest gets them without the sections it does not use (``kmodules.without_unused_sections``)
+    __slots__ = ()
 
     def digest(self) -> str:
         hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n"
@@ -180,12 +185,55 @@ def _add_container_dev(writer: CpioWriter) -> None:
 
 
 def cached_initramfs(kernel: GuestKernel, cache_dir: Path) -> Path:
-    """The base initramfs for ``kernel``, built on first use and reused while its inputs are unchanged."""
-    inputs = gather_inputs(kernel, find_busybox())
+    """The base initramfs for ``kernel``, built on first use and reused while its inputs are unchanged.
+
+    Every run asks. The files' fingerprint (``inputs_fingerprint``) answers
+    in well under a millisecond; only when it changed are the inputs read and
+    hashed (~10 ms) to find, or build, the archive of that content.
+    """
+    busybox = find_busybox()
+    fingerprint = inputs_fingerprint(kernel, busybox)
+    known = _archive_for_fingerprint(cache_dir, fingerprint)
+    if known is not None:
+        return known
+    inputs = gather_inputs(kernel, busybox)
     path = cache_dir / f"initramfs-{inputs.digest()[:32]}.cpio"
     if not path.exists():
         write_atomically(path, build_archive(inputs))
         for stale in cache_dir.glob("initramfs-*.cpio"):  # made from a kernel or busybox that was replaced
             if stale != path:
                 stale.unlink(missing_ok=True)
+    write_atomically(cache_dir / FINGERPRINT_FILE, json.dumps({"fingerprint": fingerprint, "archive": path.name}).encode())
     return path
+
+
+def inputs_fingerprint(kernel: GuestKernel, busybox: Path) -> str:
+    """Name, size, mtime and inode of the files the inputs come from, with the layout and the modules wanted.
+
+    A package upgrade rewrites them: busybox, /init's script, the kernel, and
+    ``modules.dep``, which ``depmod`` writes again whenever the kernel's
+    package (or any module package) installs modules.
+    """
+    files = [busybox, INIT_SCRIPT, kernel.image, kernel.config, kernel.modules_dir / "modules.dep",
+             kernel.modules_dir / "modules.builtin"]
+    parts = [f"layout {LAYOUT_VERSION}", f"kernel {kernel.release}", f"modules {BOOT_MODULES} {SHARE_MODULES}"]
+    for path in files:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            parts.append(f"{path} missing")
+        else:
+            parts.append(f"{path} {info.st_size} {info.st_mtime_ns} {info.st_ino}")
+    return "\n".join(parts)
+
+
+def _archive_for_fingerprint(cache_dir: Path, fingerprint: str) -> Path | None:
+    """The archive last found for these files, if it is still there."""
+    try:
+        known = json.loads((cache_dir / FINGERPRINT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(known, dict) or known.get("fingerprint") != fingerprint:
+        return None
+    path = cache_dir / str(known.get("archive"))
+    return path if path.name.startswith("initramfs-") and path.is_file() else None

@@ -24,7 +24,7 @@ import re
 import struct
 import subprocess
 import zlib
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
@@ -44,13 +44,13 @@ _PAYLOAD_LENGTH = 0x24C
 _XEN_ELFNOTE_PHYS32_ENTRY = 18
 
 
-@dataclass(frozen=True)
-class GuestKernel:
-    """A bootable kernel and the directory its modules live in."""
+class GuestKernel(namedtuple("GuestKernel", "image release modules_dir")):
+    """A bootable kernel (``image``, a Path), its ``release`` and the directory its modules live in (a Path).
 
-    image: Path
-    release: str
-    modules_dir: Path
+    A namedtuple, as the records in ``qemu.py``.
+    """
+
+    __slots__ = ()
 
     @property
     def config(self) -> Path:

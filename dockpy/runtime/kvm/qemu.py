@@ -27,7 +27,7 @@ the legacy interface, which vhost-user (virtiofsd) refuses.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
@@ -48,33 +48,29 @@ def find_qemu() -> Path:
     return Path(path)
 
 
-@dataclass(frozen=True)
-class Share:
-    """A virtiofs share: the guest mounts ``tag``; virtiofsd listens on ``socket``."""
+# The records of this package are namedtuples, not frozen dataclasses: every
+# ``dockpy run --isolation kvm`` imports them before QEMU starts, and
+# ``dataclasses`` (with ``inspect``) would add ~10 ms to that path.
+class Share(namedtuple("Share", "tag socket")):
+    """A virtiofs share: the guest mounts ``tag`` (str); virtiofsd listens on ``socket`` (str)."""
 
-    tag: str
-    socket: str
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class VmConfig:
-    """Everything that varies between microVMs. Paths may be relative to QEMU's working directory."""
+class VmConfig(namedtuple(
+    "VmConfig",
+    "kernel initrd cmdline accelerator memory_mib vcpus disks shares stdout stderr interactive terminal status signal_fifo console_log",
+    defaults=("tcg", 256, 1, (), (), "/dev/null", "/dev/null", False, False, "status", "signal", "console.log"),
+)):
+    """Everything that varies between microVMs. Paths may be relative to QEMU's working directory.
 
-    kernel: Path
-    initrd: Path
-    cmdline: str
-    accelerator: str = "tcg"
-    memory_mib: int = 256
-    vcpus: int = 1
-    disks: tuple[Path, ...] = ()
-    shares: tuple[Share, ...] = ()
-    stdout: str = "/dev/null"
-    stderr: str = "/dev/null"
-    interactive: bool = False
-    terminal: bool = False
-    status: str = "status"
-    signal_fifo: str = "signal"
-    console_log: str = "console.log"
+    ``kernel``, ``initrd``: Path; ``cmdline``, ``accelerator`` (kvm or tcg): str; ``memory_mib``,
+    ``vcpus``: int; ``disks``: tuple of Path; ``shares``: tuple of Share; ``stdout``, ``stderr``:
+    paths QEMU opens; ``interactive``, ``terminal``: bool; ``status``, ``signal_fifo``,
+    ``console_log``: file names in QEMU's working directory.
+    """
+
+    __slots__ = ()
 
 
 def qemu_argv(qemu: Path, config: VmConfig) -> list[str]:

@@ -20,7 +20,7 @@ import os
 import shutil
 import signal
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
 
 PID_FILE = "qemu.pid"
@@ -30,9 +30,10 @@ CONSOLE_LOG = "console.log"
 INITRD = "initrd"
 
 
-@dataclass(frozen=True)
-class RunDirectory:
-    path: Path
+class RunDirectory(namedtuple("RunDirectory", "path")):
+    """``path``: the VM's directory (a Path); a namedtuple, as the records in ``qemu.py``."""
+
+    __slots__ = ()
 
     def create(self) -> "RunDirectory":
         shutil.rmtree(self.path, ignore_errors=True)  # left over by a crash of the host itself
