@@ -8,7 +8,9 @@ A run, as a recipe:
 4. write the run's initrd: the cached initramfs plus /dockpy/spec;
 5. start a virtiofsd for the container's writable dir and each volume;
 6. start QEMU (``qemu.py``), record its pid, wait for it;
-7. read the status the guest reported: the process's exit code, or a setup error;
+7. read the status the guest reported: the process's exit code, or a setup error,
+   and how many bytes it sent on stdout and stderr: once our relays have taken
+   them all, QEMU is killed (the guest waits for that instead of powering off);
 8. remove the run directory (``rundir.py``), whatever happened.
 
 ``stop``/``signal`` work from any dockpy process: they find the VM through
@@ -36,7 +38,7 @@ from dockpy.root import StorageRoot
 from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
 from dockpy.runtime.kvm.children import kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
-from dockpy.runtime.kvm.relay import output_fd_for_qemu
+from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
 from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
@@ -45,9 +47,11 @@ DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
 MINIMUM_MEMORY_MIB = 128
 STOP_TIMEOUT_SECONDS = 10.0
-# How long a guest that has reported its exit status may take to power off, and how often we look.
+# How long a guest that has reported its exit status may take to power off, or a relay may wait on an
+# empty pipe for output the guest reported, before QEMU is killed anyway.
 POWER_OFF_GRACE_SECONDS = 10.0
-STATUS_POLL_SECONDS = 0.5
+# How often we look for the status: the VM ends only once we have seen it, so each poll's delay adds to a run.
+STATUS_POLL_SECONDS = 0.01
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL
@@ -212,7 +216,7 @@ class KvmBackend:
     def _boot(self, tools, accel, rundir, spec, images, stdio, timeout) -> int:
         with ExitStack() as helpers:
             shares = self._start_shares(tools, rundir, spec, helpers)
-            stdin_fd, stdout_fd, stderr_fd = _stdio_fds(*stdio, helpers)
+            (stdin_fd, stdout_fd, stderr_fd), relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
             config = qemu.VmConfig(
                 kernel=kernel.boot_image(tools.kernel, self.cache_dir),
                 initrd=Path(INITRD),
@@ -227,7 +231,7 @@ class KvmBackend:
                 interactive=spec.process.interactive,
                 terminal=spec.process.terminal,
             )
-            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd), timeout)
+            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd), relays, timeout)
 
     def _start_shares(self, tools, rundir, spec, helpers: ExitStack) -> tuple[qemu.Share, ...]:
         sources = []
@@ -244,7 +248,7 @@ class KvmBackend:
             shares.append(qemu.Share(tag, socket))
         return tuple(shares)
 
-    def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, timeout) -> int:
+    def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, relays, timeout) -> int:
         argv = qemu.qemu_argv(tools.qemu, config)
         stdin_fd, stdout_fd, stderr_fd = fds
         if config.terminal:
@@ -255,7 +259,7 @@ class KvmBackend:
             process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
         rundir.record_pid(process.pid)
         try:
-            qemu_errors = _wait_for_power_off(process, rundir, timeout)
+            qemu_errors = _wait_for_vm_end(process, rundir, relays, timeout)
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
@@ -360,12 +364,20 @@ def _validate(spec: ContainerSpec) -> None:
             raise InvalidInputError(f"--isolation kvm can share directories only: {volume.source} is not a directory")
 
 
-def _stdio_fds(stdin, stdout, stderr, helpers: ExitStack) -> tuple[int, int, int]:
-    """Descriptors above 2 for the container's stdio (QEMU's own 0-2 are not its guest's stdio);
-    output into regular files goes through a relay (see ``relay``)."""
-    stdin_fd = os.dup(_fd(stdin, 0))
-    helpers.callback(os.close, stdin_fd)
-    return (stdin_fd, output_fd_for_qemu(_fd(stdout, 1), helpers), output_fd_for_qemu(_fd(stderr, 2), helpers))
+def _stdio_fds(stdin, stdout, stderr, terminal: bool, helpers: ExitStack) -> tuple[tuple[int, int, int], tuple[OutputRelay, ...]]:
+    """Descriptors above 2 for the container's stdio (QEMU's own 0-2 are not its guest's stdio),
+    and the relays (see ``relay``) that stdout and stderr go through; a terminal (``-t``) goes to QEMU as it is."""
+    fds = [_duplicate(_fd(stream, default), helpers) for stream, default in ((stdin, 0), (stdout, 1), (stderr, 2))]
+    if terminal:
+        return tuple(fds), ()
+    relays = (start_output_relay(fds[1], helpers), start_output_relay(fds[2], helpers))
+    return (fds[0], relays[0].write_end, relays[1].write_end), relays
+
+
+def _duplicate(fd: int, helpers: ExitStack) -> int:
+    duplicate = os.dup(fd)
+    helpers.callback(os.close, duplicate)
+    return duplicate
 
 
 def _fd(stream, default: int) -> int:
@@ -379,6 +391,7 @@ def _fd(stream, default: int) -> int:
 
 
 def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
+    """The reported ``exit N [sent STDOUT STDERR]`` or ``error MESSAGE``; without a report, why the VM ended."""
     status = rundir.read_status()
     if status.startswith("exit "):
         return int(status.split()[1])
@@ -390,12 +403,10 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
 
 
-def _wait_for_power_off(process: subprocess.Popen, rundir: RunDirectory, timeout: float | None) -> bytes:
+def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes:
     """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
 
-    A guest that has reported its status but does not power off within
-    ``POWER_OFF_GRACE_SECONDS`` is stuck in its kernel's shutdown (seen under
-    TCG on a loaded host): QEMU is killed then, and the reported status stands.
+    QEMU is killed (and the reported status stands) once ``_may_end_vm``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     reported_at = None
@@ -406,10 +417,34 @@ def _wait_for_power_off(process: subprocess.Popen, rundir: RunDirectory, timeout
         except subprocess.TimeoutExpired:
             if remaining <= STATUS_POLL_SECONDS:
                 raise
-        if reported_at is None and rundir.read_status():
+        status = rundir.read_status()
+        if reported_at is None and status:
             reported_at = time.monotonic()
-        if reported_at is not None and time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS:
+        if reported_at is not None and _may_end_vm(status, relays, reported_at):
             process.kill()  # communicate() returns at the next turn
+
+
+def _may_end_vm(status: str, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
+    """Whether QEMU can go without taking output with it.
+
+    A report with the bytes each output port sent (``exit N sent STDOUT
+    STDERR``) comes from a guest that waits to be ended: it may be once the
+    relays have taken as many. A guest that reported without counts powers off
+    by itself; one that has not within ``POWER_OFF_GRACE_SECONDS`` is stuck in
+    its kernel's shutdown (seen under TCG on a loaded host).
+    """
+    counts = _sent_counts(status, len(relays))
+    if counts is None:
+        return time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS
+    return all(relay.has_taken(count, POWER_OFF_GRACE_SECONDS) for relay, count in zip(relays, counts))
+
+
+def _sent_counts(status: str, ports: int) -> list[int] | None:
+    """The byte counts of ``exit N sent COUNT...``, one per output port; None if the report has none."""
+    words = status.split()
+    if ports == 0 or len(words) != 3 + ports or words[2] != "sent" or not all(word.isdigit() for word in words[3:]):
+        return None
+    return [int(word) for word in words[3:]]
 
 
 def _keep_newlines(terminal_fd: int) -> None:

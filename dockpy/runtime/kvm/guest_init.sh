@@ -4,7 +4,9 @@
 # Recipe: load the modules -> find the host's ports and disks -> mount the
 # image's EROFS layers and the container's writable dir (virtiofs) as one
 # overlay -> give it /proc, /sys and a minimal /dev -> mount the volumes ->
-# run the container's process -> report its exit status -> power off.
+# run the container's process -> report its exit status and how many bytes
+# it sent on stdout and stderr -> wait for the host to end the VM once it has
+# taken them all (or, without counts, power off).
 # What to run comes from /dockpy/spec, a shell file dockpy appends to the
 # initramfs for each run (see guest_spec.py). Any failure before the process
 # starts is reported as "error <message>" instead of an exit status.
@@ -15,13 +17,20 @@
 
 export PATH=/bin
 ROOT=/newroot
+stdout=
 
 # The status port is looked for only now: its name arrives from QEMU while /init mounts the root.
 # The writable layer is complete before the host hears the status.
+# Output written to a port is only queued for QEMU, which takes it as fast as
+# the host's reader does: powering off could end QEMU while it still holds
+# some. A report with the ports' byte counts lets the host end the VM once it
+# has them all, which also saves the guest's shutdown.
 report() {
     write_back_pending_pages
     await port_named dockpy.status && echo "$1" > "$found"
     echo "dockpy-init: $1" > /dev/console
+    trace reported
+    case "$1" in *" sent "*) sleep 2147483647 ;; esac
     poweroff -n -f
 }
 
@@ -41,6 +50,22 @@ write_back_pending_pages() {
 
 fail() { report "error $*"; }
 
+# Sets $sent to the bytes the guest has queued on port $1 (a /dev/vport* path)
+# for the host, as virtio_console counts them in debugfs ("bytes_sent: N").
+port_bytes_sent() {
+    sent=
+    while read -r field value; do
+        [ "$field" = bytes_sent: ] && sent=$value
+    done 2>/dev/null < "/sys/kernel/debug/virtio-ports/${1##*/}"
+    [ -n "$sent" ]
+}
+
+# "sent STDOUT STDERR" for the report, or nothing if debugfs cannot tell.
+output_counts() {
+    counts=
+    [ -n "$stdout" ] && port_bytes_sent "$stdout" && stdout_sent=$sent && port_bytes_sent "$stderr" && counts=" sent $stdout_sent $sent"
+}
+
 # With "dockpy.trace" on the kernel command line, milestones go to the console
 # with the guest's uptime, for bench/kvm_bench.py's breakdown of a boot.
 trace() {
@@ -51,6 +76,11 @@ mount_kernel_filesystems() {
     mount -t proc proc /proc
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev
+}
+
+# debugfs holds the output ports' byte counts (see port_bytes_sent).
+plan_debugfs() {
+    plan_mount debugfs /sys/kernel/debug debugfs rw
 }
 
 # modules.boot names what every boot loads, modules.shares what virtiofs needs
@@ -242,6 +272,7 @@ make_init_layer
 plan_layers
 plan_root
 plan_container_filesystems
+plan_debugfs
 mount_planned
 mount_volumes
 trace mounted
@@ -269,7 +300,8 @@ else
     find_port dockpy.stdout
     stdout=$found
     find_port dockpy.stderr
-    env -i "HOME=$home" "$@" < "$stdin" > "$stdout" 2> "$found" &
+    stderr=$found
+    env -i "HOME=$home" "$@" < "$stdin" > "$stdout" 2> "$stderr" &
 fi
 child=$!
 trace process-started
@@ -279,4 +311,5 @@ forward_signals &
 wait "$child"
 status=$?
 trace process-exited
-report "exit $status"
+output_counts
+report "exit $status$counts"

@@ -12,8 +12,8 @@ Devices, all virtio-mmio:
 - one ``vhost-user-fs-device`` per virtiofs share (the container's writable
   dir, then each volume); vhost-user needs guest RAM in a shared memfd;
 - a ``virtio-serial-device`` with named ports: ``dockpy.stdout`` and
-  ``dockpy.stderr`` (binary-safe, separate, written by QEMU straight to the
-  fds dockpy was given), ``dockpy.stdin`` for ``-i``, ``dockpy.status`` (the
+  ``dockpy.stderr`` (binary-safe, separate, written by QEMU into the pipes
+  of dockpy's relays, ``relay.py``), ``dockpy.stdin`` for ``-i``, ``dockpy.status`` (the
   exit status, a file), ``dockpy.signal`` (a FIFO dockpy writes signal names
   into); for ``-t`` a ``virtconsole`` on QEMU's stdio instead of the three
   stdio ports (the guest sees a real tty, /dev/hvc0);

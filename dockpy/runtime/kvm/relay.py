@@ -1,48 +1,105 @@
-"""Guest output into a regular file, without overwriting what others write there.
+"""Guest output, taken from QEMU by dockpy and counted, so that none is lost or overwritten.
 
-QEMU opens its output chardevs by path (``/proc/self/fd/N``). For a pipe or a
-terminal that is the same object; for a regular file it is a *new* open file
-with its own offset, so a shell that later writes to the file through its own
-descriptor (``{ dockpy run ...; echo done; } > log``) writes over the guest's
-output. For regular files QEMU therefore gets a pipe, and a thread copies the
-pipe into the caller's own descriptor, whose offset every writer shares.
+QEMU writes the ``dockpy.stdout``/``dockpy.stderr`` ports into pipes of ours,
+never straight into the caller's descriptors, for two reasons:
+
+- Nothing is lost. The guest's writes return once its data is queued for
+  QEMU, and QEMU takes from the queue only as fast as the descriptor it
+  writes to accepts; if QEMU ends (the guest powered off, or we killed it)
+  while a slow reader is behind, what it still holds is gone. The guest
+  reports how many bytes each port sent; the host lets the VM end only once
+  each relay has taken that many (``OutputRelay.has_taken``).
+- Nothing is overwritten. QEMU opens its output chardevs by path
+  (``/proc/self/fd/N``); for a regular file that is a *new* open file with its
+  own offset, so a shell that later writes to the file through its own
+  descriptor (``{ dockpy run ...; echo done; } > log``) would write over the
+  guest's output. The relay writes through the caller's own descriptor, whose
+  offset every writer shares.
 """
 
 from __future__ import annotations
 
 import os
-import stat
+import select
 import threading
+import time
 from contextlib import ExitStack
 
 RELAY_CHUNK = 1 << 16
 
 
-def output_fd_for_qemu(fd: int, helpers: ExitStack) -> int:
-    """The descriptor QEMU should write to for the caller's ``fd``; relayed if it is a regular file.
+class OutputRelay:
+    """A thread copying the pipe QEMU writes into (``write_end``) to the caller's descriptor.
 
-    Registers on ``helpers`` what ends the relay: closing our copy of the pipe's
-    write end (QEMU's copy closes when it exits), then waiting for the copy to finish.
+    ``taken`` counts the bytes read from QEMU. Once the caller's descriptor
+    fails (its reader has gone), the relay keeps taking and counting but drops
+    the output, as QEMU does when its own writes fail.
     """
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        duplicate = os.dup(fd)
-        helpers.callback(os.close, duplicate)
-        return duplicate
-    read_end, write_end = os.pipe()
-    target = os.dup(fd)
-    copier = threading.Thread(target=_copy_until_end, args=(read_end, target), name="guest-output", daemon=True)
-    copier.start()
-    helpers.callback(copier.join)
-    helpers.callback(os.close, write_end)
-    return write_end
+
+    def __init__(self, target_fd: int):
+        self._read_end, self.write_end = os.pipe()
+        self._target: int | None = os.dup(target_fd)
+        self.taken = 0
+        self._waiting_since: float | None = None  # monotonic time it began waiting for QEMU; None while it writes
+        self._thread = threading.Thread(target=self._copy_until_end, name="guest-output", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def has_taken(self, count: int, idle_limit: float) -> bool:
+        """True once ``count`` bytes have come from QEMU.
+
+        Also true when they have not but the relay has waited ``idle_limit``
+        seconds on an empty pipe: QEMU is not holding anything back then (it
+        writes whenever the pipe has room), so waiting longer would only hang.
+        """
+        waiting_since = self._waiting_since
+        return self.taken >= count or (waiting_since is not None and time.monotonic() - waiting_since > idle_limit)
+
+    def _copy_until_end(self) -> None:
+        try:
+            while chunk := self._next_chunk():
+                self.taken += len(chunk)
+                self._deliver(memoryview(chunk))
+        finally:
+            os.close(self._read_end)
+            if self._target is not None:
+                os.close(self._target)
+
+    def _next_chunk(self) -> bytes:
+        self._waiting_since = time.monotonic()
+        chunk = os.read(self._read_end, RELAY_CHUNK)
+        self._waiting_since = None
+        return chunk
+
+    def _deliver(self, view: memoryview) -> None:
+        try:
+            while view and self._target is not None:
+                view = view[self._write_some(view):]
+        except OSError:  # EPIPE, EIO, ENOSPC...: the caller's reader or file is gone
+            os.close(self._target)
+            self._target = None
+
+    def _write_some(self, view: memoryview) -> int:
+        """One write; a caller's descriptor left non-blocking by its owner is waited for, not given up on."""
+        try:
+            return os.write(self._target, view)
+        except BlockingIOError:
+            select.select([], [self._target], [])
+            return 0
 
 
-def _copy_until_end(read_end: int, target: int) -> None:
-    try:
-        while chunk := os.read(read_end, RELAY_CHUNK):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(target, view):]
-    finally:
-        os.close(read_end)
-        os.close(target)
+def start_output_relay(fd: int, helpers: ExitStack) -> OutputRelay:
+    """A running relay from a new pipe (give QEMU ``relay.write_end``) to the caller's ``fd``.
+
+    Registers on ``helpers`` what ends it: closing our copy of the pipe's write
+    end (QEMU's copy closes when it exits), then waiting for the copy to finish.
+    """
+    relay = OutputRelay(fd)
+    relay.start()
+    helpers.callback(relay.join)
+    helpers.callback(os.close, relay.write_end)
+    return relay

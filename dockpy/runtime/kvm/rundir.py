@@ -4,7 +4,7 @@
 
     qemu.pid      QEMU's pid (``dockpy stop``/``kill`` from another process find the VM here)
     signal        FIFO: a line with a signal name is forwarded by the guest's /init to the process
-    status        the guest writes ``exit N`` (or ``error MESSAGE``) here before it powers off
+    status        the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its process ends
     console.log   the guest kernel's console, for error messages
     initrd        the cached initramfs plus this run's /dockpy/spec
     fs*.sock      virtiofsd sockets (relative names: unix socket paths are limited to 108 bytes)
@@ -79,10 +79,12 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
         return True
 
     def read_status(self) -> str:
+        """The guest's report once it is complete (a line: it may be read while QEMU still writes it)."""
         try:
-            return (self.path / STATUS_FILE).read_text(errors="replace").strip()
+            report = (self.path / STATUS_FILE).read_text(errors="replace")
         except FileNotFoundError:
             return ""
+        return report.strip() if report.endswith("\n") else ""
 
     def console_tail(self, lines: int = 5) -> str:
         try:

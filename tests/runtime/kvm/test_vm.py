@@ -268,3 +268,31 @@ def _children_of(parent: int) -> list[int]:
             if int(fields[1]) == parent:  # the field after the state is the parent's pid
                 pids.append(int(entry))
     return pids
+
+
+def _read_slowly(read_end: int, into: bytearray) -> None:
+    """A reader that falls behind: it starts after the VM has likely reported, then takes 4 KB every 2 ms."""
+    time.sleep(2)
+    with open(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(4096):
+            into += chunk
+            time.sleep(0.002)
+
+
+def test_a_slow_reader_gets_every_byte_of_stdout_and_stderr(backend, make_spec):
+    spec = make_spec("sh", "-c", "head -c 2500000 /dev/urandom > /out; head -c 1500000 /dev/urandom > /err; cat /out; cat /err >&2; exit 3")
+    (out_read, out_write), (err_read, err_write) = os.pipe(), os.pipe()
+    out, err = bytearray(), bytearray()
+    readers = [threading.Thread(target=_read_slowly, args=pair) for pair in ((out_read, out), (err_read, err))]
+    for reader in readers:
+        reader.start()
+    try:
+        code = backend.run(spec, stdout=out_write, stderr=err_write, timeout=300)
+    finally:
+        os.close(out_write)
+        os.close(err_write)
+        for reader in readers:
+            reader.join()
+    assert code == 3
+    assert bytes(out) == open(f"{spec.rootfs.upperdir}/out", "rb").read()
+    assert bytes(err) == open(f"{spec.rootfs.upperdir}/err", "rb").read()
