@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import os
 import random
 import resource
@@ -41,7 +42,7 @@ from harness import REPO, Timing, dockpy_command, format_table, record, time_com
 
 sys.path.insert(0, str(REPO))
 from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
-from tests.peer_isolation import enter_private_var_lib  # noqa: E402
+from tests.peer_isolation import enter_private_var_lib, remove_cgroup_tree  # noqa: E402
 
 DOCKERFILE = """\
 # stage 1: generate some files (used by COPY --from)
@@ -64,6 +65,7 @@ CMD ["/bin/sh", "-c", "cat /app/count.txt"]
 """
 CHANGED_FILE = "ctx/small/d05/f007.txt"
 TAG = "localhost/peer-bench:latest"
+DOCKERD_CGROUP_PARENT = "docker"
 TARGET = "dockpy / BuildKit (medians, same run): cold ≤ 0.9×, no-op ≤ 1.0×, one file changed ≤ 0.8×"
 # Byte-compiled modules, as an installed dockpy has them (some shells set PYTHONDONTWRITEBYTECODE).
 ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPATH": str(REPO)}
@@ -172,7 +174,10 @@ def buildkit_tool(work: Path, context: Path, seed: Path) -> Iterator[BuildTool]:
     """BuildKit in a dockerd of its own, holding only the base image (loaded from dockpy's seed root).
 
     Cold removes the built image and BuildKit's cache, as ../shared/peers/70-docker.sh does.
+    BuildKit runs its RUN steps under the cgroup parent ``docker/buildkit``
+    (dockerd's default) and leaves it: removed afterwards unless it was there before.
     """
+    cgroup_parent_was_there = bool(glob.glob(f"/sys/fs/cgroup/*/{DOCKERD_CGROUP_PARENT}"))
     daemon = DockerDaemon(work / "dockerd")
     try:
         _docker_load_base_image(daemon, seed, work / "busybox-docker.tar")
@@ -185,6 +190,8 @@ def buildkit_tool(work: Path, context: Path, seed: Path) -> Iterator[BuildTool]:
         yield BuildTool("BuildKit (docker build)", command, clean, {"DOCKER_BUILDKIT": "1"})
     finally:
         daemon.stop()
+        if not cgroup_parent_was_there:
+            remove_cgroup_tree(DOCKERD_CGROUP_PARENT)
 
 
 def _docker_load_base_image(daemon: DockerDaemon, seed: Path, archive: Path) -> None:
