@@ -26,8 +26,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.docker_daemon import unmount_everything_under
-from tests.peer_isolation import enter_private_var_lib
+from bench.harness import dockpy_command
+from tests.docker_daemon import docker_is_installed, unmount_everything_under
+from tests.peer_isolation import enter_private_var_lib, remove_cgroup_tree
 
 # podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
 PODMAN_NPROC_CEILING = 32768
@@ -99,3 +100,26 @@ def _hard_limit(limit: int, ceiling: int) -> int:
 def docker_version(command: list[str]) -> str:
     return subprocess.run([*command, "version", "--format", "{{.Server.Version}}"], check=True,
                           capture_output=True, text=True).stdout.strip()
+
+
+def time_installed_engines(scratch: Path, env: dict, runs: int, podman_timings, docker_timings) -> list:
+    """The image dockpy's rows use (busybox:latest), timed by the engines installed here.
+
+    ``podman_timings(directory, archive, parent, runs)`` and ``docker_timings``
+    (the same arguments) get a directory of their own, the image as
+    ``dockpy save`` writes it, and a cgroup parent of ours for their
+    containers, removed with what the engines leave in it afterwards.
+    """
+    archive = scratch / "busybox.tar"
+    subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
+                   env={**os.environ, **env}, capture_output=True)
+    parent = f"/dockpy-bench-peers-{os.getpid()}"
+    timings = []
+    try:
+        if podman_is_installed():
+            timings += podman_timings(scratch / "podman", archive, parent, runs)
+        if docker_is_installed():
+            timings += docker_timings(scratch / "docker", archive, parent, runs)
+    finally:
+        remove_cgroup_tree(parent.lstrip("/"))
+    return timings

@@ -29,10 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
-from bench.peer_engines import PodmanStore, docker_version, podman_is_installed  # noqa: E402
-from tests.peer_isolation import remove_cgroup_tree  # noqa: E402
+from bench.peer_engines import PodmanStore, docker_version, time_installed_engines  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
-from tests.docker_daemon import DockerDaemon, docker_is_installed  # noqa: E402
+from tests.docker_daemon import DockerDaemon  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "dockpy run --rm IMAGE true"
@@ -100,19 +99,7 @@ def peer_timings(bundle: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
-    archive = scratch / "busybox.tar"
-    subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
-                   env={**os.environ, **env}, capture_output=True)
-    parent = f"/dockpy-bench-peers-{os.getpid()}"
-    timings = []
-    try:
-        if podman_is_installed():
-            timings += podman_timings(scratch / "podman", archive, parent, runs)
-        if docker_is_installed():
-            timings += docker_timings(scratch / "docker", archive, parent, runs)
-    finally:
-        remove_cgroup_tree(parent.lstrip("/"))
-    return timings
+    return time_installed_engines(scratch, env, runs, podman_timings, docker_timings)
 
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):

@@ -67,22 +67,9 @@ def run_all(scratch: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman's and Docker's diff and commit of the same two containers, each engine on a private store."""
-    from bench.peer_engines import podman_is_installed
-    from tests.peer_isolation import remove_cgroup_tree
-    from tests.docker_daemon import docker_is_installed
+    from bench.peer_engines import time_installed_engines
 
-    archive = scratch / "busybox.tar"
-    dockpy(env, "save", "-o", str(archive), "busybox:latest")
-    parent = f"/dockpy-bench-peers-{os.getpid()}"
-    timings = []
-    try:
-        if podman_is_installed():
-            timings += podman_timings(scratch / "podman", archive, parent, runs)
-        if docker_is_installed():
-            timings += docker_timings(scratch / "docker", archive, parent, runs)
-    finally:
-        remove_cgroup_tree(parent.lstrip("/"))
-    return timings
+    return time_installed_engines(scratch, env, runs, podman_timings, docker_timings)
 
 
 def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
