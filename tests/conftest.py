@@ -69,6 +69,23 @@ def cgroup_parent():
         assert not leftovers, f"cgroups left behind by the tests: {leftovers}"
 
 
+# What peer tools create on a host when they are not kept off it (tests/peer_isolation.py says how the tests do).
+PEER_TOOL_HOST_PATHS = ("/var/lib/containers", "/sys/fs/cgroup/memory/libpod_parent", "/sys/fs/cgroup/memory/docker")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def peer_tools_leave_the_host_alone():
+    """skopeo, podman, buildah and dockerd, which some tests start, create none of these host paths.
+
+    Each is checked only if it was absent when the session began: a host
+    that already has them (a real podman or Docker user's) is left as it is.
+    """
+    absent = [path for path in PEER_TOOL_HOST_PATHS if not os.path.exists(path)]
+    yield
+    created = [path for path in absent if os.path.exists(path)]
+    assert not created, f"peer tools wrote to the host during the tests: {created}"
+
+
 def _cgroup_children(layout, parent: str) -> list[str]:
     children = []
     for mount_point in set(layout.v1.values()) | ({layout.unified} if layout.unified else set()):
