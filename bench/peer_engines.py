@@ -27,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 from bench.harness import dockpy_command
-from tests.docker_daemon import docker_is_installed, unmount_everything_under
+from tests.docker_daemon import DockerDaemon, docker_is_installed, unmount_everything_under
 from tests.peer_isolation import enter_private_var_lib, remove_cgroup_tree
 
 # podman lowers its own NPROC hard limit to this at start-up, so asking for more fails (05-configure.sh).
@@ -102,13 +102,13 @@ def docker_version(command: list[str]) -> str:
                           capture_output=True, text=True).stdout.strip()
 
 
-def time_installed_engines(scratch: Path, env: dict, runs: int, podman_timings, docker_timings) -> list:
+def time_installed_engines(scratch: Path, env: dict, runs: int, podman_rows, docker_rows) -> list:
     """The image dockpy's rows use (busybox:latest), timed by the engines installed here.
 
-    ``podman_timings(directory, archive, parent, runs)`` and ``docker_timings``
-    (the same arguments) get a directory of their own, the image as
-    ``dockpy save`` writes it, and a cgroup parent of ours for their
-    containers, removed with what the engines leave in it afterwards.
+    ``podman_rows(podman, parent, runs)`` gets a ``PodmanStore`` and
+    ``docker_rows(docker, parent, runs)`` the CLI of a dockerd of its own,
+    each holding the image as ``dockpy save`` writes it, and a cgroup parent
+    of ours for their containers, removed with what the engines leave in it.
     """
     archive = scratch / "busybox.tar"
     subprocess.run(dockpy_command("save", "-o", str(archive), "busybox:latest"), check=True,
@@ -117,9 +117,27 @@ def time_installed_engines(scratch: Path, env: dict, runs: int, podman_timings, 
     timings = []
     try:
         if podman_is_installed():
-            timings += podman_timings(scratch / "podman", archive, parent, runs)
+            timings += _in_podman(scratch / "podman", archive, lambda podman: podman_rows(podman, parent, runs))
         if docker_is_installed():
-            timings += docker_timings(scratch / "docker", archive, parent, runs)
+            timings += _in_docker(scratch / "docker", archive, lambda docker: docker_rows(docker, parent, runs))
     finally:
         remove_cgroup_tree(parent.lstrip("/"))
     return timings
+
+
+def _in_podman(directory: Path, archive: Path, rows) -> list:
+    podman = PodmanStore(directory)
+    try:
+        podman.load(archive)
+        return rows(podman)
+    finally:
+        podman.remove()
+
+
+def _in_docker(directory: Path, archive: Path, rows) -> list:
+    daemon = DockerDaemon(directory)
+    try:
+        subprocess.run([*daemon.command, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
+        return rows(daemon.command)
+    finally:
+        daemon.stop()

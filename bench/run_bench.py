@@ -29,9 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.harness and this checkout's dockpy
 
 from bench.harness import compile_bytecode, container_benchmark_main, dockpy_command, time_command  # noqa: E402
-from bench.peer_engines import PodmanStore, docker_version, time_installed_engines  # noqa: E402
+from bench.peer_engines import docker_version, time_installed_engines  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
-from tests.docker_daemon import DockerDaemon  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "dockpy run --rm IMAGE true"
@@ -99,33 +98,22 @@ def peer_timings(bundle: Path, runs: int):
 
 def engine_timings(scratch: Path, env: dict, runs: int):
     """podman and Docker running the image dockpy runs, each from its own store, in a cgroup parent of ours."""
-    return time_installed_engines(scratch, env, runs, podman_timings, docker_timings)
+    return time_installed_engines(scratch, env, runs, podman_rows, docker_rows)
 
 
-def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
-    podman = PodmanStore(directory)
-    try:
-        podman.load(archive)
-        run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
-        return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
-                             runs=runs, env=podman.env)]
-    finally:
-        podman.remove()
+def podman_rows(podman, parent: str, runs: int):
+    run = ["podman", "run", "--rm", "--network", "none", "--cgroup-parent", parent, "localhost/busybox", "true"]
+    return [time_command(f"podman {podman.version()} run --rm --network none (runc; CPU: podman's own)", run,
+                         runs=runs, env=podman.env)]
 
 
-def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
+def docker_rows(docker: list[str], parent: str, runs: int):
     """Both rows give the container loopback only: dockerd runs without a bridge (tests/docker_daemon.py), so its
     default network is an empty namespace runc makes; with ``--network none`` Docker's libnetwork makes it."""
-    daemon = DockerDaemon(directory)
-    try:
-        docker = daemon.command
-        subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
-        label = f"docker {docker_version(docker)} run --rm"
-        run = [*docker, "run", "--rm", "--cgroup-parent", parent]
-        return [time_command(f"{label} (no bridge; CPU: the client's own)", [*run, "busybox", "true"], runs=runs),
-                time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
-    finally:
-        daemon.stop()
+    label = f"docker {docker_version(docker)} run --rm"
+    run = [*docker, "run", "--rm", "--cgroup-parent", parent]
+    return [time_command(f"{label} (no bridge; CPU: the client's own)", [*run, "busybox", "true"], runs=runs),
+            time_command(f"{label} --network none", [*run, "--network", "none", "busybox", "true"], runs=runs)]
 
 
 def remove_cgroup_parent(parent: str) -> None:

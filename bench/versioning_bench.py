@@ -69,32 +69,18 @@ def engine_timings(scratch: Path, env: dict, runs: int):
     """podman's and Docker's diff and commit of the same two containers, each engine on a private store."""
     from bench.peer_engines import time_installed_engines
 
-    return time_installed_engines(scratch, env, runs, podman_timings, docker_timings)
+    return time_installed_engines(scratch, env, runs, podman_rows, docker_rows)
 
 
-def podman_timings(directory: Path, archive: Path, parent: str, runs: int):
-    from bench.peer_engines import PodmanStore
-
-    podman = PodmanStore(directory)
-    try:
-        podman.load(archive)
-        label = f"podman {podman.version()}"
-        return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs)
-    finally:
-        podman.remove()
+def podman_rows(podman, parent: str, runs: int):
+    label = f"podman {podman.version()}"
+    return engine_diff_and_commit(["podman"], "localhost/busybox", label, podman.env, parent, runs)
 
 
-def docker_timings(directory: Path, archive: Path, parent: str, runs: int):
+def docker_rows(docker: list[str], parent: str, runs: int):
     from bench.peer_engines import docker_version
-    from tests.docker_daemon import DockerDaemon
 
-    daemon = DockerDaemon(directory)
-    try:
-        docker = daemon.command
-        subprocess.run([*docker, "load", "-q", "-i", str(archive)], check=True, capture_output=True)
-        return engine_diff_and_commit(docker, "busybox", f"docker {docker_version(docker)}", {}, parent, runs)
-    finally:
-        daemon.stop()
+    return engine_diff_and_commit(docker, "busybox", f"docker {docker_version(docker)}", {}, parent, runs)
 
 
 def engine_diff_and_commit(engine: list[str], image: str, label: str, env: dict, parent: str, runs: int):
