@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from contextlib import ExitStack
 
 import pytest
@@ -114,8 +115,6 @@ def test_recorded_pid_of_another_process_is_not_taken_for_the_vm(tmp_path):
 @pytest.fixture
 def hanging_vm(tmp_path, monkeypatch):
     """A stand-in for a QEMU whose guest never powers off, with its run directory and fast polling."""
-    import subprocess
-
     monkeypatch.setattr(kvm_backend, "STATUS_POLL_SECONDS", 0.01)
     monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 0.05)
     rundir = RunDirectory(tmp_path / "run").create()
@@ -134,8 +133,6 @@ def test_a_guest_that_reported_its_status_but_does_not_power_off_is_killed(hangi
 
 
 def test_a_guest_that_has_not_reported_is_waited_for_until_the_timeout(hanging_vm):
-    import subprocess
-
     process, rundir = hanging_vm
     with pytest.raises(subprocess.TimeoutExpired):
         kvm_backend._wait_for_vm_end(process, rundir, (), timeout=0.2)
@@ -164,8 +161,6 @@ def test_a_guest_that_reported_its_counts_is_ended_once_the_relays_have_taken_th
 
 
 def test_a_guest_is_not_ended_while_output_it_reported_is_still_in_qemu(hanging_vm, monkeypatch):
-    import subprocess
-
     process, rundir = hanging_vm
     monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 60)
     (rundir.path / "status").write_text("exit 3 sent 5 3\n")
