@@ -121,23 +121,28 @@ class Usage(namedtuple("Usage", "size inodes")):
 class Snapshotter:
     """The snapshots of one storage root (see the module docstring for the vocabulary)."""
 
-    def __init__(self, root: StorageRoot):
+    def __init__(self, root: StorageRoot, connection: MetadataConnection | None = None):
+        """``connection``: the caller's open connection to the root's database, to share (the caller closes it);
+        without one the snapshotter opens its own when first needed, and ``close`` closes it."""
         self.root = root
-        self._connection: MetadataConnection | None = None
+        self._connection = connection
+        self._own_connection: MetadataConnection | None = None
 
     @property
     def connection(self) -> MetadataConnection:
         if self._connection is None:
+            self._connection = self._own_connection = open_database(self.root)
+        if "layers.snapshots" not in self._connection.ensured_schemas:
             self.root.snapshots.mkdir(parents=True, exist_ok=True)
             self.root.tmp.mkdir(parents=True, exist_ok=True)
-            self._connection = open_database(self.root)
             ensure_schema(self._connection, "layers.snapshots", _SCHEMA)
         return self._connection
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        if self._own_connection is not None:
+            self._own_connection.close()
+            self._own_connection = None
+        self._connection = None
 
     def __enter__(self) -> Snapshotter:
         return self

@@ -126,7 +126,7 @@ class ContainerStore:
     @property
     def connection(self):
         """The database, with the containers table (and the image catalog a container holds its image in): for writes."""
-        connection = self._open()
+        connection = self.database
         if not {"containers", "image"} <= connection.ensured_schemas:
             from dockpy.image.catalog import SCHEMA as IMAGE_SCHEMA
             from dockpy.metadata import ensure_schema
@@ -139,7 +139,7 @@ class ContainerStore:
         """Rows of a read; a root that never had a container has no table, and reading must not make one."""
         if self._connection is None and not self.root.database.exists():
             return []
-        connection = self._open()
+        connection = self.database
         if "containers" not in connection.ensured_schemas:
             exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'containers'")
             if exists.fetchone() is None:
@@ -147,7 +147,9 @@ class ContainerStore:
             connection.ensured_schemas.add("containers")
         return connection.execute(sql, parameters).fetchall()
 
-    def _open(self):
+    @property
+    def database(self):
+        """The root's database, opened on first use; ``run`` looks its image up through it too (one connection)."""
         if self._connection is None:
             from dockpy.metadata import open_database
 
