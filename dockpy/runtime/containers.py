@@ -122,6 +122,8 @@ class ContainerStore:
     def __init__(self, root: StorageRoot):
         self.root = root
         self._connection = None
+        # Each container's config.json by id: written once at create, so what was written or read stays true.
+        self._configs: dict[str, dict] = {}
 
     @property
     def connection(self):
@@ -167,7 +169,15 @@ class ContainerStore:
 
     def config_of(self, record: ContainerRecord) -> dict:
         """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``."""
-        return json.loads(self.paths(record.id).config.read_text())
+        config = self._configs.get(record.id)
+        if config is None:
+            config = self._configs[record.id] = json.loads(self.paths(record.id).config.read_text())
+        return config
+
+    def write_config(self, container_id: str, config: dict) -> None:
+        """Write the container's config.json (once, at create)."""
+        self.paths(container_id).config.write_text(json.dumps(config))
+        self._configs[container_id] = config
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
         """What the container runs; ``diff`` and ``commit`` need no more than this and the record."""

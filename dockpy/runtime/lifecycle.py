@@ -11,7 +11,6 @@ commands act on the record and on the processes it names.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
@@ -112,7 +111,7 @@ class Runtime:
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation}
-            paths.config.write_text(json.dumps(config))
+            self.store.write_config(container_id, config)
             self.store.add(record)
         except BaseException:
             self.remove_exited(record)
