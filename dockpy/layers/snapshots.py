@@ -55,13 +55,16 @@ import time
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
-
 from dockpy import linux
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from dockpy.layers.mounts import OVERLAY_MAX_LOWER_LAYERS, Mount
 from dockpy.metadata import MetadataConnection, ensure_schema, open_database, transaction
-from dockpy.root import StorageRoot
+from dockpy.root import SNAPSHOTS, TMP, StorageRoot
+
+# typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is imported where a Path is made: ``run`` looks snapshots up without it
+    from pathlib import Path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -133,8 +136,8 @@ class Snapshotter:
         if self._connection is None:
             self._connection = self._own_connection = open_database(self.root)
         if "layers.snapshots" not in self._connection.ensured_schemas:
-            self.root.snapshots.mkdir(parents=True, exist_ok=True)
-            self.root.tmp.mkdir(parents=True, exist_ok=True)
+            os.makedirs(self.root.join(SNAPSHOTS), exist_ok=True)
+            os.makedirs(self.root.join(TMP), exist_ok=True)
             ensure_schema(self._connection, "layers.snapshots", _SCHEMA)
         return self._connection
 
@@ -220,7 +223,7 @@ class Snapshotter:
         """The snapshot's ``fs`` dir: its own files, in overlay form (the layer applier writes here)."""
         return self._fs(self._row(self.connection, key_or_name)["id"])
 
-    def committed_directories(self, names: Sequence[str]) -> list[Path] | None:
+    def committed_directories(self, names: Sequence[str]) -> list[str] | None:
         """The ``fs`` dirs of the committed snapshots ``names``, in that order; None unless all are committed."""
         if not names:
             return []
@@ -231,7 +234,7 @@ class Snapshotter:
         ids = dict(rows.fetchall())
         if any(name not in ids for name in names):
             return None
-        return [self._fs(ids[name]) for name in names]
+        return [self._fs_directory(ids[name]) for name in names]
 
     def cleanup(self) -> list[Path]:
         """Remove the directories no snapshot owns (left by crashes); returns what was removed."""
@@ -281,7 +284,7 @@ class Snapshotter:
             raise StoreError(f"create snapshot directory {path}: {error.strerror}") from error
 
     def _mounts(self, row: sqlite3.Row, parent_dirs: list[str]) -> list[Mount]:
-        fs = str(self._fs(row["id"]))
+        fs = self._fs_directory(row["id"])
         if row["kind"] == Kind.ACTIVE:
             if not parent_dirs:
                 return [Mount("bind", fs, ("rw",))]
@@ -297,7 +300,7 @@ class Snapshotter:
         if snapshot_id is None:
             return []
         ids = [row[0] for row in db.execute(_CHAIN, (snapshot_id,))]
-        return [str(self._fs(i)) for i in ids]
+        return [self._fs_directory(i) for i in ids]
 
     def _committed_parent_id(self, db: sqlite3.Connection, parent: str | None) -> int | None:
         if parent is None:
@@ -318,7 +321,12 @@ class Snapshotter:
         return SnapshotInfo(row["name"], Kind(row["kind"]), row["parent"], created, self._fs(row["id"]))
 
     def _fs(self, snapshot_id: int) -> Path:
-        return self.root.snapshots / str(snapshot_id) / "fs"
+        from pathlib import Path
+
+        return Path(self._fs_directory(snapshot_id))
+
+    def _fs_directory(self, snapshot_id: int) -> str:
+        return self.root.join(SNAPSHOTS, str(snapshot_id), "fs")
 
     def _move_aside(self, path: Path) -> Path:
         import uuid  # here: it imports platform, and only crash recovery needs it

@@ -23,10 +23,9 @@ import json
 import os
 import time
 from collections import namedtuple
-from pathlib import Path
 
 from dockpy.errors import ConflictError, NotFoundError
-from dockpy.root import StorageRoot
+from dockpy.root import CONTAINERS, DATABASE, StorageRoot
 from dockpy.runtime.images import hold_image, holding_images, release_image
 from dockpy.runtime.spec import ContainerSpec, spec_from_json
 
@@ -87,33 +86,33 @@ class ContainerRecord(_ContainerRecordFields):
 
 
 class ContainerPaths(namedtuple("ContainerPaths", "directory")):
-    """The files of one container under the storage root (``directory``, a Path)."""
+    """The files of one container under the storage root: ``directory`` and each path below, str (see ``root``)."""
 
     __slots__ = ()
 
     @property
-    def upper(self) -> Path:
-        return self.directory / "upper"
+    def upper(self) -> str:
+        return os.path.join(self.directory, "upper")
 
     @property
-    def work(self) -> Path:
-        return self.directory / "work"
+    def work(self) -> str:
+        return os.path.join(self.directory, "work")
 
     @property
-    def merged(self) -> Path:
-        return self.directory / "merged"
+    def merged(self) -> str:
+        return os.path.join(self.directory, "merged")
 
     @property
-    def config(self) -> Path:
-        return self.directory / "config.json"
+    def config(self) -> str:
+        return os.path.join(self.directory, "config.json")
 
     @property
-    def log(self) -> Path:
-        return self.directory / "log"
+    def log(self) -> str:
+        return os.path.join(self.directory, "log")
 
-    def etc_file(self, name: str) -> Path:
+    def etc_file(self, name: str) -> str:
         """``hosts``, ``hostname`` or ``resolv.conf``: the file bound on /etc/<name>."""
-        return self.directory / name
+        return os.path.join(self.directory, name)
 
 
 class ContainerStore:
@@ -139,7 +138,7 @@ class ContainerStore:
 
     def _query(self, sql: str, parameters: tuple = ()) -> list:
         """Rows of a read; a root that never had a container has no table, and reading must not make one."""
-        if self._connection is None and not self.root.database.exists():
+        if self._connection is None and not os.path.exists(self.root.join(DATABASE)):
             return []
         connection = self.database
         if "containers" not in connection.ensured_schemas:
@@ -165,18 +164,20 @@ class ContainerStore:
             self._connection = None
 
     def paths(self, container_id: str) -> ContainerPaths:
-        return ContainerPaths(self.root.containers / container_id)
+        return ContainerPaths(self.root.join(CONTAINERS, container_id))
 
     def config_of(self, record: ContainerRecord) -> dict:
         """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``."""
         config = self._configs.get(record.id)
         if config is None:
-            config = self._configs[record.id] = json.loads(self.paths(record.id).config.read_text())
+            with open(self.paths(record.id).config) as file:
+                config = self._configs[record.id] = json.load(file)
         return config
 
     def write_config(self, container_id: str, config: dict) -> None:
         """Write the container's config.json (once, at create)."""
-        self.paths(container_id).config.write_text(json.dumps(config))
+        with open(self.paths(container_id).config, "w") as file:
+            file.write(json.dumps(config))
         self._configs[container_id] = config
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
@@ -244,7 +245,7 @@ class ContainerStore:
         return record._replace(**lost)
 
 
-def remove_container_directory(directory: Path) -> None:
+def remove_container_directory(directory: str) -> None:
     """Remove a container's directory, whatever the container left in it.
 
     Most containers leave dockpy's files and a few directories, nearly all
@@ -265,7 +266,7 @@ def remove_container_directory(directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _remove_entries(directory: str | Path, levels: int) -> None:
+def _remove_entries(directory: str, levels: int) -> None:
     with os.scandir(directory) as entries:
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):
