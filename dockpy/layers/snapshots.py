@@ -224,7 +224,7 @@ class Snapshotter:
         return self._fs(self._row(self.connection, key_or_name)["id"])
 
     def committed_directories(self, names: Sequence[str]) -> list[str] | None:
-        """The ``fs`` dirs of the committed snapshots ``names``, in that order; None unless all are committed."""
+        """The ``fs`` dirs (str) of the committed snapshots ``names``, in order; None unless all are committed."""
         if not names:
             return []
         placeholders = ", ".join("?" * len(names))
