@@ -55,6 +55,7 @@ import time
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime, timezone
+
 from dockpy import linux
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from dockpy.layers.mounts import OVERLAY_MAX_LOWER_LAYERS, Mount
@@ -125,8 +126,10 @@ class Snapshotter:
     """The snapshots of one storage root (see the module docstring for the vocabulary)."""
 
     def __init__(self, root: StorageRoot, connection: MetadataConnection | None = None):
-        """``connection``: the caller's open connection to the root's database, to share (the caller closes it);
-        without one the snapshotter opens its own when first needed, and ``close`` closes it."""
+        """``connection``: the caller's open connection to the root's database, to share (the caller closes it).
+
+        Without one, the snapshotter opens its own when first needed, and ``close`` closes it.
+        """
         self.root = root
         self._connection = connection
         self._own_connection: MetadataConnection | None = None

@@ -56,9 +56,9 @@ def resolve_image(root, reference: str, database=None) -> RunnableImage:
     from dockpy.runtime.image_cache import cached_run_config
 
     with Snapshotter(root, database) as snapshotter:
-        catalog = ensure_catalog(snapshotter.connection)
-        manifest_digest = find_manifest(catalog, reference)
-        run_config = cached_run_config(catalog, manifest_digest)
+        connection = ensure_catalog(snapshotter.connection)
+        manifest_digest = find_manifest(connection, reference)
+        run_config = cached_run_config(connection, manifest_digest)
         layers = None if run_config is None else snapshotter.committed_directories(run_config.chain_ids[::-1])
         if layers is None:
             run_config, layers = _unpack(root, manifest_digest, snapshotter)
