@@ -26,8 +26,11 @@ from collections import namedtuple
 
 from dockpy.errors import ConflictError, NotFoundError
 from dockpy.root import CONTAINERS, DATABASE, StorageRoot
-from dockpy.runtime.images import hold_image, holding_images, release_image
-from dockpy.runtime.spec import ContainerSpec, spec_from_json
+
+# typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the spec and the image holds are imported by what uses them: ps, wait and logs need neither
+    from dockpy.runtime.spec import ContainerSpec
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -182,11 +185,15 @@ class ContainerStore:
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
         """What the container runs; ``diff`` and ``commit`` need no more than this and the record."""
+        from dockpy.runtime.spec import spec_from_json
+
         return spec_from_json(self.config_of(record)["spec"])
 
     def add(self, record: ContainerRecord) -> None:
         """Insert the record; in the same transaction the container starts holding its image (see ``images``)."""
         import sqlite3
+
+        from dockpy.runtime.images import hold_image, holding_images
 
         values = _to_row(record)
         columns = ", ".join(values)
@@ -206,6 +213,8 @@ class ContainerStore:
 
     def delete(self, record: ContainerRecord) -> None:
         """The record and its image hold (one transaction), then the directory: a crash leaves only files."""
+        from dockpy.runtime.images import release_image
+
         with _transaction(self.connection) as db:
             db.execute("DELETE FROM containers WHERE id = ?", (record.id,))
             if record.image_id:

@@ -138,7 +138,7 @@ def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
 @pytest.mark.parametrize("argv, absent", [
     (("images",), ("pathlib",)),
     (("log", "app"), ("pathlib",)),
-    (("ps", "-a"), ("pathlib", "dockpy.runtime.lifecycle")),
+    (("ps", "-a"), ("pathlib", "dockpy.runtime.lifecycle", "dockpy.runtime.spec", "dockpy.runtime.images")),
 ])
 def test_a_listing_runs_without_pathlib_or_what_it_does_not_use(tmp_path, argv, absent):
     code = (
