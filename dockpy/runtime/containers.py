@@ -29,7 +29,7 @@ from dockpy.root import CONTAINERS, DATABASE, StorageRoot
 
 # typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # the spec and the image holds are imported by what uses them: ps, wait and logs need neither
+if TYPE_CHECKING:  # the spec and the image holds are imported where they are used: ps needs neither
     from dockpy.runtime.spec import ContainerSpec
 
 SCHEMA = """
