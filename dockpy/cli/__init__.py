@@ -15,6 +15,7 @@ argparse's own messages stay exactly as they are.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import importlib
 import os
@@ -23,42 +24,6 @@ import sys
 
 from dockpy import __version__
 from dockpy.errors import DockpyError, InvalidInputError
-
-
-def _untranslated(message: str) -> str:
-    return message
-
-
-def _untranslated_plural(singular: str, plural: str, count: int) -> str:
-    return singular if count == 1 else plural
-
-
-def _import_argparse_untranslated():
-    """argparse, whose messages are used as written, never looked up in a translation catalogue.
-
-    argparse passes each message through gettext, which searched the disk for
-    a catalogue (importing ``locale`` to do it) on every call, ~2 ms a
-    command, and whose import compiles a plural-forms parser, ~1 ms more.
-    Python ships no catalogue for argparse, and dockpy's own messages are
-    English. Where gettext cannot be imported argparse falls back to these
-    same two functions, so it is imported with gettext hidden (``None`` in
-    ``sys.modules`` makes the import fail); an argparse imported before
-    (by a test runner) is given them.
-    """
-    if "argparse" not in sys.modules and "gettext" not in sys.modules:
-        sys.modules["gettext"] = None
-        try:
-            import argparse
-        finally:
-            del sys.modules["gettext"]
-    import argparse
-
-    argparse._ = _untranslated
-    argparse.ngettext = _untranslated_plural
-    return argparse
-
-
-argparse = _import_argparse_untranslated()
 
 # verb -> the module that registers it, in the order the verbs appear in --help
 # (a test keeps this in step with what the modules register).
@@ -122,6 +87,22 @@ class _ArgumentParser(argparse.ArgumentParser):
         elif self.prog != "dockpy":
             message = f"{self.prog.removeprefix('dockpy ')}: {message}"
         raise UsageError(message, hint=f"See '{self.prog} --help'.")
+
+
+def _untranslated(message: str) -> str:
+    return message
+
+
+def _untranslated_plural(singular: str, plural: str, count: int) -> str:
+    return singular if count == 1 else plural
+
+
+# argparse passes each of its messages through gettext, which searches the disk
+# for a translation catalogue (importing ``locale`` to do it) on every call:
+# ~2 ms a command. Python ships no catalogue for argparse, and dockpy's own
+# messages are English, so argparse's are used as written.
+argparse._ = _untranslated
+argparse.ngettext = _untranslated_plural
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:

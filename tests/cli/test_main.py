@@ -100,19 +100,6 @@ def test_parsing_a_command_line_looks_up_no_translation(tmp_path):
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_a_command_line_imports_no_gettext_and_leaves_it_importable(tmp_path):
-    code = (
-        "import sys\n"
-        "from dockpy.cli import main\n"
-        f"main(['--root', {str(tmp_path)!r}, 'images', '--quiet'])\n"
-        "print('gettext' in sys.modules)\n"
-        "import gettext\n"
-        "print(gettext.gettext('x'))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-2:] == ["False", "x"]
-
-
 def test_argparse_messages_stay_english_with_plurals(dockpy):
     result = dockpy("commit")
     assert result.returncode == 125 and "the following arguments are required: CONTAINER" in result.stderr
