@@ -126,7 +126,7 @@ def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
     (("images",), ("pathlib",)),
     (("log", "app"), ("pathlib",)),
     (("ps", "-a"), ("pathlib", "dockpy.runtime.lifecycle", "dockpy.runtime.spec", "dockpy.runtime.images")),
-])
+], ids=["images", "log", "ps"])
 def test_a_listing_runs_without_pathlib_or_what_it_does_not_use(tmp_path, argv, absent):
     code = (
         "import sys\n"
