@@ -54,7 +54,7 @@ FIRST_BACKOFF_SECONDS = 0.2
 # PATCH chunks: this variable sets their size in MiB.
 CHUNK_SIZE_VARIABLE = "DOCKPY_UPLOAD_CHUNK_MIB"
 STREAM_CHUNK = 1 << 20
-# How long the plain-http probe of a loopback registry may take (a TLS port may not answer it at all).
+# How long the first request to a loopback registry, in plain http, may take (a TLS port may not answer it at all).
 PROBE_TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -267,13 +267,12 @@ class RegistryClient:
             yield response
 
     def _send(self, method, path, repository, push, mount_from, *, headers=None, content=b"") -> Response:
-        url = path if path.startswith(("http://", "https://")) else self._url(path)
         scope = _scope(repository, push, mount_from)
         headers = dict(headers or {})
         authorization = self._cached_authorization(scope)
         if authorization:
             headers["Authorization"] = authorization
-        response = self._http_send(method, url, headers, content)
+        url, response = self._exchange(method, path, headers, content)
         if response.status_code == 401 and "www-authenticate" in response.headers:
             authorization = self._authorize(response.headers["www-authenticate"], scope)
             if authorization:
@@ -282,34 +281,60 @@ class RegistryClient:
                 response = self._http_send(method, url, headers, content)
         return response
 
+    def _exchange(self, method, path, headers, content) -> tuple[str, Response]:
+        """Send one request to ``path`` (a URL, or a path on the registry); returns its URL and the response.
+
+        The registry's first request also settles whether it speaks plain
+        http (``_answer_in_plain_http``): a GET or HEAD is itself the
+        question, which saves a request of its own; anything else is
+        preceded by ``GET /v2/``, so that nothing which changes the registry
+        is sent where it may not belong.
+        """
+        if path.startswith(("http://", "https://")):
+            return path, self._http_send(method, path, headers, content)
+        if self._base_url is None and method in ("GET", "HEAD"):
+            answer = self._answer_in_plain_http(method, path, headers)
+            if answer is not None:
+                return self._base_url + path, answer
+        if self._base_url is None:
+            answer = self._answer_in_plain_http("GET", "/v2/", {})
+            if answer is not None:
+                with answer:
+                    _read_body(answer)
+            self._base_url = self._base_url or f"https://{self.registry}"
+        url = self._base_url + path
+        return url, self._http_send(method, url, headers, content)
+
     def _http_send(self, method, url, headers, content, timeout: float | None = None) -> Response:
         try:
             return self._http.request(method, url, headers=headers, body=content, timeout=timeout)
         except TransportError as error:
             raise _TransientError(f"{method} {url}: {error}") from error
 
-    def _url(self, path: str) -> str:
-        if self._base_url is None:
-            self._base_url = self._discover_base_url()
-        return self._base_url + path
+    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> Response | None:
+        """The registry's answer to the request in plain http, if it speaks it; settles ``_base_url``.
 
-    def _discover_base_url(self) -> str:
-        """https, unless TLS verification is off or the registry is on loopback and answers in plain http.
-
-        Plain http is asked first: one port speaks one of the two, and a
-        plain-http registry then costs neither an SSL context nor a failed
-        handshake. A TLS port answers plain http with 400 or not at all; a
-        registry's ``/v2/`` says 200 or 401.
+        https, unless TLS verification is off or the registry is on
+        loopback and answers in plain http. Plain http is asked first: one
+        port speaks one of the two, and a plain-http registry then costs
+        neither an SSL context nor a failed handshake. A TLS port answers
+        plain http with 400 or not at all (then https); any other answer
+        comes from a registry speaking plain http. A 400 settles nothing, as
+        a registry may refuse a request so too: ``GET /v2/`` decides then.
         """
-        https = f"https://{self.registry}"
         if self._tls_verify and not _is_loopback(self.registry):
-            return https
+            self._base_url = f"https://{self.registry}"
+            return None
         try:
-            with self._http_send("GET", f"http://{self.registry}/v2/", {}, b"", timeout=PROBE_TIMEOUT) as response:
-                _read_body(response)
+            response = self._http_send(method, f"http://{self.registry}{path}", headers, b"", timeout=PROBE_TIMEOUT)
         except _TransientError:
-            return https
-        return f"http://{self.registry}" if response.status_code in (200, 401) else https
+            self._base_url = f"https://{self.registry}"
+            return None
+        if response.status_code == 400:
+            response.close()
+            return None
+        self._base_url = f"http://{self.registry}"
+        return response
 
     def _cached_authorization(self, scope: str) -> str | None:
         token = self._tokens.get(scope)

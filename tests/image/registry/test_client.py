@@ -213,3 +213,37 @@ def test_a_loopback_registry_speaking_http_costs_no_tls(serve, monkeypatch):
     server = serve(lambda *request: (ok(b"{}"), False))
     with RegistryClient(server.address, tls_verify=True) as client:
         client.check()
+
+
+def requests_seen(server) -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _, _ in server.requests]
+
+
+def test_the_first_head_to_a_plain_http_registry_is_its_own_probe(serve):
+    server = serve(lambda *request: (ok(), False))
+    with RegistryClient(server.address, tls_verify=False) as client:
+        assert client.has_blob("team/app", Digest.of_bytes(b"a"))
+        assert client.has_blob("team/app", Digest.of_bytes(b"b"))
+    assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"),
+                                     ("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'b')}")]
+
+
+def test_a_first_request_that_changes_the_registry_is_preceded_by_the_probe(serve):
+    created = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    server = serve(lambda method, *request: (created if method == "PUT" else ok(b"{}"), False))
+    with RegistryClient(server.address, tls_verify=False) as client:
+        client.push_manifest("team/app", "1", manifest_for(b"config", b"layer"), OCI_MANIFEST)
+    assert requests_seen(server) == [("GET", "/v2/"), ("PUT", "/v2/team/app/manifests/1")]
+
+
+def test_a_first_request_refused_with_400_leaves_the_choice_to_the_probe(serve):
+    def answer(method, path, headers, body):
+        if path == "/v2/":
+            return ok(b"{}"), False
+        return b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", False
+
+    server = serve(answer)
+    with RegistryClient(server.address, tls_verify=False) as client, pytest.raises(RegistryError, match="400"):
+        client.has_blob("team/app", Digest.of_bytes(b"a"))
+    blob = f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"
+    assert requests_seen(server) == [("HEAD", blob), ("GET", "/v2/"), ("HEAD", blob)]

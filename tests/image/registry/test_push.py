@@ -12,7 +12,8 @@ from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
-from dockpy.image.registry.remote import RemoteImage
+from dockpy.image.registry import remote as remote_module
+from dockpy.image.registry.remote import RemoteImage, TransferProgress
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
@@ -31,6 +32,26 @@ def test_pushing_again_is_one_head_request_of_the_manifest(registry_address, fau
         pushed = push_image(image_store, client, "app:1", remote)
     assert pushed == image.manifest_digest
     assert fault_proxy.requests == [("HEAD", "/v2/team/again/manifests/1")]
+
+
+class StartedSizes(TransferProgress):
+    def __init__(self):
+        self.sizes = []
+
+    def started(self, digest, size: int) -> None:
+        self.sizes.append(size)
+
+
+def test_the_largest_blob_goes_up_first(registry_address, image_store, monkeypatch):
+    image = put_test_image(image_store, {"small": b"s"}, {"big": bytes(200_000)}, {"middle": bytes(50_000)})
+    image_store.add_revision("app:1", image, operation="build")
+    monkeypatch.setattr(remote_module, "PARALLEL_TRANSFERS", 1)
+    progress = StartedSizes()
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/sizes:1"),
+                   progress=progress)
+    assert progress.sizes == sorted(progress.sizes, reverse=True)
+    assert progress.sizes[0] == max(layer.size for layer in image.layers)
 
 
 def test_a_push_behind_bearer_auth_fetches_one_token(registry_address, fault_proxy, image_store):
