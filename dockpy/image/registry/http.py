@@ -23,10 +23,10 @@ need it: HTTP/2, Content-Encoding, request bodies of unknown length.
 
 from __future__ import annotations
 
+import _thread
 import http.client
 import os
 import ssl
-import threading
 from urllib.parse import urljoin, urlsplit
 
 from dockpy.image.registry.proxies import Proxy, ProxySettings
@@ -156,7 +156,7 @@ class HttpClient:
         self._timeout = timeout
         self._user_agent = user_agent
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._tls_context = None
         self._proxies = ProxySettings()
 
