@@ -26,6 +26,7 @@ from __future__ import annotations
 import _thread
 import http.client
 import os
+import socket
 import ssl
 from urllib.parse import urljoin, urlsplit
 
@@ -243,7 +244,9 @@ class HttpClient:
         """A proxy, if any, is the peer; TLS goes through a CONNECT tunnel it opens to the registry."""
         peer = (proxy.host, proxy.port) if proxy else (host, port)
         if scheme != "https":
-            return http.client.HTTPConnection(*peer, timeout=timeout)
+            connection = http.client.HTTPConnection(*peer, timeout=timeout)
+            connection._create_connection = _connect_by_ascii_name  # TLS encodes the name for SNI anyway
+            return connection
         connection = http.client.HTTPSConnection(*peer, timeout=timeout, context=self._tls())
         if proxy is not None:
             connection.set_tunnel(host, port, headers=proxy.tunnel_headers())
@@ -324,6 +327,19 @@ class _Connection:
             self.http.sock.sendall(data)
             sent += len(data)
         return sent
+
+
+def _connect_by_ascii_name(address: tuple[str, int], *args) -> socket.socket:
+    """``socket.create_connection``, with an ASCII host name handed over as bytes.
+
+    A ``str`` name goes through the IDNA codec first, even ``127.0.0.1``,
+    and importing it (``encodings.idna``, ``stringprep``, ``unicodedata``)
+    costs a command about 2 ms, as much as the exchange with a local
+    registry. An ASCII name the codec only checks for over-long labels,
+    which the resolver refuses as well.
+    """
+    host, port = address
+    return socket.create_connection((host.encode("ascii") if host.isascii() else host, port), *args)
 
 
 def _lower_case_headers(message) -> dict[str, str]:
