@@ -6,9 +6,12 @@ lives in an OCI layout taken from the registry (untimed). Every "empty
 registry" run starts a fresh registry (untimed) so nothing is mounted or
 skipped. The two tools alternate run by run (skopeo, dockpy, skopeo, ...),
 so a neighbour's load hits both alike. Targets (issue 6): dockpy ≤ 0.9×
-skopeo on each operation. The push of an image the registry has is also
-set against its floor in Python (``http_floor.py``: the interpreter,
-``http.client`` and the one HEAD request), which is itself above skopeo's time.
+skopeo on each operation. Each push is also set against its floor in Python:
+``upload_floor.py`` (the interpreter, ``http.client``, and the layer's POST
+and PUT) for the push to an empty registry, whose time is mostly the
+registry's, and ``http_floor.py`` (the interpreter, ``http.client`` and the
+one HEAD) for the push of an image the registry has. The registry's own CPU
+time is measured for each push to an empty registry.
 
 Run: ``.venv/bin/python bench/registry_bench.py [--runs N]``
 """
@@ -17,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -32,8 +37,11 @@ from tests.peer_isolation import enter_private_var_lib  # noqa: E402
 from tests.registry_server import LocalRegistry  # noqa: E402
 
 BIG_FILE_BYTES = 100 << 20
-# What no Python tool on http.client can undercut: ``http_floor.py``, timed with the push again.
+# What no Python tool on http.client can undercut: ``upload_floor.py`` timed with the push to an empty
+# registry, ``http_floor.py`` with the push again.
+UPLOAD_FLOOR = "floor: python, import http.client, POST + PUT of the layer"
 FLOOR = "floor: python, import http.client, one HEAD"
+EMPTY_PUSHES = ("skopeo copy oci: -> docker:// (empty registry)", "dockpy push (empty registry)", UPLOAD_FLOOR)
 
 
 def make_rootfs_tar(path: Path) -> None:
@@ -45,10 +53,15 @@ def make_rootfs_tar(path: Path) -> None:
 
 
 class Registries:
-    """Hands out a fresh, empty registry per timed run and stops the previous one."""
+    """Hands out a fresh, empty registry per timed run and stops the previous one.
+
+    ``cpu`` holds, per operation, the CPU seconds the registry spent in each
+    run timed through ``counting_cpu``.
+    """
 
     def __init__(self, work: Path):
         self._work, self._count, self.current = work, 0, None
+        self.cpu: dict[str, list[float]] = {}
 
     def fresh(self) -> str:
         if self.current:
@@ -64,6 +77,15 @@ class Registries:
         if self.current:
             self.current.stop()
 
+    def counting_cpu(self, operation: str, run):
+        """``run``, with the current registry's CPU time during it added to ``cpu[operation]``."""
+        def counted():
+            before = self.current.cpu_seconds()
+            run()
+            self.cpu.setdefault(operation, []).append(self.current.cpu_seconds() - before)
+
+        return counted
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -74,7 +96,7 @@ def main() -> None:
     enter_private_var_lib()  # skopeo's blob-info cache stays off the host (tests/peer_isolation.py)
     with tempfile.TemporaryDirectory(prefix="dockpy-registry-bench-") as scratch:
         work = Path(scratch)
-        env = {"DOCKPY_ROOT": str(work / "root")}
+        env = {"DOCKPY_ROOT": str(work / "root"), "PYTHONPATH": str(REPO)}  # every dockpy this bench runs is this one
         compile_bytecode()
         make_rootfs_tar(work / "rootfs.tar")
         subprocess.run(dockpy_command("import", str(work / "rootfs.tar"), "bench/app:1"), env={**os.environ, **env},
@@ -86,7 +108,8 @@ def main() -> None:
             registries.stop()
     record("Registry: push and pull of a 110 MB image (dockpy vs skopeo)",
            f"python bench/registry_bench.py --runs {runs}",
-           format_table(timings, target="dockpy ≤ 0.9× skopeo on each operation") + "\n\n" + ratios(timings))
+           format_table(timings, target="dockpy ≤ 0.9× skopeo on each operation") + "\n\n"
+           + ratios(timings, registries.cpu))
 
 
 def measure(work: Path, env: dict, registries: Registries, runs: int) -> list:
@@ -117,32 +140,58 @@ def measure(work: Path, env: dict, registries: Registries, runs: int) -> list:
     push = f"push -q --tls-verify=false $(cat {work}/address)/bench/app:1"
     skopeo_push = f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"
     floor = f"{sys.executable} {Path(__file__).with_name('http_floor.py')} $(cat {work}/address)/bench/app:1"
-    return [
-        *alternating(runs, (
-            "skopeo copy oci: -> docker:// (empty registry)", sh(skopeo_push), {},
-            lambda: Path(work / "address").write_text(registries.fresh())), (
-            "dockpy push (empty registry)", sh(f"{' '.join(dockpy_command())} {push}"), env,
-            lambda: (fresh_registry_with_tag(), Path(work / "address").write_text(state["address"])))),
-        *alternating(runs, (
-            "skopeo copy again (blobs exist)", sh(skopeo_push), {}, None), (
-            "dockpy push again (blobs exist)", sh(f"{' '.join(dockpy_command())} {push}"), env, None), (
-            FLOOR, sh(floor), {}, None)),
-        *alternating(runs, (
-            "skopeo copy docker:// -> oci: (pull)",
-            sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 "
-               f"oci:{work / 'pulled-layout'}:app"), {}, fresh_pull_targets), (
-            "dockpy pull (fresh root)",
-            sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
-               f"$(cat {work}/address)/bench/app:1"), {}, fresh_pull_targets)),
-    ]
+    layer_file, layer_digest = largest_layer(work / "layout")
+    upload_floor = (f"{sys.executable} {Path(__file__).with_name('upload_floor.py')} $(cat {work}/address)/bench/app "
+                    f"{layer_file} {layer_digest}")
+
+    def fresh_registry():
+        Path(work / "address").write_text(registries.fresh())
+
+    def fresh_registry_for_dockpy():
+        fresh_registry_with_tag()
+        Path(work / "address").write_text(state["address"])
+
+    empty = alternating(runs, (
+        EMPTY_PUSHES[0], sh(skopeo_push), {}, fresh_registry), (
+        EMPTY_PUSHES[1], sh(f"{' '.join(dockpy_command())} {push}"), env, fresh_registry_for_dockpy), (
+        UPLOAD_FLOOR, sh(upload_floor), {}, fresh_registry), registries=registries)
+    fresh_registry_for_dockpy()  # the pushes again go here; skopeo's untimed first round fills it
+    again = alternating(runs, (
+        "skopeo copy again (blobs exist)", sh(skopeo_push), {}, None), (
+        "dockpy push again (blobs exist)", sh(f"{' '.join(dockpy_command())} {push}"), env, None), (
+        FLOOR, sh(floor), {}, None))
+    pull = alternating(runs, (
+        "skopeo copy docker:// -> oci: (pull)",
+        sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 "
+           f"oci:{work / 'pulled-layout'}:app"), {}, fresh_pull_targets), (
+        "dockpy pull (fresh root)",
+        sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
+           f"$(cat {work}/address)/bench/app:1"), {}, fresh_pull_targets))
+    return [*empty, *again, *pull]
 
 
-def alternating(runs: int, *operations) -> list[Timing]:
-    """Time each ``(name, argv, env, setup)`` ``runs`` times, taking turns; one untimed round first."""
+def largest_layer(layout: Path) -> tuple[Path, str]:
+    """The file and digest of the largest layer of the one image in an OCI layout."""
+    def blob(digest: str) -> Path:
+        return layout / "blobs" / "sha256" / digest.removeprefix("sha256:")
+
+    (entry,) = json.loads((layout / "index.json").read_text())["manifests"]
+    layer = max(json.loads(blob(entry["digest"]).read_text())["layers"], key=lambda layer: layer["size"])
+    return blob(layer["digest"]), layer["digest"]
+
+
+def alternating(runs: int, *operations, registries: Registries | None = None) -> list[Timing]:
+    """Time each ``(name, argv, env, setup)`` ``runs`` times, taking turns; one untimed round first.
+
+    With ``registries``, the registry's CPU time in each timed run is kept too (``Registries.cpu``).
+    """
     timings = {name: [] for name, *_ in operations}
     for round_number in range(runs + 1):
         for name, argv, env, setup in operations:
-            timing = time_callable(name, _runner(argv, env), runs=1, setup=setup, warmup=False, own_cpu=False)
+            run = _runner(argv, env)
+            if registries is not None and round_number:
+                run = registries.counting_cpu(name, run)
+            timing = time_callable(name, run, runs=1, setup=setup, warmup=False, own_cpu=False)
             if round_number:
                 timings[name].append(timing)
     return [Timing(name, tuple(t.seconds[0] for t in runs_of), tuple(t.cpu_seconds[0] for t in runs_of))
@@ -151,24 +200,39 @@ def alternating(runs: int, *operations) -> list[Timing]:
 
 def _runner(argv: list[str], env: dict):
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **env}
-    return lambda: subprocess.run(argv, env=full_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def run():
+        result = subprocess.run(argv, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if result.returncode:  # a failing push is not a fast one
+            sys.exit(f"registry_bench: {argv[-1]} failed: {result.stderr.decode(errors='replace').strip()}")
+
+    return run
 
 
 def sh(command: str) -> list[str]:
     return ["sh", "-c", command]
 
 
-def ratios(timings) -> str:
+def ratios(timings, registry_cpu: dict[str, list[float]]) -> str:
     by_name = {timing.operation: timing for timing in timings}
     lines = [f"- {ours}: {by_name[ours].median / by_name[theirs].median:.2f}× skopeo" for ours, theirs in (
         ("dockpy push (empty registry)", "skopeo copy oci: -> docker:// (empty registry)"),
         ("dockpy push again (blobs exist)", "skopeo copy again (blobs exist)"),
         ("dockpy pull (fresh root)", "skopeo copy docker:// -> oci: (pull)"))]
-    again, floor = by_name["dockpy push again (blobs exist)"].median, by_name[FLOOR].median
-    lines.append(f"- dockpy push again: {1000 * (again - floor):.0f} ms (median) above the floor of Python, "
-                 f"http.client and one HEAD ({1000 * floor:.0f} ms); the floor alone is "
-                 f"{floor / by_name['skopeo copy again (blobs exist)'].median:.2f}× skopeo")
+    lines.append(above_floor("dockpy push (empty registry)", UPLOAD_FLOOR, "skopeo copy oci: -> docker:// (empty registry)",
+                             "Python, http.client and the layer's POST + PUT", by_name))
+    lines.append(above_floor("dockpy push again (blobs exist)", FLOOR, "skopeo copy again (blobs exist)",
+                             "Python, http.client and one HEAD", by_name))
+    cpu = ", ".join(f"{who} {statistics.median(registry_cpu[name]):.2f} s"
+                    for who, name in zip(("skopeo", "dockpy", "floor"), EMPTY_PUSHES))
+    lines.append(f"- the registry's own CPU per push to an empty registry (median): {cpu}")
     return "\n".join(lines)
+
+
+def above_floor(ours: str, floor: str, theirs: str, what: str, by_name: dict) -> str:
+    ours_median, floor_median = by_name[ours].median, by_name[floor].median
+    return (f"- {ours}: {1000 * (ours_median - floor_median):.0f} ms (median) above the floor of {what} "
+            f"({1000 * floor_median:.0f} ms); the floor alone is {floor_median / by_name[theirs].median:.2f}× skopeo")
 
 
 if __name__ == "__main__":
