@@ -292,16 +292,15 @@ class RegistryClient:
         """
         if path.startswith(("http://", "https://")):
             return path, self._http_send(method, path, headers, content)
-        if self._base_url is None and method in ("GET", "HEAD"):
-            answer = self._answer_in_plain_http(method, path, headers)
-            if answer is not None:
-                return self._base_url + path, answer
         if self._base_url is None:
-            answer = self._answer_in_plain_http("GET", "/v2/", {})
+            reads_only = method in ("GET", "HEAD")
+            question = (method, path, headers) if reads_only else ("GET", "/v2/", {})
+            self._base_url, answer = self._answer_in_plain_http(*question)
             if answer is not None:
+                if reads_only:
+                    return self._base_url + path, answer
                 with answer:
                     _read_body(answer)
-            self._base_url = self._base_url or f"https://{self.registry}"
         url = self._base_url + path
         return url, self._http_send(method, url, headers, content)
 
@@ -311,30 +310,27 @@ class RegistryClient:
         except TransportError as error:
             raise _TransientError(f"{method} {url}: {error}") from error
 
-    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> Response | None:
-        """The registry's answer to the request in plain http, if it speaks it; settles ``_base_url``.
+    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> tuple[str, Response | None]:
+        """The registry's base URL, and its answer to the request in plain http if it speaks that.
 
         https, unless TLS verification is off or the registry is on
         loopback and answers in plain http. Plain http is asked first: one
         port speaks one of the two, and a plain-http registry then costs
         neither an SSL context nor a failed handshake. A TLS port answers
-        plain http with 400 or not at all (then https); any other answer
-        comes from a registry speaking plain http. A 400 settles nothing, as
-        a registry may refuse a request so too: ``GET /v2/`` decides then.
+        plain http with 400 or not at all; any other answer is a plain-http
+        registry's answer to the request.
         """
+        https = f"https://{self.registry}", None
         if self._tls_verify and not _is_loopback(self.registry):
-            self._base_url = f"https://{self.registry}"
-            return None
+            return https
         try:
             response = self._http_send(method, f"http://{self.registry}{path}", headers, b"", timeout=PROBE_TIMEOUT)
         except _TransientError:
-            self._base_url = f"https://{self.registry}"
-            return None
+            return https
         if response.status_code == 400:
             response.close()
-            return None
-        self._base_url = f"http://{self.registry}"
-        return response
+            return https
+        return f"http://{self.registry}", response
 
     def _cached_authorization(self, scope: str) -> str | None:
         token = self._tokens.get(scope)
