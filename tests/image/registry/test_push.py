@@ -13,11 +13,11 @@ from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
 from dockpy.image.registry import remote as remote_module
-from dockpy.image.registry.remote import RemoteImage, TransferProgress
+from dockpy.image.registry.remote import RemoteImage
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
-from tests.image.registry.conftest import two_layer_image
+from tests.image.registry.conftest import StartedSizes, two_layer_image
 from tests.peer_isolation import with_private_var_lib
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
@@ -32,14 +32,6 @@ def test_pushing_again_is_one_head_request_of_the_manifest(registry_address, fau
         pushed = push_image(image_store, client, "app:1", remote)
     assert pushed == image.manifest_digest
     assert fault_proxy.requests == [("HEAD", "/v2/team/again/manifests/1")]
-
-
-class StartedSizes(TransferProgress):
-    def __init__(self):
-        self.sizes = []
-
-    def started(self, digest, size: int) -> None:
-        self.sizes.append(size)
 
 
 def test_the_largest_blob_goes_up_first(registry_address, image_store, monkeypatch):
