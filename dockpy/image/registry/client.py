@@ -29,7 +29,7 @@ from dockpy.image.registry.auth import (
     lookup_credentials,
     parse_challenge,
 )
-from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError
+from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError, TransportTimeout
 from dockpy.image.registry.proxies import is_loopback
 from dockpy.layers.digests import DiffID, Digest
 
@@ -292,15 +292,16 @@ class RegistryClient:
         """
         if path.startswith(("http://", "https://")):
             return path, self._http_send(method, path, headers, content)
-        if self._base_url is None:
-            reads_only = method in ("GET", "HEAD")
-            question = (method, path, headers) if reads_only else ("GET", "/v2/", {})
-            self._base_url, answer = self._answer_in_plain_http(*question)
+        if self._base_url is None and method in ("GET", "HEAD"):
+            self._base_url, answer = self._answer_in_plain_http(method, path, headers)
             if answer is not None:
-                if reads_only:
-                    return self._base_url + path, answer
+                return self._base_url + path, answer
+        if self._base_url is None:
+            base_url, answer = self._answer_in_plain_http("GET", "/v2/", {})
+            if answer is not None:
                 with answer:
                     _read_body(answer)
+            self._base_url = base_url or f"https://{self.registry}"
         url = self._base_url + path
         return url, self._http_send(method, url, headers, content)
 
@@ -310,22 +311,29 @@ class RegistryClient:
         except TransportError as error:
             raise _TransientError(f"{method} {url}: {error}") from error
 
-    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> tuple[str, Response | None]:
-        """The registry's base URL, and its answer to the request in plain http if it speaks that.
+    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> tuple[str | None, Response | None]:
+        """The registry's base URL (None: not settled), and its answer to the request if it speaks plain http.
 
         https, unless TLS verification is off or the registry is on
         loopback and answers in plain http. Plain http is asked first: one
         port speaks one of the two, and a plain-http registry then costs
         neither an SSL context nor a failed handshake. A TLS port answers
-        plain http with 400 or not at all; any other answer is a plain-http
-        registry's answer to the request.
+        plain http with 400 or hangs up; any other answer is a plain-http
+        registry's answer to the request. No answer in time settles
+        nothing: a TLS port may be waiting for more bytes, but a registry
+        may also be slow to answer a request (a pull-through cache fetching
+        the manifest), so ``GET /v2/``, which any registry answers at once,
+        is asked then; no answer to that either means TLS.
         """
         https = f"https://{self.registry}", None
         if self._tls_verify and not _is_loopback(self.registry):
             return https
         try:
-            response = self._http_send(method, f"http://{self.registry}{path}", headers, b"", timeout=PROBE_TIMEOUT)
-        except _TransientError:
+            response = self._http.request(method, f"http://{self.registry}{path}", headers=headers,
+                                          timeout=PROBE_TIMEOUT)
+        except TransportTimeout:
+            return None, None
+        except TransportError:
             return https
         if response.status_code == 400:
             response.close()

@@ -45,6 +45,10 @@ class TransportError(Exception):
     """The exchange failed below HTTP: refused, reset, timed out, or the peer broke the protocol."""
 
 
+class TransportTimeout(TransportError):
+    """The peer did not connect or answer in time (it may still be working on the request)."""
+
+
 class FileBody:
     """``count`` bytes of an open file from ``offset``, sent with ``sendfile``.
 
@@ -207,7 +211,7 @@ class HttpClient:
             except (OSError, http.client.HTTPException, TransportError) as error:
                 connection.http.close()
                 if not (reused and isinstance(error, ConnectionError)):
-                    raise TransportError(f"{method} {url}: {_describe(error)}") from error
+                    raise _transport_error(f"{method} {url}", error) from error
 
     def _headers(self, headers: dict, body, forward_proxy: Proxy | None) -> dict:
         """The caller's headers, plus ours; a body's length is always ours to state."""
@@ -237,7 +241,7 @@ class HttpClient:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             via = f" via proxy {proxy.host}:{proxy.port}" if proxy else ""
-            raise TransportError(f"connect to {host}:{port}{via}: {_describe(error)}") from error
+            raise _transport_error(f"connect to {host}:{port}{via}", error) from error
         return _Connection(connection, key, forward_proxy=proxy if scheme == "http" else None)
 
     def _http_connection(self, scheme: str, host: str, port: int, proxy: Proxy | None, timeout: float):
@@ -349,6 +353,11 @@ def _lower_case_headers(message) -> dict[str, str]:
         name = name.lower()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
+
+
+def _transport_error(what: str, error: BaseException) -> TransportError:
+    """``what`` failed because of ``error``: a ``TransportTimeout`` when it timed out."""
+    return (TransportTimeout if isinstance(error, TimeoutError) else TransportError)(f"{what}: {_describe(error)}")
 
 
 def _describe(error: BaseException) -> str:

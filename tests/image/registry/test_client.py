@@ -3,11 +3,13 @@
 import io
 import json
 import ssl
+import time
 
 import pytest
 
 from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
 from dockpy.image.registry.auth import Credentials
+from dockpy.image.registry import client as client_module
 from dockpy.image.registry.client import RegistryClient
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import Digest
@@ -244,3 +246,35 @@ def test_a_loopback_port_answering_plain_http_with_400_is_asked_in_https(serve):
         with pytest.raises(RegistryError, match=f"HEAD https://{server.address}/"):
             client.has_blob("team/app", Digest.of_bytes(b"a"))
     assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}")]
+
+
+def test_a_first_request_answered_late_is_sent_again_once_get_v2_shows_plain_http(serve, monkeypatch):
+    """A slow first answer (a pull-through cache fetching the manifest) is not taken for a TLS port's silence."""
+    monkeypatch.setattr(client_module, "PROBE_TIMEOUT", 0.2)
+    answered = []
+
+    def answer(method, path, headers, body):
+        if path != "/v2/" and not answered:
+            answered.append(path)
+            time.sleep(0.6)  # past the probe's patience: the client has hung up by now
+        return ok(), False
+
+    server = serve(answer)
+    with RegistryClient(server.address, tls_verify=False) as client:
+        assert client.has_blob("team/app", Digest.of_bytes(b"a"))
+    blob = f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"
+    assert requests_seen(server) == [("HEAD", blob), ("GET", "/v2/"), ("HEAD", blob)]
+
+
+def test_a_loopback_port_silent_to_plain_http_is_asked_in_https(serve, monkeypatch):
+    monkeypatch.setattr(client_module, "PROBE_TIMEOUT", 0.2)
+
+    def silent(*request):
+        time.sleep(0.6)
+        return ok(), True
+
+    server = serve(silent)
+    with RegistryClient(server.address, tls_verify=False, attempts=1) as client:
+        with pytest.raises(RegistryError, match=f"HEAD https://{server.address}/"):
+            client.has_blob("team/app", Digest.of_bytes(b"a"))
+    assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"), ("GET", "/v2/")]
