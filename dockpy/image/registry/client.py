@@ -22,13 +22,6 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urljoin
 
 from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
-from dockpy.image.registry.auth import (
-    DEFAULT_TOKEN_LIFETIME,
-    Credentials,
-    TokenCache,
-    lookup_credentials,
-    parse_challenge,
-)
 from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError, TransportTimeout
 from dockpy.image.registry.proxies import is_loopback
 from dockpy.layers.digests import DiffID, Digest
@@ -36,6 +29,7 @@ from dockpy.layers.digests import DiffID, Digest
 # typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the store is the caller's: a push of what the registry has never opens it
+    from dockpy.image.registry.auth import Credentials, TokenCache
     from dockpy.layers.content import BlobInfo, ContentStore
 
 MANIFEST_ACCEPT = ", ".join((
@@ -83,7 +77,8 @@ class RegistryClient:
         self._given_credentials = credentials
         self._attempts = attempts
         self._chunk_size = chunk_size or _chunk_size_from_environment()
-        self._tokens = TokenCache()
+        # Made, with ``auth`` imported, when the registry first asks for credentials (``_authorize``).
+        self._tokens: TokenCache | None = None
         self._http = HttpClient(tls_verify=tls_verify, timeout=timeout)
         self._base_url: str | None = None
 
@@ -93,6 +88,8 @@ class RegistryClient:
     @functools.cached_property
     def _credentials(self) -> Credentials | None:
         """Looked up when the registry first asks for them: one that asks for none costs no credential files."""
+        from dockpy.image.registry.auth import lookup_credentials
+
         return self._given_credentials if self._given_credentials is not None else lookup_credentials(self.registry)
 
     def __enter__(self) -> "RegistryClient":
@@ -341,20 +338,33 @@ class RegistryClient:
         return f"http://{self.registry}", response
 
     def _cached_authorization(self, scope: str) -> str | None:
-        token = self._tokens.get(scope)
+        token = self._tokens.get(scope) if self._tokens is not None else None
         return f"Bearer {token}" if token else None
 
     def _authorize(self, header: str, scope: str) -> str | None:
+        """The ``Authorization`` a challenge asks for, or None when there is none to give.
+
+        ``auth`` is imported here, on the first challenge: a registry that
+        asks for no credentials (a CI fleet's own) never loads it. Two
+        threads meeting their first challenges at once may each make a token
+        cache; the one kept costs the other's token at most a fetch more.
+        """
+        from dockpy.image.registry.auth import TokenCache, parse_challenge
+
         challenge = parse_challenge(header)
         if challenge.scheme == "basic":
             return self._credentials.basic_header() if self._credentials else None
         if challenge.scheme != "bearer" or "realm" not in challenge.parameters:
             return None
         token, lifetime = self._fetch_token(challenge, scope)
+        if self._tokens is None:
+            self._tokens = TokenCache()
         self._tokens.put(scope, token, lifetime)
         return f"Bearer {token}"
 
     def _fetch_token(self, challenge, scope: str) -> tuple[str, float]:
+        from dockpy.image.registry.auth import DEFAULT_TOKEN_LIFETIME
+
         params = {"service": challenge.parameters.get("service", "")}
         if scope:
             params["scope"] = scope
