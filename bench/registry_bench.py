@@ -39,9 +39,11 @@ from tests.registry_server import LocalRegistry  # noqa: E402
 BIG_FILE_BYTES = 100 << 20
 # What no Python tool on http.client can undercut: ``upload_floor.py`` timed with the push to an empty
 # registry, ``http_floor.py`` with the push again.
+SKOPEO_PUSH, DOCKPY_PUSH = "skopeo copy oci: -> docker:// (empty registry)", "dockpy push (empty registry)"
 UPLOAD_FLOOR = "floor: python, import http.client, POST + PUT of the layer"
+SKOPEO_AGAIN, DOCKPY_AGAIN = "skopeo copy again (blobs exist)", "dockpy push again (blobs exist)"
 FLOOR = "floor: python, import http.client, one HEAD"
-EMPTY_PUSHES = ("skopeo copy oci: -> docker:// (empty registry)", "dockpy push (empty registry)", UPLOAD_FLOOR)
+SKOPEO_PULL, DOCKPY_PULL = "skopeo copy docker:// -> oci: (pull)", "dockpy pull (fresh root)"
 
 
 def make_rootfs_tar(path: Path) -> None:
@@ -112,62 +114,79 @@ def main() -> None:
            + ratios(timings, registries.cpu))
 
 
-def measure(work: Path, env: dict, registries: Registries, runs: int) -> list:
-    state = {}
+def measure(work: Path, env: dict, registries: Registries, runs: int) -> list[Timing]:
+    scenario = Scenario(work, env, registries)
+    scenario.prepare()
+    return [*scenario.empty_pushes(runs), *scenario.pushes_again(runs), *scenario.pulls(runs)]
 
-    def fresh_registry_with_tag():
-        state["address"] = registries.fresh()
-        subprocess.run(dockpy_command("tag", "bench/app:1", f"{state['address']}/bench/app:1"),
-                       env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
 
-    def layout_from_registry():
-        fresh_registry_with_tag()
-        subprocess.run(dockpy_command("push", "-q", "--tls-verify=false", f"{state['address']}/bench/app:1"),
-                       env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
-        shutil.rmtree(work / "layout", ignore_errors=True)
-        subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{state['address']}/bench/app:1",
-                        f"oci:{work / 'layout'}:app"], check=True)
-        registries.current.stop()
-        shutil.rmtree(registries.current.storage)
-        registries.current = None
-        state["address"] = registries.fresh()
+class Scenario:
+    """The image in dockpy's root and in skopeo's OCI layout, and the registry each timed command goes to.
 
-    def fresh_pull_targets():
-        shutil.rmtree(work / "pulled-root", ignore_errors=True)
-        shutil.rmtree(work / "pulled-layout", ignore_errors=True)
+    Commands read the registry's address from the file ``address``, which
+    each run's setup writes.
+    """
 
-    layout_from_registry()
-    push = f"push -q --tls-verify=false $(cat {work}/address)/bench/app:1"
-    skopeo_push = f"skopeo copy -q --dest-tls-verify=false oci:{work / 'layout'}:app docker://$(cat {work}/address)/bench/app:1"
-    floor = f"{sys.executable} {Path(__file__).with_name('http_floor.py')} $(cat {work}/address)/bench/app:1"
-    layer_file, layer_digest = largest_layer(work / "layout")
-    upload_floor = (f"{sys.executable} {Path(__file__).with_name('upload_floor.py')} $(cat {work}/address)/bench/app "
-                    f"{layer_file} {layer_digest}")
+    def __init__(self, work: Path, env: dict, registries: Registries):
+        self.work, self.env, self.registries = work, env, registries
+        self.address_file = work / "address"
+        self.dockpy = " ".join(dockpy_command())
+        self.target = f"$(cat {self.address_file})/bench/app:1"
 
-    def fresh_registry():
-        Path(work / "address").write_text(registries.fresh())
+    def prepare(self) -> None:
+        """skopeo's OCI layout of the image, taken from a registry dockpy pushed it to (untimed)."""
+        self.fresh_registry_for_dockpy()
+        self.run_dockpy("push", "-q", "--tls-verify=false", f"{self.address_file.read_text()}/bench/app:1")
+        subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false",
+                        f"docker://{self.address_file.read_text()}/bench/app:1", f"oci:{self.work / 'layout'}:app"],
+                       check=True)
 
-    def fresh_registry_for_dockpy():
-        fresh_registry_with_tag()
-        Path(work / "address").write_text(state["address"])
+    def empty_pushes(self, runs: int) -> list[Timing]:
+        layer_file, layer_digest = largest_layer(self.work / "layout")
+        upload_floor = (f"{sys.executable} {Path(__file__).with_name('upload_floor.py')} "
+                        f"$(cat {self.address_file})/bench/app {layer_file} {layer_digest}")
+        return alternating(runs, (
+            SKOPEO_PUSH, sh(self.skopeo_push()), {}, self.fresh_registry), (
+            DOCKPY_PUSH, sh(self.dockpy_push()), self.env, self.fresh_registry_for_dockpy), (
+            UPLOAD_FLOOR, sh(upload_floor), {}, self.fresh_registry), registries=self.registries)
 
-    empty = alternating(runs, (
-        EMPTY_PUSHES[0], sh(skopeo_push), {}, fresh_registry), (
-        EMPTY_PUSHES[1], sh(f"{' '.join(dockpy_command())} {push}"), env, fresh_registry_for_dockpy), (
-        UPLOAD_FLOOR, sh(upload_floor), {}, fresh_registry), registries=registries)
-    fresh_registry_for_dockpy()  # the pushes again go here; skopeo's untimed first round fills it
-    again = alternating(runs, (
-        "skopeo copy again (blobs exist)", sh(skopeo_push), {}, None), (
-        "dockpy push again (blobs exist)", sh(f"{' '.join(dockpy_command())} {push}"), env, None), (
-        FLOOR, sh(floor), {}, None))
-    pull = alternating(runs, (
-        "skopeo copy docker:// -> oci: (pull)",
-        sh(f"skopeo copy -q --src-tls-verify=false docker://$(cat {work}/address)/bench/app:1 "
-           f"oci:{work / 'pulled-layout'}:app"), {}, fresh_pull_targets), (
-        "dockpy pull (fresh root)",
-        sh(f"{' '.join(dockpy_command())} --root {work / 'pulled-root'} pull -q --tls-verify=false "
-           f"$(cat {work}/address)/bench/app:1"), {}, fresh_pull_targets))
-    return [*empty, *again, *pull]
+    def pushes_again(self, runs: int) -> list[Timing]:
+        self.fresh_registry_for_dockpy()  # skopeo's untimed first round fills it
+        floor = f"{sys.executable} {Path(__file__).with_name('http_floor.py')} {self.target}"
+        return alternating(runs, (
+            SKOPEO_AGAIN, sh(self.skopeo_push()), {}, None), (
+            DOCKPY_AGAIN, sh(self.dockpy_push()), self.env, None), (
+            FLOOR, sh(floor), {}, None))
+
+    def pulls(self, runs: int) -> list[Timing]:
+        """From the registry the pushes again went to."""
+        skopeo = (f"skopeo copy -q --src-tls-verify=false docker://{self.target} "
+                  f"oci:{self.work / 'pulled-layout'}:app")
+        dockpy = f"{self.dockpy} --root {self.work / 'pulled-root'} pull -q --tls-verify=false {self.target}"
+        return alternating(runs, (
+            SKOPEO_PULL, sh(skopeo), {}, self.fresh_pull_targets), (
+            DOCKPY_PULL, sh(dockpy), {}, self.fresh_pull_targets))
+
+    def skopeo_push(self) -> str:
+        return f"skopeo copy -q --dest-tls-verify=false oci:{self.work / 'layout'}:app docker://{self.target}"
+
+    def dockpy_push(self) -> str:
+        return f"{self.dockpy} push -q --tls-verify=false {self.target}"
+
+    def fresh_registry(self) -> None:
+        self.address_file.write_text(self.registries.fresh())
+
+    def fresh_registry_for_dockpy(self) -> None:
+        """A fresh registry, and the image tagged with its name in dockpy's root (a push takes the name)."""
+        self.fresh_registry()
+        self.run_dockpy("tag", "bench/app:1", f"{self.address_file.read_text()}/bench/app:1")
+
+    def fresh_pull_targets(self) -> None:
+        shutil.rmtree(self.work / "pulled-root", ignore_errors=True)
+        shutil.rmtree(self.work / "pulled-layout", ignore_errors=True)
+
+    def run_dockpy(self, *args: str) -> None:
+        subprocess.run(dockpy_command(*args), env={**os.environ, **self.env}, check=True, stdout=subprocess.DEVNULL)
 
 
 def largest_layer(layout: Path) -> tuple[Path, str]:
@@ -215,16 +234,13 @@ def sh(command: str) -> list[str]:
 
 def ratios(timings, registry_cpu: dict[str, list[float]]) -> str:
     by_name = {timing.operation: timing for timing in timings}
-    lines = [f"- {ours}: {by_name[ours].median / by_name[theirs].median:.2f}× skopeo" for ours, theirs in (
-        ("dockpy push (empty registry)", "skopeo copy oci: -> docker:// (empty registry)"),
-        ("dockpy push again (blobs exist)", "skopeo copy again (blobs exist)"),
-        ("dockpy pull (fresh root)", "skopeo copy docker:// -> oci: (pull)"))]
-    lines.append(above_floor("dockpy push (empty registry)", UPLOAD_FLOOR, "skopeo copy oci: -> docker:// (empty registry)",
-                             "Python, http.client and the layer's POST + PUT", by_name))
-    lines.append(above_floor("dockpy push again (blobs exist)", FLOOR, "skopeo copy again (blobs exist)",
-                             "Python, http.client and one HEAD", by_name))
+    lines = [f"- {ours}: {by_name[ours].median / by_name[theirs].median:.2f}× skopeo"
+             for ours, theirs in ((DOCKPY_PUSH, SKOPEO_PUSH), (DOCKPY_AGAIN, SKOPEO_AGAIN), (DOCKPY_PULL, SKOPEO_PULL))]
+    lines.append(above_floor(DOCKPY_PUSH, UPLOAD_FLOOR, SKOPEO_PUSH, "Python, http.client and the layer's POST + PUT",
+                             by_name))
+    lines.append(above_floor(DOCKPY_AGAIN, FLOOR, SKOPEO_AGAIN, "Python, http.client and one HEAD", by_name))
     cpu = ", ".join(f"{who} {statistics.median(registry_cpu[name]):.2f} s"
-                    for who, name in zip(("skopeo", "dockpy", "floor"), EMPTY_PUSHES))
+                    for who, name in (("skopeo", SKOPEO_PUSH), ("dockpy", DOCKPY_PUSH), ("floor", UPLOAD_FLOOR)))
     lines.append(f"- the registry's own CPU per push to an empty registry (median): {cpu}")
     return "\n".join(lines)
 
