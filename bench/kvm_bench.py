@@ -148,7 +148,7 @@ def traced_breakdown(operations: Operations, name: str) -> dict[str, float]:
     backend.run(container_spec(operations.scratch, operations.layer, name))
     wall = time.perf_counter() - start
     text = trace.read_text(errors="replace")
-    marks = {name: float(uptime) for uptime, name in re.findall(r"dockpy-trace ([\d.]+) ([\w-]+)", text)}
+    marks = {name: float(uptime) for uptime, name in re.findall(r"\[\s*([\d.]+)\] dockpy-trace ([\w-]+)", text)}
     reported = marks["reported"]  # the host ends QEMU at the report: the guest does not power off
     return {
         "kernel boot until /init": marks["init"],

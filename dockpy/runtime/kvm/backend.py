@@ -4,8 +4,9 @@ A run, as a recipe:
 
 1. check the host: QEMU, the guest kernel, static busybox, mkfs.erofs, virtiofsd;
 2. decide KVM or TCG (a cached real boot test, ``acceleration.py``);
-3. get an EROFS image of every image layer (built once, ``erofs.py``);
-4. write the run's initrd: the cached initramfs plus /dockpy/spec;
+3. get every image layer as a cpio archive the guest kernel unpacks (small
+   layers, ``layer_archive.py``) or as an EROFS image (built once, ``erofs.py``);
+4. write the run's initrd: the cached initramfs, the layers' archives, /dockpy/spec;
 5. start a virtiofsd for the container's writable dir and each volume;
 6. start QEMU (``qemu.py``), record its pid, wait for it;
 7. read the status the guest reported: the process's exit code, or a setup error,
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
-from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
+from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, layer_archive, qemu, virtiofs
 from dockpy.runtime.kvm.children import kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
@@ -116,6 +117,26 @@ def _warn_on_stderr(message: str) -> None:
     print(f"dockpy: warning: {message}", file=sys.stderr, flush=True)
 
 
+class GuestLayers(namedtuple("GuestLayers", "archives images tokens")):
+    """How a run's image layers reach the guest: ``archives`` (Paths) to append to the initrd,
+    ``images`` (Paths) to attach as disks, and ``tokens``, /init's ``layers`` (``guest_spec.render_spec``)."""
+
+    __slots__ = ()
+
+
+def _guest_layers(spec: ContainerSpec, mkfs_erofs: Path) -> GuestLayers:
+    archives, images, tokens = [], [], []
+    for layer in map(Path, spec.rootfs.layers):
+        archive = layer_archive.layer_archive(layer)
+        if archive is None:
+            images.append(erofs.layer_image(layer, mkfs_erofs))
+            tokens.append(guest_spec.DISK_LAYER)
+        else:
+            archives.append(archive)
+            tokens.append(layer_archive.guest_path(layer))
+    return GuestLayers(tuple(archives), tuple(images), tuple(tokens))
+
+
 class KvmBackend:
     """Runs containers in microVMs; state lives under ``<root>/kvm/``."""
 
@@ -167,13 +188,13 @@ class KvmBackend:
         accel = self.acceleration()
         if accel.is_emulated:
             self._warn(f"KVM cannot run guests on this host ({accel.reason}); using TCG emulation, which is much slower")
-        images = tuple(erofs.layer_image(Path(layer), tools.mkfs_erofs) for layer in spec.rootfs.layers)
+        layers = _guest_layers(spec, tools.mkfs_erofs)
         self._remove_stale_run_directories()
         rundir = self.run_directory(spec.id).create()
         try:
-            self._write_initrd(rundir, spec, len(images))
+            self._write_initrd(rundir, spec, layers)
             with _WritableDirGuard(spec):
-                return self._boot(tools, accel, rundir, spec, images, (stdin, stdout, stderr), timeout)
+                return self._boot(tools, accel, rundir, spec, layers.images, (stdin, stdout, stderr), timeout)
         finally:
             rundir.remove()
 
@@ -198,7 +219,6 @@ class KvmBackend:
             rundir = RunDirectory(path)
             if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
                 rundir.remove()
-                virtiofs.remove_lock_files(_socket_prefix(path.name))
 
     def base_initramfs(self) -> Path:
         """The cached initramfs, looked up once per backend (checking it hashes a few MB of inputs)."""
@@ -206,12 +226,15 @@ class KvmBackend:
             self._initramfs = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)
         return self._initramfs
 
-    def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layer_count: int) -> None:
-        base = self.base_initramfs()
+    def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layers: GuestLayers) -> None:
+        """The cached initramfs, then each layer archive and the spec: the kernel unpacks them in turn."""
         target = rundir.path / INITRD
-        shutil.copyfile(base, target)
+        shutil.copyfile(self.base_initramfs(), target)
         with target.open("ab") as initrd:
-            initrd.write(guest_spec.spec_archive(spec, layer_count))
+            for archive in layers.archives:
+                with archive.open("rb") as source:
+                    shutil.copyfileobj(source, initrd)
+            initrd.write(guest_spec.spec_archive(spec, layers.tokens))
 
     def _boot(self, tools, accel, rundir, spec, images, stdio, timeout) -> int:
         with ExitStack() as helpers:
@@ -241,10 +264,9 @@ class KvmBackend:
         log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
         shares = []
         for index, (tag, source, read_only) in enumerate(sources):
-            # The C virtiofsd locks a pid file named after the socket path: make it unique per VM.
-            socket = f"{_socket_prefix(spec.id)}.fs{index}.sock"
+            socket = f"fs{index}.sock"
             process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
-            helpers.callback(virtiofs.stop_virtiofsd, process, socket)
+            helpers.callback(virtiofs.stop_virtiofsd, process)
             shares.append(qemu.Share(tag, socket))
         return tuple(shares)
 
@@ -344,10 +366,6 @@ def _identity(path: str) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return (info.st_dev, info.st_ino)
-
-
-def _socket_prefix(container_id: str) -> str:
-    return container_id[:24]
 
 
 def _validate(spec: ContainerSpec) -> None:
