@@ -64,7 +64,7 @@ DISK_MODULES = ("virtio_blk", "erofs")
 SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
-LAYOUT_VERSION = 8
+LAYOUT_VERSION = 9
 # Which archive the input files last made (see ``cached_initramfs``).
 FINGERPRINT_FILE = "initramfs-inputs.json"
 _DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "dockpy/ram", "l",
