@@ -23,12 +23,11 @@ import os
 import shutil
 import socket as socket_module
 import subprocess
-import threading
 from pathlib import Path
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.children import spawn
+from dockpy.runtime.kvm.children import end_in_background, spawn
 
 VIRTIOFSD_CANDIDATES = ("/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd")
 
@@ -86,15 +85,9 @@ def _listening_socket(directory: Path, name: str) -> socket_module.socket:
 
 
 def stop_virtiofsd(process: subprocess.Popen) -> None:
-    """End virtiofsd (it normally exits with QEMU) without waiting for it to go.
-
-    QEMU is gone, so nothing reaches the share any more; a SIGKILLed
-    virtiofsd takes ~20 ms to tear down its threads and mappings, which a
-    thread waits out while the run goes on (a zombie would remain otherwise).
-    """
-    if process.poll() is None:
-        process.kill()
-        threading.Thread(target=process.wait, name="virtiofsd-reaper", daemon=True).start()
+    """End virtiofsd (it normally exits with QEMU) without waiting for it to go: QEMU is
+    gone, so nothing reaches the share any more (``children.end_in_background``)."""
+    end_in_background(process)
 
 
 def _bind_read_only(source: str) -> None:
