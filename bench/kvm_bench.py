@@ -200,7 +200,9 @@ def report_body(timings: list[Timing], qemu_share: Timing, breakdown: dict[str, 
              "", table, "",
              f"| phase of a traced `KvmBackend.run` (guest clock; median of {TRACED_RUNS}) | s |", "|---|---|"]
     lines += [f"| {phase} | {seconds:.3f} |" for phase, seconds in breakdown.items()]
-    lines += ["", "Where the time goes and why ≤ 0.5 s is reachable with real KVM: docs/kvm.md."]
+    lines += ["", "CPU of the kvm rows: a run that ends at the guest's report leaves QEMU's reaping to a thread "
+              "(or, once dockpy has exited, to init), so QEMU's CPU time is mostly missing there.",
+              "", "Where the time goes and why ≤ 0.5 s is reachable with real KVM: docs/kvm.md."]
     return "\n".join(lines)
 
 

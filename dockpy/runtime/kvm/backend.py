@@ -54,6 +54,7 @@ POWER_OFF_GRACE_SECONDS = 10.0
 # How often we look for the status: the VM ends only once we have seen it, so each poll's delay adds to a run.
 STATUS_POLL_SECONDS = 0.01
 PROBE_TIMEOUT_SECONDS = 30.0
+# Copying the few MB of initramfs and layer archives into the run's initrd in large pieces.
 INITRD_COPY_CHUNK = 1 << 20
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL

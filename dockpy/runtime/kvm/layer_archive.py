@@ -78,20 +78,38 @@ def archive_bytes(layer_dir: Path) -> bytes:
     """The newc archive of ``layer_dir`` under its guest path; raises _Unfit."""
     buffer = io.BytesIO()
     writer = CpioWriter(buffer)
+    root = os.fsencode(layer_dir)
     prefix = guest_path(layer_dir).lstrip("/").encode()
-    inodes: dict[tuple[int, int], int] = {}
+    inodes = _ArchiveInodes()
     budget = RAM_LAYER_BUDGET_BYTES
-    for relative, info in _entries(os.fsencode(layer_dir)):
-        key = (info.st_dev, info.st_ino)
-        first = key not in inodes
-        inodes.setdefault(key, len(inodes) + 1)
+    for relative, info in _entries(root):
+        inode, first = inodes.number(info)
         budget -= ENTRY_COST_BYTES + (info.st_size if first and stat.S_ISREG(info.st_mode) else 0)
         if budget < 0:
             raise _Unfit("too big")
-        data = _content(os.path.join(os.fsencode(layer_dir), relative), info) if first else b""
-        writer.add_copy(os.path.join(prefix, relative) if relative else prefix, info, data, inodes[key])
+        data = _content(os.path.join(root, relative), info) if first else b""
+        writer.add_copy(os.path.join(prefix, relative) if relative else prefix, info, data, inode)
     writer.finish()
     return buffer.getvalue()
+
+
+class _ArchiveInodes:
+    """Inode numbers for the archive: shared by the hard links of a regular file (the kernel links
+    them; the content goes with the first), one of its own for every other entry."""
+
+    def __init__(self):
+        self._files: dict[tuple[int, int], int] = {}
+        self._count = 0
+
+    def number(self, info: os.stat_result) -> tuple[int, bool]:
+        """(inode number, whether this is the entry that carries the content)."""
+        key = (info.st_dev, info.st_ino)
+        if stat.S_ISREG(info.st_mode) and key in self._files:
+            return self._files[key], False
+        self._count += 1
+        if stat.S_ISREG(info.st_mode):
+            self._files[key] = self._count
+        return self._count, True
 
 
 def _entries(root: bytes):

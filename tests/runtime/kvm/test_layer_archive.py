@@ -29,6 +29,14 @@ def layer(tmp_path):
     return directory
 
 
+@needs_busybox
+def test_hard_links_to_a_symlink_each_keep_the_target(layer, tmp_path):
+    os.link(layer / "bin" / "alias", layer / "bin" / "alias2", follow_symlinks=False)
+    _unpack(layer_archive.archive_bytes(layer), tmp_path / "guest")
+    unpacked = tmp_path / "guest" / layer_archive.guest_path(layer).lstrip("/") / "bin"
+    assert os.readlink(unpacked / "alias") == os.readlink(unpacked / "alias2") == "tool"
+
+
 def _unpack(archive: bytes, into) -> None:
     into.mkdir()
     subprocess.run(["busybox", "cpio", "-i", "-d", "-m"], input=archive, cwd=into, check=True, capture_output=True)
