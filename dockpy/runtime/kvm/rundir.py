@@ -20,7 +20,6 @@ import shutil
 import signal
 import time
 from collections import namedtuple
-from pathlib import Path
 
 PID_FILE = "qemu.pid"
 SIGNAL_FIFO = "signal"
