@@ -46,7 +46,7 @@ from bench.harness import REPO, Timing, compile_bytecode, dockpy_command, format
 from bench.run_bench import import_image, remove_cgroup_parent  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 from dockpy.root import StorageRoot  # noqa: E402
-from dockpy.runtime.kvm import kernel, qemu  # noqa: E402
+from dockpy.runtime.kvm import kernel, layer_archive, qemu  # noqa: E402
 from dockpy.runtime.kvm.backend import KvmBackend, host_tsc_khz, kernel_cmdline  # noqa: E402
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem  # noqa: E402
 
@@ -103,6 +103,12 @@ class Operations:
         argv = dockpy_command("run", *isolation, "--rm", "busybox", "true")
         return lambda: subprocess.run(argv, env=self.env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
+    def layer_placement(self) -> str:
+        """How the image's one layer reaches the guest (``layer_archive.py``): in the initrd or as a disk."""
+        size = sum(path.lstat().st_size for path in self.layer.rglob("*")) / (1 << 20)
+        where = "in the initrd" if layer_archive.layer_archive(self.layer) is not None else "as an EROFS disk"
+        return f"the busybox image's one layer ({size:.1f} MB) travels {where}"
+
     def last_bare_guest_uptime(self) -> float:
         """How long the guest of the last bare boot ran: the rest of its wall time is QEMU's start and exit."""
         return guest_power_off_time(self.scratch / "bare" / "console.log")
@@ -148,7 +154,7 @@ def traced_breakdown(operations: Operations, name: str) -> dict[str, float]:
     backend.run(container_spec(operations.scratch, operations.layer, name))
     wall = time.perf_counter() - start
     text = trace.read_text(errors="replace")
-    marks = {name: float(uptime) for uptime, name in re.findall(r"dockpy-trace ([\d.]+) ([\w-]+)", text)}
+    marks = {name: float(uptime) for uptime, name in re.findall(r"\[\s*([\d.]+)\] dockpy-trace ([\w-]+)", text)}
     reported = marks["reported"]  # the host ends QEMU at the report: the guest does not power off
     return {
         "kernel boot until /init": marks["init"],
@@ -162,7 +168,7 @@ def traced_breakdown(operations: Operations, name: str) -> dict[str, float]:
     }
 
 
-def measure(scratch: Path, runs: int) -> tuple[list[Timing], Timing, dict[str, float], str]:
+def measure(scratch: Path, runs: int) -> tuple[list[Timing], Timing, dict[str, float], str, str]:
     operations = Operations(scratch)
     guest_uptimes = []
 
@@ -182,19 +188,21 @@ def measure(scratch: Path, runs: int) -> tuple[list[Timing], Timing, dict[str, f
     breakdown = median_breakdown(operations)
     accelerator = operations.backend.acceleration().accelerator
     remove_cgroup_parent(operations.env["DOCKPY_CGROUP_PARENT"])
-    return timings, qemu_share, breakdown, accelerator
+    return timings, qemu_share, breakdown, accelerator, operations.layer_placement()
 
 
-def report_body(timings: list[Timing], qemu_share: Timing, breakdown: dict[str, float], accelerator: str) -> str:
+def report_body(timings: list[Timing], qemu_share: Timing, breakdown: dict[str, float], accelerator: str, placement: str) -> str:
     bare = timings[0]
     table = format_table([*timings, qemu_share], reference=bare, target=TARGET)
     backend, command = timings[1], timings[2]
-    lines = [f"Accelerator: {accelerator}. Best case against the best bare boot (min / min): "
+    lines = [f"Accelerator: {accelerator}; {placement}. Best case against the best bare boot (min / min): "
              f"`KvmBackend.run` {backend.minimum / bare.minimum:.2f}×, the command {command.minimum / bare.minimum:.2f}×.",
              "", table, "",
              f"| phase of a traced `KvmBackend.run` (guest clock; median of {TRACED_RUNS}) | s |", "|---|---|"]
     lines += [f"| {phase} | {seconds:.3f} |" for phase, seconds in breakdown.items()]
-    lines += ["", "Where the time goes and why ≤ 0.5 s is reachable with real KVM: docs/kvm.md."]
+    lines += ["", "CPU of the kvm rows: a run that ends at the guest's report leaves QEMU's reaping to a thread "
+              "(or, once dockpy has exited, to init), so QEMU's CPU time is mostly missing there.",
+              "", "Where the time goes and why ≤ 0.5 s is reachable with real KVM: docs/kvm.md."]
     return "\n".join(lines)
 
 
@@ -209,13 +217,13 @@ def main() -> int:
         return 2
     compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="kvm-bench-", dir="/var/tmp") as scratch:
-        timings, qemu_share, breakdown, accelerator = measure(Path(scratch), options.runs)
-    body = report_body(timings, qemu_share, breakdown, accelerator)
+        timings, qemu_share, breakdown, accelerator, placement = measure(Path(scratch), options.runs)
+    body = report_body(timings, qemu_share, breakdown, accelerator, placement)
     if options.json:
         figures = {timing.operation: {"seconds": timing.seconds, "cpu_seconds": timing.cpu_seconds}
                    for timing in (*timings, qemu_share)}
         options.json.parent.mkdir(parents=True, exist_ok=True)
-        options.json.write_text(json.dumps({"accelerator": accelerator, "timings": figures, "breakdown_s": breakdown}, indent=1) + "\n")
+        options.json.write_text(json.dumps({"accelerator": accelerator, "layer": placement, "timings": figures, "breakdown_s": breakdown}, indent=1) + "\n")
     if options.no_record:
         print(body)
     else:

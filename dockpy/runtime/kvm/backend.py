@@ -4,8 +4,9 @@ A run, as a recipe:
 
 1. check the host: QEMU, the guest kernel, static busybox, mkfs.erofs, virtiofsd;
 2. decide KVM or TCG (a cached real boot test, ``acceleration.py``);
-3. get an EROFS image of every image layer (built once, ``erofs.py``);
-4. write the run's initrd: the cached initramfs plus /dockpy/spec;
+3. get every image layer as a cpio archive the guest kernel unpacks (small
+   layers, ``layer_archive.py``) or as an EROFS image (built once, ``erofs.py``);
+4. put the run's initrd in memory: the cached initramfs, the layers' archives, /dockpy/spec;
 5. start a virtiofsd for the container's writable dir and each volume;
 6. start QEMU (``qemu.py``), record its pid, wait for it;
 7. read the status the guest reported: the process's exit code, or a setup error,
@@ -35,11 +36,11 @@ from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, InvalidInputError
 from dockpy.root import StorageRoot
-from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, qemu, virtiofs
-from dockpy.runtime.kvm.children import kill_and_reap, spawn
+from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kernel, layer_archive, qemu, virtiofs
+from dockpy.runtime.kvm.children import end_in_background, kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
-from dockpy.runtime.kvm.rundir import CONSOLE_LOG, INITRD, RunDirectory
+from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory
 from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
 
@@ -53,6 +54,8 @@ POWER_OFF_GRACE_SECONDS = 10.0
 # How often we look for the status: the VM ends only once we have seen it, so each poll's delay adds to a run.
 STATUS_POLL_SECONDS = 0.01
 PROBE_TIMEOUT_SECONDS = 30.0
+# Copying the few MB of initramfs and layer archives into the run's initrd in large pieces.
+INITRD_COPY_CHUNK = 1 << 20
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
 KILLED_EXIT_CODE = 128 + signals.SIGKILL
 # A run directory gets its QEMU pid within seconds; one this old without a live QEMU is left over.
@@ -116,6 +119,26 @@ def _warn_on_stderr(message: str) -> None:
     print(f"dockpy: warning: {message}", file=sys.stderr, flush=True)
 
 
+class GuestLayers(namedtuple("GuestLayers", "archives images tokens")):
+    """How a run's image layers reach the guest: ``archives`` (Paths) to append to the initrd,
+    ``images`` (Paths) to attach as disks, and ``tokens``, /init's ``layers`` (``guest_spec.render_spec``)."""
+
+    __slots__ = ()
+
+
+def _guest_layers(spec: ContainerSpec, mkfs_erofs: Path) -> GuestLayers:
+    archives, images, tokens = [], [], []
+    for layer in map(Path, spec.rootfs.layers):
+        archive = layer_archive.layer_archive(layer)
+        if archive is None:
+            images.append(erofs.layer_image(layer, mkfs_erofs))
+            tokens.append(guest_spec.DISK_LAYER)
+        else:
+            archives.append(archive)
+            tokens.append(layer_archive.guest_path(layer))
+    return GuestLayers(tuple(archives), tuple(images), tuple(tokens))
+
+
 class KvmBackend:
     """Runs containers in microVMs; state lives under ``<root>/kvm/``."""
 
@@ -167,13 +190,12 @@ class KvmBackend:
         accel = self.acceleration()
         if accel.is_emulated:
             self._warn(f"KVM cannot run guests on this host ({accel.reason}); using TCG emulation, which is much slower")
-        images = tuple(erofs.layer_image(Path(layer), tools.mkfs_erofs) for layer in spec.rootfs.layers)
+        layers = _guest_layers(spec, tools.mkfs_erofs)
         self._remove_stale_run_directories()
         rundir = self.run_directory(spec.id).create()
         try:
-            self._write_initrd(rundir, spec, len(images))
             with _WritableDirGuard(spec):
-                return self._boot(tools, accel, rundir, spec, images, (stdin, stdout, stderr), timeout)
+                return self._boot(tools, accel, rundir, spec, layers, (stdin, stdout, stderr), timeout)
         finally:
             rundir.remove()
 
@@ -198,7 +220,6 @@ class KvmBackend:
             rundir = RunDirectory(path)
             if rundir.is_stale(STALE_RUN_DIRECTORY_SECONDS):
                 rundir.remove()
-                virtiofs.remove_lock_files(_socket_prefix(path.name))
 
     def base_initramfs(self) -> Path:
         """The cached initramfs, looked up once per backend (checking it hashes a few MB of inputs)."""
@@ -206,32 +227,38 @@ class KvmBackend:
             self._initramfs = initramfs.cached_initramfs(self.check().kernel, self.cache_dir)
         return self._initramfs
 
-    def _write_initrd(self, rundir: RunDirectory, spec: ContainerSpec, layer_count: int) -> None:
-        base = self.base_initramfs()
-        target = rundir.path / INITRD
-        shutil.copyfile(base, target)
-        with target.open("ab") as initrd:
-            initrd.write(guest_spec.spec_archive(spec, layer_count))
+    def _initrd(self, spec: ContainerSpec, layers: GuestLayers, helpers: ExitStack) -> int:
+        """The run's initrd in memory (a memfd, never written to disk): the cached initramfs, then
+        each layer archive and the spec, which the kernel unpacks in turn. QEMU reads it at start."""
+        initrd = os.memfd_create("dockpy-initrd", os.MFD_CLOEXEC)
+        helpers.callback(os.close, initrd)
+        with open(initrd, "wb", closefd=False) as target:
+            for part in (self.base_initramfs(), *layers.archives):
+                with part.open("rb") as source:
+                    shutil.copyfileobj(source, target, INITRD_COPY_CHUNK)
+            target.write(guest_spec.spec_archive(spec, layers.tokens))
+        return initrd
 
-    def _boot(self, tools, accel, rundir, spec, images, stdio, timeout) -> int:
+    def _boot(self, tools, accel, rundir, spec, layers, stdio, timeout) -> int:
         with ExitStack() as helpers:
+            initrd_fd = self._initrd(spec, layers, helpers)
             shares = self._start_shares(tools, rundir, spec, helpers)
             (stdin_fd, stdout_fd, stderr_fd), relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
             config = qemu.VmConfig(
                 kernel=kernel.boot_image(tools.kernel, self.cache_dir),
-                initrd=Path(INITRD),
+                initrd=f"/proc/self/fd/{initrd_fd}",
                 cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
                 accelerator=accel.accelerator,
                 memory_mib=guest_memory_mib(spec),
                 vcpus=guest_vcpus(spec),
-                disks=images,
+                disks=layers.images,
                 shares=shares,
                 stdout=f"/proc/self/fd/{stdout_fd}",
                 stderr=f"/proc/self/fd/{stderr_fd}",
                 interactive=spec.process.interactive,
                 terminal=spec.process.terminal,
             )
-            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd), relays, timeout)
+            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd, initrd_fd), relays, timeout)
 
     def _start_shares(self, tools, rundir, spec, helpers: ExitStack) -> tuple[qemu.Share, ...]:
         sources = []
@@ -241,19 +268,20 @@ class KvmBackend:
         log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
         shares = []
         for index, (tag, source, read_only) in enumerate(sources):
-            # The C virtiofsd locks a pid file named after the socket path: make it unique per VM.
-            socket = f"{_socket_prefix(spec.id)}.fs{index}.sock"
+            socket = f"fs{index}.sock"
             process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
-            helpers.callback(virtiofs.stop_virtiofsd, process, socket)
+            helpers.callback(virtiofs.stop_virtiofsd, process)
             shares.append(qemu.Share(tag, socket))
         return tuple(shares)
 
     def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, relays, timeout) -> int:
+        """``fds``: stdin, stdout and stderr for the guest, and the initrd's."""
         argv = qemu.qemu_argv(tools.qemu, config)
-        stdin_fd, stdout_fd, stderr_fd = fds
+        stdin_fd, stdout_fd, stderr_fd, initrd_fd = fds
         if config.terminal:
             _keep_newlines(stdin_fd)
-            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, own_process_group=False)
+            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, pass_fds=(initrd_fd,),
+                            own_process_group=False)
         else:
             stdin = stdin_fd if config.interactive else subprocess.DEVNULL
             process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
@@ -263,9 +291,13 @@ class KvmBackend:
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
-            kill_and_reap(process)
+            end_in_background(process)
             if self._trace_to is not None:
                 shutil.copyfile(rundir.path / CONSOLE_LOG, self._trace_to)
+        if qemu_errors is None:  # ended at the guest's report: the relays have every byte it sent
+            for relay in relays:
+                relay.finish()
+            qemu_errors = b""
         return _exit_code(rundir, process.returncode, qemu_errors.decode(errors="replace"))
 
     # -- other dockpy processes ----------------------------------------------
@@ -346,10 +378,6 @@ def _identity(path: str) -> tuple[int, int] | None:
     return (info.st_dev, info.st_ino)
 
 
-def _socket_prefix(container_id: str) -> str:
-    return container_id[:24]
-
-
 def _validate(spec: ContainerSpec) -> None:
     if spec.network != "none":
         raise InvalidInputError(f"--network {spec.network} is not available with --isolation kvm (only none)")
@@ -403,10 +431,13 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
 
 
-def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes:
+def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes | None:
     """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
 
-    QEMU is killed (and the reported status stands) once ``_may_end_vm``.
+    QEMU is killed (and the reported status stands) once ``_may_end_vm``;
+    after a report with output counts the result is None, at once: the
+    relays have all the guest sent, and QEMU's teardown is left to
+    ``end_in_background``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     reported_at = None
@@ -421,7 +452,10 @@ def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tu
         if reported_at is None and status:
             reported_at = time.monotonic()
         if reported_at is not None and _may_end_vm(status, relays, reported_at):
-            process.kill()  # communicate() returns at the next turn
+            process.kill()
+            if _sent_counts(status, len(relays)) is not None:
+                return None
+            # a guest stuck in its shutdown: communicate() returns at the next turn, with QEMU's stderr
 
 
 def _may_end_vm(status: str, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:

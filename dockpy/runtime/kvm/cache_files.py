@@ -4,6 +4,11 @@ Each file is written under a unique temporary name in its final directory and
 renamed into place. Concurrent builders (other dockpy processes, or other
 threads of this one) may race; each rename is atomic and they all produce the
 same content, so the last one simply wins.
+
+What is made from a layer dir (its EROFS image, its cpio archive) is cached
+beside the dir as ``.<name>.<identity>.<kind>``, where the identity is the
+dir's device, inode and change time: a dir that is removed and re-created
+under the same name gets new files, and the stale ones are deleted then.
 """
 
 from __future__ import annotations
@@ -25,3 +30,20 @@ def write_atomically(path: Path, data: bytes) -> None:
         temporary.rename(path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def layer_identity(layer_dir: Path) -> str:
+    info = layer_dir.stat()
+    return f"{info.st_dev:x}-{info.st_ino:x}-{info.st_ctime_ns:x}"
+
+
+def beside_layer(layer_dir: Path, kind: str) -> Path:
+    """Where the file of ``kind`` made from ``layer_dir`` is cached."""
+    return layer_dir.parent / f".{layer_dir.name}.{layer_identity(layer_dir)}.{kind}"
+
+
+def remove_stale_beside_layer(layer_dir: Path, kind: str, keep: Path) -> None:
+    """Files of ``kind`` made from an earlier dir of the same name."""
+    for stale in layer_dir.parent.glob(f".{layer_dir.name}.*.{kind}"):
+        if stale != keep:
+            stale.unlink(missing_ok=True)

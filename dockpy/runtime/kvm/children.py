@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 
 from dockpy import linux
@@ -55,6 +56,19 @@ def spawn(
         preexec_fn=in_child,
         process_group=0 if own_process_group else None,
     )
+
+
+def end_in_background(process: subprocess.Popen) -> None:
+    """SIGKILL ``process`` if it still runs, and let a thread collect it (and drain its pipes).
+
+    A killed process runs no more code, but the kernel takes a while to tear
+    it down (~20 ms for a QEMU and its guest's memory, the same for a
+    virtiofsd and its threads) before its parent can reap it: the caller
+    need not wait for that.
+    """
+    if process.poll() is None:
+        process.kill()
+        threading.Thread(target=process.communicate, name="reaper", daemon=True).start()
 
 
 def kill_and_reap(process: subprocess.Popen) -> None:

@@ -3,9 +3,7 @@
 A layer dir (an unpacked snapshot, ``<root>/snapshots/<n>/fs``) never changes
 once committed, so its image is built the first time a VM needs it and reused
 by every later VM, concurrently. The image sits next to the dir as
-``.<name>.<identity>.erofs``, where the identity is the dir's device, inode
-and change time: a dir that is removed and re-created under the same name
-gets a new image, and the stale one is deleted when the new one is built.
+``.<name>.<identity>.erofs`` (see ``cache_files``).
 
 ``mkfs.erofs`` keeps owners, modes, mtimes, xattrs and device nodes, so the
 layer's overlay whiteouts (0/0 character devices) and opaque markers
@@ -20,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.cache_files import temporary_sibling
+from dockpy.runtime.kvm.cache_files import beside_layer, remove_stale_beside_layer, temporary_sibling
 
 MKFS_EROFS = "mkfs.erofs"
 EROFS_PACKAGE = "erofs-utils"
@@ -35,9 +33,7 @@ def find_mkfs_erofs() -> Path:
 
 def image_path(layer_dir: Path) -> Path:
     """Where the image of ``layer_dir`` is cached: beside it, named after the dir's identity."""
-    info = layer_dir.stat()
-    identity = f"{info.st_dev:x}-{info.st_ino:x}-{info.st_ctime_ns:x}"
-    return layer_dir.parent / f".{layer_dir.name}.{identity}.erofs"
+    return beside_layer(layer_dir, "erofs")
 
 
 def layer_image(layer_dir: Path, mkfs: Path | None = None) -> Path:
@@ -52,11 +48,5 @@ def layer_image(layer_dir: Path, mkfs: Path | None = None) -> Path:
         temporary.unlink(missing_ok=True)
         raise ContainerSetupError(f"mkfs.erofs {layer_dir}: {completed.stderr.strip() or 'failed'}")
     temporary.rename(image)
-    _remove_stale_images(layer_dir, keep=image)
+    remove_stale_beside_layer(layer_dir, "erofs", keep=image)
     return image
-
-
-def _remove_stale_images(layer_dir: Path, keep: Path) -> None:
-    for stale in layer_dir.parent.glob(f".{layer_dir.name}.*.erofs"):
-        if stale != keep:
-            stale.unlink(missing_ok=True)

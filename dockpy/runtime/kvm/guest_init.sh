@@ -27,9 +27,9 @@ stdout=
 # has them all, which also saves the guest's shutdown.
 report() {
     write_back_pending_pages
+    trace reported  # before the status: the host may end the VM as soon as it has it
     await port_named dockpy.status && echo "$1" > "$found"
     echo "dockpy-init: $1" > /dev/console
-    trace reported
     case "$1" in *" sent "*) sleep 2147483647 ;; esac
     poweroff -n -f
 }
@@ -67,9 +67,10 @@ output_counts() {
 }
 
 # With "dockpy.trace" on the kernel command line, milestones go to the console
-# with the guest's uptime, for bench/kvm_bench.py's breakdown of a boot.
+# as kernel messages, stamped to the microsecond with the guest's clock
+# (/proc/uptime counts hundredths), for bench/kvm_bench.py's breakdown of a boot.
 trace() {
-    [ -n "$tracing" ] && read -r uptime _ < /proc/uptime && echo "dockpy-trace $uptime $1" > /dev/console
+    [ -n "$tracing" ] && echo "<3>dockpy-trace $1" > /dev/kmsg
 }
 
 mount_kernel_filesystems() {
@@ -83,13 +84,15 @@ plan_debugfs() {
     plan_mount debugfs /sys/kernel/debug debugfs rw
 }
 
-# modules.boot names what every boot loads, modules.shares what virtiofs needs
-# on top (fuse is one of the largest modules): only with a share to mount, so
-# a --read-only root without volumes does without.
+# modules.boot names what every boot loads, modules.disks what EROFS layer
+# disks need (a boot whose layers all came in the initrd does without), and
+# modules.shares what virtiofs needs (fuse is one of the largest modules):
+# only with a share to mount, so a --read-only root without volumes does without.
 load_modules() {
     read -r release < /proc/sys/kernel/osrelease
     modules=
     add_modules "/lib/modules/$release/modules.boot"
+    case " $layers " in *" disk "*) add_modules "/lib/modules/$release/modules.disks" ;; esac
     [ -n "$upper" ] || [ "$volumes" -gt 0 ] && add_modules "/lib/modules/$release/modules.shares"
     modprobe -a $modules 2> /dockpy/modprobe.log || fail "cannot load kernel modules: $(cat /dockpy/modprobe.log)"
 }
@@ -140,14 +143,19 @@ plan_mount() {
     echo "$1 $2 $3 $4 0 0" >> "$FSTAB"
 }
 
+# $layers, top first: the directory an archive unpacked into, or "disk" for
+# the next EROFS disk (serial dockpy-layerN, mounted on /l/N).
 plan_layers() {
     lowers=/dockpy/init-layer
     index=0
-    while [ "$index" -lt "$layers" ]; do
-        await disk_with_serial "dockpy-layer$index" || fail "layer disk $index did not appear"
-        plan_mount "$found" "/l/$index" erofs ro
-        lowers="$lowers:/l/$index"
-        index=$((index + 1))
+    for layer in $layers; do
+        if [ "$layer" = disk ]; then
+            await disk_with_serial "dockpy-layer$index" || fail "layer disk $index did not appear"
+            plan_mount "$found" "/l/$index" erofs ro
+            layer=/l/$index
+            index=$((index + 1))
+        fi
+        lowers="$lowers:$layer"
     done
 }
 
@@ -256,7 +264,8 @@ forward_signals() {
 
 mount_kernel_filesystems
 tracing=
-case " $(cat /proc/cmdline) " in
+read -r cmdline < /proc/cmdline  # the shell's own read: $(cat ...) would cost a process
+case " $cmdline " in
 *" dockpy.probe "*)
     echo "dockpy-probe-ok" > /dev/console
     poweroff -f

@@ -39,14 +39,19 @@ def writable_dir_names(spec: ContainerSpec) -> tuple[str, str] | None:
     return names
 
 
-def render_spec(spec: ContainerSpec, layer_count: int) -> str:
-    """The shell text of /dockpy/spec."""
+# How ``layers`` names a layer that comes as an EROFS disk (the next one, by serial).
+DISK_LAYER = "disk"
+
+
+def render_spec(spec: ContainerSpec, layers: tuple[str, ...]) -> str:
+    """The shell text of /dockpy/spec; ``layers``, top first: each the guest path of an unpacked
+    archive (``layer_archive.guest_path``) or ``DISK_LAYER``."""
     process = spec.process
     environment = [entry for entry in process.env if "=" in entry]  # env(1) would run a bare NAME
     names = writable_dir_names(spec) or ("", "")
     values = {
         "hostname": spec.hostname,
-        "layers": layer_count,
+        "layers": " ".join(layers),
         "upper": names[0],
         "work": names[1],
         "workdir": process.cwd or "/",
@@ -65,10 +70,10 @@ def render_spec(spec: ContainerSpec, layer_count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def spec_archive(spec: ContainerSpec, layer_count: int) -> bytes:
+def spec_archive(spec: ContainerSpec, layers: tuple[str, ...]) -> bytes:
     """A cpio archive holding only /dockpy/spec, to append to the initramfs."""
     buffer = io.BytesIO()
     writer = CpioWriter(buffer)
-    writer.add_file(SPEC_PATH, render_spec(spec, layer_count).encode())
+    writer.add_file(SPEC_PATH, render_spec(spec, layers).encode())
     writer.finish()
     return buffer.getvalue()

@@ -18,11 +18,13 @@ Layout::
                                 does not use (``kmodules.without_unused_sections``), a
                                 ``modules.dep`` listing them in load order (dependencies first)
                                 for busybox ``modprobe -a``: one process loads them all, and
-                                ``modules.boot`` and ``modules.shares``: the names of those every
-                                boot loads and of those only a boot with virtiofs shares loads
+                                ``modules.boot``, ``modules.disks`` and ``modules.shares``: the
+                                names of those every boot loads, of those only a boot with EROFS
+                                layer disks loads, and of those only a boot with virtiofs shares loads
     /dev/console                the kernel opens it for /init's stdio
     /dockpy/dev/                the container's /dev: null, zero, full, random, urandom, tty, pts/, shm/, fd links
-    /l/0 ... /l/21              the layers' mount points
+    /l/0 ... /l/21              the layer disks' mount points
+    /dockpy/ram/                the layers that come as archives unpack here (``layer_archive.py``)
     /dockpy/init-layer/         the overlay's top lower layer: proc, sys, dev, etc (see guest_init.sh)
     /dockpy/                    /dockpy/spec arrives per run (guest_spec.py)
 """
@@ -50,19 +52,22 @@ BUSYBOX_PACKAGE = "busybox-static"
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 
 # What every /init needs: the virtio-mmio transport (microvm's devices), the
-# layer disks, the console ports, the layer and root filesystems.
-# Dependencies (virtio, virtio_ring, ...) follow.
-BOOT_MODULES = ("virtio_mmio", "virtio_blk", "virtio_console", "erofs", "overlay")
+# console ports, the root filesystem. Dependencies (virtio, virtio_ring, ...) follow.
+BOOT_MODULES = ("virtio_mmio", "virtio_console", "overlay")
+# Only for layers that come as EROFS disks: small layers come in the initrd
+# (``layer_archive.py``), and a boot with only those does without the disk
+# driver, its device probe and partition scan, and the filesystem.
+DISK_MODULES = ("virtio_blk", "erofs")
 # Only for virtiofs shares (the container's writable dir, -v volumes): with its
 # dependency fuse, one of the largest modules, so a --read-only root without
 # volumes boots without them.
 SHARE_MODULES = ("virtiofs",)
 _PT_INTERP = 3
 # Part of the cache key: bump it whenever build_archive lays out the archive, or slims modules, differently.
-LAYOUT_VERSION = 7
+LAYOUT_VERSION = 9
 # Which archive the input files last made (see ``cached_initramfs``).
 FINGERPRINT_FILE = "initramfs-inputs.json"
-_DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "l",
+_DIRECTORIES = ("bin", "dev", "proc", "sys", "lib", "lib/modules", "newroot", "dockpy", "dockpy/rw", "dockpy/ram", "l",
                 "dockpy/init-layer", "dockpy/init-layer/proc", "dockpy/init-layer/sys", "dockpy/init-layer/dev",
                 "dockpy/init-layer/etc",
                 # the layers' mount points, /l/<index>: made here, /init need not start a mkdir
@@ -73,13 +78,14 @@ CONTAINER_DEV_LINKS = (("ptmx", "pts/ptmx"), ("fd", "/proc/self/fd"), ("stdin", 
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"))  # fmt: skip
 
 
-class InitramfsInputs(namedtuple("InitramfsInputs", "busybox_path busybox init_script kernel_release modules share_modules slim_modules")):
+class InitramfsInputs(namedtuple("InitramfsInputs", "busybox_path busybox init_script kernel_release modules disk_modules share_modules slim_modules")):
     """Everything the initramfs is made of, read from the host.
 
     ``busybox_path`` (Path) and its bytes ``busybox``; ``init_script`` (bytes);
     ``kernel_release`` (str); ``modules``: ``(name, ELF bytes as the kernel
-    package has them)`` in load order; ``share_modules``: the same, loaded
-    after ``modules`` and only for virtiofs shares; ``slim_modules`` (bool):
+    package has them)`` in load order; ``disk_modules``: the same, loaded
+    after ``modules`` and only for EROFS layer disks; ``share_modules``: the
+    same, loaded last and only for virtiofs shares; ``slim_modules`` (bool):
     the guest gets them without the sections it does not use
     (``kmodules.without_unused_sections``).
 
@@ -94,7 +100,7 @@ class InitramfsInputs(namedtuple("InitramfsInputs", "busybox_path busybox init_s
                                 f"slim {self.slim_modules}\n".encode())
         for part in (self.busybox, self.init_script):
             hasher.update(len(part).to_bytes(8, "little") + part)
-        for group in (self.modules, self.share_modules):
+        for group in (self.modules, self.disk_modules, self.share_modules):
             hasher.update(len(group).to_bytes(8, "little"))
             for name, data in group:
                 hasher.update(name.encode() + b"\0" + len(data).to_bytes(8, "little") + data)
@@ -124,13 +130,14 @@ def _is_static(path: Path) -> bool:
 
 
 def gather_inputs(kernel: GuestKernel, busybox: Path) -> InitramfsInputs:
-    boot, shares = kmodules.resolve_load_groups(kernel.modules_dir, BOOT_MODULES, SHARE_MODULES)
+    boot, disks, shares = kmodules.resolve_load_groups(kernel.modules_dir, BOOT_MODULES, DISK_MODULES, SHARE_MODULES)
     return InitramfsInputs(
         busybox_path=busybox,
         busybox=busybox.read_bytes(),
         init_script=INIT_SCRIPT.read_bytes(),
         kernel_release=kernel.release,
         modules=_read_modules(kernel, boot),
+        disk_modules=_read_modules(kernel, disks),
         share_modules=_read_modules(kernel, shares),
         slim_modules=not kmodules.signatures_enforced(kernel.config),
     )
@@ -165,12 +172,12 @@ def build_archive(inputs: InitramfsInputs) -> bytes:
 def _add_modules(writer: CpioWriter, inputs: InitramfsInputs) -> None:
     directory = f"lib/modules/{inputs.kernel_release}"
     writer.add_directory(directory)
-    everything = inputs.modules + inputs.share_modules
+    everything = inputs.modules + inputs.disk_modules + inputs.share_modules
     for name, data in everything:
         writer.add_file(f"{directory}/{name}.ko", kmodules.without_unused_sections(data) if inputs.slim_modules else data)
     # Each line names its module only: the list is already in load order, so no module needs another loaded for it.
     writer.add_file(f"{directory}/modules.dep", "".join(f"{name}.ko:\n" for name, _ in everything).encode())
-    for group, modules in (("boot", inputs.modules), ("shares", inputs.share_modules)):
+    for group, modules in (("boot", inputs.modules), ("disks", inputs.disk_modules), ("shares", inputs.share_modules)):
         writer.add_file(f"{directory}/modules.{group}", "".join(f"{name}\n" for name, _ in modules).encode())
 
 
@@ -216,7 +223,7 @@ def inputs_fingerprint(kernel: GuestKernel, busybox: Path) -> str:
     """
     files = [busybox, INIT_SCRIPT, kernel.image, kernel.config, kernel.modules_dir / "modules.dep",
              kernel.modules_dir / "modules.builtin"]
-    parts = [f"layout {LAYOUT_VERSION}", f"kernel {kernel.release}", f"modules {BOOT_MODULES} {SHARE_MODULES}"]
+    parts = [f"layout {LAYOUT_VERSION}", f"kernel {kernel.release}", f"modules {BOOT_MODULES} {DISK_MODULES} {SHARE_MODULES}"]
     for path in files:
         try:
             info = path.stat()

@@ -64,7 +64,7 @@ class VmConfig(namedtuple(
 )):
     """Everything that varies between microVMs. Paths may be relative to QEMU's working directory.
 
-    ``kernel``, ``initrd``: Path; ``cmdline``, ``accelerator`` (kvm or tcg): str; ``memory_mib``,
+    ``kernel``, ``initrd``: paths (Path or str); ``cmdline``, ``accelerator`` (kvm or tcg): str; ``memory_mib``,
     ``vcpus``: int; ``disks``: tuple of Path; ``shares``: tuple of Share; ``stdout``, ``stderr``:
     paths QEMU opens; ``interactive``, ``terminal``: bool; ``status``, ``signal_fifo``,
     ``console_log``: file names in QEMU's working directory.

@@ -38,6 +38,7 @@ class OutputRelay:
 
     def __init__(self, target_fd: int):
         self._read_end, self.write_end = os.pipe()
+        self._wake_read, self._wake_write = os.pipe()  # finish() ends a wait for QEMU's end of file
         self._target: int | None = os.dup(target_fd)
         self.taken = 0
         self._waiting_since: float | None = None  # monotonic time it began waiting for QEMU; None while it writes
@@ -48,6 +49,17 @@ class OutputRelay:
 
     def join(self) -> None:
         self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+
+    def finish(self) -> None:
+        """End once what is taken is delivered, without waiting for QEMU's end of file.
+
+        For a QEMU that was killed after the relay took every byte the guest
+        reported: nothing more can come, and the end of file would come only
+        once the kernel has torn QEMU down (~20 ms for its guest's memory).
+        """
+        os.write(self._wake_write, b"\0")
 
     def has_taken(self, count: int, idle_limit: float) -> bool:
         """True once ``count`` bytes have come from QEMU.
@@ -70,8 +82,10 @@ class OutputRelay:
                 os.close(self._target)
 
     def _next_chunk(self) -> bytes:
+        """The next output, or b"" at QEMU's end of file or, with nothing left to read, after ``finish``."""
         self._waiting_since = time.monotonic()
-        chunk = os.read(self._read_end, RELAY_CHUNK)
+        readable, _, _ = select.select([self._read_end, self._wake_read], [], [])
+        chunk = os.read(self._read_end, RELAY_CHUNK) if self._read_end in readable else b""
         self._waiting_since = None
         return chunk
 

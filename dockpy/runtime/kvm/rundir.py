@@ -6,7 +6,6 @@
     signal        FIFO: a line with a signal name is forwarded by the guest's /init to the process
     status        the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its process ends
     console.log   the guest kernel's console, for error messages
-    initrd        the cached initramfs plus this run's /dockpy/spec
     fs*.sock      virtiofsd sockets (relative names: unix socket paths are limited to 108 bytes)
 
 QEMU and virtiofsd run with this directory as their working directory; that
@@ -21,13 +20,11 @@ import shutil
 import signal
 import time
 from collections import namedtuple
-from pathlib import Path
 
 PID_FILE = "qemu.pid"
 SIGNAL_FIFO = "signal"
 STATUS_FILE = "status"
 CONSOLE_LOG = "console.log"
-INITRD = "initrd"
 
 
 class RunDirectory(namedtuple("RunDirectory", "path")):

@@ -21,18 +21,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket as socket_module
 import subprocess
-import time
 from pathlib import Path
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.children import kill_and_reap, spawn
+from dockpy.runtime.kvm.children import end_in_background, spawn
 
 VIRTIOFSD_CANDIDATES = ("/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd")
-SOCKET_TIMEOUT_SECONDS = 10.0
-# The C virtiofsd locks /run/virtiofsd/<socket path, '/' as '.'>.pid and leaves it behind.
-PID_FILE_DIR = Path("/run/virtiofsd")
 
 
 def find_virtiofsd() -> Path:
@@ -43,10 +40,23 @@ def find_virtiofsd() -> Path:
 
 
 def start_virtiofsd(binary: Path, source: str, socket: str, *, read_only: bool, cwd: Path, log) -> subprocess.Popen:
-    """Start virtiofsd sharing ``source`` on ``socket`` (relative to ``cwd``) and wait until it listens."""
+    """Start virtiofsd sharing ``source`` on ``socket`` (a name in ``cwd``), which listens on return.
+
+    We make the listening socket and hand it to virtiofsd (``--fd``), so QEMU
+    may start and connect at once: its connection waits in the socket's
+    backlog while virtiofsd starts, instead of QEMU waiting for virtiofsd.
+    """
+    listener = _listening_socket(cwd, socket)
+    try:
+        return _spawn_virtiofsd(binary, source, listener.fileno(), read_only=read_only, cwd=cwd, log=log)
+    finally:
+        listener.close()  # virtiofsd holds its own copy
+
+
+def _spawn_virtiofsd(binary: Path, source: str, listener_fd: int, *, read_only: bool, cwd: Path, log) -> subprocess.Popen:
     argv = [
         str(binary),
-        f"--socket-path={socket}",
+        f"--fd={listener_fd}",
         "-o", f"source={source}",
         "-o", "cache=auto",
         "-o", "xattr",
@@ -55,21 +65,29 @@ def start_virtiofsd(binary: Path, source: str, socket: str, *, read_only: bool, 
         "-o", "log_level=err",
     ]  # fmt: skip
     prepare = (lambda: _bind_read_only(source)) if read_only else None
-    process = spawn(argv, cwd=cwd, stdout=log, stderr=log, prepare=prepare)
-    _wait_for_socket(process, cwd / socket, source)
-    return process
+    return spawn(argv, cwd=cwd, stdout=log, stderr=log, pass_fds=(listener_fd,), prepare=prepare)
 
 
-def stop_virtiofsd(process: subprocess.Popen, socket: str) -> None:
-    """End virtiofsd (it normally exits with QEMU) and remove the lock file it leaves."""
-    kill_and_reap(process)
-    (PID_FILE_DIR / (socket.replace("/", ".") + ".pid")).unlink(missing_ok=True)
+def _listening_socket(directory: Path, name: str) -> socket_module.socket:
+    """A Unix socket listening at ``directory/name``, bound through a descriptor of the directory:
+    a run directory's full path may be longer than a socket address holds (108 bytes)."""
+    directory_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
+    listener = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
+    try:
+        listener.bind(f"/proc/self/fd/{directory_fd}/{name}")
+        listener.listen(1)
+    except OSError as error:
+        listener.close()
+        raise ContainerSetupError(f"cannot listen for virtiofsd at {directory / name}: {error.strerror}") from None
+    finally:
+        os.close(directory_fd)
+    return listener
 
 
-def remove_lock_files(socket_prefix: str) -> None:
-    """Lock files of virtiofsds whose dockpy was killed before it could remove them."""
-    for lock in PID_FILE_DIR.glob(f"{socket_prefix}.fs*.sock.pid"):
-        lock.unlink(missing_ok=True)
+def stop_virtiofsd(process: subprocess.Popen) -> None:
+    """End virtiofsd (it normally exits with QEMU) without waiting for it to go: QEMU is
+    gone, so nothing reaches the share any more (``children.end_in_background``)."""
+    end_in_background(process)
 
 
 def _bind_read_only(source: str) -> None:
@@ -78,14 +96,3 @@ def _bind_read_only(source: str) -> None:
     linux.mount(None, "/", None, linux.MS_REC | linux.MS_PRIVATE)
     linux.mount(source, source, None, linux.MS_BIND | linux.MS_REC)
     linux.mount(None, source, None, linux.MS_BIND | linux.MS_REMOUNT | linux.MS_RDONLY)
-
-
-def _wait_for_socket(process: subprocess.Popen, socket: Path, source: str) -> None:
-    deadline = time.monotonic() + SOCKET_TIMEOUT_SECONDS
-    while not socket.exists():
-        if process.poll() is not None:
-            raise ContainerSetupError(f"virtiofsd for {source} exited with status {process.returncode}")
-        if time.monotonic() > deadline:
-            process.kill()
-            raise ContainerSetupError(f"virtiofsd for {source} did not start listening on {socket}")
-        time.sleep(0.002)

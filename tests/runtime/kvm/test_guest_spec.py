@@ -8,9 +8,10 @@ import subprocess
 import pytest
 
 from dockpy.errors import InvalidInputError
-from dockpy.runtime.kvm.guest_spec import render_spec, writable_dir_names
+from dockpy.runtime.kvm.guest_spec import DISK_LAYER, render_spec, writable_dir_names
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
+LAYERS = ("/dockpy/ram/1-2-3", DISK_LAYER)
 needs_busybox = pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
 
 
@@ -34,27 +35,27 @@ def _source(spec_text: str, script: str, tmp_path) -> str:
 def test_arguments_and_environment_survive_quoting(tmp_path):
     awkward = ("sh", "-c", "echo \"$1\" 'x' $HOME; `id`", "it's", "two\nlines", "")
     spec = _spec(args=awkward, env=("A=b c", "Q='\"", "EMPTY="))
-    output = _source(render_spec(spec, 2), 'printf "%s\\0" "$@"', tmp_path)
+    output = _source(render_spec(spec, LAYERS), 'printf "%s\\0" "$@"', tmp_path)
     assert output.split("\0")[:-1] == ["A=b c", "Q='\"", "EMPTY=", *awkward]
 
 
 @needs_busybox
 def test_env_count_marks_where_arguments_begin(tmp_path):
-    output = _source(render_spec(_spec(env=("A=1", "B=2")), 2), 'echo "$env_count"', tmp_path)
+    output = _source(render_spec(_spec(env=("A=1", "B=2")), LAYERS), 'echo "$env_count"', tmp_path)
     assert output == "2\n"
 
 
 @needs_busybox
 def test_entries_without_a_value_are_not_passed_to_env(tmp_path):
-    output = _source(render_spec(_spec(env=("NOVALUE", "A=1")), 1), 'echo "$env_count $1"', tmp_path)
+    output = _source(render_spec(_spec(env=("NOVALUE", "A=1")), LAYERS), 'echo "$env_count $1"', tmp_path)
     assert output == "1 A=1\n"
 
 
 @needs_busybox
 def test_process_and_root_settings_are_variables(tmp_path):
     spec = _spec(volumes=(VolumeMount("/host", "/data", read_only=True),))
-    output = _source(render_spec(spec, 2), 'echo "$hostname $layers $upper $work $workdir $user $volumes $volume_0_target $volume_0_read_only"', tmp_path)
-    assert output == "box 2 upper work /srv app:staff 1 /data 1\n"
+    output = _source(render_spec(spec, LAYERS), 'echo "$hostname $layers $upper $work $workdir $user $volumes $volume_0_target $volume_0_read_only"', tmp_path)
+    assert output == "box /dockpy/ram/1-2-3 disk upper work /srv app:staff 1 /data 1\n"
 
 
 def test_read_only_root_has_no_writable_dir():

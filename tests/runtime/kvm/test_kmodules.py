@@ -83,9 +83,10 @@ def erofs_module() -> bytes:
     return kmodules.read_module(kernel.modules_dir, path)
 
 
-def test_slimmed_module_has_every_section_but_type_information_unwind_tables_and_versions(erofs_module, tmp_path):
+def test_slimmed_module_has_every_section_but_type_information_unwind_tables_versions_and_call_site_lists(erofs_module, tmp_path):
     sections = _section_names(erofs_module, tmp_path)
-    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip", "__versions"}
+    unused = {".BTF", ".orc_unwind", ".orc_unwind_ip", ".rela.orc_unwind_ip", "__versions",
+              ".static_call_sites", ".rela.static_call_sites", "__mcount_loc", ".rela__mcount_loc"}
     assert unused <= set(sections)
     slimmed = kmodules.without_unused_sections(erofs_module)
     assert _section_names(slimmed, tmp_path) == [name for name in sections if name not in unused]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import pty
+import stat
 import subprocess
 import sys
 import threading
@@ -17,7 +18,6 @@ import time
 import pytest
 
 from dockpy.errors import ContainerSetupError
-from dockpy.runtime.kvm import virtiofs
 from dockpy.runtime.spec import Resources, VolumeMount
 from tests.runtime.kvm.conftest import make_spec_in
 
@@ -128,6 +128,21 @@ def test_a_read_only_root_without_volumes_boots_without_the_virtiofs_modules(run
     assert code == 1  # touch: the root is read-only
     assert "overlay" in modules and "fuse" not in modules and "virtiofs" not in modules
     assert os.listdir(spec.rootfs.upperdir) == []
+
+
+def test_an_image_of_small_layers_comes_in_the_initrd_without_disks(run_vm, image_layers, tmp_path):
+    """Layers without extended attributes unpack from the initrd; their whiteouts still hide the layers below."""
+    top = tmp_path / "small-top"
+    (top / "etc").mkdir(parents=True)
+    (top / "etc/layer2").write_text("from a small top layer\n")
+    os.mknod(top / "etc/gone", 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+    script = "cut -d' ' -f1 /proc/modules; cat /etc/layer2 /etc/keep; [ -e /etc/gone ] || echo gone-is-hidden"
+    spec = make_spec_in(tmp_path / "container", (str(top), image_layers[1]), "sh", "-c", script)
+    code, out, err = run_vm(spec)
+    assert code == 0, err
+    lines = out.decode().splitlines()
+    assert "virtio_blk" not in lines and "erofs" not in lines and "overlay" in lines
+    assert lines[-3:] == ["from a small top layer", "from the base layer", "gone-is-hidden"]
 
 
 def test_missing_command_exits_127(run_vm, make_spec):
@@ -253,7 +268,6 @@ def test_killing_dockpy_takes_its_vm_down(backend, image_layers, tmp_path):
         dockpy.wait()
     _wait_until(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in helpers), seconds=30)
     rundir.remove()
-    virtiofs.remove_lock_files("killed-dockpy")
 
 
 def _children_of(parent: int) -> list[int]:
