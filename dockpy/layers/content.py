@@ -28,9 +28,9 @@ from dockpy.root import StorageRoot
 INGEST_PREFIX = "ingest-"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
-# A blob's bytes are sent to disk every this many bytes while it is written,
-# so committing a big blob does not wait for all of it at the final fsync.
-WRITEBACK_CHUNK = 4 << 20
+# Once a blob holds this many bytes, and again after each as many more, a thread
+# syncs them while the rest is written (writeback.py), so its final fsync waits for little.
+WRITEBACK_CHUNK = 1 << 20
 
 
 class BlobInfo(namedtuple("BlobInfo", "digest size")):
@@ -50,6 +50,7 @@ class BlobWriter(io.RawIOBase):
         self._hash = hashlib.sha256()
         self.size = 0
         self._written_back = 0
+        self._writeback = None  # a BackgroundDataSync, once the blob is big enough to need one
         self._synced_size: int | None = None
         fd, self._temp_path = _create_ingest_file(store.root.tmp)
         self._file = os.fdopen(fd, "wb")
@@ -78,11 +79,12 @@ class BlobWriter(io.RawIOBase):
         self._synced_size = None
 
     def _start_writeback(self) -> None:
-        from dockpy import linux  # here: readers of blobs (push) start without ctypes
+        from dockpy.layers.writeback import BackgroundDataSync  # here: small blobs need no thread
 
         self._file.flush()
-        with contextlib.suppress(OSError):  # only a hint: the fsync in commit() is what counts
-            linux.sync_file_range(self._file.fileno(), self._written_back, self.size - self._written_back)
+        if self._writeback is None:
+            self._writeback = BackgroundDataSync(self._file.fileno())
+        self._writeback.request()
         self._written_back = self.size
 
     def sync(self) -> None:
@@ -91,9 +93,16 @@ class BlobWriter(io.RawIOBase):
         A writer on another thread calls this, so the fsync (the slow part of a
         big blob) overlaps with whatever its caller does before committing.
         """
+        self._stop_writeback()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._synced_size = self.size
+
+    def _stop_writeback(self) -> None:
+        """Wait for the writeback thread to end; raises what its syncs met (this fsync might not see it)."""
+        writeback, self._writeback = self._writeback, None
+        if writeback is not None:
+            writeback.finish()
 
     @property
     def digest(self) -> Digest:
@@ -114,7 +123,7 @@ class BlobWriter(io.RawIOBase):
         final_path = self._store.path(digest)
         try:
             if final_path.exists():
-                self._file.close()  # and close() removes the copy
+                self._close_file()  # and close() removes the copy
             else:
                 self._publish(final_path)
         except OSError as error:
@@ -128,15 +137,21 @@ class BlobWriter(io.RawIOBase):
 
         if self._synced_size != self.size:
             self.sync()
-        self._file.close()
+        self._close_file()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)
         linux.fsync_directory(final_path.parent)
 
-    def close(self) -> None:
-        """Discard the temporary file unless the blob was committed."""
+    def _close_file(self) -> None:
+        """Close the temporary file, once no thread syncs it any more."""
+        with contextlib.suppress(OSError):  # the blob was synced since, or is dropped: its errors tell nothing
+            self._stop_writeback()
         if not self._file.closed:
             self._file.close()
+
+    def close(self) -> None:
+        """Discard the temporary file unless the blob was committed."""
+        self._close_file()
         with contextlib.suppress(FileNotFoundError):
             self._temp_path.unlink()
         super().close()
