@@ -226,12 +226,3 @@ def set_interface_up(name: str) -> None:
 def set_parent_death_signal(signal_number: int) -> None:
     """prctl(PR_SET_PDEATHSIG): the kernel sends ``signal_number`` to this process when its parent dies."""
     prctl(PR_SET_PDEATHSIG, signal_number)
-
-
-def fsync_directory(directory: str | os.PathLike) -> None:
-    """fsync(2) on a directory, so a rename or a new entry in it survives a crash."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -174,8 +174,8 @@ class PendingLayer:
     def __init__(self, blob: BlobWriter, compression: Compression, write_tar: Callable[[io.BufferedIOBase], None]):
         self._blob = blob
         self._compression = compression
-        # Made here, on the caller's thread, with the imports it needs (zstandard): a module being
-        # imported on one thread is visible half-initialized to another (dataclasses peeks at typing).
+        # Made here, on the caller's thread, with the imports it needs (zstandard's backend): a module
+        # being imported on one thread is visible half-initialized to another.
         self._compressed_out = BackgroundWriter(blob, name="dockpy-layer-store")
         self._compressor = _compressor(compression, self._compressed_out)
         self._stop = threading.Event()
@@ -292,10 +292,11 @@ def open_tar_stream(stream: io.BufferedIOBase) -> io.BufferedIOBase:
     buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream, COPY_CHUNK)
     magic = buffered.peek(len(ZSTD_MAGIC))[: len(ZSTD_MAGIC)]
     if magic.startswith(ZSTD_MAGIC):
-        import zstandard
+        from dockpy.layers.zstd_backend import zstandard
 
-        decompressed = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=False)
-        raw = _DecompressedReader(decompressed, buffered, "zstd", (zstandard.ZstdError,))
+        zstd = zstandard()
+        decompressed = zstd.ZstdDecompressor().stream_reader(buffered, read_across_frames=True, closefd=False)
+        raw = _DecompressedReader(decompressed, buffered, "zstd", (zstd.ZstdError,))
     elif magic.startswith(GZIP_MAGIC):
         import gzip
 
@@ -362,9 +363,9 @@ class _ZstdCompressor:
     """
 
     def __init__(self, sink):
-        import zstandard
+        from dockpy.layers.zstd_backend import zstandard
 
-        self._zstandard = zstandard
+        self._zstandard = zstandard()
         self._sink = sink
         self._held: list | None = []
         self._held_size = 0

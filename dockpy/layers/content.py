@@ -29,7 +29,7 @@ INGEST_PREFIX = "ingest-"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
 # Once a blob holds this many bytes, and again after each as many more, a thread
-# syncs them while the rest is written (writeback.py), so its final fsync waits for little.
+# syncs them while the rest is written (durability.py), so its final fsync waits for little.
 WRITEBACK_CHUNK = 1 << 20
 
 
@@ -79,7 +79,7 @@ class BlobWriter(io.RawIOBase):
         self._synced_size = None
 
     def _start_writeback(self) -> None:
-        from dockpy.layers.writeback import BackgroundDataSync  # here: small blobs need no thread
+        from dockpy.layers.durability import BackgroundDataSync  # here: small blobs need no thread
 
         self._file.flush()
         if self._writeback is None:
@@ -133,14 +133,14 @@ class BlobWriter(io.RawIOBase):
 
     def _publish(self, final_path: Path) -> None:
         """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
-        from dockpy import linux
+        from dockpy.layers.durability import fsync_directory
 
         if self._synced_size != self.size:
             self.sync()
         self._close_file()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)
-        linux.fsync_directory(final_path.parent)
+        fsync_directory(final_path.parent)
 
     def _close_file(self) -> None:
         """Close the temporary file, once no thread syncs it any more."""

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from dockpy.layers.writeback import BackgroundDataSync
+from dockpy.layers.durability import BackgroundDataSync, fsync_directory
 
 
 def _writeback_threads():
@@ -50,3 +50,10 @@ def test_finish_without_a_request_syncs_nothing_and_raises_nothing():
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_fsync_directory_syncs_a_directory_and_refuses_a_file(tmp_path):
+    fsync_directory(tmp_path)
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        fsync_directory(tmp_path / "file")
