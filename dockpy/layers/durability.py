@@ -18,7 +18,6 @@ without loading it.
 from __future__ import annotations
 
 import os
-import threading
 
 
 class BackgroundDataSync:
@@ -30,6 +29,8 @@ class BackgroundDataSync:
     """
 
     def __init__(self, fd: int):
+        import threading  # here: ``run`` imports this module (fsync_directory) and must not load threading
+
         self._fd = fd
         self._wanted = threading.Event()
         self._finishing = False
