@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import hashlib
 import io
 import os
@@ -397,6 +398,7 @@ class _ZstdCompressor:
             self._writer.write(chunk)
 
 
+@functools.cache  # once a process: the threshold stays raised, and a second block would come from the heap
 def _recycle_big_output_buffers() -> None:
     """Let malloc reuse zstd's 1 MiB output pieces instead of mapping fresh memory for each.
 
