@@ -1,15 +1,16 @@
 """Making what the store writes durable: a file's data synced as it grows, a directory's entries.
 
 ``BackgroundDataSync`` sends a file being written to disk as it grows, so
-the fsync that makes it durable finds little left. A blob's final fsync costs what is still unwritten *and* what the disk
-still holds in its cache: on this VM (virtio, the host caching the image
-file) a 10 MiB file took 15-20 ms to fsync even after ``sync_file_range``
-had written all of it back, because only a flush makes the host write its
-cache. ``fdatasync`` flushes. Calling it on a thread of its own, again
-whenever more was written, keeps the disk busy while the producer goes on,
-and the final fsync of a 10 MiB blob written at compression speed dropped to
-under 1 ms. This changes no guarantee: the caller's fsync still decides
-when the file is durable; this only makes that fsync cheap.
+the fsync that makes it durable finds little left. A blob's final fsync
+costs what is still unwritten *and* what the disk still holds in its cache:
+on this VM (virtio, the host caching the image file) a 10 MiB file took
+15-20 ms to fsync even after ``sync_file_range`` had written all of it back,
+because only a flush makes the host write its cache. ``fdatasync`` flushes.
+Calling it on a thread of its own, again whenever more was written, keeps
+the disk busy while the producer goes on, and the final fsync of a 10 MiB
+blob written at compression speed dropped to under 1 ms. This changes no
+guarantee: the caller's fsync still decides when the file is durable; this
+only makes that fsync cheap.
 
 Nothing here needs ctypes (``dockpy.linux``): a commit publishes its blobs
 without loading it.
