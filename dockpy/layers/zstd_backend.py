@@ -25,9 +25,13 @@ _loading = threading.Lock()  # two threads must not load two copies (their ZstdE
 
 
 def zstandard():
-    """The module with zstandard's API: the package if it is imported already, else its C backend."""
+    """The module with zstandard's API: its C backend (loaded now unless it is already), or the package without one.
+
+    The backend is looked for first: it is complete once it is in ``sys.modules``, the package only
+    once its ``__init__`` has run to the end.
+    """
     with _loading:
-        module = sys.modules.get("zstandard") or sys.modules.get(_BACKEND)
+        module = sys.modules.get(_BACKEND) or sys.modules.get("zstandard")
         if module is None:
             module = _load_backend()
     return module

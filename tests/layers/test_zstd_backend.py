@@ -31,9 +31,10 @@ def test_a_later_import_of_the_package_exports_the_same_classes():
     assert output == "True True"
 
 
-def test_a_package_imported_already_is_what_is_returned():
-    output = _run("import zstandard as package\nprint(zstandard() is package)")
-    assert output == "True"
+def test_after_the_package_is_imported_its_own_backend_is_what_is_returned():
+    output = _run("import zstandard as package\nprint(zstandard() is sys.modules['zstandard.backend_c'], "
+                  "zstandard().ZstdError is package.ZstdError)")
+    assert output == "True True"
 
 
 def test_a_package_without_a_c_backend_is_imported_as_usual(tmp_path):
