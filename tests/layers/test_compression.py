@@ -106,6 +106,13 @@ def test_a_big_compressible_tar_is_compressed_by_zstds_workers(store, tree, monk
     assert store.read_bytes(blob.digest) == multithreaded
 
 
+def test_a_big_compressible_file_read_in_chunks_goes_whole_to_zstds_workers(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+    tree = one_file_tree(tmp_path, b"a compressible line of a big file\n" * 200_000)  # 6.6 MiB: two chunks read
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=2)
+
+
 def test_a_big_incompressible_tar_is_compressed_by_one_thread(store, tmp_path, monkeypatch):
     monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
     tree = one_file_tree(tmp_path, pseudo_random_bytes(8 << 20))  # (smaller, workers write what one thread writes)
