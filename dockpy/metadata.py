@@ -10,12 +10,13 @@ which runs it only when something it creates is missing.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import weakref
 from collections.abc import Iterator
 
 from dockpy.errors import StoreError
-from dockpy.root import StorageRoot
+from dockpy.root import DATABASE, StorageRoot
 
 # Long enough for a concurrent gc or commit to finish; short enough to report a stuck lock.
 BUSY_TIMEOUT_SECONDS = 60.0
@@ -49,10 +50,11 @@ def close_open_connections() -> None:
 
 def open_database(root: StorageRoot) -> MetadataConnection:
     """Open (and create) the root's metadata database, in autocommit mode."""
-    root.path.mkdir(parents=True, exist_ok=True)
+    os.makedirs(root.directory, exist_ok=True)
+    database = root.join(DATABASE)
     try:
         connection = sqlite3.connect(
-            root.database,
+            database,
             timeout=BUSY_TIMEOUT_SECONDS,
             isolation_level=None,
             check_same_thread=False,
@@ -63,7 +65,7 @@ def open_database(root: StorageRoot) -> MetadataConnection:
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA foreign_keys=ON")
     except sqlite3.Error as error:
-        raise StoreError(f"open metadata database {root.database}: {error}") from error
+        raise StoreError(f"open metadata database {database}: {error}") from error
     _open_connections.add(connection)
     return connection
 

@@ -6,6 +6,7 @@ Runs on a free port with filesystem storage in a directory the caller owns;
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -65,6 +66,11 @@ class LocalRegistry:
     def stop(self) -> None:
         self._process.terminate()
         self._process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the registry process has used so far (benchmarks weigh its work)."""
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS

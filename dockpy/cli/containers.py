@@ -66,7 +66,11 @@ def _runtime():
 
 
 def list_containers(args) -> int:
-    records = _runtime().list(all=args.all)
+    # The records alone: ps needs none of the lifecycle (signals, backends, run options).
+    from dockpy.root import StorageRoot
+    from dockpy.runtime.containers import ContainerStore
+
+    records = [record for record in ContainerStore(StorageRoot.default()).list() if args.all or record.is_running]
     if args.quiet:
         for record in records:
             print(record.short_id)

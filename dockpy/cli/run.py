@@ -92,5 +92,5 @@ def _image(runtime, args):
 
     if args.rootfs:
         return rootfs_image(args.image)
-    return resolve_image(runtime.root, args.image)
+    return resolve_image(runtime.root, args.image, runtime.store.database)
 

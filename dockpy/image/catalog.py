@@ -118,7 +118,11 @@ class ImageRow(namedtuple("ImageRow", "manifest_digest image_id size created add
 
 
 def open_catalog(root: StorageRoot) -> MetadataConnection:
-    connection = open_database(root)
+    return ensure_catalog(open_database(root))
+
+
+def ensure_catalog(connection: MetadataConnection) -> MetadataConnection:
+    """``connection``, to a root's database opened by anyone, with the image tables (made once)."""
     with translated_errors("create image tables"):
         ensure_schema(connection, "image", SCHEMA)
     return connection

@@ -44,7 +44,7 @@ def collector_lease(root: StorageRoot, *, wait: bool = True) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _locked(root: StorageRoot, operation: int) -> Iterator[None]:
-    path = root.path / LEASE_FILE
+    path = root.join(LEASE_FILE)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as error:

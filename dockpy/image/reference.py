@@ -27,12 +27,14 @@ NAME_MAX_LENGTH = 255
 # Short ids below this length match too much to be useful (and look like names).
 MIN_ID_PREFIX = 4
 
+# The grammar's patterns are compiled on first use (``re`` caches them), not at import: every
+# ``dockpy run`` imports this module, and compiling the domain pattern alone took it 1-3 ms.
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
-_PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_FULL_ID = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
-_ID_PREFIX = re.compile(rf"(?:sha256:)?([0-9a-f]{{{MIN_ID_PREFIX},64}})")
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_FULL_ID = r"(?:sha256:)?[0-9a-f]{64}"
+_ID_PREFIX = rf"(?:sha256:)?([0-9a-f]{{{MIN_ID_PREFIX},64}})"
 
 
 # The records of this module, the catalog and ``refs`` are namedtuples rather than frozen
@@ -87,15 +89,15 @@ class ImageIdPrefix(namedtuple("ImageIdPrefix", "hex_prefix")):
 
 def parse_reference(text: str) -> ImageReference | ImageIdPrefix:
     """Parse any way a user names an image; raises ``InvalidReferenceError``."""
-    if _FULL_ID.fullmatch(text):
+    if re.fullmatch(_FULL_ID, text):
         return ImageIdPrefix(text.removeprefix("sha256:"))
     if text.startswith("sha256:"):
-        match = _ID_PREFIX.fullmatch(text)
+        match = re.fullmatch(_ID_PREFIX, text)
         if not match:
             raise InvalidReferenceError(f"invalid image id {text!r}: want at least {MIN_ID_PREFIX} hex digits")
         return ImageIdPrefix(match.group(1))
     reference = parse_name_reference(text)
-    if _ID_PREFIX.fullmatch(text):
+    if re.fullmatch(_ID_PREFIX, text):
         return ImageReference(reference.repository, id_prefix=text)
     return reference
 
@@ -107,7 +109,7 @@ def parse_name_reference(text: str) -> ImageReference:
     remainder, at, suffix = text.partition("@")
     revision, digest = _parse_suffix(suffix, text) if at else (None, None)
     name, tag = _split_tag(remainder, text)
-    if _FULL_ID.fullmatch(name):
+    if re.fullmatch(_FULL_ID, name):
         raise InvalidReferenceError(f"invalid repository name {text!r}: 64 hex digits are an image id, not a name")
     return ImageReference(normalize_name(name, text), tag, revision, digest)
 
@@ -124,11 +126,12 @@ def normalize_name(name: str, text: str | None = None) -> str:
     """``busybox`` -> ``docker.io/library/busybox``; checks the grammar."""
     text = text or name
     domain, path = _split_domain(name)
-    if not _DOMAIN.fullmatch(domain):
+    # Docker Hub's host is the default for every name without one: no need to match it.
+    if domain != DEFAULT_DOMAIN and not re.fullmatch(_DOMAIN, domain):
         raise InvalidReferenceError(f"invalid reference format {text!r}: bad registry host {domain!r}")
     if path.lower() != path:
         raise InvalidReferenceError(f"invalid reference format {text!r}: repository name must be lowercase")
-    if not all(_PATH_COMPONENT.fullmatch(component) for component in path.split("/")):
+    if not all(re.fullmatch(_PATH_COMPONENT, component) for component in path.split("/")):
         raise InvalidReferenceError(f"invalid reference format {text!r}")
     repository = f"{domain}/{path}"
     if len(repository) > NAME_MAX_LENGTH:
@@ -162,7 +165,7 @@ def _split_tag(remainder: str, text: str) -> tuple[str, str | None]:
     if colon <= remainder.rfind("/"):
         return remainder, None
     tag = remainder[colon + 1 :]
-    if not _TAG.fullmatch(tag):
+    if not re.fullmatch(_TAG, tag):
         raise InvalidReferenceError(f"invalid reference format {text!r}: bad tag {tag!r}")
     return remainder[:colon], tag
 

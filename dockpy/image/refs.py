@@ -22,8 +22,9 @@ from dockpy.image import catalog
 from dockpy.image.catalog import Revision
 from dockpy.image.layer_history import LayerHistory, decode_history
 from dockpy.image.lease import write_lease
+from dockpy.image.lookup import find_manifest
 from dockpy.image.reference import (
-    ImageIdPrefix, ImageReference, familiar_name, parse_name_reference, parse_reference, parse_tag_reference,
+    ImageReference, familiar_name, parse_name_reference, parse_reference, parse_tag_reference,
 )
 from dockpy.image.timestamps import format_timestamp
 from dockpy.layers.digests import Digest
@@ -96,34 +97,8 @@ class Refs:
         return write_lease(self.root)
 
     def find(self, reference: str) -> Digest:
-        """The manifest digest a reference names, from the catalog alone."""
-        parsed = parse_reference(reference)
-        if isinstance(parsed, ImageReference) and parsed.id_prefix is None:
-            return self._find_named(parsed, reference)
-        if isinstance(parsed, ImageReference):
-            revision = catalog.revision(self.db, parsed.repository, parsed.tag_or_default, None)
-            if revision is not None:
-                return revision.manifest_digest
-            parsed = ImageIdPrefix(parsed.id_prefix)
-        return self._find_by_id_prefix(parsed, reference)
-
-    def _find_named(self, parsed: ImageReference, reference: str) -> Digest:
-        if parsed.digest is not None:
-            if catalog.image_row(self.db, parsed.digest) is None:
-                raise NotFoundError(f"no such image: {reference}")
-            return parsed.digest
-        revision = catalog.revision(self.db, parsed.repository, parsed.tag_or_default, parsed.revision)
-        if revision is None:
-            raise NotFoundError(_missing_revision_message(self, parsed, reference))
-        return revision.manifest_digest
-
-    def _find_by_id_prefix(self, parsed: ImageIdPrefix, reference: str) -> Digest:
-        candidates = catalog.image_ids_with_prefix(self.db, parsed.hex_prefix)
-        if not candidates:
-            raise NotFoundError(f"no such image: {reference}")
-        if len(candidates) > 1:
-            raise InvalidReferenceError(f"image id prefix {reference!r} is ambiguous: it matches {len(candidates)} images")
-        return catalog.newest_manifest_of_image(self.db, candidates[0])
+        """The manifest digest a reference names, from the catalog alone (see ``lookup``)."""
+        return find_manifest(self.db, reference)
 
     def history(self, reference: str) -> list[LayerHistory]:
         """``docker history``'s rows for the image ``reference`` names, newest first, from the catalog."""
@@ -292,13 +267,3 @@ def _refuse_if_held(db, image_id: Digest, what: str) -> None:
 def _summary_of_current(row) -> ImageSummary:
     return ImageSummary(familiar_name(row["repository"]), row["tag"], row["number"], Digest(row["image_id"]),
                         Digest(row["manifest_digest"]), row["created"], row["size"])
-
-
-def _missing_revision_message(refs: Refs, parsed: ImageReference, reference: str) -> str:
-    if parsed.revision is None:
-        return f"no such image: {reference}"
-    history = catalog.revisions_of(refs.db, parsed.repository, parsed.tag_or_default)
-    if not history:
-        return f"no such tag: {parsed.name_tag}"
-    return f"{parsed.name_tag} has no revision {parsed.revision} (revisions 1 to {history[0].number})"
-

@@ -55,13 +55,17 @@ import time
 from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from pathlib import Path
 
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from dockpy.layers.durability import fsync_directory
 from dockpy.layers.mounts import OVERLAY_MAX_LOWER_LAYERS, Mount
 from dockpy.metadata import MetadataConnection, ensure_schema, open_database, transaction
-from dockpy.root import StorageRoot
+from dockpy.root import SNAPSHOTS, TMP, StorageRoot
+
+# typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is imported where a Path is made: ``run`` looks snapshots up without it
+    from pathlib import Path
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -121,23 +125,30 @@ class Usage(namedtuple("Usage", "size inodes")):
 class Snapshotter:
     """The snapshots of one storage root (see the module docstring for the vocabulary)."""
 
-    def __init__(self, root: StorageRoot):
+    def __init__(self, root: StorageRoot, connection: MetadataConnection | None = None):
+        """``connection``: the caller's open connection to the root's database, to share (the caller closes it).
+
+        Without one, the snapshotter opens its own when first needed, and ``close`` closes it.
+        """
         self.root = root
-        self._connection: MetadataConnection | None = None
+        self._connection = connection
+        self._own_connection: MetadataConnection | None = None
 
     @property
     def connection(self) -> MetadataConnection:
         if self._connection is None:
-            self.root.snapshots.mkdir(parents=True, exist_ok=True)
-            self.root.tmp.mkdir(parents=True, exist_ok=True)
-            self._connection = open_database(self.root)
+            self._connection = self._own_connection = open_database(self.root)
+        if "layers.snapshots" not in self._connection.ensured_schemas:
+            os.makedirs(self.root.join(SNAPSHOTS), exist_ok=True)
+            os.makedirs(self.root.join(TMP), exist_ok=True)
             ensure_schema(self._connection, "layers.snapshots", _SCHEMA)
         return self._connection
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        if self._own_connection is not None:
+            self._own_connection.close()
+            self._own_connection = None
+        self._connection = None
 
     def __enter__(self) -> Snapshotter:
         return self
@@ -215,8 +226,8 @@ class Snapshotter:
         """The snapshot's ``fs`` dir: its own files, in overlay form (the layer applier writes here)."""
         return self._fs(self._row(self.connection, key_or_name)["id"])
 
-    def committed_directories(self, names: Sequence[str]) -> list[Path] | None:
-        """The ``fs`` dirs of the committed snapshots ``names``, in that order; None unless all are committed."""
+    def committed_directories(self, names: Sequence[str]) -> list[str] | None:
+        """The ``fs`` dirs (str) of the committed snapshots ``names``, in order; None unless all are committed."""
         if not names:
             return []
         placeholders = ", ".join("?" * len(names))
@@ -226,7 +237,7 @@ class Snapshotter:
         ids = dict(rows.fetchall())
         if any(name not in ids for name in names):
             return None
-        return [self._fs(ids[name]) for name in names]
+        return [self._fs_directory(ids[name]) for name in names]
 
     def cleanup(self) -> list[Path]:
         """Remove the directories no snapshot owns (left by crashes); returns what was removed."""
@@ -276,7 +287,7 @@ class Snapshotter:
             raise StoreError(f"create snapshot directory {path}: {error.strerror}") from error
 
     def _mounts(self, row: sqlite3.Row, parent_dirs: list[str]) -> list[Mount]:
-        fs = str(self._fs(row["id"]))
+        fs = self._fs_directory(row["id"])
         if row["kind"] == Kind.ACTIVE:
             if not parent_dirs:
                 return [Mount("bind", fs, ("rw",))]
@@ -292,7 +303,7 @@ class Snapshotter:
         if snapshot_id is None:
             return []
         ids = [row[0] for row in db.execute(_CHAIN, (snapshot_id,))]
-        return [str(self._fs(i)) for i in ids]
+        return [self._fs_directory(i) for i in ids]
 
     def _committed_parent_id(self, db: sqlite3.Connection, parent: str | None) -> int | None:
         if parent is None:
@@ -313,7 +324,12 @@ class Snapshotter:
         return SnapshotInfo(row["name"], Kind(row["kind"]), row["parent"], created, self._fs(row["id"]))
 
     def _fs(self, snapshot_id: int) -> Path:
-        return self.root.snapshots / str(snapshot_id) / "fs"
+        from pathlib import Path
+
+        return Path(self._fs_directory(snapshot_id))
+
+    def _fs_directory(self, snapshot_id: int) -> str:
+        return self.root.join(SNAPSHOTS, str(snapshot_id), "fs")
 
     def _move_aside(self, path: Path) -> Path:
         import uuid  # here: it imports platform, and only crash recovery needs it

@@ -23,12 +23,14 @@ import json
 import os
 import time
 from collections import namedtuple
-from pathlib import Path
 
 from dockpy.errors import ConflictError, NotFoundError
-from dockpy.root import StorageRoot
-from dockpy.runtime.images import hold_image, holding_images, release_image
-from dockpy.runtime.spec import ContainerSpec, spec_from_json
+from dockpy.root import CONTAINERS, DATABASE, StorageRoot
+
+# typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the spec and the image holds are imported where they are used: ps needs neither
+    from dockpy.runtime.spec import ContainerSpec
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -87,33 +89,33 @@ class ContainerRecord(_ContainerRecordFields):
 
 
 class ContainerPaths(namedtuple("ContainerPaths", "directory")):
-    """The files of one container under the storage root (``directory``, a Path)."""
+    """The files of one container under the storage root: ``directory`` and each path below, str (see ``root``)."""
 
     __slots__ = ()
 
     @property
-    def upper(self) -> Path:
-        return self.directory / "upper"
+    def upper(self) -> str:
+        return os.path.join(self.directory, "upper")
 
     @property
-    def work(self) -> Path:
-        return self.directory / "work"
+    def work(self) -> str:
+        return os.path.join(self.directory, "work")
 
     @property
-    def merged(self) -> Path:
-        return self.directory / "merged"
+    def merged(self) -> str:
+        return os.path.join(self.directory, "merged")
 
     @property
-    def config(self) -> Path:
-        return self.directory / "config.json"
+    def config(self) -> str:
+        return os.path.join(self.directory, "config.json")
 
     @property
-    def log(self) -> Path:
-        return self.directory / "log"
+    def log(self) -> str:
+        return os.path.join(self.directory, "log")
 
-    def etc_file(self, name: str) -> Path:
+    def etc_file(self, name: str) -> str:
         """``hosts``, ``hostname`` or ``resolv.conf``: the file bound on /etc/<name>."""
-        return self.directory / name
+        return os.path.join(self.directory, name)
 
 
 class ContainerStore:
@@ -122,11 +124,13 @@ class ContainerStore:
     def __init__(self, root: StorageRoot):
         self.root = root
         self._connection = None
+        # Each container's config.json by id: written once at create, so what was written or read stays true.
+        self._configs: dict[str, dict] = {}
 
     @property
     def connection(self):
         """The database, with the containers table (and the image catalog a container holds its image in): for writes."""
-        connection = self._open()
+        connection = self.database
         if not {"containers", "image"} <= connection.ensured_schemas:
             from dockpy.image.catalog import SCHEMA as IMAGE_SCHEMA
             from dockpy.metadata import ensure_schema
@@ -137,9 +141,9 @@ class ContainerStore:
 
     def _query(self, sql: str, parameters: tuple = ()) -> list:
         """Rows of a read; a root that never had a container has no table, and reading must not make one."""
-        if self._connection is None and not self.root.database.exists():
+        if self._connection is None and not os.path.exists(self.root.join(DATABASE)):
             return []
-        connection = self._open()
+        connection = self.database
         if "containers" not in connection.ensured_schemas:
             exists = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'containers'")
             if exists.fetchone() is None:
@@ -147,7 +151,9 @@ class ContainerStore:
             connection.ensured_schemas.add("containers")
         return connection.execute(sql, parameters).fetchall()
 
-    def _open(self):
+    @property
+    def database(self):
+        """The root's database, opened on first use; ``run`` looks its image up through it too (one connection)."""
         if self._connection is None:
             from dockpy.metadata import open_database
 
@@ -161,19 +167,33 @@ class ContainerStore:
             self._connection = None
 
     def paths(self, container_id: str) -> ContainerPaths:
-        return ContainerPaths(self.root.containers / container_id)
+        return ContainerPaths(self.root.join(CONTAINERS, container_id))
 
     def config_of(self, record: ContainerRecord) -> dict:
         """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``."""
-        return json.loads(self.paths(record.id).config.read_text())
+        config = self._configs.get(record.id)
+        if config is None:
+            with open(self.paths(record.id).config) as file:
+                config = self._configs[record.id] = json.load(file)
+        return config
+
+    def write_config(self, container_id: str, config: dict) -> None:
+        """Write the container's config.json (once, at create)."""
+        with open(self.paths(container_id).config, "w") as file:
+            file.write(json.dumps(config))
+        self._configs[container_id] = config
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
         """What the container runs; ``diff`` and ``commit`` need no more than this and the record."""
+        from dockpy.runtime.spec import spec_from_json
+
         return spec_from_json(self.config_of(record)["spec"])
 
     def add(self, record: ContainerRecord) -> None:
         """Insert the record; in the same transaction the container starts holding its image (see ``images``)."""
         import sqlite3
+
+        from dockpy.runtime.images import hold_image, holding_images
 
         values = _to_row(record)
         columns = ", ".join(values)
@@ -193,6 +213,8 @@ class ContainerStore:
 
     def delete(self, record: ContainerRecord) -> None:
         """The record and its image hold (one transaction), then the directory: a crash leaves only files."""
+        from dockpy.runtime.images import release_image
+
         with _transaction(self.connection) as db:
             db.execute("DELETE FROM containers WHERE id = ?", (record.id,))
             if record.image_id:
@@ -232,7 +254,7 @@ class ContainerStore:
         return record._replace(**lost)
 
 
-def remove_container_directory(directory: Path) -> None:
+def remove_container_directory(directory: str) -> None:
     """Remove a container's directory, whatever the container left in it.
 
     Most containers leave dockpy's files and a few directories, nearly all
@@ -253,7 +275,7 @@ def remove_container_directory(directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _remove_entries(directory: str | Path, levels: int) -> None:
+def _remove_entries(directory: str, levels: int) -> None:
     with os.scandir(directory) as entries:
         for entry in entries:
             if not entry.is_dir(follow_symlinks=False):

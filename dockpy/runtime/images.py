@@ -40,21 +40,25 @@ def rootfs_image(path: str) -> RunnableImage:
     return RunnableImage(reference=directory, id="", layers=(directory,))
 
 
-
-def resolve_image(root, reference: str) -> RunnableImage:
+def resolve_image(root, reference: str, database=None) -> RunnableImage:
     """An image of the store: its layers unpacked into snapshots (once; later runs reuse them).
 
     An image run before, whose snapshots are all still there, is resolved
     from the catalog and the runtime's memo alone (``image_cache``); else its
-    blobs are read and any missing layer is unpacked.
+    blobs are read and any missing layer is unpacked. ``database``: an open
+    connection to the root's database to look the image up with (the
+    container store's, so that ``run`` opens one); without it, one is opened
+    for the lookup.
     """
-    from dockpy.image.refs import Refs
+    from dockpy.image.catalog import ensure_catalog
+    from dockpy.image.lookup import find_manifest
     from dockpy.layers.snapshots import Snapshotter
     from dockpy.runtime.image_cache import cached_run_config
 
-    with Refs(root) as refs, Snapshotter(root) as snapshotter:
-        manifest_digest = refs.find(reference)
-        run_config = cached_run_config(refs.db, manifest_digest)
+    with Snapshotter(root, database) as snapshotter:
+        connection = ensure_catalog(snapshotter.connection)
+        manifest_digest = find_manifest(connection, reference)
+        run_config = cached_run_config(connection, manifest_digest)
         layers = None if run_config is None else snapshotter.committed_directories(run_config.chain_ids[::-1])
         if layers is None:
             run_config, layers = _unpack(root, manifest_digest, snapshotter)

@@ -16,9 +16,8 @@ operations, each of which can wait on the filesystem's journal.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from dockpy.root import StorageRoot
+from dockpy.root import INIT_LAYER, TMP, StorageRoot
 from dockpy.runtime.containers import ContainerPaths
 from dockpy.runtime.spec import VolumeMount
 
@@ -37,19 +36,20 @@ HOST_RESOLV_CONF = "/etc/resolv.conf"
 
 def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
     """Make the container's directories and /etc files; the binds that put those files in place."""
-    paths.directory.mkdir()
+    os.mkdir(paths.directory)
     for directory in (paths.upper, paths.work, paths.merged):
-        directory.mkdir()
+        os.mkdir(directory)
     contents = {"hosts": hosts_file(hostname, network), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
     binds = []
     for name in ETC_FILES:
         source = paths.etc_file(name)
-        source.write_text(contents[name])
-        binds.append(VolumeMount(str(source), f"/etc/{name}"))
+        with open(source, "w") as file:
+            file.write(contents[name])
+        binds.append(VolumeMount(source, f"/etc/{name}"))
     return tuple(binds)
 
 
-def shared_init_layer(root: StorageRoot) -> Path:
+def shared_init_layer(root: StorageRoot) -> str:
     """The storage root's init layer, made on first use.
 
     It is built in ``tmp/`` and renamed into place, so no container ever sees
@@ -57,8 +57,8 @@ def shared_init_layer(root: StorageRoot) -> Path:
     loser's copy is dropped. The write lease keeps gc from taking the copy
     for a crash's leftover meanwhile.
     """
-    layer = root.init_layer
-    if not layer.is_dir():
+    layer = root.join(INIT_LAYER)
+    if not os.path.isdir(layer):
         _install_init_layer(root)
     return layer
 
@@ -67,26 +67,26 @@ def _install_init_layer(root: StorageRoot) -> None:
     from dockpy.image.lease import write_lease
     from dockpy.image.leftovers import INIT_LAYER_STAGING_PREFIX
 
-    staging = root.tmp / f"{INIT_LAYER_STAGING_PREFIX}{os.urandom(8).hex()}"
+    staging = root.join(TMP, f"{INIT_LAYER_STAGING_PREFIX}{os.urandom(8).hex()}")
     with write_lease(root):
         make_init_layer(staging)
         try:
-            os.rename(staging, root.init_layer)
+            os.rename(staging, root.join(INIT_LAYER))
         except OSError:  # another process installed it first
             import shutil
 
             shutil.rmtree(staging, ignore_errors=True)
-            if not root.init_layer.is_dir():
+            if not os.path.isdir(root.join(INIT_LAYER)):
                 raise
 
 
-def make_init_layer(directory: Path) -> None:
+def make_init_layer(directory: str) -> None:
     """The mount points, in ``directory`` (which must not exist yet)."""
-    directory.mkdir(parents=True)
+    os.makedirs(directory)
     for name in MOUNT_POINT_DIRECTORIES:
-        (directory / name).mkdir(mode=0o755)
+        os.mkdir(os.path.join(directory, name), 0o755)
     for name in ETC_FILES:
-        (directory / "etc" / name).touch(0o644)
+        os.close(os.open(os.path.join(directory, "etc", name), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
 
 def hosts_file(hostname: str, network: str) -> str:

@@ -11,7 +11,6 @@ commands act on the record and on the processes it names.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
@@ -112,7 +111,7 @@ class Runtime:
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation}
-            paths.config.write_text(json.dumps(config))
+            self.store.write_config(container_id, config)
             self.store.add(record)
         except BaseException:
             self.remove_exited(record)
@@ -141,8 +140,8 @@ class Runtime:
         return ContainerSpec(
             id=container_id,
             rootfs=RootFilesystem(
-                layers=_init_layer_for(options.isolation, self.root) + tuple(image.layers), upperdir=str(paths.upper),
-                workdir=str(paths.work), mountpoint=str(paths.merged), read_only=options.read_only,
+                layers=_init_layer_for(options.isolation, self.root) + tuple(image.layers), upperdir=paths.upper,
+                workdir=paths.work, mountpoint=paths.merged, read_only=options.read_only,
                 volatile=volatile,
             ),
             process=run_config.build_process(image.config, options, hostname),
@@ -279,7 +278,7 @@ class Runtime:
         """The log's bytes; with ``follow``, new output as it comes until the container stops."""
         record = self.store.get(reference)
         log_path = self.store.paths(record.id).log
-        if not log_path.exists():
+        if not os.path.exists(log_path):
             return
         with open(log_path, "rb") as log:
             while True:
@@ -303,7 +302,7 @@ class Runtime:
         usage = self.usage(record)
         return {
             **record.to_json(),
-            "path": str(self.store.paths(record.id).directory),
+            "path": self.store.paths(record.id).directory,
             "spec": spec_to_json(self.spec_of(record)),
             "image_config": self.image_config_of(record),
             "usage": usage.to_json() if usage else None,
@@ -339,7 +338,7 @@ class Runtime:
 
 def _init_layer_for(isolation: str, root: StorageRoot) -> tuple[str, ...]:
     """The host's init layer (mount points, /etc files) for namespaces; a microVM's /init makes its own."""
-    return () if isolation == KVM else (str(shared_init_layer(root)),)
+    return () if isolation == KVM else (shared_init_layer(root),)
 
 
 def _signal_process(record: ContainerRecord, signum: int) -> None:

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.import_budget import slow_modules_imported
 
 
@@ -118,6 +120,22 @@ def test_command_modules_import_no_dataclasses_typing_or_json_at_import_time():
 
     heavy = ("dataclasses", "typing", "json", "sqlite3", "shutil")
     assert slow_modules_imported(tuple(COMMAND_MODULES), heavy) == []
+
+
+@pytest.mark.parametrize("argv, absent", [
+    (("images",), ("pathlib",)),
+    (("log", "app"), ("pathlib",)),
+    (("ps", "-a"), ("pathlib", "dockpy.runtime.lifecycle", "dockpy.runtime.spec", "dockpy.runtime.images")),
+], ids=["images", "log", "ps"])
+def test_a_listing_runs_without_pathlib_or_what_it_does_not_use(tmp_path, argv, absent):
+    code = (
+        "import sys\n"
+        "from dockpy.cli import main\n"
+        f"main(['--root', {str(tmp_path)!r}, *{argv!r}])\n"
+        f"print('IMPORTED=' + ','.join(name for name in {absent!r} if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "IMPORTED="
 
 
 def test_a_command_ending_without_teardown_still_closes_its_database(dockpy, storage_root):

@@ -1,10 +1,11 @@
 """Removing a container's directory: cheaply when it holds little, completely always, never through symlinks."""
 
+import os
 import shutil
 
 import pytest
 
-from dockpy.runtime.containers import remove_container_directory
+from dockpy.runtime.containers import ContainerRecord, ContainerStore, remove_container_directory
 
 
 @pytest.fixture
@@ -53,3 +54,13 @@ def test_symlinks_are_removed_not_followed(container_directory, tmp_path):
 
 def test_a_directory_already_gone_is_no_error(tmp_path):
     remove_container_directory(tmp_path / "never-made")
+
+
+def test_a_containers_config_is_read_from_disk_at_most_once(storage_root):
+    written, other = ContainerStore(storage_root), ContainerStore(storage_root)
+    record = ContainerRecord(id="c0ffee", name="n", image="busybox", image_id="", command=("true",), created=0.0)
+    os.mkdir(written.paths(record.id).directory)
+    written.write_config(record.id, {"isolation": "namespace"})
+    assert other.config_of(record) == {"isolation": "namespace"}  # read from the file
+    os.remove(written.paths(record.id).config)
+    assert written.config_of(record) == other.config_of(record) == {"isolation": "namespace"}

@@ -6,7 +6,9 @@ import pytest
 
 from dockpy.errors import NotFoundError
 from dockpy.image.refs import Refs
+from dockpy.layers import snapshots
 from dockpy.layers.snapshots import Snapshotter
+from dockpy.metadata import open_database
 from dockpy.runtime.image_cache import cached_run_config
 from dockpy.runtime.images import resolve_image
 from tests.conftest import requires_root
@@ -31,6 +33,20 @@ def test_an_image_whose_snapshots_were_removed_is_unpacked_again(storage_root, b
     assert (again.id, again.config) == (first.id, first.config)
     assert len(again.layers) == len(first.layers) and again.layers != first.layers
     assert all(path.endswith("/fs") for path in again.layers)
+
+
+def test_a_lookup_through_the_callers_connection_opens_none_and_leaves_it_open(storage_root, busybox_image,
+                                                                            monkeypatch):
+    first = resolve_image(storage_root, busybox_image)
+    connection = open_database(storage_root)
+    monkeypatch.setattr(snapshots, "open_database", _refuse_to_open)
+    assert resolve_image(storage_root, busybox_image, connection) == first
+    assert connection.execute("SELECT count(*) FROM snapshots").fetchone()[0] == len(first.layers)
+    connection.close()
+
+
+def _refuse_to_open(root):
+    raise AssertionError(f"a second connection to {root.directory}")
 
 
 def test_an_unknown_image_is_not_found(storage_root, busybox_image):

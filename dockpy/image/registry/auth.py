@@ -16,9 +16,9 @@ a push to a registry that asks for none (a CI fleet's own) loads neither.
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
-import threading
 import time
 from collections import namedtuple
 from pathlib import Path
@@ -114,7 +114,7 @@ class TokenCache:
 
     def __init__(self):
         self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def get(self, scope: str) -> str | None:
         with self._lock:

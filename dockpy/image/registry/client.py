@@ -22,20 +22,14 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urljoin
 
 from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
-from dockpy.image.registry.auth import (
-    DEFAULT_TOKEN_LIFETIME,
-    Credentials,
-    TokenCache,
-    lookup_credentials,
-    parse_challenge,
-)
-from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError
+from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError, TransportTimeout
 from dockpy.image.registry.proxies import is_loopback
 from dockpy.layers.digests import DiffID, Digest
 
 # typing.TYPE_CHECKING without importing typing (type checkers read any constant of this name as it).
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the store is the caller's: a push of what the registry has never opens it
+    from dockpy.image.registry.auth import Credentials, TokenCache
     from dockpy.layers.content import BlobInfo, ContentStore
 
 MANIFEST_ACCEPT = ", ".join((
@@ -54,7 +48,7 @@ FIRST_BACKOFF_SECONDS = 0.2
 # PATCH chunks: this variable sets their size in MiB.
 CHUNK_SIZE_VARIABLE = "DOCKPY_UPLOAD_CHUNK_MIB"
 STREAM_CHUNK = 1 << 20
-# How long the plain-http probe of a loopback registry may take (a TLS port may not answer it at all).
+# How long the first request to a loopback registry, in plain http, may take (a TLS port may not answer it at all).
 PROBE_TIMEOUT = 5.0
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -83,7 +77,8 @@ class RegistryClient:
         self._given_credentials = credentials
         self._attempts = attempts
         self._chunk_size = chunk_size or _chunk_size_from_environment()
-        self._tokens = TokenCache()
+        # Made, with ``auth`` imported, when the registry first asks for credentials (``_authorize``).
+        self._tokens: TokenCache | None = None
         self._http = HttpClient(tls_verify=tls_verify, timeout=timeout)
         self._base_url: str | None = None
 
@@ -93,6 +88,8 @@ class RegistryClient:
     @functools.cached_property
     def _credentials(self) -> Credentials | None:
         """Looked up when the registry first asks for them: one that asks for none costs no credential files."""
+        from dockpy.image.registry.auth import lookup_credentials
+
         return self._given_credentials if self._given_credentials is not None else lookup_credentials(self.registry)
 
     def __enter__(self) -> "RegistryClient":
@@ -267,13 +264,12 @@ class RegistryClient:
             yield response
 
     def _send(self, method, path, repository, push, mount_from, *, headers=None, content=b"") -> Response:
-        url = path if path.startswith(("http://", "https://")) else self._url(path)
         scope = _scope(repository, push, mount_from)
         headers = dict(headers or {})
         authorization = self._cached_authorization(scope)
         if authorization:
             headers["Authorization"] = authorization
-        response = self._http_send(method, url, headers, content)
+        url, response = self._exchange(method, path, headers, content)
         if response.status_code == 401 and "www-authenticate" in response.headers:
             authorization = self._authorize(response.headers["www-authenticate"], scope)
             if authorization:
@@ -282,50 +278,93 @@ class RegistryClient:
                 response = self._http_send(method, url, headers, content)
         return response
 
+    def _exchange(self, method, path, headers, content) -> tuple[str, Response]:
+        """Send one request to ``path`` (a URL, or a path on the registry); returns its URL and the response.
+
+        The registry's first request also settles whether it speaks plain
+        http (``_answer_in_plain_http``): a GET or HEAD is itself the
+        question, which saves a request of its own; anything else is
+        preceded by ``GET /v2/``, so that nothing which changes the registry
+        is sent where it may not belong.
+        """
+        if path.startswith(("http://", "https://")):
+            return path, self._http_send(method, path, headers, content)
+        if self._base_url is None and method in ("GET", "HEAD"):
+            self._base_url, answer = self._answer_in_plain_http(method, path, headers)
+            if answer is not None:
+                return self._base_url + path, answer
+        if self._base_url is None:
+            base_url, answer = self._answer_in_plain_http("GET", "/v2/", {})
+            if answer is not None:
+                with answer:
+                    _read_body(answer)
+            self._base_url = base_url or f"https://{self.registry}"
+        url = self._base_url + path
+        return url, self._http_send(method, url, headers, content)
+
     def _http_send(self, method, url, headers, content, timeout: float | None = None) -> Response:
         try:
             return self._http.request(method, url, headers=headers, body=content, timeout=timeout)
         except TransportError as error:
             raise _TransientError(f"{method} {url}: {error}") from error
 
-    def _url(self, path: str) -> str:
-        if self._base_url is None:
-            self._base_url = self._discover_base_url()
-        return self._base_url + path
+    def _answer_in_plain_http(self, method: str, path: str, headers: dict) -> tuple[str | None, Response | None]:
+        """The registry's base URL (None: not settled), and its answer to the request if it speaks plain http.
 
-    def _discover_base_url(self) -> str:
-        """https, unless TLS verification is off or the registry is on loopback and answers in plain http.
-
-        Plain http is asked first: one port speaks one of the two, and a
-        plain-http registry then costs neither an SSL context nor a failed
-        handshake. A TLS port answers plain http with 400 or not at all; a
-        registry's ``/v2/`` says 200 or 401.
+        https, unless TLS verification is off or the registry is on
+        loopback and answers in plain http. Plain http is asked first: one
+        port speaks one of the two, and a plain-http registry then costs
+        neither an SSL context nor a failed handshake. A TLS port answers
+        plain http with 400 or hangs up; any other answer is a plain-http
+        registry's answer to the request. No answer in time settles
+        nothing: a TLS port may be waiting for more bytes, but a registry
+        may also be slow to answer a request (a pull-through cache fetching
+        the manifest), so ``GET /v2/``, which any registry answers at once,
+        is asked then; no answer to that either means TLS.
         """
-        https = f"https://{self.registry}"
+        https = f"https://{self.registry}", None
         if self._tls_verify and not _is_loopback(self.registry):
             return https
         try:
-            with self._http_send("GET", f"http://{self.registry}/v2/", {}, b"", timeout=PROBE_TIMEOUT) as response:
-                _read_body(response)
-        except _TransientError:
+            response = self._http.request(method, f"http://{self.registry}{path}", headers=headers,
+                                          timeout=PROBE_TIMEOUT)
+        except TransportTimeout:
+            return None, None
+        except TransportError:
             return https
-        return f"http://{self.registry}" if response.status_code in (200, 401) else https
+        if response.status_code == 400:
+            response.close()
+            return https
+        return f"http://{self.registry}", response
 
     def _cached_authorization(self, scope: str) -> str | None:
-        token = self._tokens.get(scope)
+        token = self._tokens.get(scope) if self._tokens is not None else None
         return f"Bearer {token}" if token else None
 
     def _authorize(self, header: str, scope: str) -> str | None:
+        """The ``Authorization`` a challenge asks for, or None when there is none to give.
+
+        ``auth`` is imported here, on the first challenge: a registry that
+        asks for no credentials (a CI fleet's own) never loads it. Two
+        threads meeting their first challenges at once may each make a token
+        cache; the one kept costs the other's token at most a fetch more.
+        """
+        from dockpy.image.registry.auth import TokenCache, parse_challenge
+
         challenge = parse_challenge(header)
         if challenge.scheme == "basic":
             return self._credentials.basic_header() if self._credentials else None
         if challenge.scheme != "bearer" or "realm" not in challenge.parameters:
             return None
         token, lifetime = self._fetch_token(challenge, scope)
+        if self._tokens is None:
+            self._tokens = TokenCache()
         self._tokens.put(scope, token, lifetime)
         return f"Bearer {token}"
 
     def _fetch_token(self, challenge, scope: str) -> tuple[str, float]:
+        from dockpy.image.registry.auth import DEFAULT_TOKEN_LIFETIME
+
         params = {"service": challenge.parameters.get("service", "")}
         if scope:
             params["scope"] = scope

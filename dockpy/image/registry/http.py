@@ -23,10 +23,11 @@ need it: HTTP/2, Content-Encoding, request bodies of unknown length.
 
 from __future__ import annotations
 
+import _thread
 import http.client
 import os
+import socket
 import ssl
-import threading
 from urllib.parse import urljoin, urlsplit
 
 from dockpy.image.registry.proxies import Proxy, ProxySettings
@@ -42,6 +43,10 @@ TLS_SEND_CHUNK = 1 << 20
 
 class TransportError(Exception):
     """The exchange failed below HTTP: refused, reset, timed out, or the peer broke the protocol."""
+
+
+class TransportTimeout(TransportError):
+    """The peer did not connect or answer in time (it may still be working on the request)."""
 
 
 class FileBody:
@@ -156,7 +161,7 @@ class HttpClient:
         self._timeout = timeout
         self._user_agent = user_agent
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._tls_context = None
         self._proxies = ProxySettings()
 
@@ -206,7 +211,7 @@ class HttpClient:
             except (OSError, http.client.HTTPException, TransportError) as error:
                 connection.http.close()
                 if not (reused and isinstance(error, ConnectionError)):
-                    raise TransportError(f"{method} {url}: {_describe(error)}") from error
+                    raise _transport_error(f"{method} {url}", error) from error
 
     def _headers(self, headers: dict, body, forward_proxy: Proxy | None) -> dict:
         """The caller's headers, plus ours; a body's length is always ours to state."""
@@ -236,14 +241,16 @@ class HttpClient:
         except (OSError, http.client.HTTPException) as error:
             connection.close()
             via = f" via proxy {proxy.host}:{proxy.port}" if proxy else ""
-            raise TransportError(f"connect to {host}:{port}{via}: {_describe(error)}") from error
+            raise _transport_error(f"connect to {host}:{port}{via}", error) from error
         return _Connection(connection, key, forward_proxy=proxy if scheme == "http" else None)
 
     def _http_connection(self, scheme: str, host: str, port: int, proxy: Proxy | None, timeout: float):
         """A proxy, if any, is the peer; TLS goes through a CONNECT tunnel it opens to the registry."""
         peer = (proxy.host, proxy.port) if proxy else (host, port)
         if scheme != "https":
-            return http.client.HTTPConnection(*peer, timeout=timeout)
+            connection = http.client.HTTPConnection(*peer, timeout=timeout)
+            connection._create_connection = _connect_by_ascii_name  # TLS encodes the name for SNI anyway
+            return connection
         connection = http.client.HTTPSConnection(*peer, timeout=timeout, context=self._tls())
         if proxy is not None:
             connection.set_tunnel(host, port, headers=proxy.tunnel_headers())
@@ -326,6 +333,19 @@ class _Connection:
         return sent
 
 
+def _connect_by_ascii_name(address: tuple[str, int], *args) -> socket.socket:
+    """``socket.create_connection``, with an ASCII host name handed over as bytes.
+
+    A ``str`` name goes through the IDNA codec first, even ``127.0.0.1``,
+    and importing it (``encodings.idna``, ``stringprep``, ``unicodedata``)
+    costs a command about 2 ms, as much as the exchange with a local
+    registry. An ASCII name the codec only checks for over-long labels,
+    which the resolver refuses as well.
+    """
+    host, port = address
+    return socket.create_connection((host.encode("ascii") if host.isascii() else host, port), *args)
+
+
 def _lower_case_headers(message) -> dict[str, str]:
     """A plain dict of the response headers, repeated ones joined with ", " as HTTP allows."""
     headers: dict[str, str] = {}
@@ -333,6 +353,11 @@ def _lower_case_headers(message) -> dict[str, str]:
         name = name.lower()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     return headers
+
+
+def _transport_error(what: str, error: BaseException) -> TransportError:
+    """``what`` failed because of ``error``: a ``TransportTimeout`` when it timed out."""
+    return (TransportTimeout if isinstance(error, TimeoutError) else TransportError)(f"{what}: {_describe(error)}")
 
 
 def _describe(error: BaseException) -> str:

@@ -40,7 +40,9 @@ def pull_image(store: ImageStore, client: RegistryClient, remote: RemoteImage, *
                           f"manifest {manifest_digest}")
         _fetch(staging, client, remote, progress, manifest.config)
         diff_ids = _diff_ids(staging, manifest)
-        in_parallel(lambda pair: _fetch(staging, client, remote, progress, *pair), zip(manifest.layers, diff_ids))
+        # The largest layer first: it takes longest, and the small ones fill the other transfers meanwhile.
+        layers = sorted(zip(manifest.layers, diff_ids), key=lambda pair: pair[0].size, reverse=True)
+        in_parallel(lambda pair: _fetch(staging, client, remote, progress, *pair), layers)
         staging.publish([manifest_digest, manifest.config.digest, *(layer.digest for layer in manifest.layers)])
         image = store.register_manifest(manifest_digest)
         blob_sources.remember(store.db, client.registry, remote.repository,

@@ -81,7 +81,11 @@ def _registry_holds(client: RegistryClient, remote: RemoteImage, manifest_digest
 
 def _push(store: Refs, open_blob: Callable, client: RegistryClient, manifest_digest: Digest, remote: RemoteImage,
           progress: TransferProgress) -> Digest:
-    """Blobs, then the manifest; ``open_blob(digest)`` opens a blob's file."""
+    """Blobs, largest first, then the manifest; ``open_blob(digest)`` opens a blob's file.
+
+    The largest blob is the one the registry takes longest to hash and
+    write, so it starts first and the small ones fill the other transfers.
+    """
     data, media_type, blobs = _read_manifest(open_blob, manifest_digest)
     known = blob_sources.known_repositories(store.db, client.registry, (digest for digest, _ in blobs))
 
@@ -93,13 +97,28 @@ def _push(store: Refs, open_blob: Callable, client: RegistryClient, manifest_dig
                                    mount_from=mount_from, on_bytes=lambda count: progress.advanced(digest, count))
         progress.finished(digest, outcome)
 
-    in_parallel(upload, blobs)
-    pushed = client.push_manifest(remote.repository, remote.reference, data, media_type)
     # Only news is written: pushing again what the registry has costs no write transaction.
     unrecorded = [digest for digest, _ in blobs if remote.repository not in known[digest]]
-    if unrecorded:
-        blob_sources.remember(store.db, client.registry, remote.repository, unrecorded)
-    return pushed
+    in_parallel(upload, sorted(blobs, key=lambda blob: blob[1], reverse=True),
+                meanwhile=lambda: _remember_sources(store, client.registry, remote.repository, unrecorded))
+    return client.push_manifest(remote.repository, remote.reference, data, media_type)
+
+
+def _remember_sources(store: Refs, registry: str, repository: str, digests: list[Digest]) -> None:
+    """Record that ``repository`` holds ``digests`` (a later push elsewhere mounts them from there).
+
+    Done while the blobs move, not after the manifest, where it would
+    lengthen every push by a write and by the checkpoint that closing the
+    database at exit then makes (its fsyncs): the checkpoint is made here
+    too, passive, so it never waits for another process's readers. A push
+    that fails leaves records that are stale at worst, and a stale source
+    costs a later push nothing: the mount request that fails opens the
+    upload session anyway.
+    """
+    if not digests:
+        return
+    blob_sources.remember(store.db, registry, repository, digests)
+    store.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _read_manifest(open_blob: Callable, digest: Digest) -> tuple[bytes, str, list[tuple[Digest, int]]]:

@@ -1,13 +1,12 @@
 """What pull and push share: where an image lives, how progress is told, parallel transfers.
 
-Kept free of the image model (no ``oci``, no ``dataclasses``): a push of an
-image the registry already has is a few small requests, and the command
-costs mostly its imports.
+Kept free of the image model (no ``oci``, no ``dataclasses``) and of
+``threading`` until blobs move: a push of an image the registry already has
+is a few small requests, and the command costs mostly its imports.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 
@@ -55,12 +54,17 @@ class RemoteImage(namedtuple("RemoteImage", "registry repository reference local
         return self.reference.startswith("sha256:")
 
 
-def in_parallel(work: Callable, items: Iterable) -> None:
-    """Run ``work`` on every item, a few at a time; the first failure is raised after all finish.
+def in_parallel(work: Callable, items: Iterable, *, meanwhile: Callable[[], None] | None = None) -> None:
+    """Run ``work`` on every item, a few at a time, in the order given, and ``meanwhile()`` on this
+    thread while they run; the first failure is raised after all finish.
 
-    Plain threads, not ``concurrent.futures``: that import (and its logging) costs more than a
-    push of existing blobs takes otherwise.
+    ``meanwhile`` is for work that would otherwise wait for the transfers
+    (a push records where its blobs go while the registry takes them).
+    Plain threads, not ``concurrent.futures``: that import (and its logging)
+    costs more than a push of existing blobs takes otherwise.
     """
+    import threading
+
     pending = list(items)
     failures: list[BaseException] = []
     lock = threading.Lock()
@@ -79,7 +83,11 @@ def in_parallel(work: Callable, items: Iterable) -> None:
     threads = [threading.Thread(target=worker, name="transfer") for _ in range(min(PARALLEL_TRANSFERS, len(pending)))]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        for thread in threads:
+            thread.join()
     if failures:
         raise failures[0]

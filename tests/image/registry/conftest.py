@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockpy.image.registry.remote import TransferProgress
 from dockpy.image.store import ImageStore
 from dockpy.root import StorageRoot
 from tests.image.conftest import put_test_image
@@ -156,6 +157,16 @@ def no_stored_credentials(tmp_path, monkeypatch) -> Path:
 def other_store(tmp_path):
     with ImageStore(StorageRoot(tmp_path / "other-root").create()) as store:
         yield store
+
+
+class StartedSizes(TransferProgress):
+    """Progress that keeps the size of each blob as its transfer starts, in that order."""
+
+    def __init__(self):
+        self.sizes: list[int] = []
+
+    def started(self, digest, size: int) -> None:
+        self.sizes.append(size)
 
 
 def two_layer_image(store):

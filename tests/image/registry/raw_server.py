@@ -68,6 +68,8 @@ class RawServer(_ThreadedListener):
                         return
             except ConnectionError:
                 return  # a client that hung up, or left a response unread (which resets the connection)
+            except (UnicodeDecodeError, ValueError):
+                return  # not HTTP (a TLS handshake, say): hung up on, as a plain-http server does
 
     @staticmethod
     def _read_request(reader):

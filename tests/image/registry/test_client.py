@@ -3,11 +3,13 @@
 import io
 import json
 import ssl
+import time
 
 import pytest
 
 from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
 from dockpy.image.registry.auth import Credentials
+from dockpy.image.registry import client as client_module
 from dockpy.image.registry.client import RegistryClient
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import Digest
@@ -213,3 +215,66 @@ def test_a_loopback_registry_speaking_http_costs_no_tls(serve, monkeypatch):
     server = serve(lambda *request: (ok(b"{}"), False))
     with RegistryClient(server.address, tls_verify=True) as client:
         client.check()
+
+
+def requests_seen(server) -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _, _ in server.requests]
+
+
+def test_the_first_head_to_a_plain_http_registry_is_its_own_probe(serve):
+    server = serve(lambda *request: (ok(), False))
+    with RegistryClient(server.address, tls_verify=False) as client:
+        assert client.has_blob("team/app", Digest.of_bytes(b"a"))
+        assert client.has_blob("team/app", Digest.of_bytes(b"b"))
+    assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"),
+                                     ("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'b')}")]
+
+
+def test_a_first_request_that_changes_the_registry_is_preceded_by_the_probe(serve):
+    created = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    server = serve(lambda method, *request: (created if method == "PUT" else ok(b"{}"), False))
+    with RegistryClient(server.address, tls_verify=False) as client:
+        client.push_manifest("team/app", "1", manifest_for(b"config", b"layer"), OCI_MANIFEST)
+    assert requests_seen(server) == [("GET", "/v2/"), ("PUT", "/v2/team/app/manifests/1")]
+
+
+def test_a_loopback_port_answering_plain_http_with_400_is_asked_in_https(serve):
+    """What a TLS port says to plain http (Go's, word for word); the client turns to https, which this port lacks."""
+    tls_port_reply = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    server = serve(lambda *request: (tls_port_reply, True))
+    with RegistryClient(server.address, tls_verify=False, attempts=1) as client:
+        with pytest.raises(RegistryError, match=f"HEAD https://{server.address}/"):
+            client.has_blob("team/app", Digest.of_bytes(b"a"))
+    assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}")]
+
+
+def test_a_first_request_answered_late_is_sent_again_once_get_v2_shows_plain_http(serve, monkeypatch):
+    """A slow first answer (a pull-through cache fetching the manifest) is not taken for a TLS port's silence."""
+    monkeypatch.setattr(client_module, "PROBE_TIMEOUT", 0.2)
+    answered = []
+
+    def answer(method, path, headers, body):
+        if path != "/v2/" and not answered:
+            answered.append(path)
+            time.sleep(0.6)  # past the probe's patience: the client has hung up by now
+        return ok(), False
+
+    server = serve(answer)
+    with RegistryClient(server.address, tls_verify=False) as client:
+        assert client.has_blob("team/app", Digest.of_bytes(b"a"))
+    blob = f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"
+    assert requests_seen(server) == [("HEAD", blob), ("GET", "/v2/"), ("HEAD", blob)]
+
+
+def test_a_loopback_port_silent_to_plain_http_is_asked_in_https(serve, monkeypatch):
+    monkeypatch.setattr(client_module, "PROBE_TIMEOUT", 0.2)
+
+    def silent(*request):
+        time.sleep(0.6)
+        return ok(), True
+
+    server = serve(silent)
+    with RegistryClient(server.address, tls_verify=False, attempts=1) as client:
+        with pytest.raises(RegistryError, match=f"HEAD https://{server.address}/"):
+            client.has_blob("team/app", Digest.of_bytes(b"a"))
+    assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"), ("GET", "/v2/")]

@@ -2,6 +2,8 @@
 
 import os
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -195,3 +197,13 @@ def test_tls_goes_through_a_connect_tunnel(serve, certificate, monkeypatch):
     assert tunnel.targets == ["registry.example:443"]
     assert tunnel.headers[0]["proxy-authorization"].startswith("Basic ")
     assert "proxy-authorization" not in registry.requests[0][2]
+
+
+def test_a_plain_http_connection_loads_no_idna_codec(serve):
+    server = serve(lambda *request: (ok(b"{}"), False))
+    script = ("import sys\nfrom dockpy.image.registry.http import HttpClient\n"
+              f"HttpClient().request('GET', {server.url('/v2/')!r}).close()\n"
+              "print('encodings.idna' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+    assert server.requests

@@ -11,11 +11,12 @@ from dockpy.image.registry import blob_sources
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import parse_platform, pull_image
 from dockpy.image.registry.push import push_image
+from dockpy.image.registry import remote as remote_module
 from dockpy.image.registry.remote import RemoteImage
 from dockpy.layers.compression import Compression, store_layer_from_tar
 from dockpy.layers.digests import DiffID
 from tests.image.conftest import layer_tar, put_test_image
-from tests.image.registry.conftest import two_layer_image
+from tests.image.registry.conftest import StartedSizes, two_layer_image
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
 
@@ -31,6 +32,19 @@ def test_push_then_pull_into_another_root_keeps_every_digest(registry_address, i
     assert [revision.operation for revision in other_store.log(f"{registry_address}/team/app:1")] == ["pull"]
     for layer in image.layers:
         assert other_store.content.read_bytes(layer.digest) == image_store.content.read_bytes(layer.digest)
+
+
+def test_the_largest_layer_comes_down_first(registry_address, image_store, other_store, monkeypatch):
+    image = put_test_image(image_store, {"small": b"s"}, {"big": bytes(200_000)}, {"middle": bytes(50_000)})
+    image_store.add_revision("app:1", image, operation="build")
+    remote = RemoteImage.parse(f"{registry_address}/team/pulled-sizes:1")
+    monkeypatch.setattr(remote_module, "PARALLEL_TRANSFERS", 1)
+    progress = StartedSizes()
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", remote)
+        pull_image(other_store, client, remote, progress=progress)
+    layer_sizes = progress.sizes[1:]  # after the config
+    assert layer_sizes == sorted(layer_sizes, reverse=True) == sorted(layer.size for layer in image.layers)[::-1]
 
 
 def test_pull_by_digest_adds_no_tag(registry_address, image_store, other_store):

@@ -12,11 +12,12 @@ from dockpy.image.registry.auth import Credentials
 from dockpy.image.registry.client import RegistryClient
 from dockpy.image.registry.pull import pull_image
 from dockpy.image.registry.push import push_image
+from dockpy.image.registry import remote as remote_module
 from dockpy.image.registry.remote import RemoteImage
 from dockpy.layers.compression import Compression
 from dockpy.layers.digests import Digest
 from tests.image.conftest import put_test_image
-from tests.image.registry.conftest import two_layer_image
+from tests.image.registry.conftest import StartedSizes, two_layer_image
 from tests.peer_isolation import with_private_var_lib
 
 pytestmark = pytest.mark.usefixtures("no_stored_credentials")
@@ -31,6 +32,18 @@ def test_pushing_again_is_one_head_request_of_the_manifest(registry_address, fau
         pushed = push_image(image_store, client, "app:1", remote)
     assert pushed == image.manifest_digest
     assert fault_proxy.requests == [("HEAD", "/v2/team/again/manifests/1")]
+
+
+def test_the_largest_blob_goes_up_first(registry_address, image_store, monkeypatch):
+    image = put_test_image(image_store, {"small": b"s"}, {"big": bytes(200_000)}, {"middle": bytes(50_000)})
+    image_store.add_revision("app:1", image, operation="build")
+    monkeypatch.setattr(remote_module, "PARALLEL_TRANSFERS", 1)
+    progress = StartedSizes()
+    with RegistryClient(registry_address, tls_verify=False) as client:
+        push_image(image_store, client, "app:1", RemoteImage.parse(f"{registry_address}/team/sizes:1"),
+                   progress=progress)
+    assert progress.sizes == sorted(progress.sizes, reverse=True)
+    assert progress.sizes[0] == max(layer.size for layer in image.layers)
 
 
 def test_a_push_behind_bearer_auth_fetches_one_token(registry_address, fault_proxy, image_store):
