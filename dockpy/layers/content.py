@@ -19,11 +19,10 @@ import os
 import re
 from collections import namedtuple
 from collections.abc import Iterator
-from pathlib import Path
 
 from dockpy.errors import IntegrityError, NotFoundError, StoreError
 from dockpy.layers.digests import Digest
-from dockpy.root import StorageRoot
+from dockpy.root import BLOBS, TMP, StorageRoot
 
 INGEST_PREFIX = "ingest-"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -52,7 +51,7 @@ class BlobWriter(io.RawIOBase):
         self._written_back = 0
         self._writeback = None  # a BackgroundDataSync, once the blob is big enough to need one
         self._synced_size: int | None = None
-        fd, self._temp_path = _create_ingest_file(store.root.tmp)
+        fd, self._temp_path = _create_ingest_file(store.root.join(TMP))
         self._file = os.fdopen(fd, "wb")
         self.committed: BlobInfo | None = None
 
@@ -122,7 +121,7 @@ class BlobWriter(io.RawIOBase):
             raise IntegrityError(f"blob {digest} size mismatch: expected {self._expected_size}, got {self.size} bytes")
         final_path = self._store.path(digest)
         try:
-            if final_path.exists():
+            if os.path.exists(final_path):
                 self._close_file()  # and close() removes the copy
             else:
                 self._publish(final_path)
@@ -131,7 +130,7 @@ class BlobWriter(io.RawIOBase):
         self.committed = BlobInfo(digest, self.size)
         return self.committed
 
-    def _publish(self, final_path: Path) -> None:
+    def _publish(self, final_path: str) -> None:
         """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
         from dockpy.layers.durability import fsync_directory
 
@@ -140,7 +139,7 @@ class BlobWriter(io.RawIOBase):
         self._close_file()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)
-        fsync_directory(final_path.parent)
+        fsync_directory(os.path.dirname(final_path))
 
     def _close_file(self) -> None:
         """Close the temporary file, once no thread syncs it any more."""
@@ -153,15 +152,15 @@ class BlobWriter(io.RawIOBase):
         """Discard the temporary file unless the blob was committed."""
         self._close_file()
         with contextlib.suppress(FileNotFoundError):
-            self._temp_path.unlink()
+            os.unlink(self._temp_path)
         super().close()
 
 
-def _create_ingest_file(directory: Path) -> tuple[int, Path]:
+def _create_ingest_file(directory: str) -> tuple[int, str]:
     """A new empty file for a blob being written, as ``tempfile.mkstemp`` makes one
     (a random name, ``O_EXCL``, mode 0600) without importing tempfile, random and shutil."""
     while True:
-        path = directory / f"{INGEST_PREFIX}{os.urandom(8).hex()}"
+        path = os.path.join(directory, f"{INGEST_PREFIX}{os.urandom(8).hex()}")
         try:
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
         except FileExistsError:
@@ -171,7 +170,7 @@ def _create_ingest_file(directory: Path) -> tuple[int, Path]:
 class VerifyingReader(io.RawIOBase):
     """Reads a blob and raises ``IntegrityError`` at end of file if its digest is wrong."""
 
-    def __init__(self, path: Path, digest: Digest):
+    def __init__(self, path: str, digest: Digest):
         super().__init__()
         self._file = open(path, "rb")
         self._digest = digest
@@ -202,16 +201,18 @@ class ContentStore:
 
     def __init__(self, root: StorageRoot):
         self.root = root.create()
+        self._directory = root.join(BLOBS, "sha256")
 
-    def path(self, digest: Digest) -> Path:
-        return self.root.blobs / "sha256" / Digest(digest).hex
+    def path(self, digest: Digest) -> str:
+        """The blob's file (a str: ``commit`` starts its layer without importing pathlib)."""
+        return os.path.join(self._directory, Digest(digest).hex)
 
     def has(self, digest: Digest) -> bool:
-        return self.path(digest).exists()
+        return os.path.exists(self.path(digest))
 
     def info(self, digest: Digest) -> BlobInfo:
         try:
-            return BlobInfo(Digest(digest), self.path(digest).stat().st_size)
+            return BlobInfo(Digest(digest), os.stat(self.path(digest)).st_size)
         except FileNotFoundError:
             raise NotFoundError(f"blob {digest} not found") from None
 
@@ -225,12 +226,12 @@ class ContentStore:
         try:
             blob = BlobWriter(self, expected, expected_size)
         except OSError as error:
-            raise StoreError(f"create temporary blob in {self.root.tmp}: {error.strerror or error}") from error
+            raise StoreError(f"create temporary blob in {self.root.join(TMP)}: {error.strerror or error}") from error
         try:
             yield blob
         except OSError as error:
             if error.errno == errno.ENOSPC:
-                raise StoreError(f"write blob: no space left on device ({self.root.path})") from error
+                raise StoreError(f"write blob: no space left on device ({self.root.directory})") from error
             raise
         finally:
             blob.close()
@@ -280,8 +281,7 @@ class ContentStore:
 
     def walk(self) -> Iterator[BlobInfo]:
         """Every stored blob, in no particular order; files not named like a digest are skipped (fsck reports them)."""
-        directory = self.root.blobs / "sha256"
-        with os.scandir(directory) as entries:
+        with os.scandir(self._directory) as entries:
             for entry in entries:
                 if entry.is_file() and _HEX_DIGEST.fullmatch(entry.name):
                     yield BlobInfo(Digest.from_hex(entry.name), entry.stat().st_size)
@@ -289,8 +289,9 @@ class ContentStore:
     def delete(self, digest: Digest) -> None:
         """Remove a blob. Only garbage collection calls this, under its lock."""
         with contextlib.suppress(FileNotFoundError):
-            self.path(digest).unlink()
+            os.unlink(self.path(digest))
 
-    def stale_ingests(self) -> Iterator[Path]:
+    def stale_ingests(self) -> list[str]:
         """Temporary files of writes that never committed (crashed processes)."""
-        return self.root.tmp.glob(INGEST_PREFIX + "*")
+        with os.scandir(self.root.join(TMP)) as entries:
+            return [entry.path for entry in entries if entry.name.startswith(INGEST_PREFIX)]

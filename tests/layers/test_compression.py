@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import tarfile
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -207,9 +208,9 @@ def test_open_layer_gives_the_uncompressed_tar_whatever_the_compression(store, t
 def test_applying_a_corrupt_blob_raises_an_integrity_error(store, tree, tmp_path):
     blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
     other = commit_layer(store, lambda out: out.write(build_tar((member("f"), b"other"))), Compression.ZSTD)
-    path = store.path(blob.digest)
+    path = Path(store.path(blob.digest))
     os.chmod(path, 0o644)
-    path.write_bytes(store.path(other.digest).read_bytes())  # valid zstd, wrong content
+    path.write_bytes(Path(store.path(other.digest)).read_bytes())  # valid zstd, wrong content
     (tmp_path / "t").mkdir()
     with pytest.raises(IntegrityError, match="corrupt"):
         with open_layer(store, blob.digest) as layer:
