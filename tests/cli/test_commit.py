@@ -6,7 +6,7 @@ zstandard package imports), so zstandard's backend is loaded before the
 layer's thread starts, and the one module that thread imports itself
 (``dockpy.layers.durability``, at its first MiB written) shares nothing with
 what the main thread imports meanwhile. Nothing on the way loads ctypes,
-``platform`` or ``typing``.
+``platform``, ``typing`` or ``pathlib``.
 """
 
 from tests.import_budget import slow_modules_imported
@@ -33,6 +33,6 @@ def test_what_a_commit_imports_beside_its_layer_is_not_what_the_layers_thread_im
     assert slow_modules_imported(BESIDE_THE_LAYER, layers_thread) == []
 
 
-def test_nothing_a_commit_imports_loads_ctypes_platform_or_typing():
+def test_nothing_a_commit_imports_loads_ctypes_platform_typing_or_pathlib():
     everything = (*BEFORE_THE_LAYER, *BESIDE_THE_LAYER, "dockpy.layers.durability", "dockpy.layers.zstd_backend")
-    assert slow_modules_imported(everything, ("ctypes", "dockpy.linux", "platform", "typing")) == []
+    assert slow_modules_imported(everything, ("ctypes", "dockpy.linux", "platform", "typing", "pathlib")) == []
