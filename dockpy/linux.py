@@ -130,18 +130,6 @@ def pivot_root(new_root: str | os.PathLike, put_old: str | os.PathLike) -> None:
     _check(result, "pivot_root", new_root)
 
 
-SYNC_FILE_RANGE_WRITE = 0x2
-
-
-def sync_file_range(fd: int, offset: int, nbytes: int, flags: int = SYNC_FILE_RANGE_WRITE) -> None:
-    """sync_file_range(2); with the default flag, start writing a range back to disk without waiting.
-
-    Big blobs use it as they are written, so the fsync that commits them has little left to do.
-    """
-    result = _libc.sync_file_range(fd, ctypes.c_int64(offset), ctypes.c_int64(nbytes), ctypes.c_uint(flags))
-    _check(result, "sync_file_range")
-
-
 def mount_filesystem(fstype: str, target: str | os.PathLike, options: list[tuple[str, str | None]]) -> None:
     """Mount with the new mount API: one ``fsconfig`` call per option.
 
@@ -238,12 +226,3 @@ def set_interface_up(name: str) -> None:
 def set_parent_death_signal(signal_number: int) -> None:
     """prctl(PR_SET_PDEATHSIG): the kernel sends ``signal_number`` to this process when its parent dies."""
     prctl(PR_SET_PDEATHSIG, signal_number)
-
-
-def fsync_directory(directory: str | os.PathLike) -> None:
-    """fsync(2) on a directory, so a rename or a new entry in it survives a crash."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from dockpy import linux
 from dockpy.errors import IntegrityError, NotFoundError, StoreError, UnsafeArchiveError
 from dockpy.layers.content import COPY_CHUNK, INGEST_PREFIX, BlobInfo, ContentStore
 from dockpy.layers.digests import Digest
+from dockpy.layers.durability import fsync_directory
 from dockpy.root import StorageRoot
 
 
@@ -93,7 +93,7 @@ class StagingStore:
                 _rename(self.content.path(digest), self.store.path(digest))
                 published = True
         if published:
-            linux.fsync_directory(self.store.root.blobs / "sha256")
+            fsync_directory(self.store.root.blobs / "sha256")
 
 
 def _verify_stream(data: BinaryIO, expected: Digest, size: int) -> BlobInfo:

@@ -25,7 +25,6 @@ import os
 import stat
 from collections import namedtuple
 from collections.abc import Sequence
-from pathlib import Path
 
 from dockpy.layers.layerstack import LayerEntry, LayerStack, View, child_path, scan_layer_directory, walk_merged
 
@@ -33,7 +32,7 @@ ADDED, CHANGED, DELETED = "A", "C", "D"
 
 # Overlay mount options that make an upper dir more than a plain diff, and the module defaults for them.
 _REDIRECTING_OPTIONS = {"redirect_dir": "on", "metacopy": "on"}
-_OVERLAY_PARAMETERS = Path("/sys/module/overlay/parameters")
+_OVERLAY_PARAMETERS = "/sys/module/overlay/parameters"
 
 
 class Change(namedtuple("Change", "kind path")):
@@ -64,7 +63,7 @@ def list_changes(
     if mountpoint is None or not redirects_or_metacopy_in_effect(mountpoint):
         walk = _UpperWalk(lower)
         try:
-            walk.directory(Path(upper_dir), "/", lower.root(), hides_lower=False)
+            walk.directory(os.fspath(upper_dir), "/", lower.root(), hides_lower=False)
             return _sorted(walk.changes)
         except _TreeComparisonNeeded:
             pass
@@ -121,16 +120,16 @@ class _UpperWalk:
         self.lower = lower
         self.changes: list[Change] = []
 
-    def directory(self, directory: Path, path: str, below: View | None, *, hides_lower: bool) -> bool:
+    def directory(self, directory: str, path: str, below: View | None, *, hides_lower: bool) -> bool:
         """Record the changes in the upper ``directory`` (the lower ``below``); True if any."""
         start = len(self.changes)
         names = set()
         for entry in scan_layer_directory(directory):
             if entry.redirect is not None or entry.is_metacopy:
                 raise _TreeComparisonNeeded(entry.path)
-            names.add(entry.path.name)
-            old = self.lower.lookup(below, entry.path.name) if below is not None else None
-            self.entry(entry, child_path(path, entry.path.name), old if old and old.exists else None, hides_lower)
+            names.add(entry.name)
+            old = self.lower.lookup(below, entry.name) if below is not None else None
+            self.entry(entry, child_path(path, entry.name), old if old and old.exists else None, hides_lower)
         if hides_lower and below is not None:
             hidden = (v for v in self.lower.children(below) if v.exists and v.name not in names)
             self.changes += [Change(DELETED, view.path) for view in hidden]
@@ -207,6 +206,7 @@ def _overlay_mount_options(mountpoint: str) -> dict[str, str]:
 
 def _module_default(option: str) -> bool:
     try:
-        return (_OVERLAY_PARAMETERS / option).read_text().strip() == "Y"
+        with open(os.path.join(_OVERLAY_PARAMETERS, option), encoding="ascii") as parameter:
+            return parameter.read().strip() == "Y"
     except OSError:
         return False

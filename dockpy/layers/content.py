@@ -19,18 +19,17 @@ import os
 import re
 from collections import namedtuple
 from collections.abc import Iterator
-from pathlib import Path
 
 from dockpy.errors import IntegrityError, NotFoundError, StoreError
 from dockpy.layers.digests import Digest
-from dockpy.root import StorageRoot
+from dockpy.root import BLOBS, TMP, StorageRoot
 
 INGEST_PREFIX = "ingest-"
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 COPY_CHUNK = 1 << 20
-# A blob's bytes are sent to disk every this many bytes while it is written,
-# so committing a big blob does not wait for all of it at the final fsync.
-WRITEBACK_CHUNK = 4 << 20
+# Once a blob holds this many bytes, and again after each as many more, a thread
+# syncs them while the rest is written (durability.py), so its final fsync waits for little.
+WRITEBACK_CHUNK = 1 << 20
 
 
 class BlobInfo(namedtuple("BlobInfo", "digest size")):
@@ -50,8 +49,9 @@ class BlobWriter(io.RawIOBase):
         self._hash = hashlib.sha256()
         self.size = 0
         self._written_back = 0
+        self._writeback = None  # a BackgroundDataSync, once the blob is big enough to need one
         self._synced_size: int | None = None
-        fd, self._temp_path = _create_ingest_file(store.root.tmp)
+        fd, self._temp_path = _create_ingest_file(store.root.join(TMP))
         self._file = os.fdopen(fd, "wb")
         self.committed: BlobInfo | None = None
 
@@ -78,11 +78,12 @@ class BlobWriter(io.RawIOBase):
         self._synced_size = None
 
     def _start_writeback(self) -> None:
-        from dockpy import linux  # here: readers of blobs (push) start without ctypes
+        from dockpy.layers.durability import BackgroundDataSync  # here: small blobs need no thread
 
         self._file.flush()
-        with contextlib.suppress(OSError):  # only a hint: the fsync in commit() is what counts
-            linux.sync_file_range(self._file.fileno(), self._written_back, self.size - self._written_back)
+        if self._writeback is None:
+            self._writeback = BackgroundDataSync(self._file.fileno())
+        self._writeback.request()
         self._written_back = self.size
 
     def sync(self) -> None:
@@ -91,9 +92,16 @@ class BlobWriter(io.RawIOBase):
         A writer on another thread calls this, so the fsync (the slow part of a
         big blob) overlaps with whatever its caller does before committing.
         """
+        self._stop_writeback()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._synced_size = self.size
+
+    def _stop_writeback(self) -> None:
+        """Wait for the writeback thread to end; raises what its syncs met (this fsync might not see it)."""
+        writeback, self._writeback = self._writeback, None
+        if writeback is not None:
+            writeback.finish()
 
     @property
     def digest(self) -> Digest:
@@ -113,8 +121,8 @@ class BlobWriter(io.RawIOBase):
             raise IntegrityError(f"blob {digest} size mismatch: expected {self._expected_size}, got {self.size} bytes")
         final_path = self._store.path(digest)
         try:
-            if final_path.exists():
-                self._file.close()  # and close() removes the copy
+            if os.path.exists(final_path):
+                self._close_file()  # and close() removes the copy
             else:
                 self._publish(final_path)
         except OSError as error:
@@ -122,31 +130,37 @@ class BlobWriter(io.RawIOBase):
         self.committed = BlobInfo(digest, self.size)
         return self.committed
 
-    def _publish(self, final_path: Path) -> None:
+    def _publish(self, final_path: str) -> None:
         """fsync, then rename into place, then fsync the directory: the blob survives a crash once visible."""
-        from dockpy import linux
+        from dockpy.layers.durability import fsync_directory
 
         if self._synced_size != self.size:
             self.sync()
-        self._file.close()
+        self._close_file()
         os.chmod(self._temp_path, 0o444)
         os.rename(self._temp_path, final_path)
-        linux.fsync_directory(final_path.parent)
+        fsync_directory(os.path.dirname(final_path))
+
+    def _close_file(self) -> None:
+        """Close the temporary file, once no thread syncs it any more."""
+        with contextlib.suppress(OSError):  # the blob was synced since, or is dropped: its errors tell nothing
+            self._stop_writeback()
+        if not self._file.closed:
+            self._file.close()
 
     def close(self) -> None:
         """Discard the temporary file unless the blob was committed."""
-        if not self._file.closed:
-            self._file.close()
+        self._close_file()
         with contextlib.suppress(FileNotFoundError):
-            self._temp_path.unlink()
+            os.unlink(self._temp_path)
         super().close()
 
 
-def _create_ingest_file(directory: Path) -> tuple[int, Path]:
+def _create_ingest_file(directory: str) -> tuple[int, str]:
     """A new empty file for a blob being written, as ``tempfile.mkstemp`` makes one
     (a random name, ``O_EXCL``, mode 0600) without importing tempfile, random and shutil."""
     while True:
-        path = directory / f"{INGEST_PREFIX}{os.urandom(8).hex()}"
+        path = os.path.join(directory, f"{INGEST_PREFIX}{os.urandom(8).hex()}")
         try:
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
         except FileExistsError:
@@ -156,7 +170,7 @@ def _create_ingest_file(directory: Path) -> tuple[int, Path]:
 class VerifyingReader(io.RawIOBase):
     """Reads a blob and raises ``IntegrityError`` at end of file if its digest is wrong."""
 
-    def __init__(self, path: Path, digest: Digest):
+    def __init__(self, path: str, digest: Digest):
         super().__init__()
         self._file = open(path, "rb")
         self._digest = digest
@@ -187,16 +201,18 @@ class ContentStore:
 
     def __init__(self, root: StorageRoot):
         self.root = root.create()
+        self._directory = root.join(BLOBS, "sha256")
 
-    def path(self, digest: Digest) -> Path:
-        return self.root.blobs / "sha256" / Digest(digest).hex
+    def path(self, digest: Digest) -> str:
+        """The blob's file (a str: ``commit`` starts its layer without importing pathlib)."""
+        return os.path.join(self._directory, Digest(digest).hex)
 
     def has(self, digest: Digest) -> bool:
-        return self.path(digest).exists()
+        return os.path.exists(self.path(digest))
 
     def info(self, digest: Digest) -> BlobInfo:
         try:
-            return BlobInfo(Digest(digest), self.path(digest).stat().st_size)
+            return BlobInfo(Digest(digest), os.stat(self.path(digest)).st_size)
         except FileNotFoundError:
             raise NotFoundError(f"blob {digest} not found") from None
 
@@ -210,12 +226,12 @@ class ContentStore:
         try:
             blob = BlobWriter(self, expected, expected_size)
         except OSError as error:
-            raise StoreError(f"create temporary blob in {self.root.tmp}: {error.strerror or error}") from error
+            raise StoreError(f"create temporary blob in {self.root.join(TMP)}: {error.strerror or error}") from error
         try:
             yield blob
         except OSError as error:
             if error.errno == errno.ENOSPC:
-                raise StoreError(f"write blob: no space left on device ({self.root.path})") from error
+                raise StoreError(f"write blob: no space left on device ({self.root.directory})") from error
             raise
         finally:
             blob.close()
@@ -265,8 +281,7 @@ class ContentStore:
 
     def walk(self) -> Iterator[BlobInfo]:
         """Every stored blob, in no particular order; files not named like a digest are skipped (fsck reports them)."""
-        directory = self.root.blobs / "sha256"
-        with os.scandir(directory) as entries:
+        with os.scandir(self._directory) as entries:
             for entry in entries:
                 if entry.is_file() and _HEX_DIGEST.fullmatch(entry.name):
                     yield BlobInfo(Digest.from_hex(entry.name), entry.stat().st_size)
@@ -274,8 +289,9 @@ class ContentStore:
     def delete(self, digest: Digest) -> None:
         """Remove a blob. Only garbage collection calls this, under its lock."""
         with contextlib.suppress(FileNotFoundError):
-            self.path(digest).unlink()
+            os.unlink(self.path(digest))
 
-    def stale_ingests(self) -> Iterator[Path]:
+    def stale_ingests(self) -> list[str]:
         """Temporary files of writes that never committed (crashed processes)."""
-        return self.root.tmp.glob(INGEST_PREFIX + "*")
+        with os.scandir(self.root.join(TMP)) as entries:
+            return [entry.path for entry in entries if entry.name.startswith(INGEST_PREFIX)]

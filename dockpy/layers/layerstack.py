@@ -23,7 +23,6 @@ import os
 import stat
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 # overlayfs keeps its private attributes under one of these, depending on the mount's userxattr option.
 OVERLAY_XATTR_NAMESPACES = ("trusted.overlay.", "user.overlay.")
@@ -78,7 +77,7 @@ def mark_opaque(directory: str | os.PathLike) -> None:
 
 
 class LayerEntry(namedtuple("LayerEntry", "path stat overlay")):
-    """One directory entry as one layer stores it: its ``path`` (a Path), ``lstat`` result and overlay xattrs.
+    """One directory entry as one layer stores it: its ``path`` (a str), ``lstat`` result and overlay xattrs.
 
     ``overlay`` maps an xattr name without its namespace (``opaque``) to its
     value. The records here are namedtuples, not dataclasses: ``dockpy diff``
@@ -88,7 +87,7 @@ class LayerEntry(namedtuple("LayerEntry", "path stat overlay")):
     __slots__ = ()
 
     @classmethod
-    def read(cls, path: Path) -> LayerEntry | None:
+    def read(cls, path: str) -> LayerEntry | None:
         """The entry at ``path``, or None when the layer does not hold it."""
         try:
             status = os.lstat(path)
@@ -97,6 +96,10 @@ class LayerEntry(namedtuple("LayerEntry", "path stat overlay")):
         # Only directories and regular files carry opaque, redirect or metacopy marks.
         marked = stat.S_ISDIR(status.st_mode) or stat.S_ISREG(status.st_mode)
         return cls(path, status, overlay_xattrs(path) if marked else {})
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
 
     @property
     def is_dir(self) -> bool:
@@ -121,15 +124,16 @@ class LayerEntry(namedtuple("LayerEntry", "path stat overlay")):
         return "metacopy" in self.overlay
 
 
-def scan_layer_directory(directory: Path) -> list[LayerEntry]:
+def scan_layer_directory(directory: str | os.PathLike) -> list[LayerEntry]:
     """The entries of one layer's ``directory``, sorted by name (whiteouts included)."""
     with os.scandir(directory) as listing:
         names = sorted(entry.name for entry in listing)
-    return [entry for entry in map(LayerEntry.read, (directory / n for n in names)) if entry is not None]
+    paths = (os.path.join(directory, name) for name in names)
+    return [entry for entry in map(LayerEntry.read, paths) if entry is not None]
 
 
 # A place to look for a path: (index of the layer in the stack, path on disk).
-Location = tuple[int, Path]
+Location = tuple[int, str]
 
 
 class View(namedtuple("View", "path entry layers data hides_below", defaults=((), None, False))):
@@ -143,7 +147,7 @@ class View(namedtuple("View", "path entry layers data hides_below", defaults=(()
     the merge here (an opaque mark, a whiteout, a redirect, a file over a
     directory), so layers under the whole stack would not show through.
     ``path`` is absolute within the stack (``/etc/hosts``), ``entry`` a
-    ``LayerEntry``, ``layers`` a tuple of ``Location``, ``data`` a Path or None.
+    ``LayerEntry``, ``layers`` a tuple of ``Location``, ``data`` a str or None.
     """
 
     __slots__ = ()
@@ -170,7 +174,7 @@ class LayerStack:
     """Overlay-form layer directories, top-most first, read as one merged tree."""
 
     def __init__(self, layers: Sequence[str | os.PathLike]):
-        self.layers = tuple(Path(layer) for layer in layers)
+        self.layers = tuple(os.fspath(layer) for layer in layers)
 
     def root(self) -> View | None:
         """The merged root directory (None for an empty stack)."""
@@ -178,7 +182,7 @@ class LayerStack:
 
     def lookup(self, parent: View, name: str) -> View | None:
         """``name`` inside the merged directory ``parent``: a View (maybe a whiteout) or None."""
-        return self._resolve(child_path(parent.path, name), [(i, d / name) for i, d in parent.layers])
+        return self._resolve(child_path(parent.path, name), [(i, os.path.join(d, name)) for i, d in parent.layers])
 
     def children(self, parent: View) -> list[View]:
         """Everything the merged directory ``parent`` holds, whiteouts included, sorted by name."""
@@ -221,7 +225,7 @@ class LayerStack:
             below = below[:position] + self._follow_redirect(lower, index, below[position:])
         return View(path, entry, tuple(merged), hides_below=stopped or redirected)
 
-    def _file_data(self, entry: LayerEntry, below: list[Location]) -> Path | None:
+    def _file_data(self, entry: LayerEntry, below: list[Location]) -> str | None:
         """Where a file's bytes live: itself, or for a metacopy file the first full copy below."""
         if not entry.is_metacopy:
             return entry.path if stat.S_ISREG(entry.stat.st_mode) else None
@@ -238,8 +242,8 @@ class LayerStack:
             return below
         if target.startswith("/"):
             relative = target.lstrip("/")
-            return [(i, self.layers[i] / relative) for i in range(index + 1, len(self.layers))]
-        return [(i, location.parent / target) for i, location in below]
+            return [(i, os.path.join(self.layers[i], relative)) for i in range(index + 1, len(self.layers))]
+        return [(i, os.path.join(os.path.dirname(location), target)) for i, location in below]
 
 
 def walk_merged(stack: LayerStack, directory: View) -> Iterable[View]:

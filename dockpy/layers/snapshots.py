@@ -56,8 +56,8 @@ from collections import namedtuple
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from dockpy import linux
 from dockpy.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from dockpy.layers.durability import fsync_directory
 from dockpy.layers.mounts import OVERLAY_MAX_LOWER_LAYERS, Mount
 from dockpy.metadata import MetadataConnection, ensure_schema, open_database, transaction
 from dockpy.root import SNAPSHOTS, TMP, StorageRoot
@@ -281,7 +281,7 @@ class Snapshotter:
             (path / "fs").mkdir(mode=0o755)
             if kind == Kind.ACTIVE:
                 (path / "work").mkdir(mode=0o711)
-            linux.fsync_directory(self.root.snapshots)
+            fsync_directory(self.root.snapshots)
         except OSError as error:
             _remove_tree(path, ignore_errors=True)
             raise StoreError(f"create snapshot directory {path}: {error.strerror}") from error

@@ -25,14 +25,18 @@ does not describe its changes by itself; such an entry raises
 
 Speed: headers are built here from bytes templates (``tarfile`` costs ~25 µs
 an entry), small entries are batched into ~1 MiB writes, and big files are
-copied in 4 MiB reads. Every buffer given to ``out.write`` is new and never
-touched again, so ``out`` may keep it (``BackgroundWriter`` does).
+copied in 4 MiB reads, each into fresh memory backed by huge pages where the
+kernel gives them (``_read_into_new_buffer``). Every buffer given to
+``out.write`` is new and never touched again, so ``out`` may keep it
+(``BackgroundWriter`` does); a big file's chunks are memoryviews.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
+import mmap
 import os
 import stat
 from collections.abc import Mapping
@@ -228,7 +232,7 @@ class _LayerTarWriter:
         remaining = size
         while remaining:
             # A new buffer each time: ``out`` may hold on to what it was given (see BackgroundWriter).
-            chunk = os.read(fd, min(remaining, BIG_FILE_CHUNK))
+            chunk = _read_into_new_buffer(fd, min(remaining, BIG_FILE_CHUNK))
             if not chunk:
                 raise _changed_while_reading(path, size)
             self._out.write(chunk)
@@ -263,6 +267,22 @@ class _LayerTarWriter:
         if self._pending:
             self._out.write(self._pending)
             self._pending = bytearray()
+
+
+def _read_into_new_buffer(fd: int, size: int) -> memoryview:
+    """Up to ``size`` bytes read from ``fd`` into new memory, in huge pages if the kernel has them to give.
+
+    Fresh memory costs a page fault per page on first touch, and a fault is
+    slow in a VM (3-30 µs on this one): the tar of a 10 MiB file read into
+    ``os.read``'s buffers faulted 2,569 times and took 12 ms of CPU; in 2 MiB
+    pages (``MADV_HUGEPAGE``, which transparent huge pages honour in their
+    default ``madvise`` mode) it faults 9 times and takes 5 ms. Without huge
+    pages this is an ordinary private anonymous mapping, no worse than malloc's.
+    """
+    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # shared memory gets no huge pages
+    with contextlib.suppress(OSError):  # a kernel built without transparent huge pages refuses the advice
+        buffer.madvise(mmap.MADV_HUGEPAGE)
+    return memoryview(buffer)[: os.readv(fd, [buffer])]
 
 
 def _ustar_block(name, mode, uid, gid, size, mtime, typeflag, linkname=b"", device=0) -> bytes:

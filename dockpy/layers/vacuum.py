@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from pathlib import Path
 
 from dockpy.layers.layerstack import LayerEntry, LayerStack, View, child_path, scan_layer_directory, user_xattrs
 
@@ -36,16 +35,16 @@ def vacuum(upper_dir: str | os.PathLike, lower_dirs: Sequence[str | os.PathLike]
     """
     lower = LayerStack(lower_dirs)
     removed: list[str] = []
-    _vacuum_directory(lower, Path(upper_dir), "/", lower.root(), removed)
+    _vacuum_directory(lower, os.fspath(upper_dir), "/", lower.root(), removed)
     return sorted(removed)
 
 
-def _vacuum_directory(lower: LayerStack, directory: Path, path: str, below: View | None, removed: list) -> None:
+def _vacuum_directory(lower: LayerStack, directory: str, path: str, below: View | None, removed: list) -> None:
     for entry in scan_layer_directory(directory):
         if entry.redirect is not None or entry.is_metacopy:
             continue
-        entry_path = child_path(path, entry.path.name)
-        old = lower.lookup(below, entry.path.name) if below is not None else None
+        entry_path = child_path(path, entry.name)
+        old = lower.lookup(below, entry.name) if below is not None else None
         old = old if old is not None and old.exists else None
         if entry.is_dir:
             # Below an opaque directory nothing shows through, so only its whiteouts can go.
@@ -60,7 +59,7 @@ def _redundant(entry: LayerEntry, old: View | None) -> bool:
         return old is None
     if old is None or entry.is_opaque:
         return False
-    if entry.is_dir and any(entry.path.iterdir()):
+    if entry.is_dir and os.listdir(entry.path):
         return False
     return _identical(entry, old)
 
@@ -82,7 +81,7 @@ def _identical(entry: LayerEntry, old: View) -> bool:
     return True
 
 
-def _same_bytes(first: Path, second: Path) -> bool:
+def _same_bytes(first: str, second: str) -> bool:
     with open(first, "rb") as a, open(second, "rb") as b:
         while True:
             chunk = a.read(_CHUNK)

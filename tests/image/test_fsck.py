@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from pathlib import Path
 
 from dockpy.image.fsck import check_store
 from dockpy.layers.snapshots import Snapshotter
@@ -15,7 +16,7 @@ def tagged_image(store, files=None):
 
 
 def overwrite(store, digest, data: bytes):
-    path = store.content.path(digest)
+    path = Path(store.content.path(digest))
     os.chmod(path, 0o644)
     path.write_bytes(data)
 

@@ -1,6 +1,7 @@
 """Garbage collection keeps everything any revision, container or cache entry reaches, and nothing else."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -129,7 +130,7 @@ def test_gc_stops_before_deleting_anything_when_a_reachable_manifest_is_unreadab
     image_store.add_revision("app", image, operation="import")
     loose = image_store.content.put_bytes(b"loose")
     os.chmod(image_store.content.path(image.manifest_digest), 0o644)
-    image_store.content.path(image.manifest_digest).write_bytes(b"{}")
+    Path(image_store.content.path(image.manifest_digest)).write_bytes(b"{}")
     with pytest.raises(IntegrityError, match="nothing was deleted"):
         collect_garbage(image_store)
     assert image_store.content.has(loose.digest)

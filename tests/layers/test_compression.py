@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import tarfile
+from pathlib import Path
 
 import pytest
 import zstandard
@@ -106,6 +107,13 @@ def test_a_big_compressible_tar_is_compressed_by_zstds_workers(store, tree, monk
     assert store.read_bytes(blob.digest) == multithreaded
 
 
+def test_a_big_compressible_file_read_in_chunks_goes_whole_to_zstds_workers(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
+    tree = one_file_tree(tmp_path, b"a compressible line of a big file\n" * 200_000)  # 6.6 MiB: two chunks read
+    blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
+    assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=2)
+
+
 def test_a_big_incompressible_tar_is_compressed_by_one_thread(store, tmp_path, monkeypatch):
     monkeypatch.setattr(compression, "SMALL_TAR_SIZE", 64 << 10)
     tree = one_file_tree(tmp_path, pseudo_random_bytes(8 << 20))  # (smaller, workers write what one thread writes)
@@ -200,9 +208,9 @@ def test_open_layer_gives_the_uncompressed_tar_whatever_the_compression(store, t
 def test_applying_a_corrupt_blob_raises_an_integrity_error(store, tree, tmp_path):
     blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
     other = commit_layer(store, lambda out: out.write(build_tar((member("f"), b"other"))), Compression.ZSTD)
-    path = store.path(blob.digest)
+    path = Path(store.path(blob.digest))
     os.chmod(path, 0o644)
-    path.write_bytes(store.path(other.digest).read_bytes())  # valid zstd, wrong content
+    path.write_bytes(Path(store.path(other.digest)).read_bytes())  # valid zstd, wrong content
     (tmp_path / "t").mkdir()
     with pytest.raises(IntegrityError, match="corrupt"):
         with open_layer(store, blob.digest) as layer:

@@ -1,7 +1,9 @@
 """The content store: atomic, verified, idempotent blobs."""
 
+import errno
 import io
 import os
+from pathlib import Path
 
 import pytest
 
@@ -29,9 +31,9 @@ def test_putting_existing_content_again_is_a_no_op(storage_root):
 def test_storing_existing_content_again_keeps_the_stored_file_and_leaves_no_temporary(storage_root):
     store = ContentStore(storage_root)
     first = store.put_bytes(b"same bytes")
-    inode = store.path(first.digest).stat().st_ino
+    inode = os.stat(store.path(first.digest)).st_ino
     store.put_bytes(b"same bytes")
-    assert store.path(first.digest).stat().st_ino == inode
+    assert os.stat(store.path(first.digest)).st_ino == inode
     assert list(store.stale_ingests()) == []
 
 
@@ -62,7 +64,7 @@ def test_a_stream_longer_than_declared_is_refused_early(storage_root):
 def test_corruption_on_disk_is_detected_on_read(storage_root):
     store = ContentStore(storage_root)
     info = store.put_bytes(b"important")
-    path = store.path(info.digest)
+    path = Path(store.path(info.digest))
     os.chmod(path, 0o644)
     path.write_bytes(b"importanT")
     with pytest.raises(IntegrityError, match="corrupt"):
@@ -122,3 +124,37 @@ def test_chain_id_follows_the_oci_definition():
     chain = chain_ids([a, b])
     assert chain[0] == a
     assert chain[1] == ChainID.of_bytes(f"{a} {b}".encode())
+
+
+def test_a_failed_background_writeback_fails_the_commit_and_stores_nothing(storage_root, monkeypatch):
+    import threading
+
+    from dockpy.errors import StoreError
+    from dockpy.layers.content import WRITEBACK_CHUNK
+
+    failed = threading.Event()
+
+    def failing_fdatasync(fd):
+        failed.set()
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing_fdatasync)
+    store = ContentStore(storage_root)
+    with pytest.raises(StoreError, match="Input/output error"), store.writer() as blob:
+        blob.write(b"x" * (WRITEBACK_CHUNK + 1))
+        assert failed.wait(10)  # the writeback thread met the error; the final fsync would not see it
+        blob.commit()
+    assert list(store.walk()) == []
+    assert list(store.stale_ingests()) == []
+
+
+def test_a_blob_dropped_after_writeback_started_leaves_no_thread_and_no_file(storage_root):
+    import threading
+
+    from dockpy.layers.content import WRITEBACK_CHUNK
+
+    store = ContentStore(storage_root)
+    with store.writer() as blob:
+        blob.write(b"x" * (WRITEBACK_CHUNK * 2))
+    assert [thread for thread in threading.enumerate() if thread.name == "dockpy-blob-writeback"] == []
+    assert list(store.stale_ingests()) == []

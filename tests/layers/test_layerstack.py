@@ -1,6 +1,7 @@
 """``LayerStack``: one path resolved through overlay-form layers, as overlayfs resolves it."""
 
 import os
+from pathlib import Path
 
 from dockpy.layers.layerstack import LayerStack, walk_merged
 from tests.conftest import requires_root
@@ -20,7 +21,7 @@ def visible(stack):
 def test_the_top_most_layer_holding_a_path_wins(tmp_path):
     stack = stack_of(tmp_path, {"f": "top"}, {"f": "bottom", "g": "g"})
     views = visible(stack)
-    assert views["/f"].data.read_text() == "top" and "/g" in views
+    assert Path(views["/f"].data).read_text() == "top" and "/g" in views
 
 
 def test_a_whiteout_removes_the_path_from_the_layers_below(tmp_path):
@@ -56,24 +57,24 @@ def test_a_missing_path_is_none(tmp_path):
 
 def test_a_redirected_directory_continues_at_its_old_path(tmp_path):
     stack = stack_of(tmp_path, {"new": DIR, "old": WHITEOUT}, {"old/x": "x", "old": DIR})
-    os.setxattr(stack.layers[0] / "new", "trusted.overlay.redirect", b"old")
+    os.setxattr(os.path.join(stack.layers[0], "new"), "trusted.overlay.redirect", b"old")
     assert sorted(visible(stack)) == ["/new", "/new/x"]
 
 
 def test_an_absolute_redirect_continues_from_the_layer_root(tmp_path):
     stack = stack_of(tmp_path, {"b/moved": DIR}, {"a/deep/x": "x", "b": DIR})
-    os.setxattr(stack.layers[0] / "b/moved", "trusted.overlay.redirect", b"/a/deep")
+    os.setxattr(os.path.join(stack.layers[0], "b/moved"), "trusted.overlay.redirect", b"/a/deep")
     assert "/b/moved/x" in visible(stack)
 
 
 def test_a_metacopy_file_takes_its_bytes_from_below(tmp_path):
     stack = stack_of(tmp_path, {"f": ""}, {"f": "real bytes"})
-    os.setxattr(stack.layers[0] / "f", "trusted.overlay.metacopy", b"")
+    os.setxattr(os.path.join(stack.layers[0], "f"), "trusted.overlay.metacopy", b"")
     view = stack.lookup(stack.root(), "f")
-    assert view.entry.path == stack.layers[0] / "f" and view.data.read_text() == "real bytes"
+    assert view.entry.path == os.path.join(stack.layers[0], "f") and Path(view.data).read_text() == "real bytes"
 
 
 def test_an_empty_file_with_the_whiteout_xattr_is_a_whiteout(tmp_path):
     stack = stack_of(tmp_path, {"f": ""}, {"f": "below"})
-    os.setxattr(stack.layers[0] / "f", "trusted.overlay.whiteout", b"")
+    os.setxattr(os.path.join(stack.layers[0], "f"), "trusted.overlay.whiteout", b"")
     assert not stack.lookup(stack.root(), "f").exists

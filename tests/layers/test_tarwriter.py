@@ -235,3 +235,20 @@ def test_a_missing_source_directory_is_a_store_error(tmp_path):
 
     with pytest.raises(StoreError, match="missing"):
         layer_tar(tmp_path / "missing")
+
+
+def test_a_file_bigger_than_one_read_reaches_the_output_whole_in_buffers_never_reused(tmp_path):
+    from dockpy.layers.tarwriter import BIG_FILE_CHUNK
+
+    data = os.urandom(2 * BIG_FILE_CHUNK + 1000)
+    (tmp_path / "big").write_bytes(data)
+    kept = []
+
+    class KeepingOutput:  # keeps what it is given, as BackgroundWriter does
+        def write(self, chunk) -> int:
+            kept.append(chunk)
+            return len(chunk)
+
+    write_layer_tar(tmp_path, KeepingOutput())
+    with tarfile.open(fileobj=io.BytesIO(b"".join(kept))) as archive:
+        assert archive.extractfile("big").read() == data

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_saving_into_a_non_empty_directory_is_refused(tmp_path):
 def test_a_save_that_fails_half_way_removes_what_it_wrote(image_store, tmp_path):
     image = put_test_image(image_store, {"a": b"first layer"}, {"b": b"second layer"})
     image_store.add_revision("broken:1", image, operation="build")
-    corrupt = image_store.content.path(image.layers[1].digest)
+    corrupt = Path(image_store.content.path(image.layers[1].digest))
     corrupt.chmod(0o644)
     corrupt.write_bytes(corrupt.read_bytes().replace(b"second layer", b"SECOND LAYER"))
     layout = tmp_path / "layout"

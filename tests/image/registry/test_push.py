@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -173,7 +174,7 @@ def test_cli_push_takes_a_compression(registry_address, image_store, dockpy):
 
 def test_a_blob_corrupted_in_the_store_fails_the_push_and_is_not_published(registry_address, image_store):
     image = two_layer_image(image_store)
-    layer = image_store.content.path(image.layers[0].digest)
+    layer = Path(image_store.content.path(image.layers[0].digest))
     data = bytearray(layer.read_bytes())
     data[-1] ^= 0xFF
     layer.chmod(0o644)
