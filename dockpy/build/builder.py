@@ -196,7 +196,10 @@ class Builder:
         if earlier is not None:
             parent = self.finished[earlier.index]
             config = parent.image_config(self.platform, self._epoch())
-            return StageState.from_base(stage, config, list(parent.layers))
+            state = StageState.from_base(stage, config, list(parent.layers))
+            # As in BuildKit, a stage built on another inherits the ARGs that stage declared, with their values.
+            state.variables.args.update(parent.variables.args)
+            return state
         if reference.lower() == SCRATCH:
             return StageState.from_base(stage, scratch_config(self.platform), [])
         image = self._image(reference, base.source)
