@@ -86,9 +86,11 @@ def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | N
     is recorded so that the same request can later be answered without building.
     """
     dockerfile_path = options.dockerfile_path
+    # The context first: when it is not a directory, CONTEXT/Dockerfile cannot be read either, and the
+    # context is what the user got wrong.
+    context = BuildContext.open(options.context_dir, dockerfile_path)
     dockerfile = load_dockerfile(dockerfile_path)
     plan = plan_build(dockerfile, target=options.target, build_args=options.build_args)
-    context = BuildContext.open(options.context_dir, dockerfile_path)
     with ImageStore(root) as store, Snapshotter(root) as snapshotter:
         slot_prefix = f"{context.root}\0{os.path.abspath(dockerfile_path)}"
         builder = Builder(store, snapshotter, context, plan, options, progress or Progress(), slot_prefix)

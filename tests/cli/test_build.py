@@ -90,3 +90,19 @@ def test_the_dockerfile_can_come_from_standard_input(dockpy, build_root, context
     result = dockpy("build", "-q", "-f", "-", str(context), input=b"FROM busybox\nCOPY hello.txt /from-stdin\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("sha256:")
+
+
+def test_a_context_that_is_a_file_is_named_as_not_a_directory(dockpy, storage_root, tmp_path):
+    not_a_directory = tmp_path / "Dockerfile"
+    not_a_directory.write_text("FROM busybox\n")
+    result = dockpy("build", str(not_a_directory))
+    assert result.returncode == 125
+    assert result.stderr.splitlines()[0] == f"dockpy: error: build context {not_a_directory} is not a directory"
+
+
+def test_a_missing_context_is_named_even_when_the_dockerfile_exists(dockpy, storage_root, tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM busybox\n")
+    result = dockpy("build", "-f", str(dockerfile), str(tmp_path / "nowhere"))
+    assert result.returncode == 125
+    assert result.stderr.splitlines()[0] == f"dockpy: error: build context {tmp_path / 'nowhere'} does not exist"
