@@ -142,6 +142,13 @@ def test_export_to_standard_output(dockpy, app):
         assert "etc/new" in exported.getnames()
 
 
+def test_export_of_an_unknown_name_says_it_is_neither_a_container_nor_an_image(dockpy, app, tmp_path):
+    result = dockpy("export", "nosuch", "-o", str(tmp_path / "out.tar"))
+    assert_one_error_line(result, "no such image: nosuch")
+    assert result.stderr.splitlines()[1] == "hint: No container is named nosuch either."
+    assert not (tmp_path / "out.tar").exists()
+
+
 def test_fsck_is_clean_on_a_whole_store(dockpy, app):
     result = dockpy("fsck", check=True)
     assert result.stdout.startswith("checked 6 blobs, 2 images, 2 revisions")
