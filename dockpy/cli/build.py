@@ -37,32 +37,32 @@ def register(commands) -> None:
     parser.add_argument("--cache-from", action="append", default=[], metavar="REF",
                         help="reuse the build cache stored in image REF (made by --cache-to); may repeat")
     parser.add_argument("--cache-to", metavar="REF", help="store this build's cache as image REF")
-    parser.add_argument("context", metavar="CONTEXT", help="the build context directory")
+    parser.add_argument("context", metavar="CONTEXT",
+                        help="the build context directory ('-': the Dockerfile from standard input, no context)")
     parser.set_defaults(handler=run_build)
 
 
 def run_build(args) -> int:
+    import contextlib
+
     from dockpy.build.api import build
     from dockpy.build.options import BuildOptions
     from dockpy.root import StorageRoot
 
     root = StorageRoot.default()
-    dockerfile = _dockerfile_from_stdin(root) if args.file == "-" else args.file
-    options = BuildOptions(
-        context_dir=args.context, dockerfile=dockerfile, tags=tuple(args.tag),
-        build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
-        network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
-        secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
-        cache_from=tuple(args.cache_from), cache_to=args.cache_to,
-    )
     mode = "quiet" if args.quiet else args.progress
-    renderer = _renderer(mode)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        context_dir, dockerfile = _context_and_dockerfile(args, root, cleanup)
+        options = BuildOptions(
+            context_dir=context_dir, dockerfile=dockerfile, tags=tuple(args.tag),
+            build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
+            network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
+            secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
+            cache_from=tuple(args.cache_from), cache_to=args.cache_to,
+        )
+        renderer = _renderer(mode)
+        cleanup.callback(getattr(renderer, "close", lambda: None))
         outcome = build(root, options, _progress(renderer))
-    finally:
-        getattr(renderer, "close", lambda: None)()
-        if args.file == "-":
-            os.unlink(dockerfile)
     if args.iidfile:
         with open(args.iidfile, "w") as file:
             file.write(outcome.image_id)
@@ -71,15 +71,47 @@ def run_build(args) -> int:
     return 0
 
 
+def _context_and_dockerfile(args, root, cleanup) -> tuple[str, str | None]:
+    """The context directory and the Dockerfile's path; what standard input made is removed by ``cleanup``.
+
+    ``-f -`` reads the Dockerfile from standard input; so does a CONTEXT of
+    ``-``, with an empty context (as ``docker build - < Dockerfile``).
+    """
+    from dockpy.errors import InvalidInputError
+
+    if args.file == "-" and args.context == "-":
+        raise InvalidInputError("standard input cannot be both the build context and the Dockerfile")
+    context, dockerfile = args.context, args.file
+    if "-" in (args.file, args.context):
+        dockerfile = _dockerfile_from_stdin(root)
+        cleanup.callback(os.unlink, dockerfile)
+    if args.context == "-":
+        import tempfile
+
+        context = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dockpy-empty-context-"))
+    return context, dockerfile
+
+
+# What standard input starts with when it is an archive (gzip, bzip2, xz, zstd), not a Dockerfile.
+_ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+_TAR_MAGIC_OFFSET = 257  # "ustar" in a tar's first header
+
+
 def _dockerfile_from_stdin(root) -> str:
-    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match).
+    """The Dockerfile read from standard input, in a file named by its content (so reruns match).
 
     Not named ``build-*``: it is written before the build takes the write lease, and gc collects
-    ``build-*`` temp files as a killed build's leftovers.
+    ``build-*`` temp files as a killed build's leftovers. Docker also takes a context archive
+    there; dockpy refuses one rather than parse it as a Dockerfile.
     """
     import hashlib
 
+    from dockpy.errors import InvalidInputError
+
     data = sys.stdin.buffer.read()
+    if data.startswith(_ARCHIVE_MAGIC) or data[_TAR_MAGIC_OFFSET:_TAR_MAGIC_OFFSET + 5] == b"ustar":
+        raise InvalidInputError("standard input holds an archive, not a Dockerfile: dockpy takes no build context archive",
+                                hint="Unpack it and give its directory as CONTEXT.")
     root.create()
     path = os.path.join(root.tmp, f"dockerfile-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
     with open(path, "wb") as file:

@@ -106,3 +106,28 @@ def test_a_missing_context_is_named_even_when_the_dockerfile_exists(dockpy, stor
     result = dockpy("build", "-f", str(dockerfile), str(tmp_path / "nowhere"))
     assert result.returncode == 125
     assert result.stderr.splitlines()[0] == f"dockpy: error: build context {tmp_path / 'nowhere'} does not exist"
+
+
+def test_a_context_of_dash_takes_the_dockerfile_from_standard_input_with_an_empty_context(dockpy, build_root):
+    """``docker build - < Dockerfile``, which CI scripts use for Dockerfiles that copy nothing."""
+    result = dockpy("build", "-q", "-t", "stdin:1", "-", input=b"FROM busybox\nLABEL from=stdin\n")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(dockpy("inspect", "stdin:1", check=True).stdout)[0]["Config"]["Labels"] == {"from": "stdin"}
+    copying = dockpy("build", "-", input=b"FROM busybox\nCOPY Dockerfile /\n")
+    assert copying.returncode == 125 and "not found in the build context" in copying.stderr
+
+
+def test_an_archive_on_standard_input_is_refused_with_a_hint(dockpy, storage_root):
+    result = dockpy("build", "-", input=b"\x1f\x8b\x08\x00" + bytes(60))
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [
+        "dockpy: error: standard input holds an archive, not a Dockerfile: dockpy takes no build context archive",
+        "hint: Unpack it and give its directory as CONTEXT.",
+    ]
+
+
+def test_standard_input_cannot_be_both_the_context_and_the_dockerfile(dockpy, storage_root):
+    result = dockpy("build", "-f", "-", "-", input=b"FROM busybox\n")
+    assert result.returncode == 125
+    assert result.stderr.splitlines()[0] == (
+        "dockpy: error: standard input cannot be both the build context and the Dockerfile")
