@@ -7,7 +7,8 @@ builds the root filesystem, which is stored as a one-layer image and tagged
 The template's config is what Docker's images of the same name carry (PATH,
 and ``sh``/``bash`` as the command). With ``SOURCE_DATE_EPOCH`` the
 template image is reproducible too (file times are clamped, and it is dated
-at the epoch).
+at the epoch); busybox is, without it, dated and clamped at the time its
+binary was built.
 """
 
 from __future__ import annotations
@@ -33,11 +34,18 @@ BUSYBOX_REPOSITORY = "docker.io/library/busybox"
 
 @dataclass(frozen=True)
 class TemplateRecipe:
-    """How to make one template image: fill a directory, then the command it runs by default."""
+    """How to make one template image: fill a directory, then the command it runs by default.
+
+    ``release_time`` dates the image when no ``SOURCE_DATE_EPOCH`` does: a
+    template made from one package version then gives the same image on
+    every machine (so a build cache shared by CI runners matches). None
+    where the content differs anyway (debootstrap's logs and keys).
+    """
 
     name_tag: str
     fill: Callable[[Path], None]
     cmd: tuple[str, ...]
+    release_time: Callable[[], int] | None = None
 
 
 def find_base_image(store: ImageStore, reference: str, *, epoch: int | None,
@@ -65,7 +73,7 @@ def template_recipe(reference: str) -> TemplateRecipe | None:
         return None
     tag = parsed.tag_or_default
     if parsed.repository == BUSYBOX_REPOSITORY and tag == "latest":
-        return TemplateRecipe(f"busybox:{tag}", templates.build_busybox_rootfs, ("sh",))
+        return TemplateRecipe(f"busybox:{tag}", templates.build_busybox_rootfs, ("sh",), templates.busybox_release_time)
     if parsed.repository == DEBIAN_REPOSITORY and tag != "latest":
         return TemplateRecipe(f"debian:{tag}", lambda target: templates.build_debian_rootfs(target, tag), ("bash",))
     return None
@@ -75,6 +83,8 @@ def _make_template_image(store: ImageStore, recipe: TemplateRecipe, epoch: int |
                          compression: Compression) -> Image:
     # The write lease from the start: gc takes a build-* directory in <root>/tmp that no writer holds for
     # a killed build's leftover.
+    if epoch is None and recipe.release_time is not None:
+        epoch = recipe.release_time()
     with store.writing():
         scratch = Path(tempfile.mkdtemp(prefix="build-template-", dir=store.root.tmp))
         try:

@@ -74,9 +74,7 @@ def template_names() -> list[str]:
 def build_busybox_rootfs(target: Path) -> None:
     """Fill the empty directory ``target`` with a busybox root filesystem."""
     if not BUSYBOX_BINARY.exists():
-        raise TemplateUnavailableError(
-            f"the busybox template needs {BUSYBOX_BINARY}", hint="apt-get install busybox-static"
-        )
+        raise _busybox_missing()
     for relative, mode in BUSYBOX_DIRECTORIES.items():
         directory = target / relative
         directory.mkdir(parents=True, exist_ok=True)
@@ -92,6 +90,18 @@ def build_busybox_rootfs(target: Path) -> None:
     (target / "etc/group").write_text(BUSYBOX_GROUP)
     (target / "etc/shadow").write_text("".join(f"{line.split(':')[0]}:*:::::::\n" for line in BUSYBOX_PASSWD.splitlines()))
     (target / "etc/shadow").chmod(0o640)
+
+
+def busybox_release_time() -> int:
+    """When the host's busybox binary was built (dpkg keeps a packaged file's mtime): the busybox image's date."""
+    try:
+        return int(BUSYBOX_BINARY.stat().st_mtime)
+    except FileNotFoundError:
+        raise _busybox_missing() from None
+
+
+def _busybox_missing() -> TemplateUnavailableError:
+    return TemplateUnavailableError(f"the busybox template needs {BUSYBOX_BINARY}", hint="apt-get install busybox-static")
 
 
 def build_debian_rootfs(target: Path, suite: str, mirror: str = DEFAULT_DEBIAN_MIRROR) -> None:
