@@ -10,7 +10,7 @@ import pytest
 
 from dockpy.build.cache import BuildCache
 from dockpy.build.progress import BuildWarning, StepCached, StepMissed
-from dockpy.errors import DockerfileError, DockpyError, IntegrityError, NotFoundError
+from dockpy.errors import BuildError, DockerfileError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image.store import ImageStore
 from dockpy.layers.snapshots import Kind, Snapshotter
 from tests.build.conftest import image_files
@@ -175,9 +175,15 @@ def test_add_fetches_a_url_and_verifies_its_checksum(build, http_server):
 
 def test_add_with_a_wrong_checksum_fails_and_stores_nothing(build, http_server):
     url, _ = http_server
-    with pytest.raises(IntegrityError, match="checksum mismatch"):
+    with pytest.raises(IntegrityError, match=r"Dockerfile:2: ADD .*/tool.sh: checksum mismatch"):
         build(f"FROM busybox\nADD --checksum=sha256:{'0' * 64} {url}/tool.sh /opt/\n")
     assert not [p for p in os.listdir(build.root.tmp) if p.startswith("build-download-")]
+
+
+def test_a_url_that_cannot_be_fetched_names_the_line(build, http_server):
+    url, _ = http_server
+    with pytest.raises(BuildError, match=r"Dockerfile:2: ADD .*/missing.sh: the server answered 404"):
+        build(f"FROM busybox\nADD {url}/missing.sh /opt/\n")
 
 
 def test_a_copy_to_a_new_path_reuses_its_layer_when_only_the_layers_below_changed(build):
