@@ -58,8 +58,8 @@ def find_base_image(store: ImageStore, reference: str, *, epoch: int | None,
         if recipe is None:
             raise NotFoundError(
                 f"no such image: {reference}",
-                hint="dockpy builds from local images ('dockpy images'), 'scratch', "
-                     "or the templates busybox and debian:<suite>",
+                hint=f"dockpy does not pull on its own: 'dockpy pull {reference}' first, or build from a local "
+                     "image ('dockpy images'), 'scratch', or the templates busybox and debian:<suite>.",
             ) from None
     return _make_template_image(store, recipe, epoch, compression)
 

@@ -211,7 +211,7 @@ class Builder:
         try:
             image = find_base_image(self.store, reference, epoch=self._epoch(), compression=self.compression)
         except NotFoundError as error:
-            raise source.error(error.message) from None
+            raise source.error(error.message, error.hint) from None
         parsed = parse_reference(reference)
         if isinstance(parsed, ImageReference) and parsed.digest is None and parsed.id_prefix is None:
             self.bases.append((parsed.repository, parsed.tag_or_default, image.manifest_digest))

@@ -112,6 +112,13 @@ def test_an_unknown_base_image_names_the_line(build):
         build("FROM nosuchimage\n")
 
 
+def test_an_unknown_base_image_hints_at_pull_and_the_templates(build):
+    """dockpy never pulls on its own: a user coming from Docker must learn that from the error."""
+    with pytest.raises(DockerfileError) as raised:
+        build("FROM alpine:3.19\n")
+    assert "dockpy pull alpine:3.19" in raised.value.hint and "busybox" in raised.value.hint
+
+
 def test_from_an_earlier_stage_continues_its_layers(build):
     result, _ = build("FROM busybox AS base\nCOPY a /a\nFROM base\nCOPY b /b\n", {"a": "a", "b": "b"})
     files = image_files(build.root, result.image)
