@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from dockpy.build.base_images import SCRATCH, find_base_image
+from dockpy.image.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
 from dockpy.build.cache_transfer import export_cache, import_cache, local_name, pull_remote_cache, push_remote_cache
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir

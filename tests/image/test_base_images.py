@@ -1,10 +1,11 @@
-"""Base images of FROM lines: the offline templates as images."""
+"""Base images of FROM lines and runs: the offline templates as images."""
 
 import os
 
 import pytest
 
-from dockpy.build.base_images import find_base_image
+from dockpy.errors import NotFoundError
+from dockpy.image.base_images import find_base_image
 from dockpy.image.store import ImageStore
 from dockpy.image.templates import BUSYBOX_BINARY
 from dockpy.image.timestamps import parse_timestamp
@@ -31,3 +32,13 @@ def test_the_busybox_template_is_dated_when_its_binary_was_built(tmp_path):
 
 def test_source_date_epoch_still_dates_the_busybox_template(tmp_path):
     assert parse_timestamp(template_image(tmp_path / "root", epoch=1_700_000_000).config.created) == 1_700_000_000
+
+
+def test_a_missing_revision_of_a_template_is_an_error_not_a_new_template_image(tmp_path):
+    root = StorageRoot(tmp_path / "root").create()
+    with ImageStore(root) as store:
+        find_base_image(store, "busybox", epoch=None)
+        with pytest.raises(NotFoundError, match="busybox:latest has no revision 2") as raised:
+            find_base_image(store, "busybox@2", epoch=None)
+        assert raised.value.hint is None
+        assert len(store.log("busybox")) == 1
