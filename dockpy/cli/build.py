@@ -64,11 +64,20 @@ def run_build(args) -> int:
         cleanup.callback(getattr(renderer, "close", lambda: None))
         outcome = build(root, options, _progress(renderer))
     if args.iidfile:
-        with open(args.iidfile, "w") as file:
-            file.write(outcome.image_id)
+        _write_iidfile(args.iidfile, outcome.image_id)
     if mode == "quiet":
         print(outcome.image_id)
     return 0
+
+
+def _write_iidfile(path: str, image_id: str) -> None:
+    from dockpy.errors import InvalidInputError
+
+    try:
+        with open(path, "w") as file:
+            file.write(image_id)
+    except OSError as error:
+        raise InvalidInputError(f"write --iidfile {path}: {error.strerror}") from None
 
 
 def _context_and_dockerfile(args, root, cleanup) -> tuple[str, str | None]:

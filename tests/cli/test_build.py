@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from tests.store_listing import store_listing
+
 DOCKERFILE = ('FROM busybox\nARG MSG=default\nCOPY hello.txt /hello.txt\nLABEL from=dockerfile\n'
               'CMD ["cat", "/hello.txt"]\n')
 
@@ -131,3 +133,17 @@ def test_standard_input_cannot_be_both_the_context_and_the_dockerfile(dockpy, st
     assert result.returncode == 125
     assert result.stderr.splitlines()[0] == (
         "dockpy: error: standard input cannot be both the build context and the Dockerfile")
+
+
+def test_a_bad_tag_fails_before_anything_is_built_or_stored(dockpy, build_root, context):
+    before = store_listing(build_root.path)
+    result = dockpy("build", "-t", "Bad:Tag", str(context))
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == ["dockpy: error: invalid reference format 'Bad:Tag': repository name must be lowercase"]
+    assert store_listing(build_root.path) == before
+
+
+def test_an_iidfile_that_cannot_be_written_is_one_error_line(dockpy, build_root, context, tmp_path):
+    result = dockpy("build", "-q", "--iidfile", str(tmp_path / "missing" / "iid"), str(context))
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [f"dockpy: error: write --iidfile {tmp_path / 'missing' / 'iid'}: No such file or directory"]
