@@ -47,7 +47,7 @@ from dockpy.build.rebase import clone_layer_directory, copy_facts, make_upper_an
 from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
-from dockpy.build.variables import BuildArgs, platform_args
+from dockpy.build.variables import BuildArgs, names_host_platform, platform_args
 from dockpy.build.workspace import StepWorkspace, mounted_in_new_directory
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
 from dockpy.errors import DockpyError, NotFoundError
@@ -221,8 +221,8 @@ class Builder:
         if base.platform is None:
             return
         wanted = self.expander.word(base.platform, self.global_scope, base.source)
-        host = platform_args(self.platform)["TARGETPLATFORM"]
-        if wanted not in (host, f"{self.platform.os}/{self.platform.architecture}"):
+        if not names_host_platform(wanted, self.platform):
+            host = platform_args(self.platform)["TARGETPLATFORM"]
             raise base.source.error(f"platform {wanted} is not supported: dockpy builds for {host} only")
 
     def _run_triggers(self, state: StageState, triggers: tuple[str, ...]) -> None:

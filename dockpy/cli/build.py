@@ -23,6 +23,8 @@ def register(commands) -> None:
                         help="the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input)")
     parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg; may repeat")
     parser.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")
+    parser.add_argument("--platform", metavar="OS/ARCH",
+                        help="the platform to build for: only the host's (dockpy does not emulate)")
     parser.add_argument("--no-cache", action="store_true", help="run every step, reusing no cached layer")
     parser.add_argument("--network", choices=("host", "none"), default="host",
                         help="network of RUN steps (default: host)")
@@ -49,6 +51,8 @@ def run_build(args) -> int:
     from dockpy.build.options import BuildOptions
     from dockpy.root import StorageRoot
 
+    if args.platform:
+        _check_platform(args.platform)
     root = StorageRoot.default()
     mode = "quiet" if args.quiet else args.progress
     with contextlib.ExitStack() as cleanup:
@@ -68,6 +72,17 @@ def run_build(args) -> int:
     if mode == "quiet":
         print(outcome.image_id)
     return 0
+
+
+def _check_platform(wanted: str) -> None:
+    """``--platform`` is accepted for the host's platform, which every build is for anyway."""
+    from dockpy.build.variables import names_host_platform, platform_args
+    from dockpy.errors import InvalidInputError
+    from dockpy.image.oci import Platform
+
+    host = Platform.host()
+    if not names_host_platform(wanted, host):
+        raise InvalidInputError(f"--platform {wanted} is not supported: dockpy builds for {platform_args(host)['TARGETPLATFORM']} only")
 
 
 def _write_iidfile(path: str, image_id: str) -> None:

@@ -147,3 +147,16 @@ def test_an_iidfile_that_cannot_be_written_is_one_error_line(dockpy, build_root,
     result = dockpy("build", "-q", "--iidfile", str(tmp_path / "missing" / "iid"), str(context))
     assert result.returncode == 125
     assert result.stderr.splitlines() == [f"dockpy: error: write --iidfile {tmp_path / 'missing' / 'iid'}: No such file or directory"]
+
+
+def test_platform_may_name_the_hosts_platform_only(dockpy, build_root, context):
+    """``docker buildx build --platform linux/amd64`` in CI scripts: fine on that host, refused elsewhere."""
+    from dockpy.build.variables import platform_args
+    from dockpy.image.oci import Platform
+
+    host = platform_args(Platform.host())["TARGETPLATFORM"]
+    assert dockpy("build", "-q", "--platform", host, str(context)).returncode == 0
+    refused = dockpy("build", "-q", "--platform", "linux/s390x", str(context))
+    assert refused.returncode == 125
+    assert refused.stderr.splitlines() == [
+        f"dockpy: error: --platform linux/s390x is not supported: dockpy builds for {host} only"]
