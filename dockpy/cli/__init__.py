@@ -43,6 +43,14 @@ COMMAND_VERBS: dict[str, str] = {
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_VERBS.values()))
 
 
+# Docker commands dockpy spells otherwise: the hint an unknown command gets instead of "see --help".
+DOCKER_SPELLINGS = {
+    "prune": "dockpy gc removes what nothing reaches; dockpy builder prune empties the build cache.",
+    "image": "dockpy has Docker's short forms only: dockpy images, rmi, history, inspect, tag, save, load.",
+    "container": "dockpy has Docker's short forms only: dockpy ps, create, start, stop, kill, rm, logs, exec.",
+}
+
+
 class UsageError(InvalidInputError):
     """A command line that does not parse (unknown flag, missing argument)."""
 
@@ -81,12 +89,14 @@ class _ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):
+        hint = f"See '{self.prog} --help'."
         unknown_command = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
         if unknown_command:
             message = f"unknown command {unknown_command[1]!r}"
+            hint = DOCKER_SPELLINGS.get(unknown_command[1], hint)
         elif self.prog != "dockpy":
             message = f"{self.prog.removeprefix('dockpy ')}: {message}"
-        raise UsageError(message, hint=f"See '{self.prog} --help'.")
+        raise UsageError(message, hint=hint)
 
 
 def _untranslated(message: str) -> str:

@@ -61,6 +61,17 @@ def test_an_unknown_global_option_is_dockpys_own(dockpy):
     ]
 
 
+@pytest.mark.parametrize("argv, unknown, hint", [
+    (("system", "prune", "-f"), "prune", "dockpy gc removes what nothing reaches; dockpy builder prune empties the build cache."),
+    (("image", "ls"), "image", "dockpy has Docker's short forms only: dockpy images, rmi, history, inspect, tag, save, load."),
+    (("container", "ls"), "container", "dockpy has Docker's short forms only: dockpy ps, create, start, stop, kill, rm, logs, exec."),
+])
+def test_a_docker_command_dockpy_spells_otherwise_hints_at_dockpys_own(dockpy, argv, unknown, hint):
+    result = dockpy(*argv)
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [f"dockpy: error: unknown command {unknown!r}", f"hint: {hint}"]
+
+
 def _verbs_registered_by(module_name: str) -> set[str]:
     import argparse
     import importlib
