@@ -50,7 +50,7 @@ from dockpy.build.state import StageState, scratch_config
 from dockpy.build.variables import BuildArgs, names_host_platform, platform_args
 from dockpy.build.workspace import StepWorkspace, mounted_in_new_directory
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
-from dockpy.errors import DockpyError, NotFoundError
+from dockpy.errors import DockpyError, InvalidInputError, NotFoundError
 from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.image.oci import Descriptor, ImageConfig, Platform
 from dockpy.image.reference import ImageReference, parse_reference
@@ -193,6 +193,8 @@ class Builder:
     def _base_state(self, stage: Stage) -> StageState:
         base = stage.base
         reference = self.expander.word(base.image, self.global_scope, base.source)
+        if not reference:
+            raise base.source.error(f"base name ({base.image}) should not be blank")
         self._check_platform(base)
         earlier = self.plan.stage_named(reference, stage.index)
         if earlier is not None:
@@ -210,7 +212,7 @@ class Builder:
     def _image(self, reference: str, source) -> Image:
         try:
             image = find_base_image(self.store, reference, epoch=self._epoch(), compression=self.compression)
-        except NotFoundError as error:
+        except (NotFoundError, InvalidInputError) as error:  # a missing image or a bad reference: the line says which
             raise source.error(error.message, error.hint) from None
         parsed = parse_reference(reference)
         if isinstance(parsed, ImageReference) and parsed.digest is None and parsed.id_prefix is None:

@@ -80,7 +80,7 @@ def template_recipe(reference: str) -> TemplateRecipe | None:
     tag = parsed.tag_or_default
     if parsed.repository == BUSYBOX_REPOSITORY and tag == "latest":
         return TemplateRecipe(f"busybox:{tag}", templates.build_busybox_rootfs, ("sh",), templates.busybox_release_time)
-    if parsed.repository == DEBIAN_REPOSITORY and tag != "latest":
+    if parsed.repository == DEBIAN_REPOSITORY and templates.is_debian_suite(tag):
         return TemplateRecipe(f"debian:{tag}", lambda target: templates.build_debian_rootfs(target, tag), ("bash",))
     return None
 

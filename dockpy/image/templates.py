@@ -104,9 +104,15 @@ def _busybox_missing() -> TemplateUnavailableError:
     return TemplateUnavailableError(f"the busybox template needs {BUSYBOX_BINARY}", hint="apt-get install busybox-static")
 
 
+def is_debian_suite(tag: str) -> bool:
+    """Whether a ``debian:`` tag is a suite name for debootstrap (``bookworm``, ``stable``), not a version
+    (``12``, ``10.13``) or ``latest``: those are Docker Hub's, to be pulled."""
+    return tag != "latest" and _SUITE_PATTERN.fullmatch(tag) is not None
+
+
 def build_debian_rootfs(target: Path, suite: str, mirror: str = DEFAULT_DEBIAN_MIRROR) -> None:
     """Fill ``target`` with ``debootstrap --variant=minbase SUITE`` (needs the Debian mirror)."""
-    if not _SUITE_PATTERN.fullmatch(suite):
+    if not is_debian_suite(suite):
         raise InvalidInputError(f"invalid Debian suite {suite!r}")
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:

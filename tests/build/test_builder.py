@@ -119,6 +119,16 @@ def test_an_unknown_base_image_hints_at_pull_and_the_templates(build):
     assert "dockpy pull alpine:3.19" in raised.value.hint and "busybox" in raised.value.hint
 
 
+def test_a_from_that_expands_to_nothing_names_the_line_as_buildkit_does(build):
+    with pytest.raises(DockerfileError, match=r"Dockerfile:2: base name \(\$\{image\}\) should not be blank"):
+        build("ARG image\nFROM ${image}\n")
+
+
+def test_a_bad_base_reference_names_the_line(build):
+    with pytest.raises(DockerfileError, match="Dockerfile:1: invalid reference format 'Bad:1'"):
+        build("FROM Bad:1\n")
+
+
 def test_from_an_earlier_stage_continues_its_layers(build):
     result, _ = build("FROM busybox AS base\nCOPY a /a\nFROM base\nCOPY b /b\n", {"a": "a", "b": "b"})
     files = image_files(build.root, result.image)

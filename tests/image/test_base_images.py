@@ -42,3 +42,10 @@ def test_a_missing_revision_of_a_template_is_an_error_not_a_new_template_image(t
             find_base_image(store, "busybox@2", epoch=None)
         assert raised.value.hint is None
         assert len(store.log("busybox")) == 1
+
+
+def test_a_debian_version_tag_is_no_template_but_a_missing_image(tmp_path):
+    """``debian:12`` or ``debian:10.13`` name versions, not suites debootstrap knows: pull them."""
+    with ImageStore(StorageRoot(tmp_path / "root").create()) as store, pytest.raises(NotFoundError) as raised:
+        find_base_image(store, "debian:10.13", epoch=None)
+    assert raised.value.message == "no such image: debian:10.13" and "dockpy pull debian:10.13" in raised.value.hint
