@@ -94,7 +94,7 @@ def seed_dockpy_root(root: Path) -> None:
     (buildah's storage likewise holds the base image unpacked before a cold build.)
     """
     code = ("from pathlib import Path\nfrom dockpy.root import StorageRoot\nfrom dockpy.image.store import ImageStore\n"
-            "from dockpy.build.base_images import find_base_image\n"
+            "from dockpy.image.base_images import find_base_image\n"
             "from dockpy.image.unpack import unpack_image\nfrom dockpy.layers.snapshots import Snapshotter\n"
             f"root = StorageRoot(Path({str(root)!r})).create()\n"
             "with ImageStore(root) as store:\n"

@@ -12,6 +12,7 @@ from collections import namedtuple
 from dockpy.build.fastpath import find_unchanged_build, fingerprint_build
 from dockpy.build.options import BuildOptions
 from dockpy.build.progress import BuildFinished, Progress
+from dockpy.image.reference import parse_tag_reference
 from dockpy.metadata import open_database
 from dockpy.root import StorageRoot
 
@@ -23,6 +24,8 @@ class BuildOutcome(namedtuple("BuildOutcome", "image_id manifest_digest reused",
 
 
 def build(root: StorageRoot, options: BuildOptions, progress: Progress | None = None) -> BuildOutcome:
+    for tag in options.tags:
+        parse_tag_reference(tag)  # a bad -t fails before anything is built or stored
     progress = progress or Progress()
     fingerprint = fingerprint_build(options)
     if fingerprint is not None:

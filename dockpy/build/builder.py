@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from dockpy.build.base_images import SCRATCH, find_base_image
+from dockpy.image.base_images import SCRATCH, find_base_image
 from dockpy.build.cache import BuildCache, CachedLayer, StepInputs, explain_miss
 from dockpy.build.cache_transfer import export_cache, import_cache, local_name, pull_remote_cache, push_remote_cache
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step, is_config_step, resolve_workdir
@@ -47,10 +47,10 @@ from dockpy.build.rebase import clone_layer_directory, copy_facts, make_upper_an
 from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
-from dockpy.build.variables import BuildArgs, platform_args
+from dockpy.build.variables import BuildArgs, names_host_platform, platform_args
 from dockpy.build.workspace import StepWorkspace, mounted_in_new_directory
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
-from dockpy.errors import DockpyError, NotFoundError
+from dockpy.errors import DockpyError, InvalidInputError, NotFoundError
 from dockpy.image.leftovers import BUILD_KEY_PREFIX
 from dockpy.image.oci import Descriptor, ImageConfig, Platform
 from dockpy.image.reference import ImageReference, parse_reference
@@ -86,9 +86,11 @@ def build_image(root: StorageRoot, options: BuildOptions, progress: Progress | N
     is recorded so that the same request can later be answered without building.
     """
     dockerfile_path = options.dockerfile_path
+    # The context first: when it is not a directory, CONTEXT/Dockerfile cannot be read either, and the
+    # context is what the user got wrong.
+    context = BuildContext.open(options.context_dir, dockerfile_path)
     dockerfile = load_dockerfile(dockerfile_path)
     plan = plan_build(dockerfile, target=options.target, build_args=options.build_args)
-    context = BuildContext.open(options.context_dir, dockerfile_path)
     with ImageStore(root) as store, Snapshotter(root) as snapshotter:
         slot_prefix = f"{context.root}\0{os.path.abspath(dockerfile_path)}"
         builder = Builder(store, snapshotter, context, plan, options, progress or Progress(), slot_prefix)
@@ -191,12 +193,17 @@ class Builder:
     def _base_state(self, stage: Stage) -> StageState:
         base = stage.base
         reference = self.expander.word(base.image, self.global_scope, base.source)
+        if not reference:
+            raise base.source.error(f"base name ({base.image}) should not be blank")
         self._check_platform(base)
         earlier = self.plan.stage_named(reference, stage.index)
         if earlier is not None:
             parent = self.finished[earlier.index]
             config = parent.image_config(self.platform, self._epoch())
-            return StageState.from_base(stage, config, list(parent.layers))
+            state = StageState.from_base(stage, config, list(parent.layers))
+            # As in BuildKit, a stage built on another inherits the ARGs that stage declared, with their values.
+            state.variables.args.update(parent.variables.args)
+            return state
         if reference.lower() == SCRATCH:
             return StageState.from_base(stage, scratch_config(self.platform), [])
         image = self._image(reference, base.source)
@@ -205,8 +212,8 @@ class Builder:
     def _image(self, reference: str, source) -> Image:
         try:
             image = find_base_image(self.store, reference, epoch=self._epoch(), compression=self.compression)
-        except NotFoundError as error:
-            raise source.error(error.message) from None
+        except (NotFoundError, InvalidInputError) as error:  # a missing image or a bad reference: the line says which
+            raise source.error(error.message, error.hint) from None
         parsed = parse_reference(reference)
         if isinstance(parsed, ImageReference) and parsed.digest is None and parsed.id_prefix is None:
             self.bases.append((parsed.repository, parsed.tag_or_default, image.manifest_digest))
@@ -216,8 +223,8 @@ class Builder:
         if base.platform is None:
             return
         wanted = self.expander.word(base.platform, self.global_scope, base.source)
-        host = platform_args(self.platform)["TARGETPLATFORM"]
-        if wanted not in (host, f"{self.platform.os}/{self.platform.architecture}"):
+        if not names_host_platform(wanted, self.platform):
+            host = platform_args(self.platform)["TARGETPLATFORM"]
             raise base.source.error(f"platform {wanted} is not supported: dockpy builds for {host} only")
 
     def _run_triggers(self, state: StageState, triggers: tuple[str, ...]) -> None:

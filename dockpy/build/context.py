@@ -67,8 +67,10 @@ class BuildContext:
     @classmethod
     def open(cls, directory: str | Path, dockerfile: str | Path | None = None) -> "BuildContext":
         root = Path(directory)
+        if not root.exists():
+            raise NotFoundError(f"build context {directory} does not exist")
         if not root.is_dir():
-            raise NotFoundError(f"build context {directory} is not a directory")
+            raise InvalidInputError(f"build context {directory} is not a directory")
         ignore_file = root / ".dockerignore"
         if dockerfile is not None and Path(f"{dockerfile}.dockerignore").is_file():
             ignore_file = Path(f"{dockerfile}.dockerignore")

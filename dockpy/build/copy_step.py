@@ -119,7 +119,8 @@ def resolve_sources(spec: CopySpec, context: BuildContext, digests: FileDigestCa
         if source.startswith("<<"):
             resolved.items.append(_heredoc_item(next(heredocs), scope, escape, spec))
         elif is_url(source) and spec.is_add:
-            download = fetch(source, scratch_dir, spec.command.checksum)
+            where = spec.command.source
+            download = fetch(source, scratch_dir, spec.command.checksum, f"{where.filename}:{where.start_line}")
             mtime_ns = int(download.mtime * 1e9)
             resolved.items.append(FileItem(download.filename, DOWNLOAD_MODE, mtime_ns, download=download))
         else:

@@ -34,8 +34,8 @@ class Source:
     end_line: int
     original: str
 
-    def error(self, message: str) -> DockerfileError:
-        return DockerfileError(message, filename=self.filename, line=self.start_line, snippet=self.original)
+    def error(self, message: str, hint: str | None = None) -> DockerfileError:
+        return DockerfileError(message, filename=self.filename, line=self.start_line, snippet=self.original, hint=hint)
 
 
 @dataclass(frozen=True)

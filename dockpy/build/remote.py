@@ -38,16 +38,19 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
-def fetch(url: str, scratch_dir: str, checksum: str | None = None) -> Download:
-    """Download ``url``; IntegrityError if ``checksum`` (``sha256:<hex>``) does not match."""
+def fetch(url: str, scratch_dir: str, checksum: str | None, location: str) -> Download:
+    """Download ``url``; IntegrityError if ``checksum`` (``sha256:<hex>``) does not match.
+
+    ``location`` (``Dockerfile:7``) starts every error message, as for any step.
+    """
     expected = _parse_checksum(checksum)
     fd, path = tempfile.mkstemp(prefix="build-download-", dir=scratch_dir)
     try:
-        with os.fdopen(fd, "wb") as out, _open(url) as response:
+        with os.fdopen(fd, "wb") as out, _open(url, location) as response:
             digest = _copy_hashing(response, out)
             last_modified = response.headers.get("Last-Modified")
         if expected is not None and digest != expected:
-            raise IntegrityError(f"ADD {url}: checksum mismatch: expected {expected}, got {digest}")
+            raise IntegrityError(f"{location}: ADD {url}: checksum mismatch: expected {expected}, got {digest}")
     except BaseException:
         os.unlink(path)
         raise
@@ -55,16 +58,17 @@ def fetch(url: str, scratch_dir: str, checksum: str | None = None) -> Download:
     return Download(url, path, digest, name, _http_time(last_modified))
 
 
-def _open(url: str):
+def _open(url: str, location: str):
     import urllib.error  # here: with http.client, ssl and email, they cost every build that fetches nothing
     import urllib.request
 
     try:
         return urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS)
     except urllib.error.HTTPError as error:
-        raise BuildError(f"ADD {url}: the server answered {error.code} {error.reason}") from None
+        raise BuildError(f"{location}: ADD {url}: the server answered {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
-        raise BuildError(f"ADD {url}: {getattr(error, 'reason', error)}") from None
+        reason = getattr(error, "reason", error)
+        raise BuildError(f"{location}: ADD {url}: {getattr(reason, 'strerror', None) or reason}") from None
 
 
 def _copy_hashing(response, out) -> str:

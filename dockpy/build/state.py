@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from dockpy.build.stages import Stage
 from dockpy.build.variables import StageVariables
+from dockpy.image.base_images import DEFAULT_PATH
 from dockpy.image.oci import (
     ContainerConfig,
     Descriptor,
@@ -27,7 +28,6 @@ from dockpy.image.oci import (
 from dockpy.layers.digests import ChainID, DiffID, chain_ids
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)

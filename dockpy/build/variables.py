@@ -34,6 +34,11 @@ def platform_args(platform: Platform) -> dict[str, str]:
     return {f"{side}{key}": value for side in ("BUILD", "TARGET") for key, value in values.items()}
 
 
+def names_host_platform(wanted: str, host: Platform) -> bool:
+    """Whether a ``--platform`` value is the host's platform (with or without its variant): dockpy does not emulate."""
+    return wanted in (platform_args(host)["TARGETPLATFORM"], f"{host.os}/{host.architecture}")
+
+
 @dataclass
 class BuildArgs:
     """The ``--build-arg`` values, remembering which ones an ARG consumed."""

@@ -43,6 +43,14 @@ COMMAND_VERBS: dict[str, str] = {
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_VERBS.values()))
 
 
+# Docker commands dockpy spells otherwise: the hint an unknown command gets instead of "see --help".
+DOCKER_SPELLINGS = {
+    "prune": "dockpy gc removes what nothing reaches; dockpy builder prune empties the build cache.",
+    "image": "dockpy has Docker's short forms only: dockpy images, rmi, history, inspect, tag, save, load.",
+    "container": "dockpy has Docker's short forms only: dockpy ps, create, start, stop, kill, rm, logs, exec.",
+}
+
+
 class UsageError(InvalidInputError):
     """A command line that does not parse (unknown flag, missing argument)."""
 
@@ -81,12 +89,14 @@ class _ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):
+        hint = f"See '{self.prog} --help'."
         unknown_command = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
         if unknown_command:
             message = f"unknown command {unknown_command[1]!r}"
+            hint = DOCKER_SPELLINGS.get(unknown_command[1], hint)
         elif self.prog != "dockpy":
             message = f"{self.prog.removeprefix('dockpy ')}: {message}"
-        raise UsageError(message, hint=f"See '{self.prog} --help'.")
+        raise UsageError(message, hint=hint)
 
 
 def _untranslated(message: str) -> str:
@@ -127,16 +137,24 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def command_modules_for(argv: list[str] | None) -> tuple[str, ...]:
     """The command modules parsing ``argv`` needs: the verb's own, none for ``--version``, else all."""
-    words = iter(argv if argv is not None else ["--help"])
-    for word in words:
-        if word == "--version":
-            return ()  # argparse prints the version and exits before it would reach a verb
+    position = _verb_position(argv) if argv is not None else None
+    if position is None:
+        return COMMAND_MODULES
+    if argv[position] == "--version":
+        return ()  # argparse prints the version and exits before it would reach a verb
+    module_name = COMMAND_VERBS.get(argv[position])
+    return (module_name,) if module_name else COMMAND_MODULES  # -h, abbreviations, unknown verbs
+
+
+def _verb_position(argv: list[str]) -> int | None:
+    """Where the verb should be: the first word that is not ``--debug``, ``--root DIR`` or ``--root=DIR``."""
+    words = enumerate(argv)
+    for index, word in words:
         if word == "--root":
             next(words, None)
         elif word != "--debug" and not word.startswith("--root="):
-            module_name = COMMAND_VERBS.get(word)
-            return (module_name,) if module_name else COMMAND_MODULES  # -h, abbreviations, unknown verbs
-    return COMMAND_MODULES
+            return index
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_command_line(argv: list[str]) -> int:
     debug = "--debug" in argv
     try:
-        args = build_parser(argv).parse_args(argv)
+        args = parse_command_line(argv)
         if args.root:
             os.environ["DOCKPY_ROOT"] = os.path.abspath(args.root)
         return args.handler(args) or 0
@@ -177,6 +195,18 @@ def run_command_line(argv: list[str]) -> int:
             raise
         _print_error(f"internal error: {type(error).__name__}: {error}", "Run again with --debug for the traceback.")
         return 125
+
+
+def parse_command_line(argv: list[str]) -> argparse.Namespace:
+    """``parse_args``, but words no parser took are reported against the verb they followed, with its help."""
+    args, leftovers = build_parser(argv).parse_known_args(argv)
+    if not leftovers:
+        return args
+    words = " ".join(leftovers)
+    position = _verb_position(argv)
+    if argv.index(leftovers[0]) > position:
+        raise UsageError(f"{argv[position]}: unrecognized arguments: {words}", hint=f"See 'dockpy {argv[position]} --help'.")
+    raise UsageError(f"unrecognized arguments: {words}", hint="See 'dockpy --help'.")
 
 
 def nothing_left_for_teardown() -> bool:

@@ -23,6 +23,8 @@ def register(commands) -> None:
                         help="the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input)")
     parser.add_argument("--build-arg", action="append", default=[], metavar="K=V", help="set a build arg; may repeat")
     parser.add_argument("--target", metavar="STAGE", help="build this stage (and what it needs) only")
+    parser.add_argument("--platform", metavar="OS/ARCH",
+                        help="the platform to build for: only the host's (dockpy does not emulate)")
     parser.add_argument("--no-cache", action="store_true", help="run every step, reusing no cached layer")
     parser.add_argument("--network", choices=("host", "none"), default="host",
                         help="network of RUN steps (default: host)")
@@ -37,49 +39,103 @@ def register(commands) -> None:
     parser.add_argument("--cache-from", action="append", default=[], metavar="REF",
                         help="reuse the build cache stored in image REF (made by --cache-to); may repeat")
     parser.add_argument("--cache-to", metavar="REF", help="store this build's cache as image REF")
-    parser.add_argument("context", metavar="CONTEXT", help="the build context directory")
+    parser.add_argument("context", metavar="CONTEXT",
+                        help="the build context directory ('-': the Dockerfile from standard input, no context)")
     parser.set_defaults(handler=run_build)
 
 
 def run_build(args) -> int:
+    import contextlib
+
     from dockpy.build.api import build
     from dockpy.build.options import BuildOptions
     from dockpy.root import StorageRoot
 
+    if args.platform:
+        _check_platform(args.platform)
     root = StorageRoot.default()
-    dockerfile = _dockerfile_from_stdin(root) if args.file == "-" else args.file
-    options = BuildOptions(
-        context_dir=args.context, dockerfile=dockerfile, tags=tuple(args.tag),
-        build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
-        network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
-        secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
-        cache_from=tuple(args.cache_from), cache_to=args.cache_to,
-    )
     mode = "quiet" if args.quiet else args.progress
-    renderer = _renderer(mode)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        context_dir, dockerfile = _context_and_dockerfile(args, root, cleanup)
+        options = BuildOptions(
+            context_dir=context_dir, dockerfile=dockerfile, tags=tuple(args.tag),
+            build_args=_build_args(args.build_arg), target=args.target, no_cache=args.no_cache,
+            network=args.network, labels=_pairs(args.label, "--label"), compression=args.compression,
+            secrets=_secrets(args.secret), source_date_epoch=_source_date_epoch(),
+            cache_from=tuple(args.cache_from), cache_to=args.cache_to,
+        )
+        renderer = _renderer(mode)
+        cleanup.callback(getattr(renderer, "close", lambda: None))
         outcome = build(root, options, _progress(renderer))
-    finally:
-        getattr(renderer, "close", lambda: None)()
-        if args.file == "-":
-            os.unlink(dockerfile)
     if args.iidfile:
-        with open(args.iidfile, "w") as file:
-            file.write(outcome.image_id)
+        _write_iidfile(args.iidfile, outcome.image_id)
     if mode == "quiet":
         print(outcome.image_id)
     return 0
 
 
+def _check_platform(wanted: str) -> None:
+    """``--platform`` is accepted for the host's platform, which every build is for anyway."""
+    from dockpy.build.variables import names_host_platform, platform_args
+    from dockpy.errors import InvalidInputError
+    from dockpy.image.oci import Platform
+
+    host = Platform.host()
+    if not names_host_platform(wanted, host):
+        raise InvalidInputError(f"--platform {wanted} is not supported: dockpy builds for {platform_args(host)['TARGETPLATFORM']} only")
+
+
+def _write_iidfile(path: str, image_id: str) -> None:
+    from dockpy.errors import InvalidInputError
+
+    try:
+        with open(path, "w") as file:
+            file.write(image_id)
+    except OSError as error:
+        raise InvalidInputError(f"write --iidfile {path}: {error.strerror}") from None
+
+
+def _context_and_dockerfile(args, root, cleanup) -> tuple[str, str | None]:
+    """The context directory and the Dockerfile's path; what standard input made is removed by ``cleanup``.
+
+    ``-f -`` reads the Dockerfile from standard input; so does a CONTEXT of
+    ``-``, with an empty context (as ``docker build - < Dockerfile``).
+    """
+    from dockpy.errors import InvalidInputError
+
+    if args.file == "-" and args.context == "-":
+        raise InvalidInputError("standard input cannot be both the build context and the Dockerfile")
+    context, dockerfile = args.context, args.file
+    if "-" in (args.file, args.context):
+        dockerfile = _dockerfile_from_stdin(root)
+        cleanup.callback(os.unlink, dockerfile)
+    if args.context == "-":
+        import tempfile
+
+        context = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dockpy-empty-context-"))
+    return context, dockerfile
+
+
+# What standard input starts with when it is an archive (gzip, bzip2, xz, zstd), not a Dockerfile.
+_ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
+_TAR_MAGIC_OFFSET = 257  # "ustar" in a tar's first header
+
+
 def _dockerfile_from_stdin(root) -> str:
-    """``-f -``: the Dockerfile read from standard input, in a file named by its content (so reruns match).
+    """The Dockerfile read from standard input, in a file named by its content (so reruns match).
 
     Not named ``build-*``: it is written before the build takes the write lease, and gc collects
-    ``build-*`` temp files as a killed build's leftovers.
+    ``build-*`` temp files as a killed build's leftovers. Docker also takes a context archive
+    there; dockpy refuses one rather than parse it as a Dockerfile.
     """
     import hashlib
 
+    from dockpy.errors import InvalidInputError
+
     data = sys.stdin.buffer.read()
+    if data.startswith(_ARCHIVE_MAGIC) or data[_TAR_MAGIC_OFFSET:_TAR_MAGIC_OFFSET + 5] == b"ustar":
+        raise InvalidInputError("standard input holds an archive, not a Dockerfile: dockpy takes no build context archive",
+                                hint="Unpack it and give its directory as CONTEXT.")
     root.create()
     path = os.path.join(root.tmp, f"dockerfile-stdin-{hashlib.sha256(data).hexdigest()[:32]}.Dockerfile")
     with open(path, "wb") as file:

@@ -36,8 +36,25 @@ def _image_changes(old: str, new: str):
 
 
 def _container_changes(container: str):
+    from dockpy.errors import NotFoundError
     from dockpy.root import StorageRoot
     from dockpy.runtime.containers import ContainerStore
     from dockpy.runtime.versioning import container_changes
 
-    return container_changes(ContainerStore(StorageRoot.default()), container)
+    try:
+        return container_changes(ContainerStore(StorageRoot.default()), container)
+    except NotFoundError as error:
+        raise NotFoundError(error.message, hint=_image_hint(container)) from None
+
+
+def _image_hint(name: str) -> str | None:
+    """When the one name given is an image's, the user most likely meant to compare two images."""
+    from dockpy.errors import DockpyError
+    from dockpy.image.store import ImageStore
+
+    with ImageStore() as store:
+        try:
+            store.resolve(name)
+        except DockpyError:
+            return None
+    return f"{name} is an image; to compare images, name two: dockpy diff {name}@1 {name}"

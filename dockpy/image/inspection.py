@@ -22,7 +22,7 @@ def describe_image(store: ImageStore, reference: str) -> dict:
         "Author": config.author or "",
         "Config": config.config.to_json() if config.config else {},
         "Architecture": config.architecture,
-        "Variant": config.variant,
+        **({"Variant": config.variant} if config.variant else {}),  # omitted when empty, as Docker does
         "Os": config.os,
         "Size": image.size,
         "RootFS": {"Type": config.rootfs.type, "Layers": list(config.rootfs.diff_ids)},

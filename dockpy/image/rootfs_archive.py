@@ -8,10 +8,11 @@ has no ``config`` section (no Env, no Cmd), and one history entry commented
 ``Imported from <source>``, as Docker writes. With ``SOURCE_DATE_EPOCH`` set,
 that is the creation time, so importing the same tar gives the same image id.
 
-``export`` flattens an image's layers into one plain rootfs tar: each layer
-is applied in ``delete`` mode (whiteouts remove, nothing of them remains) into
-a scratch directory under ``<root>/tmp``, which is then written as one
-deterministic tar. The output file appears only when complete.
+``export`` flattens an image's layers (and, for a container, its changes as
+one more layer) into one plain rootfs tar: each layer is applied in
+``delete`` mode (whiteouts remove, nothing of them remains) into a scratch
+directory under ``<root>/tmp``, which is then written as one deterministic
+tar. The output file appears only when complete.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import os
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -61,15 +62,30 @@ def import_rootfs(
     return image, revision
 
 
-def export_rootfs(store: ImageStore, reference: str, out: BinaryIO) -> Image:
-    """Write the flattened root filesystem of the image ``reference`` names to ``out`` as a tar."""
+def export_rootfs(store: ImageStore, reference: str, out: BinaryIO,
+                  top_layer: Callable[[BinaryIO], None] | None = None) -> Image:
+    """Write the flattened root filesystem of the image ``reference`` names to ``out`` as a tar.
+
+    ``top_layer`` writes one more layer tar (a container's changes), applied
+    over the image's layers like them.
+    """
     image = store.resolve(reference)
     with store.writing(), _scratch_directory(store) as rootfs:
         for layer in image.layers:
             with open_layer(store.content, layer.digest) as tar:
                 apply_layer(tar, rootfs, whiteout_mode="delete")
+        if top_layer is not None:
+            _apply_written_layer(top_layer, rootfs, store)
         write_layer_tar(rootfs, out)
     return image
+
+
+def _apply_written_layer(write: Callable[[BinaryIO], None], rootfs: Path, store: ImageStore) -> None:
+    """The layer tar ``write`` makes, spooled to a file under the root's tmp (it may be large), applied to ``rootfs``."""
+    with tempfile.TemporaryFile(dir=store.root.tmp) as spool:
+        write(spool)
+        spool.seek(0)
+        apply_layer(spool, rootfs, whiteout_mode="delete")
 
 
 @contextlib.contextmanager

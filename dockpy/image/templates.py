@@ -74,9 +74,7 @@ def template_names() -> list[str]:
 def build_busybox_rootfs(target: Path) -> None:
     """Fill the empty directory ``target`` with a busybox root filesystem."""
     if not BUSYBOX_BINARY.exists():
-        raise TemplateUnavailableError(
-            f"the busybox template needs {BUSYBOX_BINARY}", hint="apt-get install busybox-static"
-        )
+        raise _busybox_missing()
     for relative, mode in BUSYBOX_DIRECTORIES.items():
         directory = target / relative
         directory.mkdir(parents=True, exist_ok=True)
@@ -94,9 +92,27 @@ def build_busybox_rootfs(target: Path) -> None:
     (target / "etc/shadow").chmod(0o640)
 
 
+def busybox_release_time() -> int:
+    """When the host's busybox binary was built (dpkg keeps a packaged file's mtime): the busybox image's date."""
+    try:
+        return int(BUSYBOX_BINARY.stat().st_mtime)
+    except FileNotFoundError:
+        raise _busybox_missing() from None
+
+
+def _busybox_missing() -> TemplateUnavailableError:
+    return TemplateUnavailableError(f"the busybox template needs {BUSYBOX_BINARY}", hint="apt-get install busybox-static")
+
+
+def is_debian_suite(tag: str) -> bool:
+    """Whether a ``debian:`` tag is a suite name for debootstrap (``bookworm``, ``stable``), not a version
+    (``12``, ``10.13``) or ``latest``: those are Docker Hub's, to be pulled."""
+    return tag != "latest" and _SUITE_PATTERN.fullmatch(tag) is not None
+
+
 def build_debian_rootfs(target: Path, suite: str, mirror: str = DEFAULT_DEBIAN_MIRROR) -> None:
     """Fill ``target`` with ``debootstrap --variant=minbase SUITE`` (needs the Debian mirror)."""
-    if not _SUITE_PATTERN.fullmatch(suite):
+    if not is_debian_suite(suite):
         raise InvalidInputError(f"invalid Debian suite {suite!r}")
     debootstrap = shutil.which("debootstrap")
     if debootstrap is None:

@@ -17,7 +17,7 @@ import os
 import re
 from collections import namedtuple
 
-from dockpy.errors import InvalidInputError
+from dockpy.errors import InvalidInputError, NotFoundError
 from dockpy.runtime.spec import ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount
 
 # Docker's PATH for images that set none (moby's oci/defaults.go).
@@ -132,6 +132,17 @@ def parse_volume(text: str) -> VolumeMount:
     if not destination.startswith("/"):
         raise InvalidInputError(f"invalid volume {text!r}: the destination must be an absolute path")
     return VolumeMount(os.path.normpath(source), os.path.normpath(destination), mode == "ro")
+
+
+def existing_volumes(texts) -> tuple[VolumeMount, ...]:
+    """The ``-v`` specs, each host path checked to exist before a container is made, as Docker's ``--mount``
+    checks it (``docker run -v`` would create a missing one; dockpy never creates host directories)."""
+    volumes = tuple(parse_volume(text) for text in texts)
+    for volume in volumes:
+        if not os.path.exists(volume.source):
+            raise NotFoundError(f"bind source path does not exist: {volume.source}",
+                                hint="Create it first: dockpy does not make host directories for -v.")
+    return volumes
 
 
 def check_network(network: str) -> str:

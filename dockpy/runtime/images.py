@@ -43,6 +43,8 @@ def rootfs_image(path: str) -> RunnableImage:
 def resolve_image(root, reference: str, database=None) -> RunnableImage:
     """An image of the store: its layers unpacked into snapshots (once; later runs reuse them).
 
+    A template's image is made on first use (``dockpy run busybox`` in a fresh root).
+
     An image run before, whose snapshots are all still there, is resolved
     from the catalog and the runtime's memo alone (``image_cache``); else its
     blobs are read and any missing layer is unpacked. ``database``: an open
@@ -51,18 +53,32 @@ def resolve_image(root, reference: str, database=None) -> RunnableImage:
     for the lookup.
     """
     from dockpy.image.catalog import ensure_catalog
-    from dockpy.image.lookup import find_manifest
     from dockpy.layers.snapshots import Snapshotter
     from dockpy.runtime.image_cache import cached_run_config
 
     with Snapshotter(root, database) as snapshotter:
         connection = ensure_catalog(snapshotter.connection)
-        manifest_digest = find_manifest(connection, reference)
+        manifest_digest = _manifest_of(root, connection, reference)
         run_config = cached_run_config(connection, manifest_digest)
         layers = None if run_config is None else snapshotter.committed_directories(run_config.chain_ids[::-1])
         if layers is None:
             run_config, layers = _unpack(root, manifest_digest, snapshotter)
     return RunnableImage(reference, run_config.image_id, tuple(str(path) for path in layers), run_config.config)
+
+
+def _manifest_of(root, connection, reference: str) -> str:
+    """The manifest ``reference`` names; a template image (busybox, debian:<suite>) is made the first time,
+    as a FROM line makes it."""
+    from dockpy.image.lookup import find_manifest
+
+    try:
+        return find_manifest(connection, reference)
+    except NotFoundError:
+        from dockpy.image.base_images import find_base_image
+        from dockpy.image.store import ImageStore
+
+        with ImageStore(root) as store:
+            return find_base_image(store, reference, epoch=None).manifest_digest
 
 
 def _unpack(root, manifest_digest: str, snapshotter):

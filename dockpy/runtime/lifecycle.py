@@ -147,7 +147,7 @@ class Runtime:
             process=run_config.build_process(image.config, options, hostname),
             hostname=hostname,
             network=network,
-            volumes=tuple(run_config.parse_volume(volume) for volume in options.volumes),
+            volumes=run_config.existing_volumes(options.volumes),
             resources=run_config.resources(options),
             init=options.init,
         )

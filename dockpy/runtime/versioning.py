@@ -1,4 +1,4 @@
-"""A container's changes as versions: ``diff``, ``commit`` and ``rollback`` of a container.
+"""A container's changes as versions: ``diff``, ``commit``, ``export`` and ``rollback`` of a container.
 
 The container's upper dir *is* its layer (DESIGN §1): ``diff`` walks only
 the upper dir, ``commit`` archives only the upper dir, so both cost time in
@@ -94,6 +94,24 @@ def _config_with_layer(base_config, diff_id, container_config, created_by: str, 
     created = format_timestamp(time.time())
     entry = HistoryEntry(created=created, created_by=created_by, author=author, comment=message or None)
     return base_config.with_layer(diff_id, entry).replace(created=created, author=author, config=container_config)
+
+
+def export_container(containers: ContainerStore, reference: str, out) -> None:
+    """``docker export``: the container's root filesystem, its image's layers with its changes on top, as one tar.
+
+    The upper dir is read as a commit reads it (a layer tar, whiteouts and
+    all), so a running container can be exported too.
+    """
+    from dockpy.image.rootfs_archive import export_rootfs
+    from dockpy.image.store import ImageStore
+    from dockpy.layers.tarwriter import write_layer_tar
+
+    record = containers.get(reference)
+    if not record.image_id:
+        raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: export the directory itself")
+    upper = containers.spec_of(record).rootfs.upperdir
+    with ImageStore(containers.root) as store:
+        export_rootfs(store, record.image_id.removeprefix("sha256:"), out, top_layer=lambda tar: write_layer_tar(upper, tar))
 
 
 def rollback_container(containers: ContainerStore, reference: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dockpy.build.base_images import find_base_image
+from dockpy.image.base_images import find_base_image
 from dockpy.build.builder import build_image
 from dockpy.build.instructions import parse_instruction
 from dockpy.build.options import BuildOptions

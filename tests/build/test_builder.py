@@ -10,7 +10,7 @@ import pytest
 
 from dockpy.build.cache import BuildCache
 from dockpy.build.progress import BuildWarning, StepCached, StepMissed
-from dockpy.errors import DockerfileError, DockpyError, IntegrityError, NotFoundError
+from dockpy.errors import BuildError, DockerfileError, DockpyError, IntegrityError, NotFoundError
 from dockpy.image.store import ImageStore
 from dockpy.layers.snapshots import Kind, Snapshotter
 from tests.build.conftest import image_files
@@ -112,6 +112,23 @@ def test_an_unknown_base_image_names_the_line(build):
         build("FROM nosuchimage\n")
 
 
+def test_an_unknown_base_image_hints_at_pull_and_the_templates(build):
+    """dockpy never pulls on its own: a user coming from Docker must learn that from the error."""
+    with pytest.raises(DockerfileError) as raised:
+        build("FROM alpine:3.19\n")
+    assert "dockpy pull alpine:3.19" in raised.value.hint and "busybox" in raised.value.hint
+
+
+def test_a_from_that_expands_to_nothing_names_the_line_as_buildkit_does(build):
+    with pytest.raises(DockerfileError, match=r"Dockerfile:2: base name \(\$\{image\}\) should not be blank"):
+        build("ARG image\nFROM ${image}\n")
+
+
+def test_a_bad_base_reference_names_the_line(build):
+    with pytest.raises(DockerfileError, match="Dockerfile:1: invalid reference format 'Bad:1'"):
+        build("FROM Bad:1\n")
+
+
 def test_from_an_earlier_stage_continues_its_layers(build):
     result, _ = build("FROM busybox AS base\nCOPY a /a\nFROM base\nCOPY b /b\n", {"a": "a", "b": "b"})
     files = image_files(build.root, result.image)
@@ -175,9 +192,15 @@ def test_add_fetches_a_url_and_verifies_its_checksum(build, http_server):
 
 def test_add_with_a_wrong_checksum_fails_and_stores_nothing(build, http_server):
     url, _ = http_server
-    with pytest.raises(IntegrityError, match="checksum mismatch"):
+    with pytest.raises(IntegrityError, match=r"Dockerfile:2: ADD .*/tool.sh: checksum mismatch"):
         build(f"FROM busybox\nADD --checksum=sha256:{'0' * 64} {url}/tool.sh /opt/\n")
     assert not [p for p in os.listdir(build.root.tmp) if p.startswith("build-download-")]
+
+
+def test_a_url_that_cannot_be_fetched_names_the_line(build, http_server):
+    url, _ = http_server
+    with pytest.raises(BuildError, match=r"Dockerfile:2: ADD .*/missing.sh: the server answered 404"):
+        build(f"FROM busybox\nADD {url}/missing.sh /opt/\n")
 
 
 def test_a_copy_to_a_new_path_reuses_its_layer_when_only_the_layers_below_changed(build):

@@ -18,7 +18,7 @@ import textwrap
 
 import pytest
 
-from dockpy.build.base_images import find_base_image
+from dockpy.image.base_images import find_base_image
 from dockpy.image.store import ImageStore
 from tests.build.buildah import BASE, Buildah, describe_tree
 from tests.build.conftest import image_files

@@ -165,6 +165,15 @@ def test_a_run_step_is_cached_with_its_environment(build):
     assert output_of(again) == [] and output_of(changed) == ["2"]
 
 
+def test_a_stage_built_on_an_earlier_stage_sees_the_args_that_stage_declared(build):
+    """BuildKit: ``FROM base`` inherits base's ARGs with their values (in RUN and in expansion), not into ENV."""
+    result, events = build("FROM busybox AS base\nARG V=7\nFROM base\nWORKDIR /w$V\nRUN echo \"v=$V\"\n",
+                           build_args={"V": "8"})
+    assert output_of(events) == ["v=8"]
+    assert result.image.config.config.working_dir == "/w8"
+    assert not any(entry.startswith("V=") for entry in result.image.config.config.env)
+
+
 def test_proxy_build_args_reach_run_but_not_the_history(build):
     result, events = build("FROM busybox\nRUN echo $HTTP_PROXY\n", build_args={"HTTP_PROXY": "http://proxy:3128"})
     assert output_of(events) == ["http://proxy:3128"]

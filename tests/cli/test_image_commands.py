@@ -128,6 +128,13 @@ def test_diff_between_two_revisions(dockpy, app):
     ]
 
 
+def test_diff_of_one_image_says_that_two_are_compared(dockpy, app):
+    result = dockpy("diff", "app")
+    assert_one_error_line(result, "no such container: app")
+    assert result.stderr.splitlines()[1] == "hint: app is an image; to compare images, name two: dockpy diff app@1 app"
+    assert dockpy("diff", "ghost").stderr.splitlines() == ["dockpy: error: no such container: ghost"]
+
+
 def test_export_writes_the_rootfs(dockpy, app, tmp_path, tars):
     dockpy("export", "app@1", "-o", str(tmp_path / "out.tar"), check=True)
     with tarfile.open(tmp_path / "out.tar") as exported, tarfile.open(tars[0]) as original:
@@ -140,6 +147,13 @@ def test_export_to_standard_output(dockpy, app):
     )
     with tarfile.open(fileobj=io.BytesIO(result.stdout)) as exported:
         assert "etc/new" in exported.getnames()
+
+
+def test_export_of_an_unknown_name_says_it_is_neither_a_container_nor_an_image(dockpy, app, tmp_path):
+    result = dockpy("export", "nosuch", "-o", str(tmp_path / "out.tar"))
+    assert_one_error_line(result, "no such image: nosuch")
+    assert result.stderr.splitlines()[1] == "hint: No container is named nosuch either."
+    assert not (tmp_path / "out.tar").exists()
 
 
 def test_fsck_is_clean_on_a_whole_store(dockpy, app):

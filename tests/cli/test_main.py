@@ -43,6 +43,35 @@ def test_a_bad_flag_names_the_command_it_belongs_to(dockpy):
     ]
 
 
+def test_an_unknown_flag_names_the_command_it_was_given_to(dockpy):
+    """argparse finds leftover words at the top level; the user typed them after a verb, so its help is the hint."""
+    result = dockpy("images", "--no-such-flag")
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [
+        "dockpy: error: images: unrecognized arguments: --no-such-flag",
+        "hint: See 'dockpy images --help'.",
+    ]
+    assert dockpy("run", "-p", "80:80", "busybox").stderr.splitlines()[1] == "hint: See 'dockpy run --help'."
+
+
+def test_an_unknown_global_option_is_dockpys_own(dockpy):
+    assert dockpy("--no-such-option", "images").stderr.splitlines() == [
+        "dockpy: error: unrecognized arguments: --no-such-option",
+        "hint: See 'dockpy --help'.",
+    ]
+
+
+@pytest.mark.parametrize("argv, unknown, hint", [
+    (("system", "prune", "-f"), "prune", "dockpy gc removes what nothing reaches; dockpy builder prune empties the build cache."),
+    (("image", "ls"), "image", "dockpy has Docker's short forms only: dockpy images, rmi, history, inspect, tag, save, load."),
+    (("container", "ls"), "container", "dockpy has Docker's short forms only: dockpy ps, create, start, stop, kill, rm, logs, exec."),
+])
+def test_a_docker_command_dockpy_spells_otherwise_hints_at_dockpys_own(dockpy, argv, unknown, hint):
+    result = dockpy(*argv)
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [f"dockpy: error: unknown command {unknown!r}", f"hint: {hint}"]
+
+
 def _verbs_registered_by(module_name: str) -> set[str]:
     import argparse
     import importlib

@@ -115,6 +115,18 @@ def test_a_docker_archive_refuses_a_layout_directory(source_root, tmp_path):
     assert result.returncode == 125 and "not a directory" in result.stderr
 
 
+def test_loading_a_directory_that_is_no_layout_names_what_it_lacks_without_reading_it(tmp_path):
+    directory = tmp_path / "not-a-layout"
+    (directory / "sub").mkdir(parents=True)
+    (directory / "sub" / "link").symlink_to("/etc/passwd")
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(directory))
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [
+        f"dockpy: error: {directory} is not an image archive: it has neither index.json (OCI layout) "
+        "nor manifest.json (docker archive)",
+    ]
+
+
 def test_saving_a_missing_image_writes_no_file(source_root, tmp_path):
     result = dockpy_in(source_root, "save", "-o", str(tmp_path / "out.tar"), IMAGE, "missing:1")
     assert result.returncode == 125 and "no such" in result.stderr

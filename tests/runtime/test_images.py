@@ -57,6 +57,16 @@ def test_an_unknown_image_is_not_found(storage_root, busybox_image):
 def test_run_of_an_unknown_image_fails_with_one_line_and_leaves_no_container(dockpy, storage_root, busybox_image):
     result = dockpy("run", "--rm", "nothing-here", "true")
     assert result.returncode == 125
-    assert result.stderr.splitlines() == ["dockpy: error: no such image: nothing-here"]
+    assert result.stderr.splitlines()[0] == "dockpy: error: no such image: nothing-here"
+    assert result.stderr.splitlines()[1].startswith("hint: dockpy does not pull on its own: 'dockpy pull nothing-here'")
     assert dockpy("ps", "-a", "-q", check=True).stdout == ""
     assert list(storage_root.containers.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/bin/busybox").exists(), reason="the busybox template needs /bin/busybox")
+def test_a_template_image_is_made_the_first_time_it_is_run(storage_root):
+    """As FROM busybox in a build: ``dockpy run busybox`` works in a fresh root, with no registry."""
+    image = resolve_image(storage_root, "busybox")
+    with Refs(storage_root) as refs:
+        assert refs.log("busybox:latest")[0].operation == "import"
+    assert any(Path(path, "bin/busybox").exists() for path in image.layers)

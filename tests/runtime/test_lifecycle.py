@@ -97,6 +97,15 @@ def test_run_rm_leaves_no_container_and_no_directory(busybox, dockpy, storage_ro
     assert list(storage_root.containers.iterdir()) == []
 
 
+def test_a_volume_whose_host_path_is_missing_is_refused_and_leaves_no_container(busybox, dockpy, storage_root, tmp_path):
+    missing = tmp_path / "missing"
+    result = busybox("run", "--rm", "-v", f"{missing}:/data", check=False)
+    assert result.returncode == 125
+    assert result.stderr.splitlines()[0] == f"dockpy: error: bind source path does not exist: {missing}"
+    assert not missing.exists()
+    assert dockpy("ps", "-a", "-q").stdout == "" and list(storage_root.containers.iterdir()) == []
+
+
 def test_names_are_unique(busybox, dockpy):
     busybox("create", "--name", "twin")
     second = busybox("create", "--name", "twin", check=False)

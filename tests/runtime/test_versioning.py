@@ -2,6 +2,7 @@
 
 import json
 import os
+import tarfile
 
 import pytest
 
@@ -97,3 +98,25 @@ def _wait_for_file(dockpy, container, path, attempts=100):
             return
         time.sleep(0.05)
     raise AssertionError(f"{path} never appeared")
+
+
+def test_export_of_a_container_is_its_image_with_its_changes(dockpy, changed, tmp_path):
+    output = tmp_path / "changed.tar"
+    dockpy("export", changed, "-o", str(output), check=True)
+    with tarfile.open(output) as tar:
+        names = {name.removeprefix("./") for name in tar.getnames()}
+        assert tar.extractfile("etc/newfile").read() == b"new\n"
+    assert {"bin/sh", "etc/newfile", "home/h", "srv/app/a"} <= names
+    assert not names & {"bin/vi", "home/app"}
+    assert not any(".wh." in name for name in names)
+
+
+def test_export_of_a_container_that_has_an_image_name_exports_the_container(dockpy, busybox_image, tmp_path):
+    """As ``docker export``, which only knows containers: a container of that name wins over the image."""
+    dockpy("run", "--name", "busybox", busybox_image, "touch", "/mine", check=True)
+    try:
+        dockpy("export", "busybox", "-o", str(tmp_path / "out.tar"), check=True)
+        with tarfile.open(tmp_path / "out.tar") as tar:
+            assert "mine" in {name.removeprefix("./") for name in tar.getnames()}
+    finally:
+        dockpy("rm", "busybox", check=True)

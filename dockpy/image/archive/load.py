@@ -26,13 +26,15 @@ from typing import BinaryIO
 from dockpy.errors import InvalidInputError, InvalidReferenceError, UnsafeArchiveError
 from dockpy.image.archive.archived import ArchivedImage
 from dockpy.image.archive.contents import ArchiveContents, read_archive
-from dockpy.image.archive.docker_archive import is_docker_archive, read_docker_archive
+from dockpy.image.archive.docker_archive import MANIFEST_FILE, is_docker_archive, read_docker_archive
 from dockpy.image.archive.members import directory_members, tar_members
-from dockpy.image.archive.oci_layout import is_oci_layout, read_oci_layout
+from dockpy.image.archive.oci_layout import INDEX_FILE, is_oci_layout, read_oci_layout
 from dockpy.image.staging import StagingStore
 from dockpy.image.archive.verification import verify_images
 from dockpy.image.reference import parse_tag_reference
 from dockpy.image.store import Image, ImageStore
+
+_NEITHER_FORMAT = "it has neither index.json (OCI layout) nor manifest.json (docker archive)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def _members(source: Path | BinaryIO) -> Iterator:
     if not isinstance(source, Path):
         yield tar_members(source)
     elif source.is_dir():
+        if not any((source / name).is_file() for name in (INDEX_FILE, MANIFEST_FILE)):
+            raise UnsafeArchiveError(f"{source} is not an image archive: {_NEITHER_FORMAT}")  # before reading it all
         yield directory_members(source)
     else:
         try:
@@ -76,8 +80,7 @@ def _archived_images(contents: ArchiveContents) -> list[ArchivedImage]:
     elif is_docker_archive(contents):
         images = read_docker_archive(contents)
     else:
-        raise UnsafeArchiveError("not an image archive: it has neither index.json (OCI layout) "
-                                 "nor manifest.json (docker archive)")
+        raise UnsafeArchiveError(f"not an image archive: {_NEITHER_FORMAT}")
     if not images:
         raise UnsafeArchiveError("the archive holds no image")
     return images

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import urlencode, urljoin
 
 from dockpy.errors import IntegrityError, InvalidInputError, NotFoundError, RegistryError
-from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError, TransportTimeout
+from dockpy.image.registry.http import FileBody, HttpClient, Response, TransportError, TransportTimeout, UnknownHost
 from dockpy.image.registry.proxies import is_loopback
 from dockpy.layers.digests import DiffID, Digest
 
@@ -305,6 +305,8 @@ class RegistryClient:
     def _http_send(self, method, url, headers, content, timeout: float | None = None) -> Response:
         try:
             return self._http.request(method, url, headers=headers, body=content, timeout=timeout)
+        except UnknownHost as error:
+            raise RegistryError(f"{method} {url}: {error}", hint=f"Is {self.registry} the registry's name?") from error
         except TransportError as error:
             raise _TransientError(f"{method} {url}: {error}") from error
 

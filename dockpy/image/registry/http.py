@@ -49,6 +49,10 @@ class TransportTimeout(TransportError):
     """The peer did not connect or answer in time (it may still be working on the request)."""
 
 
+class UnknownHost(TransportError):
+    """The host name does not resolve at all (not a temporary resolver failure): trying again cannot help."""
+
+
 class FileBody:
     """``count`` bytes of an open file from ``offset``, sent with ``sendfile``.
 
@@ -356,7 +360,10 @@ def _lower_case_headers(message) -> dict[str, str]:
 
 
 def _transport_error(what: str, error: BaseException) -> TransportError:
-    """``what`` failed because of ``error``: a ``TransportTimeout`` when it timed out."""
+    """``what`` failed because of ``error``: a ``TransportTimeout`` when it timed out, ``UnknownHost`` when the
+    name does not resolve."""
+    if isinstance(error, socket.gaierror) and error.errno == socket.EAI_NONAME:
+        return UnknownHost(f"{what}: {_describe(error)}")
     return (TransportTimeout if isinstance(error, TimeoutError) else TransportError)(f"{what}: {_describe(error)}")
 
 

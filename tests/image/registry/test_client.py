@@ -278,3 +278,21 @@ def test_a_loopback_port_silent_to_plain_http_is_asked_in_https(serve, monkeypat
         with pytest.raises(RegistryError, match=f"HEAD https://{server.address}/"):
             client.has_blob("team/app", Digest.of_bytes(b"a"))
     assert requests_seen(server) == [("HEAD", f"/v2/team/app/blobs/{Digest.of_bytes(b'a')}"), ("GET", "/v2/")]
+
+
+def test_a_registry_name_that_does_not_resolve_fails_at_once_without_retries(monkeypatch):
+    """A misspelt registry is not a transient failure: one lookup, one error line naming the host."""
+    import socket
+
+    lookups = []
+
+    def unknown_name(host, *args, **kwargs):
+        lookups.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown_name)
+    with RegistryClient("registry.invalid:5000") as client, pytest.raises(RegistryError) as raised:
+        client.fetch_manifest("app", "latest")
+    assert "connect to registry.invalid:5000: Name or service not known" in str(raised.value)
+    assert "gave up" not in str(raised.value)
+    assert len(lookups) == 1
