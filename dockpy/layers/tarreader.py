@@ -70,6 +70,9 @@ class TarEntry:
         return repr(self.name.decode(errors="replace"))[1:-1]
 
 
+# What an error names as the place before the first header.
+ARCHIVE_START = "the start of the archive"
+
 class TarReader:
     """Iterate a tar stream's entries; read each entry's data before asking for the next.
 
@@ -83,7 +86,7 @@ class TarReader:
         self._remaining = 0  # data bytes of the current entry not yet read
         self._padding = 0
         self._global: dict[bytes, bytes] = {}
-        self._last_name = "the start of the archive"
+        self._last_name = ARCHIVE_START
 
     def __iter__(self) -> Iterator[TarEntry]:
         while True:
@@ -218,8 +221,12 @@ def _verify_checksum(block: bytes, previous: str) -> None:
         return
     # Some old tars summed signed chars; accept that too, as GNU tar does.
     signed = unsigned - 256 * sum(1 for byte in block[:148] + block[156:] if byte >= 128)
-    if expected != signed:
-        raise UnsafeArchiveError(f"tar header after {previous} is corrupt (bad checksum); is this a tar archive?")
+    if expected == signed:
+        return
+    if previous == ARCHIVE_START:
+        # The first block is no tar header at all: a file of another kind, not a damaged archive.
+        raise UnsafeArchiveError("not a tar archive: its first 512 bytes are no tar header (bad checksum)")
+    raise UnsafeArchiveError(f"tar header after {previous} is corrupt (bad checksum)")
 
 
 def _string(field: bytes) -> bytes:

@@ -102,6 +102,18 @@ def test_a_header_checksummed_with_signed_bytes_is_accepted():
     assert [entry.name for entry, _ in entries(bytes(block) + bytes(1024))] == ["caf\u00e9".encode()]
 
 
+def test_a_file_that_is_no_tar_is_named_so():
+    with pytest.raises(UnsafeArchiveError, match="^not a tar archive: its first 512 bytes are no tar header"):
+        entries(b"root:x:0:0:root:/root:/bin/sh\n" * 40)
+
+
+def test_a_bad_header_after_an_entry_names_that_entry():
+    data = bytearray(build_tar((member("first"), b""), (member("second"), b"")))
+    data[512 + 148] ^= 1  # the second header's checksum field
+    with pytest.raises(UnsafeArchiveError, match="^tar header after first is corrupt"):
+        entries(bytes(data))
+
+
 def test_an_extended_header_just_over_the_limit_is_refused():
     info = member("f", comment="x" * MAX_METADATA_SIZE)
     with pytest.raises(UnsafeArchiveError, match="extended header"):
