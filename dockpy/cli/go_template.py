@@ -54,6 +54,7 @@ class _FieldAction:
 
 
 def _compile(text: str) -> list:
+    """Literal strings and actions, in order; every action is checked here, so rendering never meets a bad one."""
     parts: list = []
     position = 0
     while (start := text.find("{{", position)) >= 0:

@@ -10,8 +10,8 @@ own figures, the cgroup usage ``stats`` shows, sit under ``ResourceUsage``.
 from __future__ import annotations
 
 import os
-import time
 
+from dockpy.image.timestamps import format_timestamp
 from dockpy.runtime.containers import RUNNING, ContainerPaths, ContainerRecord
 from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, VolumeMount
 
@@ -30,7 +30,7 @@ def describe_container(runtime, record: ContainerRecord) -> dict:
     volumes = user_volumes(spec, paths)
     return {
         "Id": record.id,
-        "Created": rfc3339_nano(record.created),
+        "Created": format_timestamp(record.created),
         "Path": spec.process.args[0],
         "Args": list(spec.process.args[1:]),
         "State": container_state(record),
@@ -64,8 +64,8 @@ def container_state(record: ContainerRecord) -> dict:
         "Pid": record.pid if running and record.pid else 0,
         "ExitCode": record.exit_code or 0,
         "Error": "",
-        "StartedAt": rfc3339_nano(record.started) if record.started else ZERO_TIME,
-        "FinishedAt": rfc3339_nano(record.finished) if record.finished else ZERO_TIME,
+        "StartedAt": format_timestamp(record.started) if record.started else ZERO_TIME,
+        "FinishedAt": format_timestamp(record.finished) if record.finished else ZERO_TIME,
     }
 
 
@@ -141,18 +141,6 @@ def container_config(record: ContainerRecord, spec: ContainerSpec, config: dict)
         "Entrypoint": entrypoint or None,
         "Labels": config["image_config"].get("Labels") or {},
     }
-
-
-def rfc3339_nano(seconds: float) -> str:
-    """A Unix time as Go's RFC3339Nano in UTC (``2024-01-06T09:07:59.461876Z``): Docker's timestamps.
-
-    Go drops the fraction's trailing zeros. dockpy stores times as float
-    seconds, exact to the microsecond, so the fraction has at most six digits.
-    """
-    whole, micros = divmod(round(seconds * 1_000_000), 1_000_000)
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-    fraction = f"{micros:06d}".rstrip("0")
-    return f"{stamp}.{fraction}Z" if fraction else f"{stamp}Z"
 
 
 def _capability_names(capabilities: set[str]) -> list[str] | None:

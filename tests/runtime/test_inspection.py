@@ -7,8 +7,8 @@ from dockpy.runtime.inspection import (
     container_state,
     graph_driver,
     host_config,
+    describe_container,
     mount_point,
-    rfc3339_nano,
     user_volumes,
 )
 from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
@@ -23,12 +23,6 @@ SPEC = ContainerSpec(
     hostname="c0ffee",
     volumes=(VolumeMount(PATHS.etc_file("hosts"), "/etc/hosts"), VolumeMount("/data", "/data", read_only=True)),
 )
-
-
-def test_times_are_rfc3339_in_utc_without_trailing_zeros_as_go_prints_them():
-    assert rfc3339_nano(1704532079.461876) == "2024-01-06T09:07:59.461876Z"
-    assert rfc3339_nano(1704532079.5) == "2024-01-06T09:07:59.5Z"
-    assert rfc3339_nano(1704532079.0) == "2024-01-06T09:07:59Z"
 
 
 def test_a_created_container_was_never_started_nor_finished():
@@ -93,3 +87,32 @@ def test_config_shows_the_recorded_entrypoint_and_cmd_apart():
 def test_config_of_a_container_without_a_recorded_entrypoint_shows_the_command_as_cmd():
     config = container_config(RECORD, SPEC, {"image_config": {"Labels": {"a": "1"}}})
     assert (config["Entrypoint"], config["Cmd"], config["Labels"]) == (None, ["sh", "-c", "true"], {"a": "1"})
+
+
+class _FakeStore:
+    def config_of(self, record):
+        return {"image_config": {}, "isolation": "namespace", "entrypoint": [], "cmd": ["sh", "-c", "true"]}
+
+    def paths(self, container_id):
+        return PATHS
+
+
+class _FakeRuntime:
+    """What ``describe_container`` asks of a ``Runtime``: the store's files, the spec and the cgroup usage."""
+
+    store = _FakeStore()
+
+    def spec_of(self, record):
+        return SPEC
+
+    def usage(self, record):
+        return None
+
+
+def test_the_document_names_the_program_the_container_and_its_times():
+    document = describe_container(_FakeRuntime(), RECORD._replace(created=1704532079.5))
+    assert (document["Id"], document["Name"], document["Image"]) == ("c0ffee", "/web", "sha256:1234")
+    assert (document["Path"], document["Args"]) == ("sh", ["-c", "true"])
+    assert document["Created"] == "2024-01-06T09:07:59.500000Z"
+    assert (document["Driver"], document["Platform"], document["RestartCount"]) == ("overlay", "linux", 0)
+    assert document["ResourceUsage"] is None and document["LogPath"] == ""
