@@ -61,13 +61,15 @@ def build_process(image_config: dict, options: RunOptions, hostname: str) -> Pro
     )
 
 
-def program_arguments(image_config: dict, options: RunOptions) -> tuple[str, ...]:
+def entrypoint_and_cmd(image_config: dict, options: RunOptions) -> tuple[list[str], list[str]]:
+    """The container's Entrypoint and Cmd (lists of str, maybe empty); ``inspect`` shows them apart."""
     if options.entrypoint is not None:
-        entrypoint = [options.entrypoint] if options.entrypoint else []
-        cmd = list(options.command)
-    else:
-        entrypoint = list(image_config.get("Entrypoint") or [])
-        cmd = list(options.command) or list(image_config.get("Cmd") or [])
+        return ([options.entrypoint] if options.entrypoint else []), list(options.command)
+    return list(image_config.get("Entrypoint") or []), list(options.command) or list(image_config.get("Cmd") or [])
+
+
+def program_arguments(image_config: dict, options: RunOptions) -> tuple[str, ...]:
+    entrypoint, cmd = entrypoint_and_cmd(image_config, options)
     args = tuple(entrypoint + cmd)
     if not args:
         raise InvalidInputError("no command specified", hint="Give a command after the image, or set CMD/ENTRYPOINT in the image.")

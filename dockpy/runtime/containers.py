@@ -170,7 +170,7 @@ class ContainerStore:
         return ContainerPaths(self.root.join(CONTAINERS, container_id))
 
     def config_of(self, record: ContainerRecord) -> dict:
-        """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``."""
+        """The container's config.json, as ``create`` wrote it: ``spec``, ``image_config``, ``isolation``, ``entrypoint``, ``cmd``."""
         config = self._configs.get(record.id)
         if config is None:
             with open(self.paths(record.id).config) as file:

@@ -110,7 +110,9 @@ class Runtime:
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
-            config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation}
+            entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
+            config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
+                      "entrypoint": entrypoint, "cmd": cmd}
             self.store.write_config(container_id, config)
             self.store.add(record)
         except BaseException:
@@ -298,16 +300,10 @@ class Runtime:
         return cgroup.usage() if cgroup is not None else None
 
     def inspect(self, reference: str) -> dict:
-        record = self.store.get(reference)
-        usage = self.usage(record)
-        return {
-            **record.to_json(),
-            "path": self.store.paths(record.id).directory,
-            "spec": spec_to_json(self.spec_of(record)),
-            "image_config": self.image_config_of(record),
-            "usage": usage.to_json() if usage else None,
-            "HostConfig": {"Isolation": self.isolation_of(record)},  # where docker and podman inspect show it
-        }
+        """``docker inspect``'s document for the container (see ``inspection``)."""
+        from dockpy.runtime.inspection import describe_container
+
+        return describe_container(self, self.store.get(reference))
 
     # -- exec -----------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from dockpy.runtime.config import (
     RunOptions,
     build_process,
     check_isolation,
+    entrypoint_and_cmd,
     parse_size,
     parse_volume,
     resources,
@@ -35,6 +36,11 @@ def test_entrypoint_flag_replaces_the_entrypoint_and_drops_the_image_cmd():
 
 def test_an_empty_entrypoint_flag_clears_the_entrypoint():
     assert process(RunOptions(entrypoint="", command=("ls",))).args == ("ls",)
+
+
+def test_entrypoint_and_cmd_are_kept_apart_for_inspect():
+    assert entrypoint_and_cmd(IMAGE, RunOptions(command=("x",))) == (["/entry"], ["x"])
+    assert entrypoint_and_cmd(IMAGE, RunOptions(entrypoint="/bin/sh", command=("-c", "true"))) == (["/bin/sh"], ["-c", "true"])
 
 
 def test_no_command_at_all_is_an_error():

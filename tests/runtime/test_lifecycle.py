@@ -59,13 +59,13 @@ def test_logs_follow_ends_when_the_container_exits(detached, dockpy):
 def test_stop_kills_a_program_that_ignores_sigterm_after_the_timeout(detached, dockpy):
     container = detached(command=("sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"))
     dockpy("stop", "-t", "1", container, check=True)
-    assert _record(dockpy, container)["exit_code"] == 137
+    assert _record(dockpy, container)["State"]["ExitCode"] == 137
 
 
 def test_stop_of_a_program_that_handles_sigterm_uses_its_exit_code(detached, dockpy):
     container = detached("--init", command=("sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done"))
     dockpy("stop", "-t", "5", container, check=True)
-    assert _record(dockpy, container)["exit_code"] == 7
+    assert _record(dockpy, container)["State"]["ExitCode"] == 7
 
 
 def test_kill_sends_the_named_signal(detached, dockpy):
@@ -139,7 +139,7 @@ def test_stats_and_inspect_report_cgroup_usage(detached, dockpy):
     assert stats["pids"] >= 1 and stats["memory_limit_bytes"] == 64 << 20 and stats["cpu_ns"] > 0
     assert "block_read_bytes" in stats
     inspected = json.loads(dockpy("inspect", container, check=True).stdout)[0]
-    assert inspected["state"] == "running" and inspected["usage"]["pids"] >= 1
+    assert inspected["State"]["Status"] == "running" and inspected["ResourceUsage"]["pids"] >= 1
 
 
 def test_a_failing_detached_start_reports_like_a_foreground_one(busybox):
@@ -152,7 +152,7 @@ def _record(dockpy, container) -> dict:
 
 
 def _state(dockpy, container) -> str:
-    return _record(dockpy, container)["state"]
+    return _record(dockpy, container)["State"]["Status"]
 
 
 def _eventually(condition, attempts=100):

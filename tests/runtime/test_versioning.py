@@ -61,7 +61,7 @@ def test_commit_of_a_running_container_leaves_it_running(dockpy, busybox_image):
         _wait_for_file(dockpy, running, "/live")
         dockpy("commit", running, "live:1", check=True)
         assert dockpy("run", "--rm", "live:1", "cat", "/live", check=True).stdout == "live\n"
-        assert json.loads(dockpy("inspect", running, check=True).stdout)[0]["state"] == "running"
+        assert json.loads(dockpy("inspect", running, check=True).stdout)[0]["State"]["Status"] == "running"
     finally:
         dockpy("rm", "-f", running, check=True)
 

@@ -26,8 +26,8 @@ def test_cpus_sets_the_cfs_quota_and_throttles_a_busy_loop(dockpy, busybox_rootf
     container = started.stdout.strip()
     try:
         _wait_for_throttling(dockpy, container)
-        spec = json.loads(dockpy("inspect", container, check=True).stdout)[0]["spec"]
-        assert spec["resources"]["cpus"] == 0.1
+        host_config = json.loads(dockpy("inspect", container, check=True).stdout)[0]["HostConfig"]
+        assert host_config["NanoCpus"] == 100_000_000
         assert _cpu_quota(dockpy, container) == 10000
     finally:
         dockpy("rm", "-f", container, check=True)
@@ -38,7 +38,7 @@ def _wait_for_throttling(dockpy, container, attempts=100):
     import time
 
     for _ in range(attempts):
-        usage = json.loads(dockpy("inspect", container, check=True).stdout)[0]["usage"]
+        usage = json.loads(dockpy("inspect", container, check=True).stdout)[0]["ResourceUsage"]
         if usage["cpu_throttled_periods"]:
             return
         time.sleep(0.05)

@@ -1,0 +1,125 @@
+"""The part of Go's text/template that scripts pass to ``inspect --format``.
+
+Supported, as ``docker inspect -f`` renders them against the JSON document:
+
+- literal text, copied as it is;
+- ``{{.}}`` and field paths ``{{.State.ExitCode}}``: values are printed as Go
+  prints them (``true``, ``[a b]``, ``map[k:v]``; ``<no value>`` for a key
+  the document lacks, ``<nil>`` for null);
+- ``{{json .Config}}`` and ``{{json .}}``: compact JSON, as Docker's ``json`` function;
+- ``{{-`` and ``-}}``, which trim the white space beside the action.
+
+Anything else (``range``, ``if``, ``index``, pipes, variables...) is refused
+when the template is compiled, naming the construct, so nothing is printed
+half-way through.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dockpy.errors import InvalidInputError
+
+# An action's body: ``.``, ``.Field.Field``, optionally after ``json``.
+_FIELD_PATH = r"\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+"
+_ACTION = re.compile(rf"(?:(?P<function>json)\s+)?(?P<path>{_FIELD_PATH})")
+_MISSING = object()
+
+
+class GoTemplate:
+    """A compiled template: literal strings and field actions, in order, rendered per document."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.parts = _compile(text)
+
+    def render(self, document) -> str:
+        return "".join(part if isinstance(part, str) else part.render(document, self.text) for part in self.parts)
+
+
+class _FieldAction:
+    """``{{.A.B}}`` or ``{{json .A.B}}``: the value at ``fields`` of the document, printed Go's way or as JSON."""
+
+    def __init__(self, fields: tuple[str, ...], as_json: bool):
+        self.fields = fields
+        self.as_json = as_json
+
+    def render(self, document, template: str) -> str:
+        value = _value_at(document, self.fields, template)
+        if self.as_json:
+            import json
+
+            return json.dumps(None if value is _MISSING else value, separators=(",", ":"), ensure_ascii=False)
+        return go_text(value)
+
+
+def _compile(text: str) -> list:
+    """Literal strings and actions, in order; every action is checked here, so rendering never meets a bad one."""
+    parts: list = []
+    position = 0
+    while (start := text.find("{{", position)) >= 0:
+        end = text.find("}}", start + 2)
+        if end < 0:
+            raise InvalidInputError(f"template {text!r}: unclosed action (a '{{{{' without '}}}}')")
+        literal, body = text[position:start], text[start + 2 : end]
+        if body.startswith("- "):
+            literal, body = literal.rstrip(), body[2:]
+        parts.append(literal)
+        position = end + 2
+        if body.endswith(" -"):
+            body = body[:-2]
+            position = len(text) - len(text[position:].lstrip())
+        parts.append(_compile_action(body.strip(), text))
+    parts.append(text[position:])
+    return [part for part in parts if part != ""]
+
+
+def _compile_action(body: str, template: str) -> _FieldAction:
+    match = _ACTION.fullmatch(body)
+    if match is None:
+        raise InvalidInputError(
+            f"template {template!r}: {_construct_of(body)} is not supported",
+            hint="dockpy's --format takes text, field paths like {{.State.Status}} and {{json .Config}}.",
+        )
+    path = match["path"]
+    fields = tuple(path.split(".")[1:]) if path != "." else ()
+    return _FieldAction(fields, as_json=match["function"] is not None)
+
+
+def _construct_of(body: str) -> str:
+    """What a refused action is, in Go's words: a pipe, a variable, a comment, or its first word."""
+    if body.startswith("/*"):
+        return "a comment"
+    if "|" in body:
+        return f"the pipe in {{{{{body}}}}}"
+    if body.startswith("$"):
+        return f"the variable in {{{{{body}}}}}"
+    word = body.split()[0] if body.split() else ""
+    return f"'{word}' (in {{{{{body}}}}})" if word else "an empty action {{}}"
+
+
+def _value_at(document, fields: tuple[str, ...], template: str):
+    """The value at ``fields``: a key the object lacks is missing (``<no value>``); a field of anything else is an error."""
+    value = document
+    for depth, field in enumerate(fields):
+        if not isinstance(value, dict):
+            path = "." + ".".join(fields[:depth])
+            found = "there is no such field" if value is _MISSING else f"it is {go_text(value)}"
+            raise InvalidInputError(f"template {template!r}: can't evaluate field {field} in {path}: {found}")
+        value = value.get(field, _MISSING)
+    return value
+
+
+def go_text(value) -> str:
+    """``value`` as Go's fmt prints a decoded JSON value: ``true``, ``[a b]``, ``map[k:v]``, ``<nil>``."""
+    if value is _MISSING:
+        return "<no value>"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(go_text(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{key}:{go_text(value[key])}" for key in sorted(value)) + "]"
+    return str(value)
