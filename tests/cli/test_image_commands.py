@@ -233,11 +233,15 @@ def test_a_truncated_tar_is_refused_and_changes_nothing(dockpy, app, storage_roo
     assert store_listing(storage_root.path) == before
 
 
-def test_a_file_that_is_not_a_tar_is_refused(dockpy, app, storage_root, tmp_path):
+def test_a_file_that_is_not_a_tar_is_refused_naming_the_file(dockpy, app, storage_root, tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n" * 200)
     before = store_listing(storage_root.path)
-    assert_one_error_line(dockpy("import", str(tmp_path / "notes.txt"), "app"))
+    assert_one_error_line(dockpy("import", str(tmp_path / "notes.txt"), "app"), f"{tmp_path / 'notes.txt'}: not a tar")
     assert store_listing(storage_root.path) == before
+
+
+def test_a_file_that_is_not_a_tar_on_standard_input_is_refused_without_a_name(dockpy, app):
+    assert dockpy("import", "-", input=b"hello\n" * 200).stderr.startswith("dockpy: error: not a tar archive")
 
 
 def test_exporting_an_image_with_a_corrupt_layer_fails_and_writes_no_file(dockpy, app, storage_root, tmp_path):
