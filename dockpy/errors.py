@@ -25,6 +25,9 @@ these at exactly one boundary per package; the CLI only ever prints them.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class DockpyError(Exception):
     """Base of every error dockpy reports to the user.
@@ -108,6 +111,21 @@ class OverlayFeatureError(DockpyError):
 
 class UnsafeArchiveError(DockpyError):
     """A tar archive that is malformed or tries to escape its target directory."""
+
+
+@contextlib.contextmanager
+def naming_the_archive(name: str | None) -> Iterator[None]:
+    """Prefix ``name: `` to an UnsafeArchiveError raised in the block, as Docker names the file it cannot read.
+
+    The tar reader sees only a stream; the command line knows which file the
+    user gave. ``None`` (standard input) leaves the message as it is.
+    """
+    try:
+        yield
+    except UnsafeArchiveError as error:
+        if name is None:
+            raise
+        raise UnsafeArchiveError(f"{name}: {error.message}", hint=error.hint) from error
 
 
 class StoreError(DockpyError, OSError):

@@ -78,13 +78,17 @@ def _archive_writer(output: str | None, to_directory: bool):
 
 @contextlib.contextmanager
 def _archive_source(path: str | None):
-    """(source, name for messages): a path (file or directory), or standard input."""
+    """(source, name for messages): a path (file or directory), or standard input.
+
+    A malformed archive read from a path is reported with that path, as Docker does.
+    """
     from pathlib import Path
 
-    from dockpy.errors import InvalidInputError
+    from dockpy.errors import InvalidInputError, naming_the_archive
 
     if path not in (None, "-"):
-        yield Path(path), path
+        with naming_the_archive(path):
+            yield Path(path), path
     elif sys.stdin.isatty():
         raise InvalidInputError("requested load from standard input, but it is a terminal",
                                 hint="use -i FILE or redirect the input")

@@ -9,6 +9,10 @@ from dockpy.cli.output import add_format_option, print_json, print_table
 def register(commands) -> None:
     parser = commands.add_parser("images", help="list images (each tag's current revision)")
     parser.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]", help="only this repository or tag")
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="also show images only earlier revisions of tags name (dockpy has no intermediate images)")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="dangling=true|false",
+                        help="only images no tag points at now (true), or only tags' current images (false)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only show image ids")
     parser.add_argument("--no-trunc", action="store_true", help="show full image ids")
     add_format_option(parser)
@@ -18,8 +22,11 @@ def register(commands) -> None:
 def run(args) -> int:
     from dockpy.image.refs import Refs
 
+    dangling = _dangling_filter(args.filter)
     with Refs() as store:
-        summaries = store.images(args.reference)
+        summaries = store.images(args.reference, earlier_revisions=args.all or dangling is True)
+    if dangling is not None:
+        summaries = [s for s in summaries if (s.tag is None) == dangling]
     if args.format == "json":
         print_json([summary.to_json() for summary in summaries])
     elif args.quiet:
@@ -33,3 +40,27 @@ def run(args) -> int:
         ]
         print_table(("REPOSITORY", "TAG", "REV", "IMAGE ID", "CREATED", "SIZE"), rows)
     return 0
+
+
+# The spellings Docker's filters accept for a boolean.
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _dangling_filter(filters: list[str]) -> bool | None:
+    """The value of ``-f dangling=true|false``, None without one; any other filter is an error, as in Docker.
+
+    Dangling means no tag points at the image now: built untagged, untagged by
+    ``rmi``, or superseded by a later revision (Docker would show those as
+    ``<none>`` after a rebuild; dockpy keeps them in the tag's history).
+    """
+    from dockpy.errors import InvalidInputError
+
+    wanted = set()
+    for text in filters:
+        key, _, value = text.partition("=")
+        if key != "dangling" or value.lower() not in _BOOLEANS:
+            raise InvalidInputError(f"invalid filter {text!r}: dockpy images supports only dangling=true|false")
+        wanted.add(_BOOLEANS[value.lower()])
+    if len(wanted) > 1:
+        raise InvalidInputError("conflicting filters: dangling=true and dangling=false")
+    return wanted.pop() if wanted else None

@@ -16,11 +16,13 @@ def register(commands) -> None:
 
 
 def run(args) -> int:
+    from dockpy.errors import naming_the_archive
     from dockpy.image.rootfs_archive import import_rootfs
     from dockpy.image.store import ImageStore
     from dockpy.layers.compression import Compression
 
-    with _open_input(args.file) as tar, ImageStore() as store:
+    named = None if args.file == "-" else args.file
+    with _open_input(args.file) as tar, naming_the_archive(named), ImageStore() as store:
         image, _ = import_rootfs(store, tar, args.name_tag, source=args.file, message=args.message,
                                  author=args.author, compression=Compression(args.compression))
     print(image.id)

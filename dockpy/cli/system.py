@@ -10,7 +10,10 @@ def register(commands) -> None:
     parser = commands.add_parser("system", help="manage the storage root")
     verbs = parser.add_subparsers(dest="system_command", metavar="COMMAND")
     verbs.required = True
-    df = verbs.add_parser("df", help="show disk usage")
+    df = verbs.add_parser(
+        "df", help="show disk usage",
+        description="Show disk usage per kind. RECLAIMABLE is what 'dockpy gc' frees, except on the Build Cache "
+                    "row (layers only the build cache keeps): 'dockpy builder prune' frees those.")
     add_format_option(df)
     df.set_defaults(handler=run_df)
 

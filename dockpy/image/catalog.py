@@ -203,6 +203,17 @@ def images_in_no_revision(connection: sqlite3.Connection) -> list[ImageRow]:
     return [ImageRow.from_row(row) for row in rows]
 
 
+def images_only_in_earlier_revisions(connection: sqlite3.Connection) -> list[ImageRow]:
+    """Images some tag's history names but no tag points at now (Docker would call them dangling), newest first."""
+    rows = connection.execute(
+        f"""SELECT * FROM images i
+            WHERE EXISTS (SELECT 1 FROM revisions r WHERE r.manifest_digest = i.manifest_digest)
+              AND i.manifest_digest NOT IN (SELECT manifest_digest FROM ({_CURRENT}))
+            ORDER BY added DESC"""
+    )
+    return [ImageRow.from_row(row) for row in rows]
+
+
 def tags_with_image_in_history(connection: sqlite3.Connection, image_id: Digest) -> list[str]:
     """``NAME:TAG`` of every tag with a revision (current or not) of ``image_id``."""
     rows = connection.execute(

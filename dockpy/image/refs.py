@@ -105,19 +105,20 @@ class Refs:
         row = catalog.image_row(self.db, self.find(reference))
         return decode_history(row.layer_history, row.image_id)
 
-    def images(self, reference: str | None = None) -> list[ImageSummary]:
+    def images(self, reference: str | None = None, *, earlier_revisions: bool = False) -> list[ImageSummary]:
         """Every tag's current image, then images no revision names (``<none>``).
 
-        ``reference`` (``NAME`` or ``NAME:TAG``) keeps only that repository or tag, as ``docker images NAME``.
+        ``earlier_revisions`` adds, also as ``<none>``, the images only tags'
+        earlier revisions name (``images -a``). ``reference`` (``NAME`` or
+        ``NAME:TAG``) keeps only that repository or tag, as ``docker images NAME``.
         """
         with catalog.read_snapshot(self.db, "list images"):
             tagged = [_summary_of_current(row) for row in catalog.current_revisions(self.db)]
-            untagged = [
-                ImageSummary(None, None, None, row.image_id, row.manifest_digest, row.created, row.size)
-                for row in catalog.images_in_no_revision(self.db)
-            ]
+            untagged = catalog.images_in_no_revision(self.db)
+            if earlier_revisions:
+                untagged += catalog.images_only_in_earlier_revisions(self.db)
         if reference is None:
-            return tagged + untagged
+            return tagged + [_summary_of_untagged(row) for row in untagged]
         wanted = parse_name_reference(reference)
         return [s for s in tagged if s.repository == wanted.familiar_name and wanted.tag in (None, s.tag)]
 
@@ -262,6 +263,10 @@ def _refuse_if_held(db, image_id: Digest, what: str) -> None:
             f"unable to remove {what}: {holders[0].removeprefix('container:')} is using its image {image_id.short}",
             hint="remove the container first, or use -f",
         )
+
+
+def _summary_of_untagged(row: catalog.ImageRow) -> ImageSummary:
+    return ImageSummary(None, None, None, row.image_id, row.manifest_digest, row.created, row.size)
 
 
 def _summary_of_current(row) -> ImageSummary:

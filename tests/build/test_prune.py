@@ -8,6 +8,8 @@ from dockpy.build.cachemounts import CACHE_MOUNTS_DIRECTORY, cache_mount_directo
 from dockpy.build.progress import StepCached, StepOutput
 from dockpy.build.prune import prune_build_cache
 from dockpy.build.runmounts import RunMount
+from dockpy.image.disk_usage import disk_usage
+from dockpy.image.gc import collect_garbage
 from dockpy.image.store import ImageStore
 from tests.build.conftest import image_files
 
@@ -47,3 +49,18 @@ def test_a_cache_mount_a_running_step_holds_is_kept(build):
 def test_a_prune_of_a_root_that_never_built_removes_nothing(build_root):
     assert tuple(prune(build_root)) == (0, 0, 0, 0)
     assert not (build_root.path / CACHE_MOUNTS_DIRECTORY).exists()
+
+
+def build_cache_usage(root):
+    with ImageStore(root) as store:
+        return next(line for line in disk_usage(store) if line.kind == "Build Cache")
+
+
+def test_system_df_shows_the_layers_only_the_cache_keeps_as_build_cache_until_a_prune(build):
+    build("FROM busybox\nRUN echo layer > /layer\n")  # untagged: gc drops the image, the cache keeps its layer
+    with ImageStore(build.root) as store:
+        collect_garbage(store)
+    before = build_cache_usage(build.root)
+    assert before.total == 1 and before.reclaimable == before.size > 0
+    prune(build.root)
+    assert build_cache_usage(build.root).total == 0

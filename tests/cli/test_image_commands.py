@@ -70,6 +70,22 @@ def test_images_json_and_quiet_and_filter(dockpy, app):
     assert dockpy("images", "other", check=True).stdout.splitlines()[1:] == []
 
 
+def test_images_all_also_lists_the_images_only_earlier_revisions_name(dockpy, app):
+    short = [image_id.removeprefix("sha256:")[:12] for image_id in app]
+    assert dockpy("images", "-q", check=True).stdout.split() == [short[1]]
+    assert dockpy("images", "-a", "-q", check=True).stdout.split() == [short[1], short[0]]
+    old_revision_row = dockpy("images", "--all", check=True).stdout.splitlines()[2]
+    assert old_revision_row.split()[:4] == ["<none>", "<none>", "-", short[0]]
+
+
+@pytest.mark.parametrize("flag, value, listed", [
+    ("-f", "dangling=true", 0), ("--filter", "dangling=1", 0), ("-f", "dangling=false", 1), ("-f", "dangling=FALSE", 1),
+])
+def test_images_dangling_filter_keeps_images_no_tag_points_at_now_or_the_others(dockpy, app, flag, value, listed):
+    ids = [entry["Id"] for entry in json_of(dockpy("images", flag, value, "--format", "json"))]
+    assert ids == [app[listed]]
+
+
 def test_log_shows_revisions_newest_first(dockpy, app):
     table = dockpy("log", "app", check=True).stdout.splitlines()
     assert table[0].split() == ["REV", "IMAGE", "ID", "CREATED", "AUTHOR", "OPERATION", "MESSAGE"]
@@ -215,6 +231,9 @@ def test_system_df_reports_images(dockpy, app):
     (("import", "/nonexistent.tar", "app"), "open /nonexistent.tar"),
     (("import", "-", "app:"), "invalid reference format"),
     (("images", "app@@1"), "invalid"),
+    (("images", "-f", "label=x"), "invalid filter 'label=x'"),
+    (("images", "-f", "dangling=maybe"), "invalid filter 'dangling=maybe'"),
+    (("images", "-f", "dangling=true", "-f", "dangling=false"), "conflicting filters"),
     (("rollback", "app", "--to", "zero"), "invalid revision"),
 ])
 def test_bad_input_is_one_error_line_and_changes_nothing(dockpy, app, storage_root, argv, fragment):
@@ -233,11 +252,15 @@ def test_a_truncated_tar_is_refused_and_changes_nothing(dockpy, app, storage_roo
     assert store_listing(storage_root.path) == before
 
 
-def test_a_file_that_is_not_a_tar_is_refused(dockpy, app, storage_root, tmp_path):
+def test_a_file_that_is_not_a_tar_is_refused_naming_the_file(dockpy, app, storage_root, tmp_path):
     (tmp_path / "notes.txt").write_text("hello\n" * 200)
     before = store_listing(storage_root.path)
-    assert_one_error_line(dockpy("import", str(tmp_path / "notes.txt"), "app"))
+    assert_one_error_line(dockpy("import", str(tmp_path / "notes.txt"), "app"), f"{tmp_path / 'notes.txt'}: not a tar")
     assert store_listing(storage_root.path) == before
+
+
+def test_a_file_that_is_not_a_tar_on_standard_input_is_refused_without_a_name(dockpy, app):
+    assert dockpy("import", "-", input=b"hello\n" * 200).stderr.startswith("dockpy: error: not a tar archive")
 
 
 def test_exporting_an_image_with_a_corrupt_layer_fails_and_writes_no_file(dockpy, app, storage_root, tmp_path):

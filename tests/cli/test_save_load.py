@@ -122,8 +122,18 @@ def test_loading_a_directory_that_is_no_layout_names_what_it_lacks_without_readi
     result = dockpy_in(tmp_path / "root", "load", "-i", str(directory))
     assert result.returncode == 125
     assert result.stderr.splitlines() == [
-        f"dockpy: error: {directory} is not an image archive: it has neither index.json (OCI layout) "
+        f"dockpy: error: {directory}: not an image archive: it has neither index.json (OCI layout) "
         "nor manifest.json (docker archive)",
+    ]
+
+
+def test_loading_a_file_that_is_no_tar_names_the_file(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello\n" * 200)
+    result = dockpy_in(tmp_path / "root", "load", "-i", str(tmp_path / "notes.txt"))
+    assert result.returncode == 125
+    assert result.stderr.splitlines() == [
+        f"dockpy: error: {tmp_path / 'notes.txt'}: not a tar archive: its first 512 bytes are no tar header "
+        "(bad checksum)",
     ]
 
 

@@ -30,3 +30,20 @@ def test_loose_blobs_and_stale_temp_files_are_reclaimable(image_store):
     lines = by_kind(image_store)
     assert (lines["Unreferenced blobs"].total, lines["Unreferenced blobs"].reclaimable) == (1, loose.size)
     assert (lines["Temporary files"].total, lines["Temporary files"].reclaimable) == (1, 70)
+
+
+def test_layers_only_the_build_cache_holds_are_build_cache_that_builder_prune_reclaims(image_store):
+    cached = image_store.content.put_bytes(b"c" * 400)
+    image_store.hold("cache:step-key", blob=cached.digest)
+    lines = by_kind(image_store)
+    build_cache = lines["Build Cache"]
+    assert (build_cache.total, build_cache.size, build_cache.reclaimable) == (1, cached.size, cached.size)
+    assert build_cache.to_json()["ReclaimedBy"] == "dockpy builder prune"
+    assert lines["Unreferenced blobs"].total == 0
+
+
+def test_a_cached_layer_an_image_uses_counts_with_the_images_not_the_build_cache(image_store):
+    image = put_test_image(image_store, {"layer": b"l" * 600})
+    image_store.add_revision("app", image, operation="import")
+    image_store.hold("cache:step-key", blob=image.layers[0].digest)
+    assert by_kind(image_store)["Build Cache"].total == 0

@@ -188,6 +188,24 @@ def test_images_lists_current_tags_then_untagged_images(image_store, two_images)
     assert listing == [("a", "1", 1, first.id), ("b", "latest", 2, second.id), (None, None, None, third.id)]
 
 
+def test_images_with_earlier_revisions_adds_the_images_only_old_revisions_name(image_store, two_images):
+    first, second = two_images
+    image_store.add_revision("b", first, operation="import")
+    image_store.add_revision("b", second, operation="import")
+    image_store.add_revision("c", second, operation="import")
+    assert [s.image_id for s in image_store.images()] == [second.id, second.id]
+    listing = [(s.repository, s.tag, s.revision, s.image_id) for s in image_store.images(earlier_revisions=True)]
+    assert listing == [("b", "latest", 2, second.id), ("c", "latest", 1, second.id), (None, None, None, first.id)]
+
+
+def test_an_image_an_old_revision_names_is_not_listed_twice_while_another_tag_points_at_it(image_store, two_images):
+    first, second = two_images
+    image_store.add_revision("b", first, operation="import")
+    image_store.add_revision("b", second, operation="import")
+    image_store.add_revision("a", first, operation="import")
+    assert [s.tag for s in image_store.images(earlier_revisions=True)] == ["latest", "latest"]
+
+
 def test_rmi_of_a_tag_untags_it(image_store, two_images):
     image_store.add_revision("app", two_images[0], operation="import")
     assert image_store.remove_image("app").untagged == ("app:latest",)

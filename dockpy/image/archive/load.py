@@ -63,7 +63,7 @@ def _members(source: Path | BinaryIO) -> Iterator:
         yield tar_members(source)
     elif source.is_dir():
         if not any((source / name).is_file() for name in (INDEX_FILE, MANIFEST_FILE)):
-            raise UnsafeArchiveError(f"{source} is not an image archive: {_NEITHER_FORMAT}")  # before reading it all
+            raise UnsafeArchiveError(f"not an image archive: {_NEITHER_FORMAT}")  # before reading it all
         yield directory_members(source)
     else:
         try:
