@@ -47,3 +47,9 @@ def test_a_tar_destination_that_is_a_directory_is_refused(tmp_path):
 def test_a_missing_destination_of_either_kind_is_accepted(tmp_path):
     check_output_destination(BuildOutput("local", str(tmp_path / "new")))
     check_output_destination(BuildOutput("tar", str(tmp_path / "new.tar")))
+
+
+def test_a_tar_to_standard_output_is_refused_when_that_is_a_terminal(monkeypatch):
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    with pytest.raises(InvalidInputError, match="tar to a terminal"):
+        check_output_destination(BuildOutput("tar", "-"))
