@@ -127,3 +127,13 @@ def test_a_local_destination_that_is_a_file_fails_before_the_build(dockpy, build
     result = dockpy("build", "-q", "-o", str(existing), str(context))
     assert result.returncode == 125 and "exists and is not a directory" in result.stderr
     assert store_listing(build_root.path) == before
+
+
+def test_a_symlink_already_in_the_directory_is_not_followed_out_of_it(dockpy, build_root, context, tmp_path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "bin").symlink_to(elsewhere)
+    dockpy("build", "-q", "-o", str(out), str(context), check=True)
+    assert list(elsewhere.iterdir()) == []
+    assert (out / "bin" / "tool").read_text() == "built\n" and not (out / "bin").is_symlink()
