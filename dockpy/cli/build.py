@@ -39,6 +39,9 @@ def register(commands) -> None:
     parser.add_argument("--cache-from", action="append", default=[], metavar="REF",
                         help="reuse the build cache stored in image REF (made by --cache-to); may repeat")
     parser.add_argument("--cache-to", metavar="REF", help="store this build's cache as image REF")
+    parser.add_argument("-o", "--output", metavar="DEST",
+                        help="also write the built stage's files: DIR, '-' (a tar on standard output), "
+                             "type=local,dest=DIR or type=tar,dest=FILE")
     parser.add_argument("context", metavar="CONTEXT",
                         help="the build context directory ('-': the Dockerfile from standard input, no context)")
     parser.set_defaults(handler=run_build)
@@ -53,6 +56,7 @@ def run_build(args) -> int:
 
     if args.platform:
         _check_platform(args.platform)
+    output = _build_output(args.output)
     root = StorageRoot.default()
     mode = "quiet" if args.quiet else args.progress
     with contextlib.ExitStack() as cleanup:
@@ -67,11 +71,32 @@ def run_build(args) -> int:
         renderer = _renderer(mode)
         cleanup.callback(getattr(renderer, "close", lambda: None))
         outcome = build(root, options, _progress(renderer))
+    if output is not None:
+        _export(root, outcome.image_id, output)
     if args.iidfile:
         _write_iidfile(args.iidfile, outcome.image_id)
-    if mode == "quiet":
-        print(outcome.image_id)
+    if mode == "quiet" and not (output and output.to_standard_output):
+        print(outcome.image_id)  # not into the tar standard output carries
     return 0
+
+
+def _build_output(value: str | None):
+    """The parsed ``--output``, its destination checked, so a bad one fails before anything is built."""
+    if value is None:
+        return None
+    from dockpy.build.exporters import check_output_destination, parse_output
+
+    output = parse_output(value)
+    check_output_destination(output)
+    return output
+
+
+def _export(root, image_id: str, output) -> None:
+    from dockpy.build.exporters import export_build_output
+    from dockpy.image.store import ImageStore
+
+    with ImageStore(root) as store:
+        export_build_output(store, image_id, output)
 
 
 def _check_platform(wanted: str) -> None:
