@@ -79,10 +79,10 @@ def list_containers(args) -> int:
     elif args.format == "json":
         print_json([record.to_json() for record in records])
     elif args.format != "table":
-        from dockpy.cli.ps_fields import container_fields
+        from dockpy.cli.ps_fields import HEADERS, container_fields
         from dockpy.cli.row_template import print_rows
 
-        print_rows(args.format, records, container_fields(store, args.no_trunc), "container")
+        print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
         rows = [
             (r.short_id, _shorten(r.image, 30), _shorten(_quoted(r.command), 24), _ago(r.created), status_text(r), r.name)

@@ -35,7 +35,7 @@ def run(args) -> int:
     elif args.format != "table":
         from dockpy.cli.row_template import print_rows
 
-        print_rows(args.format, summaries, image_fields(args.no_trunc), "image")
+        print_rows(args.format, summaries, image_fields(args.no_trunc), "image", IMAGE_HEADERS)
     else:
         rows = [
             (s.repository or "<none>", s.tag or "<none>", s.revision or "-", short_id(s.image_id, args.no_trunc),
@@ -44,6 +44,10 @@ def run(args) -> int:
         ]
         print_table(("REPOSITORY", "TAG", "REV", "IMAGE ID", "CREATED", "SIZE"), rows)
     return 0
+
+
+# ``table TEMPLATE``'s column names that are not the field's name in capitals.
+IMAGE_HEADERS = {"ID": "IMAGE ID", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED"}
 
 
 def image_fields(no_trunc: bool) -> dict:

@@ -17,6 +17,8 @@ from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
 # Docker's widths when --no-trunc is not given: Ellipsis(command, 20), Ellipsis(mount name, 15).
 COMMAND_WIDTH = 20
 MOUNT_NAME_WIDTH = 15
+# ``table TEMPLATE``'s column names that are not the field's name in capitals.
+HEADERS = {"ID": "CONTAINER ID", "CreatedAt": "CREATED AT", "RunningFor": "CREATED"}
 
 
 def container_fields(store, no_trunc: bool = False) -> dict:

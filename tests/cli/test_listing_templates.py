@@ -110,6 +110,21 @@ def test_ps_table_format_keeps_the_columns(dockpy, container):
     assert header.split()[:2] == ["CONTAINER", "ID"]
 
 
+def test_a_backslash_t_in_a_template_is_a_tab_as_in_docker(dockpy, container):
+    assert output_of(dockpy("ps", "-a", "--format", "{{.Names}}\\t{{.State}}")) == "web\texited\n"
+
+
+def test_ps_table_template_prints_docker_headers_and_aligned_columns(dockpy, container):
+    lines = output_of(dockpy("ps", "-a", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.RunningFor}}")).splitlines()
+    assert lines == ["CONTAINER ID   NAMES   CREATED", f"{CONTAINER_ID[:12]}   web     2 hours ago"]
+
+
+def test_images_table_template_names_other_fields_in_capitals(dockpy, image):
+    header, row = output_of(dockpy("images", "--format", "table {{.Repository}}\\t{{.ID}}")).splitlines()
+    assert header.split("   ") == ["REPOSITORY", "IMAGE ID"]
+    assert row.split() == ["app", image.removeprefix("sha256:")[:12]]
+
+
 def test_images_template_prints_docker_fields(dockpy, image):
     line = output_of(dockpy("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}} {{.CreatedSince}}"))
     repository_tag, image_id, size, since = line.split(" ", 3)
@@ -131,7 +146,7 @@ def test_an_unknown_field_is_one_error_line_naming_it(dockpy, storage_root, verb
 @pytest.mark.parametrize("template, fragment", [
     ("{{range .Names}}x{{end}}", "'range'"),
     ("{{.ID", "unclosed action"),
-    ("table {{.ID}}", "'table TEMPLATE' is not supported"),
+    ("table {{.Nope}}", "can't evaluate field Nope"),
 ])
 def test_a_template_dockpy_cannot_render_is_one_error_line(dockpy, storage_root, template, fragment):
     assert_one_error_line(dockpy("ps", "--format", template), fragment)
