@@ -16,7 +16,8 @@ def register(commands) -> None:
     ps = commands.add_parser("ps", help="list containers")
     ps.add_argument("-a", "--all", action="store_true", help="show all containers (default: running ones)")
     ps.add_argument("-q", "--quiet", action="store_true", help="only print container ids")
-    add_format_option(ps)
+    ps.add_argument("--no-trunc", action="store_true", help="full ids and commands in --format templates")
+    add_format_option(ps, templates=True)
     ps.set_defaults(handler=list_containers)
 
     stop = commands.add_parser("stop", help="stop running containers (stop signal, then SIGKILL)")
@@ -70,12 +71,18 @@ def list_containers(args) -> int:
     from dockpy.root import StorageRoot
     from dockpy.runtime.containers import ContainerStore
 
-    records = [record for record in ContainerStore(StorageRoot.default()).list() if args.all or record.is_running]
+    store = ContainerStore(StorageRoot.default())
+    records = [record for record in store.list() if args.all or record.is_running]
     if args.quiet:
         for record in records:
             print(record.short_id)
     elif args.format == "json":
         print_json([record.to_json() for record in records])
+    elif args.format != "table":
+        from dockpy.cli.ps_fields import HEADERS, container_fields
+        from dockpy.cli.row_template import print_rows
+
+        print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
         rows = [
             (r.short_id, _shorten(r.image, 30), _shorten(_quoted(r.command), 24), _ago(r.created), status_text(r), r.name)

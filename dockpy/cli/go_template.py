@@ -36,6 +36,16 @@ class GoTemplate:
     def render(self, document) -> str:
         return "".join(part if isinstance(part, str) else part.render(document, self.text) for part in self.parts)
 
+    def top_level_fields(self) -> set[str] | None:
+        """The first names of the field paths (``Status`` for ``{{.Status.X}}``); None when ``{{.}}`` takes everything.
+
+        A listing computes only these per row, and refuses names it lacks before printing anything.
+        """
+        actions = [part for part in self.parts if isinstance(part, _FieldAction)]
+        if any(not action.fields for action in actions):
+            return None
+        return {action.fields[0] for action in actions}
+
 
 class _FieldAction:
     """``{{.A.B}}`` or ``{{json .A.B}}``: the value at ``fields`` of the document, printed Go's way or as JSON."""

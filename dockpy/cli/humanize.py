@@ -62,3 +62,10 @@ def ellipsize(text: str, width: int, no_trunc: bool = False) -> str:
     if no_trunc or len(text) <= width:
         return text
     return text[: width - 1] + "…"
+
+
+def go_time_text(timestamp: float | None) -> str:
+    """``2024-05-01 10:00:00 +0000 UTC``: Go's ``time.Time.String()`` of whole seconds in local time, as Docker's ``.CreatedAt``."""
+    if timestamp is None:
+        return ""
+    return time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(int(timestamp)))

@@ -15,7 +15,7 @@ def register(commands) -> None:
                         help="only images no tag points at now (true), or only tags' current images (false)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only show image ids")
     parser.add_argument("--no-trunc", action="store_true", help="show full image ids")
-    add_format_option(parser)
+    add_format_option(parser, templates=True)
     parser.set_defaults(handler=run)
 
 
@@ -32,6 +32,10 @@ def run(args) -> int:
     elif args.quiet:
         for image_id in dict.fromkeys(short_id(s.image_id, args.no_trunc) for s in summaries):
             print(image_id)
+    elif args.format != "table":
+        from dockpy.cli.row_template import print_rows
+
+        print_rows(args.format, summaries, image_fields(args.no_trunc), "image", IMAGE_HEADERS)
     else:
         rows = [
             (s.repository or "<none>", s.tag or "<none>", s.revision or "-", short_id(s.image_id, args.no_trunc),
@@ -40,6 +44,25 @@ def run(args) -> int:
         ]
         print_table(("REPOSITORY", "TAG", "REV", "IMAGE ID", "CREATED", "SIZE"), rows)
     return 0
+
+
+# ``table TEMPLATE``'s column names that are not the field's name in capitals.
+IMAGE_HEADERS = {"ID": "IMAGE ID", "CreatedAt": "CREATED AT", "CreatedSince": "CREATED"}
+
+
+def image_fields(no_trunc: bool) -> dict:
+    """``images --format TEMPLATE``'s fields, as Docker names and shows them, each a function of an ``ImageSummary``."""
+    from dockpy.cli.humanize import go_time_text
+
+    return {
+        "ID": lambda s: short_id(s.image_id, no_trunc),
+        "Repository": lambda s: s.repository or "<none>",
+        "Tag": lambda s: s.tag or "<none>",
+        "Digest": lambda s: s.manifest_digest or "<none>",
+        "CreatedAt": lambda s: go_time_text(s.created),
+        "CreatedSince": lambda s: human_age(s.created),
+        "Size": lambda s: human_size(s.size),
+    }
 
 
 # The spellings Docker's filters accept for a boolean.

@@ -36,6 +36,14 @@ def _json_default(value: object):
     return str(value)
 
 
-def add_format_option(parser, choices=("table", "json")) -> None:
-    """The ``--format`` flag every listing command shares."""
-    parser.add_argument("--format", choices=choices, default=choices[0], help="output format")
+def add_format_option(parser, choices=("table", "json"), templates: bool = False) -> None:
+    """The ``--format`` flag every listing command shares.
+
+    With ``templates``, any value besides ``choices`` is a Go template printed
+    once per row (``row_template.print_rows``), as ``docker ps --format`` takes it.
+    """
+    if not templates:
+        parser.add_argument("--format", choices=choices, default=choices[0], help="output format")
+        return
+    parser.add_argument("--format", default=choices[0], metavar="|".join(choices) + "|TEMPLATE",
+                        help="output format, or a Go template printed once per row: '{{.ID}} {{.Status}}'")

@@ -89,3 +89,11 @@ def test_a_field_below_a_missing_key_is_an_error():
 
 def test_go_text_prints_nested_lists_of_objects():
     assert go_text([{"Type": "bind", "RW": True}]) == "[map[RW:true Type:bind]]"
+
+
+def test_top_level_fields_names_the_first_field_of_each_path():
+    assert GoTemplate("{{.State.Status}} {{json .Name}} {{.State.ExitCode}}").top_level_fields() == {"State", "Name"}
+
+
+def test_top_level_fields_is_none_when_the_dot_takes_the_whole_document():
+    assert GoTemplate("{{.Name}} {{json .}}").top_level_fields() is None

@@ -1,8 +1,10 @@
 """Docker-style sizes, ages and truncation in listings."""
 
+import time
+
 import pytest
 
-from dockpy.cli.humanize import ellipsize, human_age, human_duration, human_size, short_id
+from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_duration, human_size, short_id
 
 
 @pytest.mark.parametrize("size, text", [
@@ -36,3 +38,17 @@ def test_long_text_is_cut_with_an_ellipsis():
     assert ellipsize("x" * 50, 45) == "x" * 44 + "…"
     assert ellipsize("short", 45) == "short"
     assert ellipsize("x" * 50, 45, no_trunc=True) == "x" * 50
+
+
+def test_go_time_text_prints_whole_seconds_as_gos_time_string(monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        assert go_time_text(1704532079.9) == "2024-01-06 09:07:59 +0000 UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_go_time_text_of_no_time_is_empty():
+    assert go_time_text(None) == ""

@@ -1,0 +1,70 @@
+"""The fields ``dockpy ps --format TEMPLATE`` offers, named and shown as ``docker ps`` shows them.
+
+Each is a function of one container record. ``.Labels``, ``.Mounts`` and
+``.Networks`` read the container's config.json and ``.Size`` walks its upper
+directory, so they cost something only in templates that use them.
+``.Ports`` is always empty: dockpy publishes no ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from dockpy.cli.containers import status_text
+from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
+
+# Docker's widths when --no-trunc is not given: Ellipsis(command, 20), Ellipsis(mount name, 15).
+COMMAND_WIDTH = 20
+MOUNT_NAME_WIDTH = 15
+# ``table TEMPLATE``'s column names that are not the field's name in capitals.
+HEADERS = {"ID": "CONTAINER ID", "CreatedAt": "CREATED AT", "RunningFor": "CREATED"}
+
+
+def container_fields(store, no_trunc: bool = False) -> dict:
+    """Field name -> function of a ``ContainerRecord`` of ``store`` (a ``ContainerStore``)."""
+    return {
+        "ID": lambda record: record.id if no_trunc else record.short_id,
+        "Image": lambda record: record.image,
+        "Command": lambda record: quoted_command(record.command, no_trunc),
+        "CreatedAt": lambda record: go_time_text(record.created),
+        "RunningFor": lambda record: human_age(record.created),
+        "State": lambda record: record.state,
+        "Status": status_text,
+        "Names": lambda record: record.name,
+        "Labels": lambda record: labels_text(store.config_of(record)["image_config"].get("Labels") or {}),
+        "Mounts": lambda record: mounts_text(store, record, no_trunc),
+        "Ports": lambda record: "",
+        "Networks": lambda record: store.spec_of(record).network,
+        "Size": lambda record: human_size(directory_size(store.paths(record.id).upper)),
+    }
+
+
+def quoted_command(command, no_trunc: bool) -> str:
+    """The argv joined by spaces, cut to 20 characters, in double quotes (Go's strconv.Quote)."""
+    return json.dumps(ellipsize(" ".join(command), COMMAND_WIDTH, no_trunc), ensure_ascii=False)
+
+
+def labels_text(labels: dict) -> str:
+    """``a=1,b=2``, sorted (Docker joins them in Go's random map order)."""
+    return ",".join(f"{key}={labels[key]}" for key in sorted(labels))
+
+
+def mounts_text(store, record, no_trunc: bool) -> str:
+    """The ``-v`` sources, comma separated: Docker shows a bind mount by its source."""
+    from dockpy.runtime.inspection import user_volumes
+
+    volumes = user_volumes(store.spec_of(record), store.paths(record.id))
+    return ",".join(ellipsize(volume.source, MOUNT_NAME_WIDTH, no_trunc) for volume in volumes)
+
+
+def directory_size(path: str) -> int:
+    """Bytes of the regular files under ``path`` (the container's writable layer): Docker's SizeRw."""
+    total = 0
+    for directory, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except FileNotFoundError:  # a running container removed it meanwhile
+                continue
+    return total

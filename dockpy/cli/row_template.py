@@ -1,0 +1,73 @@
+"""``--format TEMPLATE`` for listings: one line per row, with Docker's field names.
+
+A listing describes its fields as a mapping of name to a function of one row.
+Only the fields the template uses are computed (``.Size`` walks a directory,
+``.Labels`` reads a file), and a name the listing lacks is refused before
+anything is printed, as Docker refuses ``can't evaluate field``. ``{{json .}}``
+computes them all: one JSON object a line, keys sorted, as Docker prints it.
+
+As in Docker, the two characters ``\\t`` and ``\\n`` in a template are a tab
+and a newline, and ``table TEMPLATE`` prints a header (each field's column
+name) and aligns the tab-separated cells in columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from dockpy.errors import InvalidInputError
+
+Fields = Mapping[str, Callable[[object], str]]
+TABLE_PREFIX = "table"
+# What Docker's formatter replaces in a template before parsing it: shells make a real tab awkward to type.
+_ESCAPES = {"\\t": "\t", "\\n": "\n"}
+
+
+def print_rows(text: str, rows: Iterable, fields: Fields, kind: str, headers: Mapping[str, str]) -> None:
+    """Print each of ``rows`` through the template ``text``.
+
+    ``kind`` names a row in errors ("container"); ``headers`` holds the column
+    names ``table TEMPLATE`` prints that are not just the field's name in capitals.
+    """
+    from dockpy.cli.go_template import GoTemplate
+
+    is_table = text.startswith(TABLE_PREFIX)
+    template = GoTemplate(_unescaped(text.removeprefix(TABLE_PREFIX) if is_table else text))
+    names = fields_used(template, fields, kind)
+    lines = [template.render({name: fields[name](row) for name in names}) for row in rows]
+    if is_table:
+        header = template.render({name: headers.get(name, name.upper()) for name in names})
+        print_tab_separated([header, *lines])
+    elif lines:
+        print("\n".join(lines))
+
+
+def fields_used(template, fields: Fields, kind: str) -> list[str]:
+    """The field names ``template`` reads, sorted; an unknown one is an error naming those there are."""
+    used = template.top_level_fields()
+    if used is None:
+        return sorted(fields)
+    unknown = sorted(used - fields.keys())
+    if unknown:
+        raise InvalidInputError(
+            f"template {template.text!r}: can't evaluate field {unknown[0]} of a {kind}",
+            hint="fields: " + ", ".join("." + name for name in fields),
+        )
+    return sorted(used)
+
+
+def print_tab_separated(lines: list[str]) -> None:
+    """Align the tab-separated cells of ``lines`` (the header first) in columns, as Docker's tabwriter does."""
+    from dockpy.cli.output import print_table
+
+    rows = [line.split("\t") for line in "\n".join(lines).split("\n")]
+    width = max(len(row) for row in rows)
+    padded = [row + [""] * (width - len(row)) for row in rows]
+    print_table(padded[0], padded[1:])
+
+
+def _unescaped(text: str) -> str:
+    text = text.strip(" ")
+    for escape, character in _ESCAPES.items():
+        text = text.replace(escape, character)
+    return text
