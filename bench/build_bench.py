@@ -177,7 +177,8 @@ def buildkit_tool(work: Path, context: Path, seed: Path) -> Iterator[BuildTool]:
     BuildKit runs its RUN steps under the cgroup parent ``docker/buildkit``
     (dockerd's default) and leaves it: removed afterwards unless it was there before.
     """
-    cgroup_parent_was_there = bool(glob.glob(f"/sys/fs/cgroup/*/{DOCKERD_CGROUP_PARENT}"))
+    # Where remove_cgroup_tree looks: the root of a cgroup v2 hierarchy too, not only the v1 controllers'.
+    cgroup_parent_was_there = any(glob.glob(f"/sys/fs/cgroup/{under}{DOCKERD_CGROUP_PARENT}") for under in ("", "*/"))
     daemon = DockerDaemon(work / "dockerd")
     try:
         _docker_load_base_image(daemon, seed, work / "busybox-docker.tar")

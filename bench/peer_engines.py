@@ -55,7 +55,8 @@ class PodmanStore:
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess:
-        return self._run(["podman", *args])
+        return subprocess.run(["podman", *args], env={**os.environ, **self.env}, check=True, capture_output=True,
+                              text=True)
 
     def load(self, archive: Path) -> None:
         self.run("load", "-q", "-i", str(archive))
@@ -67,9 +68,6 @@ class PodmanStore:
         """Unmount whatever its storage driver left mounted, then delete the directory."""
         unmount_everything_under(self.directory)
         shutil.rmtree(self.directory)
-
-    def _run(self, argv: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(argv, env={**os.environ, **self.env}, check=True, capture_output=True, text=True)
 
     def _write(self, name: str, text: str) -> Path:
         path = self.directory / name

@@ -10,13 +10,16 @@ A registry that wants authentication answers 401 with a challenge:
 scope=...`` (fetch a token from the realm, with the credentials if any, and
 send the token). Tokens are cached per scope until they expire.
 
-``json`` and ``base64`` are imported where credentials are read or written:
-a push to a registry that asks for none (a CI fleet's own) loads neither.
+The registry client imports this module on a registry's first challenge: a
+push to a registry that asks for no credentials (a CI fleet's own) loads
+none of it.
 """
 
 from __future__ import annotations
 
 import _thread
+import base64
+import json
 import os
 import re
 import time
@@ -27,8 +30,7 @@ from dockpy.errors import RegistryError
 
 # Tokens without "expires_in" are valid for 60 s (distribution's token spec).
 DEFAULT_TOKEN_LIFETIME = 60
-# A pattern, not a compiled one: ``re`` compiles it (once) when a registry first sends a challenge.
-_CHALLENGE_PARAMETER = r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))'
+_CHALLENGE_PARAMETER = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 
 class Credentials(namedtuple("Credentials", "username password")):
@@ -37,8 +39,6 @@ class Credentials(namedtuple("Credentials", "username password")):
     __slots__ = ()
 
     def basic_header(self) -> str:
-        import base64
-
         token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return f"Basic {token}"
 
@@ -53,7 +53,7 @@ def parse_challenge(header: str) -> Challenge:
     scheme, _, rest = header.strip().partition(" ")
     parameters = {
         key.lower(): (quoted if quoted is not None and quoted != "" else bare or "").replace('\\"', '"')
-        for key, quoted, bare in re.findall(_CHALLENGE_PARAMETER, rest)
+        for key, quoted, bare in _CHALLENGE_PARAMETER.findall(rest)
     }
     return Challenge(scheme.lower(), parameters)
 
@@ -81,9 +81,6 @@ def lookup_credentials(registry: str) -> Credentials | None:
 
 def store_credentials(registry: str, credentials: Credentials) -> Path:
     """Save credentials for ``registry`` in dockpy's auth file; returns its path."""
-    import base64
-    import json
-
     path = dockpy_auth_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     document = _read_document(path)
@@ -98,8 +95,6 @@ def store_credentials(registry: str, credentials: Credentials) -> Path:
 
 def remove_credentials(registry: str) -> bool:
     """Forget ``registry``'s credentials in dockpy's auth file; True if there were some."""
-    import json
-
     path = dockpy_auth_file()
     document = _read_document(path)
     if registry not in document.get("auths", {}):
@@ -135,8 +130,6 @@ def _registry_keys(registry: str) -> list[str]:
 
 
 def _read_document(path: Path) -> dict:
-    import json
-
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError:
@@ -161,8 +154,6 @@ def _decode_entry(entry: object, path: Path) -> Credentials | None:
     encoded = entry.get("auth")
     if not encoded:
         return None
-    import base64
-
     try:
         username, _, password = base64.b64decode(encoded).decode().partition(":")
     except (ValueError, UnicodeDecodeError) as error:

@@ -302,9 +302,9 @@ class RegistryClient:
         url = self._base_url + path
         return url, self._http_send(method, url, headers, content)
 
-    def _http_send(self, method, url, headers, content, timeout: float | None = None) -> Response:
+    def _http_send(self, method, url, headers, content) -> Response:
         try:
-            return self._http.request(method, url, headers=headers, body=content, timeout=timeout)
+            return self._http.request(method, url, headers=headers, body=content)
         except UnknownHost as error:
             raise RegistryError(f"{method} {url}: {error}", hint=f"Is {self.registry} the registry's name?") from error
         except TransportError as error:
