@@ -440,7 +440,7 @@ def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tu
     ``end_in_background``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    reported_at = None
+    reported_at = counts = None
     while True:
         remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -448,26 +448,27 @@ def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tu
         except subprocess.TimeoutExpired:
             if remaining <= STATUS_POLL_SECONDS:
                 raise
-        status = rundir.read_status()
-        if reported_at is None and status:
-            reported_at = time.monotonic()
-        if reported_at is not None and _may_end_vm(status, relays, reported_at):
+        if reported_at is None:  # a complete report does not change: read until there is one
+            status = rundir.read_status()
+            if not status:
+                continue
+            reported_at, counts = time.monotonic(), _sent_counts(status, len(relays))
+        if _may_end_vm(counts, relays, reported_at):
             process.kill()
-            if _sent_counts(status, len(relays)) is not None:
+            if counts is not None:
                 return None
             # a guest stuck in its shutdown: communicate() returns at the next turn, with QEMU's stderr
 
 
-def _may_end_vm(status: str, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
+def _may_end_vm(counts: list[int] | None, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
     """Whether QEMU can go without taking output with it.
 
     A report with the bytes each output port sent (``exit N sent STDOUT
-    STDERR``) comes from a guest that waits to be ended: it may be once the
-    relays have taken as many. A guest that reported without counts powers off
-    by itself; one that has not within ``POWER_OFF_GRACE_SECONDS`` is stuck in
-    its kernel's shutdown (seen under TCG on a loaded host).
+    STDERR``, ``counts``) comes from a guest that waits to be ended: it may be
+    once the relays have taken as many. A guest that reported without counts
+    powers off by itself; one that has not within ``POWER_OFF_GRACE_SECONDS``
+    is stuck in its kernel's shutdown (seen under TCG on a loaded host).
     """
-    counts = _sent_counts(status, len(relays))
     if counts is None:
         return time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS
     return all(relay.has_taken(count, POWER_OFF_GRACE_SECONDS) for relay, count in zip(relays, counts))
