@@ -395,11 +395,12 @@ def _validate(spec: ContainerSpec) -> None:
 def _stdio_fds(stdin, stdout, stderr, terminal: bool, helpers: ExitStack) -> tuple[tuple[int, int, int], tuple[OutputRelay, ...]]:
     """Descriptors above 2 for the container's stdio (QEMU's own 0-2 are not its guest's stdio),
     and the relays (see ``relay``) that stdout and stderr go through; a terminal (``-t``) goes to QEMU as it is."""
-    fds = [_duplicate(_fd(stream, default), helpers) for stream, default in ((stdin, 0), (stdout, 1), (stderr, 2))]
+    stdin_fd = _duplicate(_fd(stdin, 0), helpers)
     if terminal:
-        return tuple(fds), ()
-    relays = (start_output_relay(fds[1], helpers), start_output_relay(fds[2], helpers))
-    return (fds[0], relays[0].write_end, relays[1].write_end), relays
+        return (stdin_fd, _duplicate(_fd(stdout, 1), helpers), _duplicate(_fd(stderr, 2), helpers)), ()
+    # each relay writes through a copy of its own of the caller's descriptor
+    relays = (start_output_relay(_fd(stdout, 1), helpers), start_output_relay(_fd(stderr, 2), helpers))
+    return (stdin_fd, relays[0].write_end, relays[1].write_end), relays
 
 
 def _duplicate(fd: int, helpers: ExitStack) -> int:
