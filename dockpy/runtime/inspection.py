@@ -43,7 +43,7 @@ def describe_container(runtime, record: ContainerRecord) -> dict:
         "RestartCount": 0,
         "Driver": DRIVER,
         "Platform": "linux",
-        "HostConfig": host_config(record, spec, volumes, config.get("isolation", "namespace")),
+        "HostConfig": host_config(record, spec, volumes, runtime.isolation_of(record)),
         "GraphDriver": graph_driver(spec),
         "Mounts": [mount_point(volume) for volume in volumes],
         "Config": container_config(record, spec, config),

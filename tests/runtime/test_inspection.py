@@ -98,12 +98,15 @@ class _FakeStore:
 
 
 class _FakeRuntime:
-    """What ``describe_container`` asks of a ``Runtime``: the store's files, the spec and the cgroup usage."""
+    """What ``describe_container`` asks of a ``Runtime``: the store's files, the spec, the isolation and the cgroup usage."""
 
     store = _FakeStore()
 
     def spec_of(self, record):
         return SPEC
+
+    def isolation_of(self, record):
+        return "namespace"
 
     def usage(self, record):
         return None

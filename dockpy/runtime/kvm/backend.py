@@ -395,11 +395,12 @@ def _validate(spec: ContainerSpec) -> None:
 def _stdio_fds(stdin, stdout, stderr, terminal: bool, helpers: ExitStack) -> tuple[tuple[int, int, int], tuple[OutputRelay, ...]]:
     """Descriptors above 2 for the container's stdio (QEMU's own 0-2 are not its guest's stdio),
     and the relays (see ``relay``) that stdout and stderr go through; a terminal (``-t``) goes to QEMU as it is."""
-    fds = [_duplicate(_fd(stream, default), helpers) for stream, default in ((stdin, 0), (stdout, 1), (stderr, 2))]
+    stdin_fd = _duplicate(_fd(stdin, 0), helpers)
     if terminal:
-        return tuple(fds), ()
-    relays = (start_output_relay(fds[1], helpers), start_output_relay(fds[2], helpers))
-    return (fds[0], relays[0].write_end, relays[1].write_end), relays
+        return (stdin_fd, _duplicate(_fd(stdout, 1), helpers), _duplicate(_fd(stderr, 2), helpers)), ()
+    # each relay writes through a copy of its own of the caller's descriptor
+    relays = (start_output_relay(_fd(stdout, 1), helpers), start_output_relay(_fd(stderr, 2), helpers))
+    return (stdin_fd, relays[0].write_end, relays[1].write_end), relays
 
 
 def _duplicate(fd: int, helpers: ExitStack) -> int:
@@ -440,7 +441,7 @@ def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tu
     ``end_in_background``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    reported_at = None
+    reported_at = counts = None
     while True:
         remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -448,26 +449,27 @@ def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tu
         except subprocess.TimeoutExpired:
             if remaining <= STATUS_POLL_SECONDS:
                 raise
-        status = rundir.read_status()
-        if reported_at is None and status:
-            reported_at = time.monotonic()
-        if reported_at is not None and _may_end_vm(status, relays, reported_at):
+        if reported_at is None:  # a complete report does not change: read until there is one
+            status = rundir.read_status()
+            if not status:
+                continue
+            reported_at, counts = time.monotonic(), _sent_counts(status, len(relays))
+        if _may_end_vm(counts, relays, reported_at):
             process.kill()
-            if _sent_counts(status, len(relays)) is not None:
+            if counts is not None:
                 return None
             # a guest stuck in its shutdown: communicate() returns at the next turn, with QEMU's stderr
 
 
-def _may_end_vm(status: str, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
+def _may_end_vm(counts: list[int] | None, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
     """Whether QEMU can go without taking output with it.
 
     A report with the bytes each output port sent (``exit N sent STDOUT
-    STDERR``) comes from a guest that waits to be ended: it may be once the
-    relays have taken as many. A guest that reported without counts powers off
-    by itself; one that has not within ``POWER_OFF_GRACE_SECONDS`` is stuck in
-    its kernel's shutdown (seen under TCG on a loaded host).
+    STDERR``, ``counts``) comes from a guest that waits to be ended: it may be
+    once the relays have taken as many. A guest that reported without counts
+    powers off by itself; one that has not within ``POWER_OFF_GRACE_SECONDS``
+    is stuck in its kernel's shutdown (seen under TCG on a loaded host).
     """
-    counts = _sent_counts(status, len(relays))
     if counts is None:
         return time.monotonic() - reported_at > POWER_OFF_GRACE_SECONDS
     return all(relay.has_taken(count, POWER_OFF_GRACE_SECONDS) for relay, count in zip(relays, counts))

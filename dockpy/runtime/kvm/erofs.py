@@ -31,14 +31,9 @@ def find_mkfs_erofs() -> Path:
     return Path(path)
 
 
-def image_path(layer_dir: Path) -> Path:
-    """Where the image of ``layer_dir`` is cached: beside it, named after the dir's identity."""
-    return beside_layer(layer_dir, "erofs")
-
-
 def layer_image(layer_dir: Path, mkfs: Path | None = None) -> Path:
-    """The EROFS image of ``layer_dir``, built now if it is not cached yet."""
-    image = image_path(layer_dir)
+    """The EROFS image of ``layer_dir``, built now if it is not cached yet (cached beside it, ``cache_files``)."""
+    image = beside_layer(layer_dir, "erofs")
     if image.exists():
         return image
     temporary = temporary_sibling(image)
