@@ -82,10 +82,6 @@ class StorageRoot(namedtuple("StorageRoot", "directory")):
         return self.path / CONTAINERS
 
     @property
-    def init_layer(self) -> Path:
-        return self.path / INIT_LAYER
-
-    @property
     def tmp(self) -> Path:
         return self.path / TMP
 

@@ -87,10 +87,10 @@ def template_recipe(reference: str) -> TemplateRecipe | None:
 
 def _make_template_image(store: ImageStore, recipe: TemplateRecipe, epoch: int | None,
                          compression: Compression) -> Image:
-    # The write lease from the start: gc takes a build-* directory in <root>/tmp that no writer holds for
-    # a killed build's leftover.
     if epoch is None and recipe.release_time is not None:
         epoch = recipe.release_time()
+    # The write lease from the start: gc takes a build-* directory in <root>/tmp that no writer holds for
+    # a killed build's leftover.
     with store.writing():
         scratch = Path(tempfile.mkdtemp(prefix="build-template-", dir=store.root.tmp))
         try:

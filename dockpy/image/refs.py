@@ -112,15 +112,15 @@ class Refs:
         earlier revisions name (``images -a``). ``reference`` (``NAME`` or
         ``NAME:TAG``) keeps only that repository or tag, as ``docker images NAME``.
         """
+        wanted = None if reference is None else parse_name_reference(reference)
         with catalog.read_snapshot(self.db, "list images"):
             tagged = [_summary_of_current(row) for row in catalog.current_revisions(self.db)]
+            if wanted is not None:  # a name lists tags only: no untagged image is looked for
+                return [s for s in tagged if s.repository == wanted.familiar_name and wanted.tag in (None, s.tag)]
             untagged = catalog.images_in_no_revision(self.db)
             if earlier_revisions:
                 untagged += catalog.images_only_in_earlier_revisions(self.db)
-        if reference is None:
-            return tagged + [_summary_of_untagged(row) for row in untagged]
-        wanted = parse_name_reference(reference)
-        return [s for s in tagged if s.repository == wanted.familiar_name and wanted.tag in (None, s.tag)]
+        return tagged + [_summary_of_untagged(row) for row in untagged]
 
     def tags_of(self, image_id: Digest) -> list[str]:
         """The tags whose current revision is ``image_id``, as ``NAME:TAG``."""

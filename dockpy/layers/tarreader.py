@@ -73,6 +73,7 @@ class TarEntry:
 # What an error names as the place before the first header.
 ARCHIVE_START = "the start of the archive"
 
+
 class TarReader:
     """Iterate a tar stream's entries; read each entry's data before asking for the next.
 

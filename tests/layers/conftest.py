@@ -7,7 +7,9 @@ Every mount a test makes through ``mounts`` is undone in teardown.
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -113,3 +115,21 @@ def overlay_change(tmp_path, mounts) -> Callable:
         return upper, lower_dirs
 
     return change
+
+
+def writeback_threads() -> list[threading.Thread]:
+    """The blob writeback threads (``BackgroundDataSync``) alive now."""
+    return [thread for thread in threading.enumerate() if thread.name == "dockpy-blob-writeback"]
+
+
+@pytest.fixture
+def failing_fdatasync(monkeypatch) -> threading.Event:
+    """``os.fdatasync`` fails with EIO; the event is set once a sync was tried."""
+    failed = threading.Event()
+
+    def fail(fd):
+        failed.set()
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", fail)
+    return failed

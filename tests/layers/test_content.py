@@ -1,6 +1,5 @@
 """The content store: atomic, verified, idempotent blobs."""
 
-import errno
 import io
 import os
 from pathlib import Path
@@ -10,6 +9,7 @@ import pytest
 from dockpy.errors import IntegrityError, NotFoundError
 from dockpy.layers.content import ContentStore
 from dockpy.layers.digests import ChainID, DiffID, Digest, chain_ids
+from tests.layers.conftest import writeback_threads
 
 
 def test_put_then_read_returns_the_same_bytes(storage_root):
@@ -126,35 +126,24 @@ def test_chain_id_follows_the_oci_definition():
     assert chain[1] == ChainID.of_bytes(f"{a} {b}".encode())
 
 
-def test_a_failed_background_writeback_fails_the_commit_and_stores_nothing(storage_root, monkeypatch):
-    import threading
-
+def test_a_failed_background_writeback_fails_the_commit_and_stores_nothing(storage_root, failing_fdatasync):
     from dockpy.errors import StoreError
     from dockpy.layers.content import WRITEBACK_CHUNK
 
-    failed = threading.Event()
-
-    def failing_fdatasync(fd):
-        failed.set()
-        raise OSError(errno.EIO, "Input/output error")
-
-    monkeypatch.setattr(os, "fdatasync", failing_fdatasync)
     store = ContentStore(storage_root)
     with pytest.raises(StoreError, match="Input/output error"), store.writer() as blob:
         blob.write(b"x" * (WRITEBACK_CHUNK + 1))
-        assert failed.wait(10)  # the writeback thread met the error; the final fsync would not see it
+        assert failing_fdatasync.wait(10)  # the writeback thread met the error; the final fsync would not see it
         blob.commit()
     assert list(store.walk()) == []
     assert list(store.stale_ingests()) == []
 
 
 def test_a_blob_dropped_after_writeback_started_leaves_no_thread_and_no_file(storage_root):
-    import threading
-
     from dockpy.layers.content import WRITEBACK_CHUNK
 
     store = ContentStore(storage_root)
     with store.writer() as blob:
         blob.write(b"x" * (WRITEBACK_CHUNK * 2))
-    assert [thread for thread in threading.enumerate() if thread.name == "dockpy-blob-writeback"] == []
+    assert writeback_threads() == []
     assert list(store.stale_ingests()) == []

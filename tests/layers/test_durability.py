@@ -2,15 +2,11 @@
 
 import errno
 import os
-import threading
 
 import pytest
 
 from dockpy.layers.durability import BackgroundDataSync, fsync_directory
-
-
-def _writeback_threads():
-    return [thread for thread in threading.enumerate() if thread.name == "dockpy-blob-writeback"]
+from tests.layers.conftest import writeback_threads
 
 
 def test_finish_after_requests_leaves_the_file_intact_and_no_thread(tmp_path):
@@ -22,22 +18,15 @@ def test_finish_after_requests_leaves_the_file_intact_and_no_thread(tmp_path):
             file.flush()
             sync.request()
         sync.finish()
-        assert _writeback_threads() == []
+        assert writeback_threads() == []
     assert path.read_bytes() == b"x" * 300_000
 
 
-def test_finish_raises_the_error_a_background_sync_met(tmp_path, monkeypatch):
-    failed = threading.Event()
-
-    def failing_fdatasync(fd):
-        failed.set()
-        raise OSError(errno.EIO, "Input/output error")
-
-    monkeypatch.setattr(os, "fdatasync", failing_fdatasync)
+def test_finish_raises_the_error_a_background_sync_met(tmp_path, failing_fdatasync):
     with open(tmp_path / "blob", "wb") as file:
         sync = BackgroundDataSync(file.fileno())
         sync.request()
-        assert failed.wait(10)
+        assert failing_fdatasync.wait(10)
         with pytest.raises(OSError) as raised:
             sync.finish()
     assert raised.value.errno == errno.EIO

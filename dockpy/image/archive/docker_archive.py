@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockpy.errors import IntegrityError, InvalidInputError
 from dockpy.image.archive.archived import ArchivedImage
