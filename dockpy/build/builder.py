@@ -47,7 +47,7 @@ from dockpy.build.rebase import clone_layer_directory, copy_facts, make_upper_an
 from dockpy.build.run_step import run_instruction
 from dockpy.build.stages import BuildPlan, Stage, plan_build
 from dockpy.build.state import StageState, scratch_config
-from dockpy.build.variables import BuildArgs, names_host_platform, platform_args
+from dockpy.build.variables import BuildArgs, platform_args, unsupported_platform
 from dockpy.build.workspace import StepWorkspace, mounted_in_new_directory
 from dockpy.dockerfile import load_dockerfile, parse_dockerfile
 from dockpy.errors import DockpyError, InvalidInputError, NotFoundError
@@ -223,9 +223,9 @@ class Builder:
         if base.platform is None:
             return
         wanted = self.expander.word(base.platform, self.global_scope, base.source)
-        if not names_host_platform(wanted, self.platform):
-            host = platform_args(self.platform)["TARGETPLATFORM"]
-            raise base.source.error(f"platform {wanted} is not supported: dockpy builds for {host} only")
+        problem = unsupported_platform(wanted, self.platform)
+        if problem is not None:
+            raise base.source.error(f"platform {problem}")
 
     def _run_triggers(self, state: StageState, triggers: tuple[str, ...]) -> None:
         """The base image's ONBUILD triggers, run as if written right after FROM."""

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from dockpy.errors import InvalidInputError
+from dockpy.errors import InvalidInputError, StoreError
 
 STANDARD_OUTPUT = "-"
 EXPORTER_TYPES = ("local", "tar")
@@ -130,8 +130,6 @@ def _export_to_directory(store, image_id: str, dest: str) -> None:
 
 
 def _make_directory(dest: str) -> None:
-    from dockpy.errors import StoreError
-
     try:
         os.makedirs(dest, exist_ok=True)
     except OSError as error:

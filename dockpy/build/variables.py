@@ -34,9 +34,13 @@ def platform_args(platform: Platform) -> dict[str, str]:
     return {f"{side}{key}": value for side in ("BUILD", "TARGET") for key, value in values.items()}
 
 
-def names_host_platform(wanted: str, host: Platform) -> bool:
-    """Whether a ``--platform`` value is the host's platform (with or without its variant): dockpy does not emulate."""
-    return wanted in (platform_args(host)["TARGETPLATFORM"], f"{host.os}/{host.architecture}")
+def unsupported_platform(wanted: str, host: Platform) -> str | None:
+    """Why a ``--platform`` value cannot be built for (``X is not supported: ...``), None for the host's platform
+    (with or without its variant): dockpy does not emulate."""
+    host_text = platform_args(host)["TARGETPLATFORM"]
+    if wanted in (host_text, f"{host.os}/{host.architecture}"):
+        return None
+    return f"{wanted} is not supported: dockpy builds for {host_text} only"
 
 
 @dataclass

@@ -101,13 +101,13 @@ def _export(root, image_id: str, output) -> None:
 
 def _check_platform(wanted: str) -> None:
     """``--platform`` is accepted for the host's platform, which every build is for anyway."""
-    from dockpy.build.variables import names_host_platform, platform_args
+    from dockpy.build.variables import unsupported_platform
     from dockpy.errors import InvalidInputError
     from dockpy.image.oci import Platform
 
-    host = Platform.host()
-    if not names_host_platform(wanted, host):
-        raise InvalidInputError(f"--platform {wanted} is not supported: dockpy builds for {platform_args(host)['TARGETPLATFORM']} only")
+    problem = unsupported_platform(wanted, Platform.host())
+    if problem is not None:
+        raise InvalidInputError(f"--platform {problem}")
 
 
 def _write_iidfile(path: str, image_id: str) -> None:

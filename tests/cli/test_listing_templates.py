@@ -39,8 +39,9 @@ def container(storage_root: StorageRoot):
         volumes=(VolumeMount(paths.etc_file("hosts"), "/etc/hosts"), VolumeMount("/data/very/long/source", "/data")),
     )
     store.write_config(CONTAINER_ID, {"spec": spec_to_json(spec), "image_config": {"Labels": {"b": "2", "a": "1"}}})
+    # Exited an hour and a half before the module was imported: "1 hour ago" even half an hour into a run.
     record = ContainerRecord(id=CONTAINER_ID, name="web", image="app:1", image_id="", command=spec.process.args,
-                             created=CREATED, state=EXITED, exit_code=3, finished=CREATED + 60)
+                             created=CREATED, state=EXITED, exit_code=3, finished=CREATED + 1800)
     store.add(record)
     store.close()
     return record
