@@ -24,6 +24,7 @@ from dockpy.build.cachemounts import CACHE_MOUNTS_DIRECTORY, LOCK_SUFFIX
 from dockpy.image import catalog
 from dockpy.image.gc import collect_garbage
 from dockpy.image.store import ImageStore
+from dockpy.layers.tree_size import tree_size
 from dockpy.metadata import transaction
 
 # Every table of the build cache; each module creates its own on first use.
@@ -86,19 +87,10 @@ def _remove_unless_held(instance: str) -> int | None:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return None
-        size = _tree_size(instance)
+        size = tree_size(instance)
         shutil.rmtree(instance, ignore_errors=True)
         with contextlib.suppress(FileNotFoundError):  # another prune, at the same time
             os.unlink(instance + LOCK_SUFFIX)
         return size
     finally:
         os.close(fd)
-
-
-def _tree_size(top: str) -> int:
-    total = 0
-    for directory, _, files in os.walk(top):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(directory, name)).st_size
-    return total

@@ -9,10 +9,10 @@ directory, so they cost something only in templates that use them.
 from __future__ import annotations
 
 import json
-import os
 
 from dockpy.cli.containers import status_text
 from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
+from dockpy.layers.tree_size import tree_size
 
 # Docker's widths when --no-trunc is not given: Ellipsis(command, 20), Ellipsis(mount name, 15).
 COMMAND_WIDTH = 20
@@ -36,7 +36,7 @@ def container_fields(store, no_trunc: bool = False) -> dict:
         "Mounts": lambda record: mounts_text(store, record, no_trunc),
         "Ports": lambda record: "",
         "Networks": lambda record: store.spec_of(record).network,
-        "Size": lambda record: human_size(directory_size(store.paths(record.id).upper)),
+        "Size": lambda record: human_size(tree_size(store.paths(record.id).upper)),
     }
 
 
@@ -56,15 +56,3 @@ def mounts_text(store, record, no_trunc: bool) -> str:
 
     volumes = user_volumes(store.spec_of(record), store.paths(record.id))
     return ",".join(ellipsize(volume.source, MOUNT_NAME_WIDTH, no_trunc) for volume in volumes)
-
-
-def directory_size(path: str) -> int:
-    """Bytes of the regular files under ``path`` (the container's writable layer): Docker's SizeRw."""
-    total = 0
-    for directory, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except FileNotFoundError:  # a running container removed it meanwhile
-                continue
-    return total

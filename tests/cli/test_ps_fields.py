@@ -1,6 +1,6 @@
 """The pieces of ps's template fields that the command-line tests do not reach."""
 
-from dockpy.cli.ps_fields import directory_size, labels_text, quoted_command
+from dockpy.cli.ps_fields import labels_text, quoted_command
 
 
 def test_a_command_with_quotes_is_quoted_as_gos_strconv_quote_does():
@@ -14,9 +14,3 @@ def test_a_short_command_is_not_cut():
 def test_no_labels_print_as_empty_text():
     assert labels_text({}) == ""
 
-
-def test_directory_size_counts_files_in_subdirectories(tmp_path):
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "f").write_bytes(b"123")
-    (tmp_path / "g").write_bytes(b"45")
-    assert directory_size(str(tmp_path)) == 5
