@@ -45,5 +45,7 @@ def add_format_option(parser, choices=("table", "json"), templates: bool = False
     if not templates:
         parser.add_argument("--format", choices=choices, default=choices[0], help="output format")
         return
-    parser.add_argument("--format", default=choices[0], metavar="|".join(choices) + "|TEMPLATE",
+    # An empty template means the default table, as Docker takes `--format ''`, not an empty line per row.
+    parser.add_argument("--format", default=choices[0], type=lambda value: value or choices[0],
+                        metavar="|".join(choices) + "|TEMPLATE",
                         help="output format, or a Go template printed once per row: '{{.ID}} {{.Status}}'")

@@ -111,6 +111,10 @@ def test_ps_table_format_keeps_the_columns(dockpy, container):
     assert header.split()[:2] == ["CONTAINER", "ID"]
 
 
+def test_an_empty_format_prints_the_default_table_as_docker_does(dockpy, container):
+    assert output_of(dockpy("ps", "-a", "--format", "")) == output_of(dockpy("ps", "-a"))
+
+
 def test_a_backslash_t_in_a_template_is_a_tab_as_in_docker(dockpy, container):
     assert output_of(dockpy("ps", "-a", "--format", "{{.Names}}\\t{{.State}}")) == "web\texited\n"
 
