@@ -70,9 +70,15 @@ def run_build(args) -> int:
         )
         renderer = _renderer(mode)
         cleanup.callback(getattr(renderer, "close", lambda: None))
+        if output is not None:
+            # An image built without -t is reachable from nothing gc counts as a root: the lease keeps
+            # a concurrent `dockpy gc` from collecting it between the build and its export.
+            from dockpy.image.lease import write_lease
+
+            cleanup.enter_context(write_lease(root))
         outcome = build(root, options, _progress(renderer))
-    if output is not None:
-        _export(root, outcome.image_id, output)
+        if output is not None:
+            _export(root, outcome.image_id, output)
     if args.iidfile:
         _write_iidfile(args.iidfile, outcome.image_id)
     if mode == "quiet" and not (output and output.to_standard_output):

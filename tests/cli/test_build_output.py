@@ -94,6 +94,26 @@ def test_without_a_tag_the_image_is_stored_untagged(dockpy, build_root, context,
     assert image_rows(dockpy)[iidfile.read_text()] is None
 
 
+def test_gc_cannot_start_between_an_untagged_build_and_its_export(build_root, context, tmp_path, monkeypatch):
+    import dockpy.cli.build as build_command
+    from dockpy.cli import main
+    from dockpy.errors import ConflictError
+    from dockpy.image.lease import collector_lease
+
+    gc_attempts = []
+
+    def export_while_gc_tries(root, image_id, output):
+        try:
+            with collector_lease(root, wait=False):
+                gc_attempts.append("gc ran")
+        except ConflictError:
+            gc_attempts.append("gc waited")
+
+    monkeypatch.setattr(build_command, "_export", export_while_gc_tries)
+    assert main(["build", "-q", "-o", str(tmp_path / "out"), str(context)]) == 0
+    assert gc_attempts == ["gc waited"]
+
+
 def test_with_a_tag_the_image_is_tagged_as_well(dockpy, build_root, context, tmp_path):
     dockpy("build", "-q", "-t", "artifacts:1", "-o", str(tmp_path / "out"), str(context), check=True)
     assert "artifacts" in image_rows(dockpy).values()
