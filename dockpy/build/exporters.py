@@ -43,6 +43,13 @@ class BuildOutput:
     def to_standard_output(self) -> bool:
         return self.kind == "tar" and self.dest == STANDARD_OUTPUT
 
+    @property
+    def description(self) -> str:
+        """Where the files go, for the progress line: ``client directory out``, ``tar file a.tar``."""
+        if self.to_standard_output:
+            return "a tar on standard output"
+        return f"client directory {self.dest}" if self.kind == "local" else f"tar file {self.dest}"
+
 
 def parse_output(value: str) -> BuildOutput:
     """The ``--output`` value ``value``, as docker buildx reads it; anything else is an ``InvalidInputError``."""

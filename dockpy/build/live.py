@@ -20,6 +20,7 @@ from dockpy.build.progress import (
     BuildFinished,
     BuildWarning,
     Event,
+    OutputExported,
     StepCached,
     StepFailed,
     StepFinished,
@@ -64,6 +65,8 @@ class LiveRenderer:
             case BuildFinished(image_id, tags, seconds):
                 named = f" ({', '.join(tags)})" if tags else ""
                 self._live.console.print(Text(f"built {image_id}{named} in {seconds:.1f}s", style="bold"))
+            case OutputExported(destination, seconds):
+                self._live.console.print(Text(f"exported to {destination} in {seconds:.1f}s"))
         self._live.update(self._view())
 
     def close(self) -> None:

@@ -35,8 +35,11 @@ StepFinished = namedtuple("StepFinished", "number seconds")
 StepFailed = namedtuple("StepFailed", "number message")
 BuildWarning = namedtuple("BuildWarning", "message")
 BuildFinished = namedtuple("BuildFinished", "image_id tags seconds")
+# ``build -o``: the built files were written to ``destination`` (as ``BuildOutput.description`` says it).
+OutputExported = namedtuple("OutputExported", "destination seconds")
 
-Event = StepStarted | StepCached | StepMissed | StepOutput | StepFinished | StepFailed | BuildWarning | BuildFinished
+Event = (StepStarted | StepCached | StepMissed | StepOutput | StepFinished | StepFailed | BuildWarning | BuildFinished
+         | OutputExported)
 
 
 class Progress:
@@ -106,6 +109,8 @@ class PlainRenderer:
             case BuildFinished(image_id, tags, seconds):
                 named = "".join(f"\nnaming to {tag} done" for tag in tags)
                 return f"writing image {image_id} done{named}\nbuild finished in {seconds:.1f}s"
+            case OutputExported(destination, seconds):
+                return f"exporting to {destination} done {seconds:.1f}s"
         return None
 
 

@@ -76,9 +76,10 @@ def run_build(args) -> int:
             from dockpy.image.lease import write_lease
 
             cleanup.enter_context(write_lease(root))
-        outcome = build(root, options, _progress(renderer))
+        progress = _progress(renderer)
+        outcome = build(root, options, progress)
         if output is not None:
-            _export(root, outcome.image_id, output)
+            _export(root, outcome.image_id, output, progress)
     if args.iidfile:
         _write_iidfile(args.iidfile, outcome.image_id)
     if mode == "quiet" and not (output and output.to_standard_output):
@@ -97,12 +98,17 @@ def _build_output(value: str | None):
     return output
 
 
-def _export(root, image_id: str, output) -> None:
+def _export(root, image_id: str, output, progress) -> None:
+    import time
+
     from dockpy.build.exporters import export_build_output
+    from dockpy.build.progress import OutputExported
     from dockpy.image.store import ImageStore
 
+    started = time.monotonic()
     with ImageStore(root) as store:
         export_build_output(store, image_id, output)
+    progress.emit(OutputExported(output.description, time.monotonic() - started))
 
 
 def _check_platform(wanted: str) -> None:

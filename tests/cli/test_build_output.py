@@ -50,6 +50,16 @@ def test_a_bare_path_writes_the_final_stages_files_into_a_new_directory(dockpy, 
     assert os.readlink(out / "link") == "bin/tool"
 
 
+@pytest.mark.parametrize("value, destination", [("{out}", "client directory {out}"), ("type=tar,dest={out}", "tar file {out}"),
+                                                ("-", "a tar on standard output")])
+def test_plain_progress_ends_with_the_export_line(build_root, context, tmp_path, value, destination):
+    out = tmp_path / "out"
+    completed = subprocess.run([sys.executable, "-m", "dockpy", "build", "--progress", "plain", "-o",
+                                value.format(out=out), str(context)], capture_output=True, check=True)
+    last = completed.stderr.decode().splitlines()[-1]
+    assert last.startswith(f"exporting to {destination.format(out=out)} done ")
+
+
 def test_type_local_replaces_same_named_files_and_keeps_the_others(dockpy, build_root, context, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -102,7 +112,7 @@ def test_gc_cannot_start_between_an_untagged_build_and_its_export(build_root, co
 
     gc_attempts = []
 
-    def export_while_gc_tries(root, image_id, output):
+    def export_while_gc_tries(root, image_id, output, progress):
         try:
             with collector_lease(root, wait=False):
                 gc_attempts.append("gc ran")
