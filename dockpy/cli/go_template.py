@@ -7,6 +7,9 @@ Supported, as ``docker inspect -f`` renders them against the JSON document:
   prints them (``true``, ``[a b]``, ``map[k:v]``; ``<no value>`` for a key
   the document lacks, ``<nil>`` for null);
 - ``{{json .Config}}`` and ``{{json .}}``: compact JSON, as Docker's ``json`` function;
+- ``{{.Label "com.example.key"}}``: a method of the document called with one
+  string (``ps`` rows have ``Label``); a JSON document has no methods, so there
+  it is refused;
 - ``{{-`` and ``-}}``, which trim the white space beside the action.
 
 Anything else (``range``, ``if``, ``index``, pipes, variables...) is refused
@@ -20,9 +23,10 @@ import re
 
 from dockpy.errors import InvalidInputError
 
-# An action's body: ``.``, ``.Field.Field``, optionally after ``json``.
+# An action's body: ``.``, ``.Field.Field``, optionally after ``json``, or a method called with a string.
 _FIELD_PATH = r"\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+"
-_ACTION = re.compile(rf"(?:(?P<function>json)\s+)?(?P<path>{_FIELD_PATH})")
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_ACTION = re.compile(rf"(?:(?P<function>json)\s+)?(?P<path>{_FIELD_PATH})|(?P<method>{_FIELD_PATH})\s+(?P<argument>{_STRING})")
 _MISSING = object()
 
 
@@ -48,14 +52,21 @@ class GoTemplate:
 
 
 class _FieldAction:
-    """``{{.A.B}}`` or ``{{json .A.B}}``: the value at ``fields`` of the document, printed Go's way or as JSON."""
+    """``{{.A.B}}`` or ``{{json .A.B}}``: the value at ``fields`` of the document, printed Go's way or as JSON;
+    ``{{.A "text"}}``: the method at ``fields`` called with ``argument``."""
 
-    def __init__(self, fields: tuple[str, ...], as_json: bool):
+    def __init__(self, fields: tuple[str, ...], as_json: bool, argument: str | None = None):
         self.fields = fields
         self.as_json = as_json
+        self.argument = argument
 
     def render(self, document, template: str) -> str:
         value = _value_at(document, self.fields, template)
+        if self.argument is not None:
+            if not callable(value):
+                raise InvalidInputError(f"template {template!r}: .{'.'.join(self.fields)} is not a method: "
+                                        "it takes no argument")
+            value = value(self.argument)
         if self.as_json:
             import json
 
@@ -91,9 +102,15 @@ def _compile_action(body: str, template: str) -> _FieldAction:
             f"template {template!r}: {_construct_of(body)} is not supported",
             hint="dockpy's --format takes text, field paths like {{.State.Status}} and {{json .Config}}.",
         )
-    path = match["path"]
-    fields = tuple(path.split(".")[1:]) if path != "." else ()
-    return _FieldAction(fields, as_json=match["function"] is not None)
+    if match["method"] is not None:
+        import json
+
+        return _FieldAction(_fields_of(match["method"]), as_json=False, argument=json.loads(match["argument"]))
+    return _FieldAction(_fields_of(match["path"]), as_json=match["function"] is not None)
+
+
+def _fields_of(path: str) -> tuple[str, ...]:
+    return tuple(path.split(".")[1:]) if path != "." else ()
 
 
 def _construct_of(body: str) -> str:

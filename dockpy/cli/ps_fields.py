@@ -1,6 +1,7 @@
 """The fields ``dockpy ps --format TEMPLATE`` offers, named and shown as ``docker ps`` shows them.
 
-Each is a function of one container record. ``.Labels``, ``.Mounts`` and
+Each is a function of one container record; ``.Label`` is a method, called
+with a label's name. ``.Labels``, ``.Label``, ``.Mounts`` and
 ``.Networks`` read the container's config.json and ``.Size`` walks its upper
 directory, so they cost something only in templates that use them.
 ``.Ports`` is always empty: dockpy publishes no ports.
@@ -12,6 +13,7 @@ import json
 
 from dockpy.cli.containers import status_text
 from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
+from dockpy.cli.row_template import RowMethod
 from dockpy.layers.tree_size import tree_size
 
 # Docker's widths when --no-trunc is not given: Ellipsis(command, 20), Ellipsis(mount name, 15).
@@ -32,7 +34,8 @@ def container_fields(store, no_trunc: bool = False) -> dict:
         "State": lambda record: record.state,
         "Status": status_text,
         "Names": lambda record: record.name,
-        "Labels": lambda record: labels_text(store.config_of(record)["image_config"].get("Labels") or {}),
+        "Labels": lambda record: labels_text(labels_of(store, record)),
+        "Label": RowMethod(lambda record, name: labels_of(store, record).get(name, ""), label_header),
         "Mounts": lambda record: mounts_text(store, record, no_trunc),
         "Ports": lambda record: "",
         "Networks": lambda record: store.spec_of(record).network,
@@ -43,6 +46,15 @@ def container_fields(store, no_trunc: bool = False) -> dict:
 def quoted_command(command, no_trunc: bool) -> str:
     """The argv joined by spaces, cut to 20 characters, in double quotes (Go's strconv.Quote)."""
     return json.dumps(ellipsize(" ".join(command), COMMAND_WIDTH, no_trunc), ensure_ascii=False)
+
+
+def labels_of(store, record) -> dict:
+    return store.config_of(record)["image_config"].get("Labels") or {}
+
+
+def label_header(name: str) -> str:
+    """Docker's column name for ``.Label NAME``: the last dot-separated part, ``-`` and ``_`` as spaces."""
+    return name.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
 
 
 def labels_text(labels: dict) -> str:

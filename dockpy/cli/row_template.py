@@ -6,6 +6,10 @@ Only the fields the template uses are computed (``.Size`` walks a directory,
 anything is printed, as Docker refuses ``can't evaluate field``. ``{{json .}}``
 computes them all: one JSON object a line, keys sorted, as Docker prints it.
 
+A field may be a ``RowMethod``, which a template calls with a string
+(``{{.Label "com.example.key"}}``); ``{{json .}}`` leaves methods out, as
+Docker's marshalling of a row does.
+
 As in Docker, the two characters ``\\t`` and ``\\n`` in a template are a tab
 and a newline, and ``table TEMPLATE`` prints a header (each field's column
 name) and aligns the tab-separated cells in columns.
@@ -17,7 +21,17 @@ from collections.abc import Callable, Iterable, Mapping
 
 from dockpy.errors import InvalidInputError
 
-Fields = Mapping[str, Callable[[object], str]]
+
+
+class RowMethod:
+    """A field called with one string: ``lookup(row, argument)`` gives the value, ``header(argument)`` its column name."""
+
+    def __init__(self, lookup: Callable[[object, str], str], header: Callable[[str], str]):
+        self.lookup = lookup
+        self.header = header
+
+
+Fields = Mapping[str, Callable[[object], str] | RowMethod]
 TABLE_PREFIX = "table"
 # What Docker's formatter replaces in a template before parsing it: shells make a real tab awkward to type.
 _ESCAPES = {"\\t": "\t", "\\n": "\n"}
@@ -34,9 +48,9 @@ def print_rows(text: str, rows: Iterable, fields: Fields, kind: str, headers: Ma
     is_table = text.startswith(TABLE_PREFIX)
     template = GoTemplate(_unescaped(text.removeprefix(TABLE_PREFIX) if is_table else text))
     names = fields_used(template, fields, kind)
-    lines = [template.render({name: fields[name](row) for name in names}) for row in rows]
+    lines = [template.render({name: _value(fields[name], row) for name in names}) for row in rows]
     if is_table:
-        header = template.render({name: headers.get(name, name.upper()) for name in names})
+        header = template.render({name: _header(name, fields[name], headers) for name in names})
         print_tab_separated([header, *lines])
     elif lines:
         print("\n".join(lines))
@@ -46,7 +60,7 @@ def fields_used(template, fields: Fields, kind: str) -> list[str]:
     """The field names ``template`` reads, sorted; an unknown one is an error naming those there are."""
     used = template.top_level_fields()
     if used is None:
-        return sorted(fields)
+        return sorted(name for name, field in fields.items() if not isinstance(field, RowMethod))
     unknown = sorted(used - fields.keys())
     if unknown:
         raise InvalidInputError(
@@ -54,6 +68,18 @@ def fields_used(template, fields: Fields, kind: str) -> list[str]:
             hint="fields: " + ", ".join("." + name for name in fields),
         )
     return sorted(used)
+
+
+def _value(field, row):
+    if isinstance(field, RowMethod):
+        return lambda argument: field.lookup(row, argument)
+    return field(row)
+
+
+def _header(name: str, field, headers: Mapping[str, str]):
+    if isinstance(field, RowMethod):
+        return field.header
+    return headers.get(name, name.upper())
 
 
 def print_tab_separated(lines: list[str]) -> None:

@@ -87,6 +87,17 @@ def test_a_field_below_a_missing_key_is_an_error():
         render("{{.Health.Status}}")
 
 
+def test_a_method_is_called_with_its_string_argument():
+    labels = {"com.example.k": "v", 'say "hi"': "quoted"}
+    document = {"Label": lambda name: labels.get(name, "")}
+    assert render('{{.Label "com.example.k"}}/{{ .Label "say \\"hi\\"" }}/{{.Label "x"}}', document) == "v/quoted/"
+
+
+def test_an_argument_to_a_field_of_a_json_document_is_refused():
+    with pytest.raises(InvalidInputError, match="Labels is not a method"):
+        render('{{.Config.Labels "a"}}')
+
+
 def test_go_text_prints_nested_lists_of_objects():
     assert go_text([{"Type": "bind", "RW": True}]) == "[map[RW:true Type:bind]]"
 

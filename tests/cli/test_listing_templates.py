@@ -90,6 +90,15 @@ def test_ps_template_prints_labels_mounts_networks_ports_and_size(dockpy, contai
     assert line == "a=1,b=2|/data/very/lon…|host||5B\n"
 
 
+def test_ps_label_method_prints_one_labels_value_or_nothing(dockpy, container):
+    assert output_of(dockpy("ps", "-a", "--format", '{{.Label "a"}}|{{.Label "missing"}}')) == "1|\n"
+
+
+def test_ps_table_header_of_a_label_is_its_last_name_part_as_docker_makes_it(dockpy, container):
+    lines = output_of(dockpy("ps", "-a", "--format", 'table {{.Names}}\\t{{.Label "com.example.my-key"}}')).splitlines()
+    assert lines[0].split("   ") == ["NAMES", "my key"]
+
+
 def test_ps_template_prints_only_running_containers_without_all(dockpy, container):
     assert output_of(dockpy("ps", "--format", "{{.Names}}")) == ""
 
@@ -99,6 +108,7 @@ def test_ps_json_of_the_dot_prints_one_docker_shaped_object_a_line(dockpy, conta
     document = json.loads(line)
     assert list(document) == sorted(document)
     assert {"ID", "Names", "Status", "State", "Ports"} <= document.keys() and document["Names"] == "web"
+    assert "Label" not in document  # a method, which Docker's marshalling leaves out too
 
 
 def test_ps_json_format_keeps_dockpys_array_of_records(dockpy, container):
