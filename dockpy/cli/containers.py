@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 
+from dockpy.cli.humanize import human_age, human_duration
 from dockpy.cli.output import add_format_option, print_json, print_table
 
 
@@ -85,7 +86,7 @@ def list_containers(args) -> int:
         print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
         rows = [
-            (r.short_id, _shorten(r.image, 30), _shorten(_quoted(r.command), 24), _ago(r.created), status_text(r), r.name)
+            (r.short_id, _shorten(r.image, 30), _shorten(_quoted(r.command), 24), human_age(r.created), status_text(r), r.name)
             for r in records
         ]
         print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows)
@@ -158,26 +159,14 @@ def print_stats(args) -> int:
 
 
 def status_text(record, now: float | None = None) -> str:
-    """Docker's STATUS column: ``Created``, ``Up 3 seconds``, ``Exited (0) 2 minutes ago``."""
+    """Docker's STATUS column: ``Created``, ``Up 3 seconds``, ``Exited (0) About an hour ago``, in the
+    same words (and rounding) as the CREATED column, as Docker words both with HumanDuration."""
     now = now or time.time()
     if record.state == "running":
-        return f"Up {_duration(now - (record.started or now))}"
+        return f"Up {human_duration(now - (record.started or now))}"
     if record.state == "exited":
-        return f"Exited ({record.exit_code}) {_duration(now - (record.finished or now))} ago"
+        return f"Exited ({record.exit_code}) {human_age(record.finished or now, now)}"
     return "Created"
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    count = int(seconds)
-    return "Less than a second" if count < 1 else f"{count} second{'s' if count != 1 else ''}"
-
-
-def _ago(timestamp: float) -> str:
-    return f"{_duration(time.time() - timestamp)} ago"
 
 
 def _quoted(command) -> str:

@@ -81,7 +81,7 @@ def test_ps_no_trunc_shows_the_full_id_and_command(dockpy, container):
 def test_ps_template_prints_state_status_and_times(dockpy, container):
     state, status, running_for, created_at = output_of(
         dockpy("ps", "-a", "--format", "{{.State}}|{{.Status}}|{{.RunningFor}}|{{.CreatedAt}}")).strip().split("|")
-    assert (state, status, running_for) == ("exited", "Exited (3) 1 hour ago", "2 hours ago")
+    assert (state, status, running_for) == ("exited", "Exited (3) 2 hours ago", "2 hours ago")
     assert created_at == time.strftime("%Y-%m-%d %H:%M:%S %z %Z", time.localtime(int(CREATED)))
 
 

@@ -1,0 +1,30 @@
+"""ps's STATUS column, worded as Docker words it (HumanDuration, as its CREATED column)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from dockpy.cli.containers import status_text
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize("seconds, status", [
+    (0.4, "Exited (1) Less than a second ago"),
+    (50 * 60, "Exited (1) 50 minutes ago"),
+    (65 * 60, "Exited (1) About an hour ago"),
+    (90 * 60, "Exited (1) 2 hours ago"),
+    (3 * 86400, "Exited (1) 3 days ago"),
+])
+def test_an_exited_containers_status_rounds_as_dockers_human_duration(seconds, status):
+    record = SimpleNamespace(state="exited", exit_code=1, finished=NOW - seconds, started=NOW - seconds - 1)
+    assert status_text(record, NOW) == status
+
+
+def test_a_running_containers_status_is_up_for_as_long_as_it_has_run():
+    record = SimpleNamespace(state="running", started=NOW - 61, finished=None, exit_code=None)
+    assert status_text(record, NOW) == "Up About a minute"
+
+
+def test_a_container_never_started_is_created():
+    assert status_text(SimpleNamespace(state="created", started=None, finished=None, exit_code=None), NOW) == "Created"
