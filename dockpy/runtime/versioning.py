@@ -26,7 +26,6 @@ import os
 import time
 
 from dockpy.errors import ConflictError, InvalidInputError
-from dockpy.root import StorageRoot
 from dockpy.runtime.containers import ContainerRecord, ContainerStore
 
 
@@ -62,11 +61,11 @@ def commit_container(containers: ContainerStore, reference: str, name_tag: str |
     upper = containers.paths(record.id).upper  # the layout says where; the spec (JSON) is not needed
     with write_lease(containers.root), layer_in_background(ContentStore(containers.root),
                                                            lambda out: write_layer_tar(upper, out)) as layer:
-        return _commit_image(containers.root, record, layer, name_tag, message, author, changes)
+        return _commit_image(containers, record, layer, name_tag, message, author, changes)
 
 
-def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: str | None, message: str, author: str | None,
-                  changes: tuple[str, ...]):
+def _commit_image(containers: ContainerStore, record: ContainerRecord, layer, name_tag: str | None, message: str,
+                  author: str | None, changes: tuple[str, ...]):
     """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
     from dockpy.image.oci import ContainerConfig, Descriptor
     from dockpy.image.reference import parse_tag_reference
@@ -77,7 +76,7 @@ def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: s
     if name_tag:
         parse_tag_reference(name_tag)  # a bad tag must fail before anything is stored
     author = author or default_author()
-    with ImageStore(root) as store:
+    with ImageStore(containers.root, containers.database) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
         blob = layer.written()
