@@ -25,9 +25,6 @@ these at exactly one boundary per package; the CLI only ever prints them.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 
 class DockpyError(Exception):
     """Base of every error dockpy reports to the user.
@@ -113,19 +110,25 @@ class UnsafeArchiveError(DockpyError):
     """A tar archive that is malformed or tries to escape its target directory."""
 
 
-@contextlib.contextmanager
-def naming_the_archive(name: str | None) -> Iterator[None]:
-    """Prefix ``name: `` to an UnsafeArchiveError raised in the block, as Docker names the file it cannot read.
+class naming_the_archive:
+    """``with naming_the_archive(name):`` prefixes ``name: `` to an UnsafeArchiveError the block raises.
 
-    The tar reader sees only a stream; the command line knows which file the
-    user gave. ``None`` (standard input) leaves the message as it is.
+    Docker names the file it cannot read; the tar reader sees only a stream,
+    while the command line knows which file the user gave. ``None``
+    (standard input) leaves the message as it is. A class, not a
+    ``contextlib`` generator, so that importing this module imports nothing.
     """
-    try:
-        yield
-    except UnsafeArchiveError as error:
-        if name is None:
-            raise
-        raise UnsafeArchiveError(f"{name}: {error.message}", hint=error.hint) from error
+
+    def __init__(self, name: str | None):
+        self.name = name
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, UnsafeArchiveError) and self.name is not None:
+            raise UnsafeArchiveError(f"{self.name}: {error.message}", hint=error.hint) from error
+        return False
 
 
 class StoreError(DockpyError, OSError):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
 import os
 import re
 import sys
@@ -131,7 +130,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
     commands.required = True
     for module_name in command_modules_for(argv):
-        importlib.import_module(module_name).register(commands)
+        __import__(module_name)  # importlib.import_module, without importing importlib (~0.5 ms)
+        sys.modules[module_name].register(commands)
     return parser
 
 

@@ -71,20 +71,24 @@ def default_author() -> str:
 class Refs:
     """The tags, revisions and recorded images of one storage root."""
 
-    def __init__(self, root: StorageRoot | None = None):
+    def __init__(self, root: StorageRoot | None = None, database=None):
+        """``database``: the caller's open connection to the root's database, used and left open (``commit``
+        shares the container store's: one connection fewer, and one directory sync fewer at its end)."""
         self.root = root or StorageRoot.default()
+        self._database = database
         self._connection = None
 
     @property
     def db(self):
         if self._connection is None:
-            self._connection = catalog.open_catalog(self.root)
+            self._connection = (catalog.ensure_catalog(self._database) if self._database is not None
+                                else catalog.open_catalog(self.root))
         return self._connection
 
     def close(self) -> None:
-        if self._connection is not None:
+        if self._connection is not None and self._connection is not self._database:
             self._connection.close()
-            self._connection = None
+        self._connection = None
 
     def __enter__(self):
         return self

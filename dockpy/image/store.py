@@ -60,8 +60,8 @@ class Image(namedtuple("Image", "manifest_digest manifest config")):
 class ImageStore(Refs):
     """Images (blobs and catalog rows) and tag histories of one storage root."""
 
-    def __init__(self, root: StorageRoot | None = None):
-        super().__init__(root)
+    def __init__(self, root: StorageRoot | None = None, database=None):
+        super().__init__(root, database)
         self.content = ContentStore(self.root)
 
     def put_image(self, config: ImageConfig, layers: Sequence[Descriptor], annotations: dict | None = None) -> Image:

@@ -13,8 +13,11 @@ the upper dir, so the container is its image again; a running container
 must be stopped first, because overlayfs forbids changing an upper dir
 under a mounted overlay.
 
-The three need a container's record and spec only (``ContainerStore``), not
-the lifecycle and its backends, so ``diff`` and ``commit`` import no more.
+The three need a container's record (``ContainerStore``), not the lifecycle
+and its backends, so ``diff`` and ``commit`` import no more. Only ``diff``
+reads the spec, for the layers below; the upper and work dirs are where
+every container keeps them (``ContainerPaths``), so ``commit`` starts its
+layer without parsing the spec.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import os
 import time
 
 from dockpy.errors import ConflictError, InvalidInputError
-from dockpy.root import StorageRoot
 from dockpy.runtime.containers import ContainerRecord, ContainerStore
 
 
@@ -32,8 +34,10 @@ def container_changes(containers: ContainerStore, reference: str):
     from dockpy.layers.changes import list_changes
 
     record = containers.get(reference)
-    spec = containers.spec_of(record)
-    return list_changes(spec.rootfs.upperdir, spec.rootfs.layers, mountpoint=spec.rootfs.mountpoint)
+    rootfs = containers.spec_of(record).rootfs
+    # No ``mountpoint``: a container's overlay is mounted in its own mount namespace (or in its
+    # VM), never in dockpy's, so /proc/self/mountinfo cannot tell; the walk finds redirects itself.
+    return list_changes(rootfs.upperdir, rootfs.layers)
 
 
 def commit_container(containers: ContainerStore, reference: str, name_tag: str | None = None, *, message: str = "",
@@ -54,14 +58,14 @@ def commit_container(containers: ContainerStore, reference: str, name_tag: str |
     record = containers.get(reference)
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: there is no image to commit onto")
-    upper = containers.spec_of(record).rootfs.upperdir
+    upper = containers.paths(record.id).upper  # the layout says where; the spec (JSON) is not needed
     with write_lease(containers.root), layer_in_background(ContentStore(containers.root),
                                                            lambda out: write_layer_tar(upper, out)) as layer:
-        return _commit_image(containers.root, record, layer, name_tag, message, author, changes)
+        return _commit_image(containers, record, layer, name_tag, message, author, changes)
 
 
-def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: str | None, message: str, author: str | None,
-                  changes: tuple[str, ...]):
+def _commit_image(containers: ContainerStore, record: ContainerRecord, layer, name_tag: str | None, message: str,
+                  author: str | None, changes: tuple[str, ...]):
     """The image of ``record``'s image plus ``layer`` (a ``PendingLayer``), stored, recorded and tagged."""
     from dockpy.image.oci import ContainerConfig, Descriptor
     from dockpy.image.reference import parse_tag_reference
@@ -72,7 +76,7 @@ def _commit_image(root: StorageRoot, record: ContainerRecord, layer, name_tag: s
     if name_tag:
         parse_tag_reference(name_tag)  # a bad tag must fail before anything is stored
     author = author or default_author()
-    with ImageStore(root) as store:
+    with ImageStore(containers.root, containers.database) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
         blob = layer.written()
@@ -109,7 +113,7 @@ def export_container(containers: ContainerStore, reference: str, out) -> None:
     record = containers.get(reference)
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: export the directory itself")
-    upper = containers.spec_of(record).rootfs.upperdir
+    upper = containers.paths(record.id).upper
     with ImageStore(containers.root) as store:
         export_rootfs(store, record.image_id.removeprefix("sha256:"), out, top_layer=lambda tar: write_layer_tar(upper, tar))
 
@@ -119,8 +123,8 @@ def rollback_container(containers: ContainerStore, reference: str) -> None:
     record = containers.get(reference)
     if record.is_running:
         raise ConflictError(f"cannot roll back running container {record.name}", hint="Stop it first (dockpy stop).")
-    rootfs = containers.spec_of(record).rootfs
-    for directory in (rootfs.upperdir, rootfs.workdir):
+    paths = containers.paths(record.id)
+    for directory in (paths.upper, paths.work):
         _empty_directory(directory)
 
 

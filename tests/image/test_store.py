@@ -292,3 +292,16 @@ def test_register_manifest_refuses_a_manifest_with_a_missing_layer(image_store, 
         with pytest.raises(NotFoundError):
             other.register_manifest(image.manifest_digest)
         assert other.images() == []
+
+
+def test_a_store_given_an_open_connection_records_through_it_and_leaves_it_open(tmp_path):
+    from dockpy.metadata import open_database
+
+    root = StorageRoot(tmp_path / "root").create()
+    database = open_database(root)
+    with ImageStore(root, database) as store:
+        image = put_test_image(store, {"a": b"x"})
+        assert store.db is database
+    row = database.execute("SELECT image_id FROM images WHERE manifest_digest = ?", (str(image.manifest_digest),)).fetchone()
+    assert row["image_id"] == str(image.id)
+    database.close()
