@@ -30,10 +30,6 @@ from dockpy.layers.layerstack import LayerEntry, LayerStack, View, child_path, s
 
 ADDED, CHANGED, DELETED = "A", "C", "D"
 
-# Overlay mount options that make an upper dir more than a plain diff, and the module defaults for them.
-_REDIRECTING_OPTIONS = {"redirect_dir": "on", "metacopy": "on"}
-_OVERLAY_PARAMETERS = "/sys/module/overlay/parameters"
-
 
 class Change(namedtuple("Change", "kind path")):
     """One line of ``docker diff``: ``kind`` is ``A``, ``C`` or ``D``; ``path`` starts with ``/``.
@@ -47,27 +43,20 @@ class Change(namedtuple("Change", "kind path")):
         return f"{self.kind} {self.path}"
 
 
-def list_changes(
-    upper_dir: str | os.PathLike,
-    lower_dirs: Sequence[str | os.PathLike],
-    *,
-    mountpoint: str | os.PathLike | None = None,
-) -> list[Change]:
+def list_changes(upper_dir: str | os.PathLike, lower_dirs: Sequence[str | os.PathLike]) -> list[Change]:
     """The changes an upper dir makes to ``lower_dirs`` (top-most first), sorted by path.
 
-    Give ``mountpoint`` when the overlay is (or was last) mounted there: if that
-    mount lets the kernel write redirects or metacopy files, the trees are
-    compared right away instead of discovering them during the walk.
+    The upper dir alone says what changed, unless the kernel wrote redirects or
+    metacopy files into it (an overlay mounted with ``redirect_dir`` or
+    ``metacopy``): the walk stops at the first one and the merged trees are compared.
     """
     lower = LayerStack(lower_dirs)
-    if mountpoint is None or not redirects_or_metacopy_in_effect(mountpoint):
-        walk = _UpperWalk(lower)
-        try:
-            walk.directory(os.fspath(upper_dir), "/", lower.root(), hides_lower=False)
-            return _sorted(walk.changes)
-        except _TreeComparisonNeeded:
-            pass
-    return compare_trees(lower, LayerStack([upper_dir, *lower_dirs]))
+    walk = _UpperWalk(lower)
+    try:
+        walk.directory(os.fspath(upper_dir), "/", lower.root(), hides_lower=False)
+        return _sorted(walk.changes)
+    except _TreeComparisonNeeded:
+        return compare_trees(lower, LayerStack([upper_dir, *lower_dirs]))
 
 
 def compare_trees(old: LayerStack, new: LayerStack) -> list[Change]:
@@ -88,25 +77,6 @@ def metadata_differs(old: os.stat_result, new: os.stat_result) -> bool:
     if stat.S_ISDIR(new.st_mode):
         return False
     return old.st_size != new.st_size or not _same_mtime(old.st_mtime_ns, new.st_mtime_ns)
-
-
-def redirects_or_metacopy_in_effect(mountpoint: str | os.PathLike) -> bool:
-    """Whether the overlay mounted at ``mountpoint`` may write redirects or metacopy files.
-
-    The mount's options say so when they differ from the overlay module's
-    defaults; otherwise the module parameters decide. Only a mount with an
-    upper dir writes anything.
-    """
-    options = _overlay_mount_options(os.path.realpath(mountpoint))
-    if "upperdir" not in options:  # a read-only overlay writes nothing, whatever it shows
-        return False
-    for option, enabled in _REDIRECTING_OPTIONS.items():
-        value = options.get(option)
-        if value is None:
-            value = "on" if _module_default(option) else "off"
-        if value == enabled:
-            return True
-    return False
 
 
 class _TreeComparisonNeeded(Exception):
@@ -189,24 +159,3 @@ def _same_mtime(old_ns: int, new_ns: int) -> bool:
 
 def _sorted(changes: list[Change]) -> list[Change]:
     return sorted(changes, key=lambda change: change.path)
-
-
-def _overlay_mount_options(mountpoint: str) -> dict[str, str]:
-    """The super options of the last overlay mounted on ``mountpoint`` (from /proc/self/mountinfo)."""
-    options: dict[str, str] = {}
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as mountinfo:
-        for line in mountinfo:
-            fields, _, tail = line.partition(" - ")
-            target = fields.split(" ")[4].replace("\\040", " ")
-            fstype, _, super_options = tail.rstrip("\n").split(" ", 2)
-            if target == mountpoint and fstype == "overlay":
-                options = dict(part.partition("=")[::2] for part in super_options.split(","))
-    return options
-
-
-def _module_default(option: str) -> bool:
-    try:
-        with open(os.path.join(_OVERLAY_PARAMETERS, option), encoding="ascii") as parameter:
-            return parameter.read().strip() == "Y"
-    except OSError:
-        return False

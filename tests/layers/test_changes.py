@@ -3,10 +3,8 @@
 import os
 import shutil
 
-from dockpy.layers.changes import Change, compare_trees, list_changes, redirects_or_metacopy_in_effect
+from dockpy.layers.changes import Change, compare_trees, list_changes
 from dockpy.layers.layerstack import LayerStack, make_whiteout
-from dockpy.layers.mounts import Mount
-from dockpy.layers.snapshots import OVERLAY_OPTIONS
 from tests.conftest import requires_root
 from tests.layers.conftest import DIR, WHITEOUT, write_tree
 
@@ -163,35 +161,3 @@ def test_a_renamed_lower_directory_under_redirect_dir_lists_all_its_content(over
 def test_a_metacopy_chmod_is_a_change(overlay_change):
     upper, lower_dirs = overlay_change([BASE], lambda m: os.chmod(m / "usr/bin/tool", 0o700), REDIRECTING)
     assert lines(list_changes(upper, lower_dirs)) == ["C /usr", "C /usr/bin", "C /usr/bin/tool"]
-
-
-def redirecting_mount(tmp_path, mounts, options):
-    lower = write_tree(tmp_path / "lower", BASE)
-    upper, work = tmp_path / "upper", tmp_path / "work"
-    upper.mkdir()
-    work.mkdir()
-    spec = Mount("overlay", "overlay", options, (str(lower),), str(upper), str(work))
-    return mounts.mount([spec], tmp_path / "merged"), upper, lower
-
-
-def test_a_writable_mount_with_redirect_dir_is_detected_from_its_options(tmp_path, mounts):
-    merged, _, _ = redirecting_mount(tmp_path, mounts, REDIRECTING)
-    assert redirects_or_metacopy_in_effect(merged)
-
-
-def test_a_mount_with_redirects_off_is_not_redirecting(tmp_path, mounts):
-    merged, _, _ = redirecting_mount(tmp_path, mounts, OVERLAY_OPTIONS)
-    assert not redirects_or_metacopy_in_effect(merged)
-
-
-def test_a_read_only_overlay_is_never_redirecting(tmp_path, mounts):
-    lower = [str(write_tree(tmp_path / f"l{i}", {"f": str(i)})) for i in range(2)]
-    merged = mounts.mount([Mount("overlay", "overlay", REDIRECTING, tuple(lower))], tmp_path / "merged")
-    assert not redirects_or_metacopy_in_effect(merged)
-
-
-def test_naming_a_redirecting_mountpoint_goes_straight_to_comparing_trees(tmp_path, mounts, monkeypatch):
-    merged, upper, lower = redirecting_mount(tmp_path, mounts, REDIRECTING)
-    (merged / "etc/hosts").write_text("h")
-    monkeypatch.setattr("dockpy.layers.changes._UpperWalk", None)  # the fast path must not run
-    assert lines(list_changes(upper, [lower], mountpoint=merged)) == ["C /etc", "C /etc/hosts"]
