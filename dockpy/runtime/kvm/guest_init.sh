@@ -17,7 +17,7 @@
 
 export PATH=/bin
 ROOT=/newroot
-status_port= signal_port= stdin_port= stdout_port= stderr_port=
+control_port= stdin_port= stdout_port= stderr_port=
 
 # The writable layer is complete before the host hears the status.
 # Output written to a port is only queued for QEMU, which takes it as fast as
@@ -27,7 +27,7 @@ status_port= signal_port= stdin_port= stdout_port= stderr_port=
 report() {
     write_back_pending_pages
     trace reported  # before the status: the host may end the VM as soon as it has it
-    await status_port_known && echo "$1" > "$status_port"
+    await control_port_open && echo "$1" >&3
     echo "dockpy-init: $1" > /dev/console
     case "$1" in *" sent "*) sleep 2147483647 ;; esac
     poweroff -n -f
@@ -113,14 +113,14 @@ await() {
 }
 
 # The host's ports, dockpy.NAME, found in one pass over sysfs: sets $NAME_port
-# (status_port, signal_port, stdout_port...) to each one's /dev/vport*.
+# (control_port, stdout_port...) to each one's /dev/vport*.
 # Lookups set variables instead of printing: under TCG every $(...) fork costs.
 scan_ports() {
     for port in /sys/class/virtio-ports/*; do
         name=
         read -r name 2>/dev/null < "$port/name"  # fails at a missing final newline, yet sets name
         case "$name" in
-        dockpy.status | dockpy.signal | dockpy.stdin | dockpy.stdout | dockpy.stderr) eval "${name#dockpy.}_port=/dev/\${port##*/}" ;;
+        dockpy.control | dockpy.stdin | dockpy.stdout | dockpy.stderr) eval "${name#dockpy.}_port=/dev/\${port##*/}" ;;
         esac
     done
 }
@@ -128,15 +128,19 @@ scan_ports() {
 # Whether every port this run has is there (their names arrive from QEMU while /init mounts the root).
 process_ports_known() {
     scan_ports
-    [ -n "$status_port" ] && [ -n "$signal_port" ] || return 1
+    [ -n "$control_port" ] || return 1
     [ "$terminal" = 1 ] && return 0
     [ -n "$stdout_port" ] && [ -n "$stderr_port" ] && { [ "$interactive" != 1 ] || [ -n "$stdin_port" ]; }
 }
 
-# A report can come before the other ports are looked for (a setup error).
-status_port_known() {
-    [ -n "$status_port" ] || scan_ports
-    [ -n "$status_port" ]
+# The control port carries the status to the host and the host's signals in. A
+# port opens only once at a time, so /init holds it open on fd 3 from its first
+# use (a report can come before the other ports are looked for: a setup error)
+# and the signal forwarder reads from that; the container's process does not get it.
+control_port_open() {
+    [ -n "$control_open" ] && return 0
+    [ -n "$control_port" ] || scan_ports
+    [ -n "$control_port" ] && exec 3<> "$control_port" && control_open=1
 }
 
 disk_with_serial() {
@@ -294,7 +298,7 @@ run_process() {
 forward_signals() {
     while read -r signal; do
         kill -s "$signal" "$child" 2>/dev/null
-    done < "$signal_port"
+    done <&3
 }
 
 mount_kernel_filesystems
@@ -348,6 +352,7 @@ else
 fi
 child=$!
 trace process-started
+control_port_open || fail "cannot open the control port"  # opened after the fork: the process must not hold it
 forward_signals &
 wait "$child"
 status=$?
