@@ -202,7 +202,7 @@ class KvmBackend:
     def start(self, spec: ContainerSpec, stdio) -> VmProcess:
         """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs.
 
-        ``stdio`` is the namespace backend's ``Stdio``: three fds, or one terminal for ``-t``.
+        ``stdio`` is a ``dockpy.runtime.stdio.Stdio``: three fds, or one terminal for ``-t``.
         """
         fds = (stdio.terminal.fd,) * 3 if stdio.terminal is not None else (stdio.stdin, stdio.stdout, stdio.stderr)
         return start_vm(self, spec, fds)
