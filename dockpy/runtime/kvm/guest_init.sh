@@ -273,17 +273,20 @@ group_id() {
 # process's PATH ($search_path); empty if there is none. Started by a bare name,
 # busybox would run its own applet of that name (sh, ls, ...) instead of the
 # image's program. A symlink counts as found without following it: an absolute
-# one resolves only inside the container's root.
+# one resolves only inside the container's root. A relative PATH entry (an empty
+# one is ".") is relative to the working directory, as for execvp(3).
 find_program() {
     program=$1
     case "$1" in */*) return 0 ;; esac
     program=
+    set -f  # split $search_path at colons only, never expand its entries as patterns
     IFS=:
     for directory in $search_path; do
-        candidate=$ROOT$directory/$1
-        [ -n "$directory" ] && { [ -L "$candidate" ] || { [ -f "$candidate" ] && [ -x "$candidate" ]; }; } && program=$directory/$1 && break
+        case "$directory" in /*) candidate=$ROOT$directory/$1 ;; *) candidate=$ROOT$workdir/${directory:-.}/$1 ;; esac
+        { [ -L "$candidate" ] || { [ -f "$candidate" ] && [ -x "$candidate" ]; }; } && program=${directory:-.}/$1 && break
     done
     unset IFS
+    set +f
 }
 
 # Runs in the forked child, its stdio set: "$@" is "ENV... nsenter ... -- PROGRAM ARGS...".

@@ -156,6 +156,11 @@ def test_a_command_missing_from_the_image_does_not_run_the_guests_busybox(run_vm
     assert (code, out) == (127, b"")
 
 
+def test_a_relative_path_entry_is_looked_up_from_the_working_directory(run_vm, make_spec):
+    code, out, err = run_vm(make_spec("echo", "found", env=("PATH=/nowhere:bin",), cwd="/"))
+    assert (code, out) == (0, b"found\n"), err
+
+
 def test_a_command_runs_the_images_program_even_where_busybox_has_that_applet(run_vm, image_layers, tmp_path):
     top = tmp_path / "own-true"
     (top / "usr/bin").mkdir(parents=True)
