@@ -48,6 +48,7 @@ from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 from dockpy.root import StorageRoot  # noqa: E402
 from dockpy.runtime.kvm import kernel, layer_archive, qemu  # noqa: E402
 from dockpy.runtime.kvm.backend import KvmBackend, host_tsc_khz, kernel_cmdline  # noqa: E402
+from dockpy.runtime.kvm.rundir import RunDirectory  # noqa: E402
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem  # noqa: E402
 
 TITLE = "KVM isolation: run of `true` vs a bare QEMU boot (TCG)"
@@ -79,8 +80,7 @@ class Operations:
         self.env = {**os.environ, "DOCKPY_ROOT": str(self.root.path), "PYTHONPATH": str(REPO),
                     "DOCKPY_CGROUP_PARENT": f"dockpy-bench-{os.getpid()}"}
         import_image(self.layer, self.env)
-        (scratch / "bare").mkdir()
-        os.mkfifo(scratch / "bare" / "signal")  # the signal port's FIFO, as a run directory has
+        RunDirectory(scratch / "bare").create()  # the control port's FIFO and file, as for a run
         self._count = 0
 
     def backend_run(self) -> None:

@@ -154,7 +154,8 @@ def _lower_dirs(workspace: StepWorkspace) -> list[str]:
 def _run_container(spec, progress, number: int) -> tuple[int, list[str]]:
     """Start the container with stdout/stderr on a pipe; stream its lines; the exit status and last lines."""
     # Imported here: a build without RUN never loads the runtime (and a no-op rebuild stays fast).
-    from dockpy.runtime.namespace.backend import NamespaceBackend, Stdio
+    from dockpy.runtime.namespace.backend import NamespaceBackend
+    from dockpy.runtime.stdio import Stdio
 
     read_end, write_end = os.pipe()
     tail: collections.deque[str] = collections.deque(maxlen=FAILURE_TAIL_LINES)

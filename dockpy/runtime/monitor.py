@@ -17,8 +17,8 @@ from contextlib import contextmanager
 
 from dockpy.errors import DockpyError
 from dockpy.runtime.containers import EXITED, RUNNING, ContainerRecord, process_start_time
-from dockpy.runtime.namespace.backend import ContainerProcess, Stdio
 from dockpy.runtime.spec import ContainerSpec, Process
+from dockpy.runtime.stdio import Stdio
 
 # Exit status of a monitor whose container could not start (its reason went through the pipe).
 MONITOR_START_FAILED = 125
@@ -118,7 +118,8 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
     return 0
 
 
-def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False) -> ContainerProcess:
+def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False):
+    """The started program, as the record's backend returns it (a ``ContainerProcess`` or ``VmProcess``)."""
     try:
         process = runtime.backend_for(record).start(spec, stdio)
     except DockpyError as error:
@@ -162,8 +163,8 @@ def _stdio_for(process: Process):
 
 
 @contextmanager
-def _forwarding_signals(process: ContainerProcess):
-    """The signals dockpy receives go to the container's PID 1 (Docker's --sig-proxy)."""
+def _forwarding_signals(process):
+    """The signals dockpy receives go to the container's PID 1 (Docker's --sig-proxy) through ``process.send_signal``."""
     from dockpy.runtime.lifecycle import PROXIED_SIGNALS
 
     previous = {signum: signal.signal(signum, lambda s, _f: process.send_signal(s)) for signum in PROXIED_SIGNALS}

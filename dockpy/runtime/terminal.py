@@ -20,7 +20,7 @@ import struct
 import termios
 import tty
 
-from dockpy.runtime.namespace.backend import Terminal
+from dockpy.runtime.stdio import Terminal
 
 CHUNK = 65536
 

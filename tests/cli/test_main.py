@@ -177,6 +177,32 @@ def test_a_command_ending_without_teardown_still_closes_its_database(dockpy, sto
 
 
 
+def _main_returns_with_a_thread_running(storage_root, daemon: bool) -> bool:
+    """Whether ``dockpy images`` returns from main() (Python's teardown to follow) while a thread blocks."""
+    code = (
+        "import sys, threading\n"
+        "release = threading.Event()\n"
+        f"threading.Thread(target=release.wait, args=(60,), daemon={daemon}).start()\n"
+        "sys.argv = ['dockpy', 'images', '--quiet']\n"
+        "from dockpy.cli import main\n"
+        "main()\n"
+        "print('main returned')\n"
+        "release.set()\n"
+    )
+    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120)
+    return "main returned" in result.stdout
+
+
+def test_a_thread_still_running_keeps_pythons_teardown(storage_root):
+    assert _main_returns_with_a_thread_running(storage_root, daemon=False)
+
+
+def test_a_daemon_thread_still_running_does_not_keep_pythons_teardown(storage_root):
+    """Python's exit would not wait for it either (the kvm backend's reapers of killed helpers are such threads)."""
+    assert not _main_returns_with_a_thread_running(storage_root, daemon=True)
+
+
 def test_a_process_with_exit_callbacks_keeps_pythons_teardown(storage_root):
     code = (
         "import atexit, sys\n"

@@ -17,9 +17,8 @@
 
 export PATH=/bin
 ROOT=/newroot
-stdout=
+control_port= stdin_port= stdout_port= stderr_port=
 
-# The status port is looked for only now: its name arrives from QEMU while /init mounts the root.
 # The writable layer is complete before the host hears the status.
 # Output written to a port is only queued for QEMU, which takes it as fast as
 # the host's reader does: powering off could end QEMU while it still holds
@@ -28,7 +27,7 @@ stdout=
 report() {
     write_back_pending_pages
     trace reported  # before the status: the host may end the VM as soon as it has it
-    await port_named dockpy.status && echo "$1" > "$found"
+    await control_port_open && echo "$1" >&3
     echo "dockpy-init: $1" > /dev/console
     case "$1" in *" sent "*) sleep 2147483647 ;; esac
     poweroff -n -f
@@ -55,7 +54,7 @@ fail() { report "error $*"; }
 port_bytes_sent() {
     sent=
     while read -r field value; do
-        [ "$field" = bytes_sent: ] && sent=$value
+        [ "$field" = bytes_sent: ] && { sent=$value; break; }  # the lines after it cost a read(2) per byte
     done 2>/dev/null < "/sys/kernel/debug/virtio-ports/${1##*/}"
     [ -n "$sent" ]
 }
@@ -63,7 +62,7 @@ port_bytes_sent() {
 # "sent STDOUT STDERR" for the report, or nothing if debugfs cannot tell.
 output_counts() {
     counts=
-    [ -n "$stdout" ] && port_bytes_sent "$stdout" && stdout_sent=$sent && port_bytes_sent "$stderr" && counts=" sent $stdout_sent $sent"
+    [ "$terminal" != 1 ] && port_bytes_sent "$stdout_port" && stdout_sent=$sent && port_bytes_sent "$stderr_port" && counts=" sent $stdout_sent $sent"
 }
 
 # With "dockpy.trace" on the kernel command line, milestones go to the console
@@ -113,18 +112,35 @@ await() {
     done
 }
 
-# Lookups set $found instead of printing: under TCG every $(...) fork costs.
-port_named() {
+# The host's ports, dockpy.NAME, found in one pass over sysfs: sets $NAME_port
+# (control_port, stdout_port...) to each one's /dev/vport*.
+# Lookups set variables instead of printing: under TCG every $(...) fork costs.
+scan_ports() {
     for port in /sys/class/virtio-ports/*; do
         name=
         read -r name 2>/dev/null < "$port/name"  # fails at a missing final newline, yet sets name
-        [ "$name" = "$1" ] && { found=/dev/${port##*/}; return 0; }
+        case "$name" in
+        dockpy.control | dockpy.stdin | dockpy.stdout | dockpy.stderr) eval "${name#dockpy.}_port=/dev/\${port##*/}" ;;
+        esac
     done
-    return 1
 }
 
-find_port() {
-    await port_named "$1" || fail "virtio port $1 did not appear"
+# Whether every port this run has is there (their names arrive from QEMU while /init mounts the root).
+process_ports_known() {
+    scan_ports
+    [ -n "$control_port" ] || return 1
+    [ "$terminal" = 1 ] && return 0
+    [ -n "$stdout_port" ] && [ -n "$stderr_port" ] && { [ "$interactive" != 1 ] || [ -n "$stdin_port" ]; }
+}
+
+# The control port carries the status to the host and the host's signals in. A
+# port opens only once at a time, so /init holds it open on fd 3 from its first
+# use (a report can come before the other ports are looked for: a setup error)
+# and the signal forwarder reads from that; the container's process does not get it.
+control_port_open() {
+    [ -n "$control_open" ] && return 0
+    [ -n "$control_port" ] || scan_ports
+    [ -n "$control_port" ] && exec 3<> "$control_port" && control_open=1
 }
 
 disk_with_serial() {
@@ -145,6 +161,10 @@ plan_mount() {
 
 # $layers, top first: the directory an archive unpacked into, or "disk" for
 # the next EROFS disk (serial dockpy-layerN, mounted on /l/N).
+# /dockpy/init-layer is Docker's "init layer": mount points and /etc files that must
+# exist in the root but are not the container's changes, so they never reach its
+# upper dir. Its directories come with the initramfs, its /etc/hostname and /etc/hosts
+# with the spec (guest_spec.py); it is the overlay's top lower layer.
 plan_layers() {
     lowers=/dockpy/init-layer
     index=0
@@ -157,14 +177,6 @@ plan_layers() {
         fi
         lowers="$lowers:$layer"
     done
-}
-
-# Docker's "init layer": mount points and hostname files that must exist in the
-# root but are not the container's changes, so they never reach its upper dir.
-# Its directories come with the initramfs; it is the overlay's top lower layer.
-make_init_layer() {
-    echo "$hostname" > /dockpy/init-layer/etc/hostname
-    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t%s\n' "$hostname" > /dockpy/init-layer/etc/hosts
 }
 
 plan_root() {
@@ -256,10 +268,40 @@ group_id() {
     return 1
 }
 
+# Sets $program to the file the process's command ($1) names in the container, as
+# execvp(3) would find it there: as given with a slash, else the first match in the
+# process's PATH ($search_path); empty if there is none. Started by a bare name,
+# busybox would run its own applet of that name (sh, ls, ...) instead of the
+# image's program. A symlink counts as found without following it: an absolute
+# one resolves only inside the container's root. A relative PATH entry (an empty
+# one is ".") is relative to the working directory, as for execvp(3).
+find_program() {
+    program=$1
+    case "$1" in */*) return 0 ;; esac
+    program=
+    set -f  # split $search_path at colons only, never expand its entries as patterns
+    IFS=:
+    for directory in $search_path; do
+        case "$directory" in /*) candidate=$ROOT$directory/$1 ;; *) candidate=$ROOT$workdir/${directory:-.}/$1 ;; esac
+        { [ -L "$candidate" ] || { [ -f "$candidate" ] && [ -x "$candidate" ]; }; } && program=${directory:-.}/$1 && break
+    done
+    unset IFS
+    set +f
+}
+
+# Runs in the forked child, its stdio set: "$@" is "ENV... nsenter ... -- PROGRAM ARGS...".
+# Exits 127 (as Docker) if the command was not found; nsenter exits 127 or 126 if
+# it cannot run it. With -t the process leads a session whose controlling tty is its stdin.
+run_process() {
+    [ -n "$program" ] || { echo "exec: \"$command\": executable file not found in \$PATH" >&2; exit 127; }
+    [ "$terminal" = 1 ] && exec setsid -c env -i "HOME=$home" "$@"
+    exec env -i "HOME=$home" "$@"
+}
+
 forward_signals() {
     while read -r signal; do
         kill -s "$signal" "$child" 2>/dev/null
-    done < "$signal_port"
+    done <&3
 }
 
 mount_kernel_filesystems
@@ -277,7 +319,6 @@ trace init
 . /dockpy/spec
 load_modules
 trace modules-loaded
-make_init_layer
 plan_layers
 plan_root
 plan_container_filesystems
@@ -291,31 +332,30 @@ resolve_user
 [ -d "$ROOT$workdir" ] || mkdir -p "$ROOT$workdir" || fail "cannot create working directory $workdir"
 
 # The spec left "ENV... ARGS..." in "$@"; put the program that enters the root
-# between them: env -i ENV... nsenter ... -- ARGS... (exit 127/126 if ARGS[0]
-# is missing or not executable).
+# between them, and the command's path in the container for the command:
+# ENV... nsenter ... -- PROGRAM ARGS[1:].
 index=0
 for argument do
     shift
-    [ "$index" = "$env_count" ] && set -- "$@" nsenter "-r$ROOT" "-w$ROOT$workdir" -S "$uid" -G "$gid" -F --
-    set -- "$@" "$argument"
+    if [ "$index" = "$env_count" ]; then
+        command=$argument
+        find_program "$command"
+        set -- "$@" nsenter "-r$ROOT" "-w$ROOT$workdir" -S "$uid" -G "$gid" -F -- "$program"
+    else
+        set -- "$@" "$argument"
+    fi
     index=$((index + 1))
 done
 
+await process_ports_known || fail "the virtio ports did not appear"
 if [ "$terminal" = 1 ]; then
-    setsid -c env -i "HOME=$home" "$@" < "$ROOT/dev/console" > "$ROOT/dev/console" 2>&1 &
+    run_process "$@" < "$ROOT/dev/console" > "$ROOT/dev/console" 2>&1 &
 else
-    stdin=/dev/null
-    [ "$interactive" = 1 ] && find_port dockpy.stdin && stdin=$found
-    find_port dockpy.stdout
-    stdout=$found
-    find_port dockpy.stderr
-    stderr=$found
-    env -i "HOME=$home" "$@" < "$stdin" > "$stdout" 2> "$stderr" &
+    run_process "$@" < "${stdin_port:-/dev/null}" > "$stdout_port" 2> "$stderr_port" &
 fi
 child=$!
 trace process-started
-find_port dockpy.signal
-signal_port=$found
+control_port_open || fail "cannot open the control port"  # opened after the fork: the process must not hold it
 forward_signals &
 wait "$child"
 status=$?

@@ -5,7 +5,10 @@ sources: plain variables, every value quoted with ``shlex.quote`` (POSIX
 single quotes, so no value is ever expanded), and the process's environment
 and arguments left in ``"$@"`` as ``ENV... ARGS...`` with ``env_count`` saying
 where the environment ends (sh has no arrays). It travels as a second cpio
-archive appended to the cached initramfs, which the kernel unpacks on top.
+archive appended to the cached initramfs, which the kernel unpacks on top,
+with the container's ``/etc/hostname`` and ``/etc/hosts`` in the guest's init
+layer (``/dockpy/init-layer``): the kernel unpacks a file far faster than
+/init's shell writes one under TCG.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import os
 import shlex
 
 from dockpy.errors import InvalidInputError
+from dockpy.runtime.initlayer import hosts_file
 from dockpy.runtime.kvm.cpio import CpioWriter
 from dockpy.runtime.spec import ContainerSpec
 
 SPEC_PATH = "dockpy/spec"
+# The overlay's top lower layer in the guest (see guest_init.sh's plan_layers); its directories come with the initramfs.
+INIT_LAYER_ETC = "dockpy/init-layer/etc"
 
 
 def writable_dir_names(spec: ContainerSpec) -> tuple[str, str] | None:
@@ -60,6 +66,7 @@ def render_spec(spec: ContainerSpec, layers: tuple[str, ...]) -> str:
         "interactive": int(process.interactive),
         "volumes": len(spec.volumes),
         "env_count": len(environment),
+        "search_path": _search_path(environment),
     }
     for index, volume in enumerate(spec.volumes):
         values[f"volume_{index}_target"] = volume.destination
@@ -70,10 +77,21 @@ def render_spec(spec: ContainerSpec, layers: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _search_path(environment: list[str]) -> str:
+    """Where /init looks for the command: the process's PATH, or execvp(3)'s default as in the namespace mode."""
+    for entry in reversed(environment):  # env(1) keeps the last of repeated names
+        name, _, value = entry.partition("=")
+        if name == "PATH":
+            return value
+    return os.defpath
+
+
 def spec_archive(spec: ContainerSpec, layers: tuple[str, ...]) -> bytes:
-    """A cpio archive holding only /dockpy/spec, to append to the initramfs."""
+    """A cpio archive of /dockpy/spec and the init layer's /etc files, to append to the initramfs."""
     buffer = io.BytesIO()
     writer = CpioWriter(buffer)
     writer.add_file(SPEC_PATH, render_spec(spec, layers).encode())
+    writer.add_file(f"{INIT_LAYER_ETC}/hostname", f"{spec.hostname}\n".encode())
+    writer.add_file(f"{INIT_LAYER_ETC}/hosts", hosts_file(spec.hostname, spec.network).encode())
     writer.finish()
     return buffer.getvalue()

@@ -13,10 +13,12 @@ Devices, all virtio-mmio:
   dir, then each volume); vhost-user needs guest RAM in a shared memfd;
 - a ``virtio-serial-device`` with named ports: ``dockpy.stdout`` and
   ``dockpy.stderr`` (binary-safe, separate, written by QEMU into the pipes
-  of dockpy's relays, ``relay.py``), ``dockpy.stdin`` for ``-i``, ``dockpy.status`` (the
-  exit status, a file), ``dockpy.signal`` (a FIFO dockpy writes signal names
-  into); for ``-t`` a ``virtconsole`` on QEMU's stdio instead of the three
-  stdio ports (the guest sees a real tty, /dev/hvc0);
+  of dockpy's relays, ``relay.py``), ``dockpy.stdin`` for ``-i``, and
+  ``dockpy.control``, both ways: the guest's exit status out into a file
+  (``control.out``), the signal names dockpy writes into a FIFO
+  (``control.in``) in (one port, not two: the guest's virtio_console sets up
+  each port under TCG at a cost of ~5-15 ms); for ``-t`` a ``virtconsole`` on
+  QEMU's stdio instead of the three stdio ports (the guest sees a real tty, /dev/hvc0);
 - the 16550 serial port as the kernel console, into ``console.log`` (kept for
   error messages when a guest fails before it can report).
 
@@ -59,15 +61,15 @@ class Share(namedtuple("Share", "tag socket")):
 
 class VmConfig(namedtuple(
     "VmConfig",
-    "kernel initrd cmdline accelerator memory_mib vcpus disks shares stdout stderr interactive terminal status signal_fifo console_log",
-    defaults=("tcg", 256, 1, (), (), "/dev/null", "/dev/null", False, False, "status", "signal", "console.log"),
+    "kernel initrd cmdline accelerator memory_mib vcpus disks shares stdout stderr interactive terminal control console_log",
+    defaults=("tcg", 256, 1, (), (), "/dev/null", "/dev/null", False, False, "control", "console.log"),
 )):
     """Everything that varies between microVMs. Paths may be relative to QEMU's working directory.
 
     ``kernel``, ``initrd``: paths (Path or str); ``cmdline``, ``accelerator`` (kvm or tcg): str; ``memory_mib``,
     ``vcpus``: int; ``disks``: tuple of Path; ``shares``: tuple of Share; ``stdout``, ``stderr``:
-    paths QEMU opens; ``interactive``, ``terminal``: bool; ``status``, ``signal_fifo``,
-    ``console_log``: file names in QEMU's working directory.
+    paths QEMU opens; ``interactive``, ``terminal``: bool; ``control`` (the control port's
+    ``.in`` FIFO and ``.out`` file, which must exist), ``console_log``: names in QEMU's working directory.
     """
 
     __slots__ = ()
@@ -121,8 +123,7 @@ def _ports(config: VmConfig) -> list[str]:
     """The serial device sized to its ports: the guest's virtio_console sets up
     two virtqueues for every port the device could have (31 by default, 64
     queues), which under TCG is a good part of its load time."""
-    ports = _port("status", "file", f"path={_escape(config.status)}")
-    ports += _port("signal", "pipe", f"path={_escape(config.signal_fifo)}")
+    ports = _port("control", "pipe", f"path={_escape(config.control)}")
     if config.terminal:
         ports += ["-chardev", "stdio,id=console,signal=off", "-device", "virtconsole,chardev=console"]
     else:

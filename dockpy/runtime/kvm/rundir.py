@@ -3,8 +3,8 @@
 ::
 
     qemu.pid      QEMU's pid (``dockpy stop``/``kill`` from another process find the VM here)
-    signal        FIFO: a line with a signal name is forwarded by the guest's /init to the process
-    status        the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its process ends
+    control.in    FIFO: a line with a signal name is forwarded by the guest's /init to the process
+    control.out   the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its process ends
     console.log   the guest kernel's console, for error messages
     fs*.sock      virtiofsd sockets (relative names: unix socket paths are limited to 108 bytes)
 
@@ -22,8 +22,10 @@ import time
 from collections import namedtuple
 
 PID_FILE = "qemu.pid"
-SIGNAL_FIFO = "signal"
-STATUS_FILE = "status"
+# The guest's control port (``qemu.py``), a QEMU pipe chardev: it reads CONTROL.in and writes CONTROL.out.
+CONTROL = "control"
+SIGNAL_FIFO = f"{CONTROL}.in"
+STATUS_FILE = f"{CONTROL}.out"
 CONSOLE_LOG = "console.log"
 
 
@@ -36,6 +38,7 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
         shutil.rmtree(self.path, ignore_errors=True)  # left over by a crash of the host itself
         self.path.mkdir(parents=True)
         os.mkfifo(self.path / SIGNAL_FIFO, 0o600)
+        (self.path / STATUS_FILE).touch(0o600)  # QEMU opens both ends of the pipe chardev, creating neither
         return self
 
     def remove(self) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections import namedtuple
 from collections.abc import Callable
 
 from dockpy import linux
@@ -42,6 +41,7 @@ from dockpy.runtime.namespace.execution import (
 )
 from dockpy.runtime.namespace.reaper import exit_code_of
 from dockpy.runtime.spec import ContainerSpec, Process
+from dockpy.runtime.stdio import Stdio
 
 # The namespaces PID 1 unshares first for every container (the pid namespace it is forked into); the
 # network one only with --network none, the cgroup one once it is in the container's cgroup.
@@ -51,22 +51,6 @@ PLACED = b"p"
 # /proc/<pid>/ns/* an exec'd process joins after its fork into the pid namespace, in setns order: the mount
 # namespace last, as it changes our root.
 EXEC_NAMESPACES = ("ipc", "uts", "net", "cgroup", "mnt")
-
-
-class Terminal(namedtuple("Terminal", "fd path")):
-    """A pseudo-terminal's slave end (``-t``): the program's stdio and controlling tty, and /dev/console.
-
-    ``fd`` is the slave's descriptor in dockpy, ``path`` its /dev/pts name.
-    (The records here are namedtuples, as the spec's: see ``dockpy.runtime.spec``.)
-    """
-
-    __slots__ = ()
-
-
-class Stdio(namedtuple("Stdio", "stdin stdout stderr terminal", defaults=(0, 1, 2, None))):
-    """Host file descriptors that become the program's stdin, stdout and stderr (unless ``terminal``, a ``Terminal``)."""
-
-    __slots__ = ()
 
 
 class ContainerProcess:

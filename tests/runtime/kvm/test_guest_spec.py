@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from dockpy.errors import InvalidInputError
-from dockpy.runtime.kvm.guest_spec import DISK_LAYER, render_spec, writable_dir_names
+from dockpy.runtime.kvm.guest_spec import DISK_LAYER, render_spec, spec_archive, writable_dir_names
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount
 
 LAYERS = ("/dockpy/ram/1-2-3", DISK_LAYER)
@@ -56,6 +56,26 @@ def test_process_and_root_settings_are_variables(tmp_path):
     spec = _spec(volumes=(VolumeMount("/host", "/data", read_only=True),))
     output = _source(render_spec(spec, LAYERS), 'echo "$hostname $layers $upper $work $workdir $user $volumes $volume_0_target $volume_0_read_only"', tmp_path)
     assert output == "box /dockpy/ram/1-2-3 disk upper work /srv app:staff 1 /data 1\n"
+
+
+@needs_busybox
+def test_the_command_is_looked_for_in_the_processs_path(tmp_path):
+    spec = _spec(env=("PATH=/old", "A=1", "PATH=/usr/bin:/bin"))
+    assert _source(render_spec(spec, LAYERS), 'echo "$search_path"', tmp_path) == "/usr/bin:/bin\n"
+
+
+@needs_busybox
+def test_without_a_path_the_command_is_looked_for_where_execvp_looks(tmp_path):
+    assert _source(render_spec(_spec(env=("A=1",)), LAYERS), 'echo "$search_path"', tmp_path) == "/bin:/usr/bin\n"
+
+
+@needs_busybox
+def test_the_archive_brings_the_init_layers_hostname_and_hosts(tmp_path):
+    subprocess.run(["busybox", "cpio", "-i", "-d"], input=spec_archive(_spec(), LAYERS), cwd=tmp_path, check=True, capture_output=True)
+    etc = tmp_path / "dockpy/init-layer/etc"
+    assert (etc / "hostname").read_text() == "box\n"
+    assert "127.0.0.1\tlocalhost\n" in (etc / "hosts").read_text() and "127.0.1.1\tbox\n" in (etc / "hosts").read_text()
+    assert (tmp_path / "dockpy/spec").read_text() == render_spec(_spec(), LAYERS)
 
 
 def test_read_only_root_has_no_writable_dir():

@@ -67,7 +67,13 @@ def test_terminal_replaces_the_stdio_ports_with_a_console():
     assert not any("name=dockpy.stdout" in value for value in _option_values(argv, "-device"))
 
 
-@pytest.mark.parametrize(("fields", "max_ports"), [({}, 5), ({"interactive": True}, 6), ({"terminal": True}, 3)])
+def test_status_and_signals_share_one_control_port_both_ways():
+    argv = _argv(control="run/control")
+    assert "pipe,id=control,path=run/control" in _option_values(argv, "-chardev")  # reads run/control.in, writes run/control.out
+    assert "virtserialport,chardev=control,name=dockpy.control" in _option_values(argv, "-device")
+
+
+@pytest.mark.parametrize(("fields", "max_ports"), [({}, 4), ({"interactive": True}, 5), ({"terminal": True}, 2)])
 def test_the_serial_device_has_room_for_its_ports_and_no_more(fields, max_ports):
     devices = _option_values(_argv(**fields), "-device")
     assert f"virtio-serial-device,max_ports={max_ports}" in devices

@@ -148,7 +148,27 @@ def test_an_image_of_small_layers_comes_in_the_initrd_without_disks(run_vm, imag
 def test_missing_command_exits_127(run_vm, make_spec):
     code, _, err = run_vm(make_spec("no-such-command"))
     assert code == 127
-    assert b"no-such-command" in err
+    assert err == b'exec: "no-such-command": executable file not found in $PATH\n'
+
+
+def test_a_command_missing_from_the_image_does_not_run_the_guests_busybox(run_vm, make_spec):
+    code, out, _ = run_vm(make_spec("rev", env=("PATH=/usr/bin",)))  # a busybox applet, but not in the image's /usr/bin
+    assert (code, out) == (127, b"")
+
+
+def test_a_relative_path_entry_is_looked_up_from_the_working_directory(run_vm, make_spec):
+    code, out, err = run_vm(make_spec("echo", "found", env=("PATH=/nowhere:bin",), cwd="/"))
+    assert (code, out) == (0, b"found\n"), err
+
+
+def test_a_command_runs_the_images_program_even_where_busybox_has_that_applet(run_vm, image_layers, tmp_path):
+    top = tmp_path / "own-true"
+    (top / "usr/bin").mkdir(parents=True)
+    (top / "usr/bin/true").write_text("#!/bin/sh\necho \"the image's own true, as $0\"\n")
+    (top / "usr/bin/true").chmod(0o755)
+    spec = make_spec_in(tmp_path / "container", (str(top), image_layers[1]), "true", env=("PATH=/usr/bin:/bin",))
+    code, out, _ = run_vm(spec)
+    assert (code, out) == (0, b"the image's own true, as /usr/bin/true\n")
 
 
 def test_non_executable_command_exits_126(run_vm, make_spec):
