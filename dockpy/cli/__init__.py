@@ -219,8 +219,8 @@ def nothing_left_for_teardown() -> bool:
     import atexit
 
     threading = sys.modules.get("threading")
-    return atexit._ncallbacks() == 0 and (threading is None or all(thread.daemon for thread in threading.enumerate()
-                                                                       if thread is not threading.main_thread()))
+    others = () if threading is None else (thread for thread in threading.enumerate() if thread is not threading.main_thread())
+    return atexit._ncallbacks() == 0 and all(thread.daemon for thread in others)
 
 
 def end_process(code: int) -> None:

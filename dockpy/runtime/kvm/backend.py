@@ -43,6 +43,7 @@ from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory
 from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
+from dockpy.runtime.stdio import Stdio
 
 DEFAULT_MEMORY_MIB = 256
 # Below this the guest kernel cannot unpack its initramfs and run a process.
@@ -197,11 +198,8 @@ class KvmBackend:
         finally:
             rundir.remove()
 
-    def start(self, spec: ContainerSpec, stdio) -> VmProcess:
-        """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs.
-
-        ``stdio`` is a ``dockpy.runtime.stdio.Stdio``: three fds, or one terminal for ``-t``.
-        """
+    def start(self, spec: ContainerSpec, stdio: Stdio) -> VmProcess:
+        """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs."""
         fds = (stdio.terminal.fd,) * 3 if stdio.terminal is not None else (stdio.stdin, stdio.stdout, stdio.stderr)
         return start_vm(self, spec, fds)
 
