@@ -33,6 +33,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
+from dockpy.runtime.kvm.rundir import CONSOLE_LOG, CONTROL
 
 QEMU_BINARY = "qemu-system-x86_64"
 QEMU_PACKAGE = "qemu-system-x86"
@@ -62,7 +63,7 @@ class Share(namedtuple("Share", "tag socket")):
 class VmConfig(namedtuple(
     "VmConfig",
     "kernel initrd cmdline accelerator memory_mib vcpus disks shares stdout stderr interactive terminal control console_log",
-    defaults=("tcg", 256, 1, (), (), "/dev/null", "/dev/null", False, False, "control", "console.log"),
+    defaults=("tcg", 256, 1, (), (), "/dev/null", "/dev/null", False, False, CONTROL, CONSOLE_LOG),
 )):
     """Everything that varies between microVMs. Paths may be relative to QEMU's working directory.
 
