@@ -61,17 +61,24 @@ class _FieldAction:
         self.argument = argument
 
     def render(self, document, template: str) -> str:
-        value = _value_at(document, self.fields, template)
-        if self.argument is not None:
-            if not callable(value):
-                raise InvalidInputError(f"template {template!r}: .{'.'.join(self.fields)} is not a method: "
-                                        "it takes no argument")
-            value = value(self.argument)
+        value = self._called(_value_at(document, self.fields, template), template)
         if self.as_json:
             import json
 
             return json.dumps(None if value is _MISSING else value, separators=(",", ":"), ensure_ascii=False)
         return go_text(value)
+
+    def _called(self, value, template: str):
+        """A method's result, called with its one argument; any other value as it is. A method without
+        its argument, or an argument to a plain value, is refused as Go refuses it."""
+        path = "." + ".".join(self.fields)
+        if callable(value):
+            if self.argument is None:
+                raise InvalidInputError(f"template {template!r}: wrong number of args for {path}: want 1 got 0")
+            return value(self.argument)
+        if self.argument is not None:
+            raise InvalidInputError(f"template {template!r}: {path} is not a method: it takes no argument")
+        return value
 
 
 def _compile(text: str) -> list:

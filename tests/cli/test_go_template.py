@@ -93,6 +93,12 @@ def test_a_method_is_called_with_its_string_argument():
     assert render('{{.Label "com.example.k"}}/{{ .Label "say \\"hi\\"" }}/{{.Label "x"}}', document) == "v/quoted/"
 
 
+@pytest.mark.parametrize("template", ["{{.Label}}", "{{json .Label}}"])
+def test_a_method_without_its_argument_is_refused(template):
+    with pytest.raises(InvalidInputError, match="wrong number of args for .Label: want 1 got 0"):
+        render(template, {"Label": lambda name: name})
+
+
 def test_an_argument_to_a_field_of_a_json_document_is_refused():
     with pytest.raises(InvalidInputError, match="Labels is not a method"):
         render('{{.Config.Labels "a"}}')
