@@ -25,7 +25,8 @@ from dockpy.errors import InvalidInputError
 
 # An action's body: ``.``, ``.Field.Field``, optionally after ``json``, or a method called with a string.
 _FIELD_PATH = r"\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+"
-_STRING = r'"(?:[^"\\]|\\.)*"'
+# A Go string literal with only the escapes JSON shares (json.loads decodes it); \x41, \101, \a... are refused.
+_STRING = r'"(?:[^"\\\n]|\\[\\"bfnrt]|\\u[0-9A-Fa-f]{4})*"'
 _ACTION = re.compile(rf"(?:(?P<function>json)\s+)?(?P<path>{_FIELD_PATH})|(?P<method>{_FIELD_PATH})\s+(?P<argument>{_STRING})")
 _MISSING = object()
 
@@ -112,7 +113,7 @@ def _compile_action(body: str, template: str) -> _FieldAction:
     if match["method"] is not None:
         import json
 
-        return _FieldAction(_fields_of(match["method"]), as_json=False, argument=json.loads(match["argument"]))
+        return _FieldAction(_fields_of(match["method"]), as_json=False, argument=json.loads(match["argument"], strict=False))
     return _FieldAction(_fields_of(match["path"]), as_json=match["function"] is not None)
 
 
