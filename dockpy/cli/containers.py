@@ -9,7 +9,7 @@ import argparse
 import sys
 import time
 
-from dockpy.cli.humanize import human_age, human_duration
+from dockpy.cli.humanize import ellipsize, human_age, human_duration
 from dockpy.cli.output import add_format_option, print_json, print_table
 
 
@@ -86,7 +86,7 @@ def list_containers(args) -> int:
         print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
         rows = [
-            (r.short_id, _shorten(r.image, 30), _shorten(_quoted(r.command), 24), human_age(r.created), status_text(r), r.name)
+            (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r), r.name)
             for r in records
         ]
         print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows)
@@ -171,10 +171,6 @@ def status_text(record, now: float | None = None) -> str:
 
 def _quoted(command) -> str:
     return '"' + " ".join(command) + '"'
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _seconds(nanoseconds) -> str:

@@ -25,7 +25,8 @@ from dockpy.errors import InvalidInputError
 
 # An action's body: ``.``, ``.Field.Field``, optionally after ``json``, or a method called with a string.
 _FIELD_PATH = r"\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+"
-_STRING = r'"(?:[^"\\]|\\.)*"'
+# A Go string literal with only the escapes JSON shares (json.loads decodes it); \x41, \101, \a... are refused.
+_STRING = r'"(?:[^"\\\n]|\\[\\"bfnrt]|\\u[0-9A-Fa-f]{4})*"'
 _ACTION = re.compile(rf"(?:(?P<function>json)\s+)?(?P<path>{_FIELD_PATH})|(?P<method>{_FIELD_PATH})\s+(?P<argument>{_STRING})")
 _MISSING = object()
 
@@ -61,17 +62,24 @@ class _FieldAction:
         self.argument = argument
 
     def render(self, document, template: str) -> str:
-        value = _value_at(document, self.fields, template)
-        if self.argument is not None:
-            if not callable(value):
-                raise InvalidInputError(f"template {template!r}: .{'.'.join(self.fields)} is not a method: "
-                                        "it takes no argument")
-            value = value(self.argument)
+        value = self._called(_value_at(document, self.fields, template), template)
         if self.as_json:
             import json
 
             return json.dumps(None if value is _MISSING else value, separators=(",", ":"), ensure_ascii=False)
         return go_text(value)
+
+    def _called(self, value, template: str):
+        """A method's result, called with its one argument; any other value as it is. A method without
+        its argument, or an argument to a plain value, is refused as Go refuses it."""
+        path = "." + ".".join(self.fields)
+        if callable(value):
+            if self.argument is None:
+                raise InvalidInputError(f"template {template!r}: wrong number of args for {path}: want 1 got 0")
+            return value(self.argument)
+        if self.argument is not None:
+            raise InvalidInputError(f"template {template!r}: {path} is not a method: it takes no argument")
+        return value
 
 
 def _compile(text: str) -> list:
@@ -105,7 +113,7 @@ def _compile_action(body: str, template: str) -> _FieldAction:
     if match["method"] is not None:
         import json
 
-        return _FieldAction(_fields_of(match["method"]), as_json=False, argument=json.loads(match["argument"]))
+        return _FieldAction(_fields_of(match["method"]), as_json=False, argument=json.loads(match["argument"], strict=False))
     return _FieldAction(_fields_of(match["path"]), as_json=match["function"] is not None)
 
 

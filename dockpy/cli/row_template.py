@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dockpy.errors import InvalidInputError
 
 
-
 class RowMethod:
     """A field called with one string: ``lookup(row, argument)`` gives the value, ``header(argument)`` its column name."""
 

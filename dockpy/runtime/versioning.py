@@ -114,7 +114,7 @@ def export_container(containers: ContainerStore, reference: str, out) -> None:
     if not record.image_id:
         raise InvalidInputError(f"container {record.name} runs a root filesystem directory, not an image: export the directory itself")
     upper = containers.paths(record.id).upper
-    with ImageStore(containers.root) as store:
+    with ImageStore(containers.root, containers.database) as store:  # the connection that found the record
         export_rootfs(store, record.image_id.removeprefix("sha256:"), out, top_layer=lambda tar: write_layer_tar(upper, tar))
 
 

@@ -93,6 +93,22 @@ def test_a_method_is_called_with_its_string_argument():
     assert render('{{.Label "com.example.k"}}/{{ .Label "say \\"hi\\"" }}/{{.Label "x"}}', document) == "v/quoted/"
 
 
+def test_a_methods_argument_may_hold_a_tab_as_the_row_templates_unescaping_leaves_it():
+    assert render('{{.Label "a\tb"}}', {"Label": lambda name: name.upper()}) == "A\tB"
+
+
+@pytest.mark.parametrize("argument", [r'"\x41"', r'"\101"', r'"\a"', '"a\nb"'])
+def test_a_go_escape_json_lacks_or_a_newline_is_refused_in_a_methods_argument(argument):
+    with pytest.raises(InvalidInputError, match="is not supported"):
+        render("{{.Label " + argument + "}}", {"Label": lambda name: name})
+
+
+@pytest.mark.parametrize("template", ["{{.Label}}", "{{json .Label}}"])
+def test_a_method_without_its_argument_is_refused(template):
+    with pytest.raises(InvalidInputError, match="wrong number of args for .Label: want 1 got 0"):
+        render(template, {"Label": lambda name: name})
+
+
 def test_an_argument_to_a_field_of_a_json_document_is_refused():
     with pytest.raises(InvalidInputError, match="Labels is not a method"):
         render('{{.Config.Labels "a"}}')
