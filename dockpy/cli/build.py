@@ -75,7 +75,7 @@ def run_build(args) -> int:
             # a concurrent `dockpy gc` from collecting it between the build and its export.
             from dockpy.image.lease import write_lease
 
-            cleanup.enter_context(write_lease(root))
+            cleanup.enter_context(write_lease(root.create()))  # a first build makes the root: the lease lives in it
         progress = _progress(renderer)
         outcome = build(root, options, progress)
         if output is not None:

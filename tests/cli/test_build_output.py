@@ -124,6 +124,13 @@ def test_gc_cannot_start_between_an_untagged_build_and_its_export(build_root, co
     assert gc_attempts == ["gc waited"]
 
 
+def test_a_first_build_into_a_new_storage_root_writes_its_output(context, tmp_path):
+    environment = {**os.environ, "DOCKPY_ROOT": str(tmp_path / "new-root")}
+    subprocess.run([sys.executable, "-m", "dockpy", "build", "-q", "-o", str(tmp_path / "out"), str(context)],
+                   env=environment, capture_output=True, check=True)
+    assert tree(tmp_path / "out") == ARTIFACTS
+
+
 def test_with_a_tag_the_image_is_tagged_as_well(dockpy, build_root, context, tmp_path):
     dockpy("build", "-q", "-t", "artifacts:1", "-o", str(tmp_path / "out"), str(context), check=True)
     assert "artifacts" in image_rows(dockpy).values()
