@@ -48,6 +48,10 @@ def _add_container_options(parser) -> None:
 
 
 def run_container(args) -> int:
+    if not args.detach:
+        from dockpy.cli.input_device import check_input_is_a_terminal
+
+        check_input_is_a_terminal(args.interactive, args.tty)
     runtime, record = _create(args)
     if args.detach:
         runtime.start(record.id)
