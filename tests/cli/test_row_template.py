@@ -34,3 +34,15 @@ def test_an_unknown_field_is_refused_before_any_row_is_computed():
     with pytest.raises(InvalidInputError, match="can't evaluate field C of a row"):
         print_rows("{{.A}} {{.C}}", [1], counted_fields(calls), "row", {})
     assert calls == []
+
+
+def test_a_field_read_twice_is_computed_once_per_row(capsys):
+    calls = []
+    print_rows("{{.A}}{{if .A}}!{{end}}", [1], counted_fields(calls), "row", {})
+    assert capsys.readouterr().out == "A1!\n" and calls == ["A"]
+
+
+def test_a_table_header_computes_no_rows_field(capsys):
+    calls = []
+    print_rows("table {{.A}}", [], counted_fields(calls), "row", {})
+    assert capsys.readouterr().out == "A\n" and calls == []
