@@ -33,18 +33,26 @@ def go_sprintf(format_text: str, values: list) -> str:
         flags, width, precision, verb = match.groups()
         if verb in ("%", ""):
             return "%" if verb else "%!(NOVERB)"
-        if width and int(width) > MAXIMUM_WIDTH or precision and int(precision) > MAXIMUM_WIDTH:
-            return "%!(BADWIDTH)" if width and int(width) > MAXIMUM_WIDTH else "%!(BADPREC)"
+        width, precision, marks = _bounded(width, precision)
         if used == len(values):
-            return f"%!{verb}(MISSING)"
+            return f"{marks}%!{verb}(MISSING)"
         used += 1
-        precision = None if precision is None else int(precision or 0)
-        return _formatted(values[used - 1], verb, flags, int(width or 0), precision)
+        return marks + _formatted(values[used - 1], verb, flags, width, precision)
 
     text = _DIRECTIVE.sub(directive, format_text)
     if used < len(values):
         text += "%!(EXTRA " + ", ".join(f"{go_type(value)}={go_text(value)}" for value in values[used:]) + ")"
     return text
+
+
+def _bounded(width: str, precision: str | None) -> tuple[int, int | None, str]:
+    """Width and precision as numbers; one too large is dropped behind Go's mark, as Go drops it."""
+    marks = ""
+    if width and int(width) > MAXIMUM_WIDTH:
+        width, marks = "", "%!(BADWIDTH)"
+    if precision and int(precision) > MAXIMUM_WIDTH:
+        precision, marks = None, marks + "%!(BADPREC)"
+    return int(width or 0), None if precision is None else int(precision or 0), marks
 
 
 def _formatted(value, verb: str, flags: str, width: int, precision: int | None) -> str:

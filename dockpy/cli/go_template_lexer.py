@@ -51,7 +51,7 @@ def tokenize(text: str) -> list[Token]:
         trims_before = text[start + 2 : start + 3] == "-" and _is_space(text, start + 3)
         literal = text[position:start]
         _append_text(tokens, literal.rstrip(_SPACE) if trims_before else literal, position)
-        position, trims_after = _lex_action(text, start + (4 if trims_before else 2), tokens)
+        position, trims_after = _lex_action(text, start, start + (4 if trims_before else 2), tokens)
         if trims_after:
             position = len(text) - len(text[position:].lstrip(_SPACE))
     _append_text(tokens, text[position:], position)
@@ -68,13 +68,12 @@ def _is_space(text: str, position: int) -> bool:
     return text[position : position + 1] != "" and text[position] in _SPACE
 
 
-def _lex_action(text: str, position: int, tokens: list[Token]) -> tuple[int, bool]:
-    """Lex one action from just inside its ``{{`` (and trim marker): the offset just past its ``}}``, and
-    whether it ended with a trim marker. A comment adds no tokens."""
+def _lex_action(text: str, opening: int, position: int, tokens: list[Token]) -> tuple[int, bool]:
+    """Lex the action whose ``{{`` is at ``opening`` from ``position``, just inside it (and its trim marker):
+    the offset just past its ``}}``, and whether it ended with a trim marker. A comment adds no tokens."""
     if text.startswith("/*", position):
         return _skip_comment(text, position)
-    opening = position
-    tokens.append(Token(LEFT, "{{", position, False))
+    tokens.append(Token(LEFT, "{{", opening, False))
     spaced = True
     while True:
         if position >= len(text):
