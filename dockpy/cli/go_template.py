@@ -114,7 +114,7 @@ class _Execution:
             self.walk(node.otherwise, dot)
         for key, element in elements:
             mark = len(self.variables)
-            self.bind(node.pipeline, (key, element)[-len(node.pipeline.variables):] if node.pipeline.variables else ())
+            self.bind(node.pipeline, (element,) if len(node.pipeline.variables) == 1 else (key, element))
             try:
                 self.walk(node.body, element)
             except _Continue:
@@ -149,10 +149,9 @@ class _Execution:
         first, arguments = operands[0], operands[1:]
         if isinstance(first, Function):
             return self.call(first, arguments, final, dot)
-        if isinstance(first, (Field, Variable, Chain)):
+        if isinstance(first, (Field, Chain)) or isinstance(first, Variable) and first.names:
             receiver, prefix = self.receiver(first, dot)
-            if first.names:
-                return self.fields(receiver, first.names, prefix, arguments, final, dot, first.position)
+            return self.fields(receiver, first.names, prefix, arguments, final, dot, first.position)
         if arguments or final is not _NO_FINAL:
             raise TemplateError(f"can't give argument to non-function {_source(first)}", first.position)
         return self.argument(first, dot)
@@ -181,10 +180,8 @@ class _Execution:
         return self.fields(receiver, node.names, prefix, (), _NO_FINAL, dot, node.position) if node.names else receiver
 
     def variable(self, node: Variable):
-        for name, value in reversed(self.variables):
-            if name == node.name:
-                return value
-        raise TemplateError(f"undefined variable {node.name!r}", node.position)
+        # The parser refused any variable not in scope here, and the scopes end where the parser ended them.
+        return next(value for name, value in reversed(self.variables) if name == node.name)
 
     def fields(self, receiver, names: tuple, prefix: str, arguments: tuple, final, dot, position: int):
         """Follow ``names`` from ``receiver``; the last one gets the command's arguments if it is a method."""

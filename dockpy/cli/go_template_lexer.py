@@ -121,7 +121,7 @@ def _lex_token(text: str, position: int, spaced: bool) -> tuple[Token, int]:
         value, end = _lex_quoted(text, position)
         kind = NUMBER if character == "'" else STRING
         return Token(kind, ord(value) if kind == NUMBER else value, position, spaced), end
-    if character.isdigit() or character in "+-." and (_is_digit(text, position + 1) or text[position + 1 : position + 2] == "."):
+    if character.isdigit() or character in "+-." and _starts_number(text, position + 1):
         value, end = _lex_number(text, position)
         return Token(NUMBER, value, position, spaced), end
     if text.startswith(":=", position):
@@ -129,6 +129,11 @@ def _lex_token(text: str, position: int, spaced: bool) -> tuple[Token, int]:
     if character in _PUNCTUATION:
         return Token(_PUNCTUATION[character], character, position, spaced), position + 1
     raise TemplateError(f"unrecognized character in action: {character!r}", position)
+
+
+def _starts_number(text: str, position: int) -> bool:
+    """Whether a sign or point before ``position`` begins a number: a digit or a point follows it."""
+    return _is_digit(text, position) or text[position : position + 1] == "."
 
 
 def _is_digit(text: str, position: int) -> bool:

@@ -176,7 +176,7 @@ class _Parser:
 
     def check_defined(self, token: Token) -> None:
         if token.value not in self.variables:
-            raise TemplateError(f"undefined variable {token.value!r}", token.position)
+            raise TemplateError(f'undefined variable "{token.value}"', token.position)
 
     def parse_command(self, context: str, closing: str, stage: int) -> Command:
         """Operands, separated by spaces, up to a ``|`` or the closing token (left for the caller)."""
@@ -241,7 +241,7 @@ class _Parser:
         if token.value in _KEYWORDS:
             raise TemplateError(f"unexpected {token.value!r} in operand", token.position)
         if token.value not in self.functions:
-            raise TemplateError(f"function {token.value!r} not defined", token.position)
+            raise TemplateError(f'function "{token.value}" not defined', token.position)
         return Function(token.value, token.position)
 
 
@@ -264,7 +264,8 @@ def _collect_fields(nodes, dot_is_root: bool, names: set[str]) -> None:
 def _collect_pipeline_fields(pipeline: Pipeline, dot_is_root: bool, names: set[str]) -> None:
     for command in pipeline.commands:
         for operand in command.operands:
-            if isinstance(operand, Field) and dot_is_root or isinstance(operand, Variable) and operand.name == "$" and operand.names:
+            reads_root = isinstance(operand, Field) and dot_is_root or isinstance(operand, Variable) and operand.name == "$"
+            if reads_root and operand.names:
                 names.add(operand.names[0])
             elif isinstance(operand, (Pipeline, Chain)):
                 _collect_pipeline_fields(operand.pipeline if isinstance(operand, Chain) else operand, dot_is_root, names)

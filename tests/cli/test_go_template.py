@@ -67,8 +67,8 @@ def test_trim_markers_remove_the_white_space_beside_the_action():
     ("{{if}}up{{end}}", "line 1, column 5: missing value for if"),
     ("{{end}}", "line 1, column 3: unexpected {{end}}"),
     ("{{if .Id}}up", "an {{end}} is missing"),
-    ("{{nope .Id}}", "function 'nope' not defined"),
-    ("{{$x}}", "undefined variable '$x'"),
+    ("{{nope .Id}}", 'function "nope" not defined'),
+    ("{{$x}}", 'undefined variable "$x"'),
     ("{{}}", "missing value for command"),
     ("{{.Id | 1}}", "non executable command in pipeline stage 2"),
     ('{{template "x"}}', "{{template}} is not supported"),
@@ -188,7 +188,7 @@ def test_an_assignment_changes_a_variable_declared_outside_the_range():
 
 
 def test_a_variable_declared_in_a_control_ends_with_it():
-    with pytest.raises(InvalidInputError, match="undefined variable '\\$x'"):
+    with pytest.raises(InvalidInputError, match='undefined variable "\\$x"'):
         GoTemplate("{{if .Id}}{{$x := 1}}{{end}}{{$x}}")
 
 

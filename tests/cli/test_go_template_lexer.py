@@ -48,7 +48,8 @@ def test_numbers_are_gos_integer_float_and_character_constants(literal, value):
 
 def test_spaced_tells_a_new_argument_from_a_field_of_the_value_before():
     tokens = tokenize("{{(.A).B .C}}")
-    assert [(token.value, token.spaced) for token in tokens if token.kind == "field"] == [("A", False), ("B", False), ("C", True)]
+    fields = [(token.value, token.spaced) for token in tokens if token.kind == "field"]
+    assert fields == [("A", False), ("B", False), ("C", True)]
 
 
 @pytest.mark.parametrize("template, message, position", [
