@@ -16,8 +16,9 @@ import re
 
 from dockpy.cli.go_values import MISSING, float_text, go_text, go_type
 
-# flags, width, precision, verb; an empty verb is a '%' that ends the format.
-_DIRECTIVE = re.compile(r"%([-+# 0]*)(\d*)(?:\.(\d*))?(.?)", re.DOTALL)
+# flags, width, precision, verb; an empty verb is a '%' that ends the format. Compiled (and cached by ``re``)
+# on the first printf, not when ``ps --format`` imports this module.
+_DIRECTIVE = r"%([-+# 0]*)(\d*)(?:\.(\d*))?(.?)"
 # Go's fmt refuses widths and precisions beyond a million (%!(BADWIDTH)), which also bounds the memory used.
 MAXIMUM_WIDTH = 1_000_000
 _QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\\": "\\\\"}
@@ -39,7 +40,7 @@ def go_sprintf(format_text: str, values: list) -> str:
         used += 1
         return marks + _formatted(values[used - 1], verb, flags, width, precision)
 
-    text = _DIRECTIVE.sub(directive, format_text)
+    text = re.sub(_DIRECTIVE, directive, format_text, flags=re.DOTALL)
     if used < len(values):
         text += "%!(EXTRA " + ", ".join(f"{go_type(value)}={go_text(value)}" for value in values[used:]) + ")"
     return text

@@ -33,6 +33,8 @@ __all__ = ["GoTemplate", "go_text"]
 
 # "No value piped in", unlike MISSING, which is a value (a map's missing key) that can be piped.
 _NO_FINAL = object()
+# What a value without the field asked for gives: an error, unlike a map's missing key.
+_NO_FIELD = object()
 
 
 class GoTemplate:
@@ -135,7 +137,8 @@ class _Execution:
 
     def pipeline(self, pipeline: Pipeline, dot):
         value = self.commands(pipeline, dot)
-        self.bind(pipeline, [value] * len(pipeline.variables))
+        if pipeline.variables:
+            self.bind(pipeline, (value,))
         return value
 
     def commands(self, pipeline: Pipeline, dot):
@@ -185,14 +188,16 @@ class _Execution:
 
     def fields(self, receiver, names: tuple, prefix: str, arguments: tuple, final, dot, position: int):
         """Follow ``names`` from ``receiver``; the last one gets the command's arguments if it is a method."""
+        last = len(names) - 1
         for depth, name in enumerate(names):
-            last = depth == len(names) - 1
-            value = _field(receiver, name, prefix + "." + ".".join(names[:depth]) if depth else prefix or ".", position)
-            path = prefix + "." + ".".join(names[: depth + 1])
+            value = _field(receiver, name)
+            if value is _NO_FIELD:
+                raise _no_field(receiver, name, _path(prefix, names, depth), position)
             if callable(value):
-                value = self.call_method(value, path, arguments if last else (), final if last else _NO_FINAL, dot, position)
-            elif last and (arguments or final is not _NO_FINAL):
-                raise TemplateError(f"{path} is not a method: it takes no argument", position)
+                value = self.call_method(value, _path(prefix, names, depth + 1), arguments if depth == last else (),
+                                         final if depth == last else _NO_FINAL, dot, position)
+            elif depth == last and (arguments or final is not _NO_FINAL):
+                raise TemplateError(f"{_path(prefix, names, depth + 1)} is not a method: it takes no argument", position)
             receiver = value
         return receiver
 
@@ -232,14 +237,23 @@ class _Execution:
         return value if final is _NO_FINAL else final
 
 
-def _field(receiver, name: str, path: str, position: int):
-    """``receiver.name``: a map's value (MISSING if it lacks the key) or a row's field; anything else has no fields."""
+def _field(receiver, name: str):
+    """``receiver.name``: a map's value (MISSING if it lacks the key), a row's field, or _NO_FIELD."""
     if isinstance(receiver, dict):
         return receiver.get(name, MISSING)
     if is_struct(receiver) and name in receiver:
         return receiver[name]
+    return _NO_FIELD
+
+
+def _no_field(receiver, name: str, path: str, position: int) -> TemplateError:
     found = "there is no such field" if receiver is MISSING or is_struct(receiver) else f"it is {go_text(receiver)}"
-    raise TemplateError(f"can't evaluate field {name} in {path}: {found}", position)
+    return TemplateError(f"can't evaluate field {name} in {path}: {found}", position)
+
+
+def _path(prefix: str, names: tuple, count: int) -> str:
+    """How messages name the value reached by the first ``count`` fields: ``.State``, ``$x.A``, ``.``."""
+    return prefix + "." + ".".join(names[:count]) if count else prefix or "."
 
 
 def _elements(value, position: int) -> list:

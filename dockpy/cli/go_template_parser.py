@@ -16,26 +16,80 @@ that call others) are refused too: a ``--format`` is a single template.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 from dockpy.cli.go_template_lexer import (
-    CLOSE, COMMA, DECLARE, DOT, END, FIELD, IDENTIFIER, NUMBER, OPEN, PIPE, RIGHT, STRING, TEXT, VARIABLE, ASSIGN,
+    ASSIGN, CLOSE, COMMA, DECLARE, DOT, END, FIELD, IDENTIFIER, NUMBER, OPEN, PIPE, RIGHT, STRING, TEXT, VARIABLE,
     TemplateError, Token,
 )
 
-Text = namedtuple("Text", "text")
-Action = namedtuple("Action", "pipeline position")
-Control = namedtuple("Control", "keyword pipeline body otherwise position")
-Loop = namedtuple("Loop", "keyword position")
-Pipeline = namedtuple("Pipeline", "variables assigns commands position")
-Command = namedtuple("Command", "operands position")
-Field = namedtuple("Field", "names position")
-Variable = namedtuple("Variable", "name names position")
-Chain = namedtuple("Chain", "pipeline names position")
-Function = namedtuple("Function", "name position")
-Constant = namedtuple("Constant", "value position")
-Nil = namedtuple("Nil", "position")
-Dot = namedtuple("Dot", "position")
+
+class _Node:
+    """A node: its ``__slots__`` are its fields, set in order by the constructor. (Classes rather than
+    namedtuples, which cost ten times as much to define, on every ``ps --format``.)"""
+
+    __slots__ = ()
+
+    def __init__(self, *values):
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(repr(getattr(self, name)) for name in self.__slots__)})"
+
+
+class Text(_Node):
+    __slots__ = ("text",)
+
+
+class Action(_Node):
+    __slots__ = ("pipeline", "position")
+
+
+class Control(_Node):
+    __slots__ = ("keyword", "pipeline", "body", "otherwise", "position")
+
+
+class Loop(_Node):
+    __slots__ = ("keyword", "position")
+
+
+class Pipeline(_Node):
+    __slots__ = ("variables", "assigns", "commands", "position")
+
+
+class Command(_Node):
+    __slots__ = ("operands", "position")
+
+
+class Field(_Node):
+    __slots__ = ("names", "position")
+
+
+class Variable(_Node):
+    __slots__ = ("name", "names", "position")
+
+
+class Chain(_Node):
+    __slots__ = ("pipeline", "names", "position")
+
+
+class Function(_Node):
+    __slots__ = ("name", "position")
+
+
+class Constant(_Node):
+    __slots__ = ("value", "position")
+
+
+class Nil(_Node):
+    __slots__ = ("position",)
+
+
+class Dot(_Node):
+    __slots__ = ("position",)
+
 
 _CONTROLS = ("if", "with", "range")
 _KEYWORDS = {*_CONTROLS, "else", "end", "break", "continue", "define", "template", "block"}
