@@ -187,3 +187,8 @@ def test_a_rows_field_read_through_a_variable_is_still_checked(dockpy, container
 
 def test_a_template_failing_on_a_row_is_one_error_line_and_prints_nothing(dockpy, container):
     assert_one_error_line(dockpy("ps", "-a", "--format", "{{range .Names}}x{{end}}"), "range can't iterate over web")
+
+
+def test_images_template_takes_gos_actions_and_docker_functions(dockpy, image):
+    template = '{{if eq .Tag "latest"}}{{printf "%s:%s" .Repository .Tag | upper}}{{end}} {{truncate .ID 4}}'
+    assert output_of(dockpy("images", "--format", template)) == f"APP:LATEST {image.removeprefix('sha256:')[:4]}\n"

@@ -1,8 +1,10 @@
 """Rendering listing rows through a template: only the fields used, tables of tab-separated cells."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dockpy.cli.row_template import print_rows
+from dockpy.cli.row_template import RowMethod, print_rows
 from dockpy.errors import InvalidInputError
 
 
@@ -46,3 +48,17 @@ def test_a_table_header_computes_no_rows_field(capsys):
     calls = []
     print_rows("table {{.A}}", [], counted_fields(calls), "row", {})
     assert capsys.readouterr().out == "A\n" and calls == []
+
+
+_PIECES = ["{{", "}}", "table ", "\\t", " ", ".A", ".B", ".C", ".Label", '"k"', "$", ".", "|", "(", ")", "if", "end",
+           "range", "with", "else", "json", "upper", "pad", "1", "printf", '"%s"', "$x", ":="]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_a_random_row_template_prints_or_fails_with_the_one_line_error(text):
+    fields = {**counted_fields([]), "Label": RowMethod(lambda row, name: f"{name}{row}", str.upper)}
+    try:
+        print_rows(text, [1, 2], fields, "row", {})
+    except InvalidInputError as error:
+        assert str(error).startswith("template ")
