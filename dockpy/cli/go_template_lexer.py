@@ -38,6 +38,7 @@ class Token:
         self.position = position
         self.spaced = spaced
 
+
 _SPACE = " \t\r\n"
 _PUNCTUATION = {"|": PIPE, "(": OPEN, ")": CLOSE, ",": COMMA, "=": ASSIGN}
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
@@ -131,7 +132,7 @@ def _lex_token(text: str, position: int, spaced: bool) -> tuple[Token, int]:
         value, end = _lex_quoted(text, position)
         kind = NUMBER if character == "'" else STRING
         return Token(kind, ord(value) if kind == NUMBER else value, position, spaced), end
-    if character.isdigit() or character in "+-." and _starts_number(text, position + 1):
+    if _is_digit(text, position) or character in "+-." and _starts_number(text, position + 1):
         value, end = _lex_number(text, position)
         return Token(NUMBER, value, position, spaced), end
     if text.startswith(":=", position):
@@ -147,7 +148,8 @@ def _starts_number(text: str, position: int) -> bool:
 
 
 def _is_digit(text: str, position: int) -> bool:
-    return text[position : position + 1].isdigit()
+    """An ASCII digit at ``position``: Go's numbers have no others."""
+    return "0" <= text[position : position + 1] <= "9"
 
 
 def _word_end(text: str, position: int) -> int:
