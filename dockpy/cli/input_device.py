@@ -9,6 +9,7 @@ it creates anything (``CheckTty``), for ``run`` in the foreground and
 
 from __future__ import annotations
 
+import functools
 import os
 
 from dockpy.errors import InvalidInputError
@@ -19,3 +20,14 @@ def check_input_is_a_terminal(interactive: bool, tty: bool) -> None:
     if interactive and tty and not os.isatty(0):
         raise InvalidInputError("the input device is not a TTY",
                                 hint="drop -t to pipe input to the container, or run dockpy from a terminal")
+
+
+def attached_run_needs_a_terminal(handler):
+    """``run``'s handler, checking ``-it`` first unless ``-d`` attaches nothing (a decorator, so the check
+    stays apart from how ``run`` runs)."""
+    @functools.wraps(handler)
+    def checked(args) -> int:
+        if not args.detach:
+            check_input_is_a_terminal(args.interactive, args.tty)
+        return handler(args)
+    return checked
