@@ -29,8 +29,6 @@ from dockpy.cli.go_template_parser import (
 from dockpy.cli.go_values import MISSING, go_text, go_type, is_struct, truth
 from dockpy.errors import InvalidInputError
 
-__all__ = ["GoTemplate", "go_text"]
-
 # "No value piped in", unlike MISSING, which is a value (a map's missing key) that can be piped.
 _NO_FINAL = object()
 # What a value without the field asked for gives: an error, unlike a map's missing key.
