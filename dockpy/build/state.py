@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dockpy.build.stages import Stage
 from dockpy.build.variables import StageVariables
-from dockpy.image.base_images import DEFAULT_PATH
+from dockpy.image.config_defaults import DEFAULT_PATH
 from dockpy.image.oci import (
     ContainerConfig,
     Descriptor,

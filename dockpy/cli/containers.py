@@ -136,10 +136,14 @@ def print_logs(args) -> int:
 
 
 def exec_in_container(args) -> int:
+    from dockpy.cli.input_device import check_input_is_a_terminal
     from dockpy.runtime.lifecycle import ExecOptions
 
+    runtime = _runtime()
+    runtime.store.get(args.container)  # as in Docker, a container that is not there is the error to report first
+    check_input_is_a_terminal(args.interactive, args.tty)
     options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive, tty=args.tty)
-    return _runtime().exec(args.container, tuple(args.command), options)
+    return runtime.exec(args.container, tuple(args.command), options)
 
 
 def print_stats(args) -> int:

@@ -1,8 +1,9 @@
 """``dockpy inspect [-f TEMPLATE] NAME...``: containers' or images' details as a JSON array, like ``docker inspect``.
 
 Each name is looked up as a container first (id, id prefix or name), then as
-an image, as Docker does. With ``--format``, each object is one line: the
-template rendered against its document (see ``go_template``).
+an image, as Docker does. With ``--format``, each object prints the Go
+template rendered against its document, then a newline (see ``go_template``);
+all are rendered before the first prints, so a failing template prints nothing.
 """
 
 from __future__ import annotations

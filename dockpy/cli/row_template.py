@@ -1,18 +1,20 @@
 """``--format TEMPLATE`` for listings: one line per row, with Docker's field names.
 
 A listing describes its fields as a mapping of name to a function of one row.
-Only the fields the template uses are computed (``.Size`` walks a directory,
-``.Labels`` reads a file), and a name the listing lacks is refused before
-anything is printed, as Docker refuses ``can't evaluate field``. ``{{json .}}``
-computes them all: one JSON object a line, keys sorted, as Docker prints it.
+A row is rendered as a Go struct whose fields are computed when the template
+first reads them (``.Size`` walks a directory, ``.Labels`` reads a file), and
+a name the listing lacks is refused before anything is printed, as Docker
+refuses ``can't evaluate field``. ``{{json .}}`` computes them all: one JSON
+object a line, keys sorted, as Docker prints it.
 
 A field may be a ``RowMethod``, which a template calls with a string
 (``{{.Label "com.example.key"}}``); ``{{json .}}`` leaves methods out, as
 Docker's marshalling of a row does.
 
 As in Docker, the two characters ``\\t`` and ``\\n`` in a template are a tab
-and a newline, and ``table TEMPLATE`` prints a header (each field's column
-name) and aligns the tab-separated cells in columns.
+and a newline, and ``table TEMPLATE`` prints a header (the template rendered
+with each field's column name, through Docker's header functions) and aligns
+the tab-separated cells in columns.
 """
 
 from __future__ import annotations
@@ -41,32 +43,56 @@ def print_rows(text: str, rows: Iterable, fields: Fields, kind: str, headers: Ma
 
     ``kind`` names a row in errors ("container"); ``headers`` holds the column
     names ``table TEMPLATE`` prints that are not just the field's name in capitals.
+    Every row is rendered before the first line prints, so a failing template prints nothing.
     """
     from dockpy.cli.go_template import GoTemplate
 
     is_table = text.startswith(TABLE_PREFIX)
     template = GoTemplate(_unescaped(text.removeprefix(TABLE_PREFIX) if is_table else text))
-    names = fields_used(template, fields, kind)
-    lines = [template.render({name: _value(fields[name], row) for name in names}) for row in rows]
+    check_fields_known(template, fields, kind)
+    lines = [template.render(_row_document(fields, row)) for row in rows]
     if is_table:
-        header = template.render({name: _header(name, fields[name], headers) for name in names})
+        header = template.render(_Row(fields, lambda name, field: _header(name, field, headers)), header=True)
         print_tab_separated([header, *lines])
     elif lines:
         print("\n".join(lines))
 
 
-def fields_used(template, fields: Fields, kind: str) -> list[str]:
-    """The field names ``template`` reads, sorted; an unknown one is an error naming those there are."""
-    used = template.top_level_fields()
-    if used is None:
-        return sorted(name for name, field in fields.items() if not isinstance(field, RowMethod))
-    unknown = sorted(used - fields.keys())
+def check_fields_known(template, fields: Fields, kind: str) -> None:
+    """Refuse a field name the listing lacks, naming those there are, even when there are no rows to render."""
+    unknown = sorted(template.top_level_fields() - fields.keys())
     if unknown:
         raise InvalidInputError(
             f"template {template.text!r}: can't evaluate field {unknown[0]} of a {kind}",
             hint="fields: " + ", ".join("." + name for name in fields),
         )
-    return sorted(used)
+
+
+class _Row(Mapping):
+    """One row as a template sees it, a Go struct: each field computed when first read, at most once."""
+
+    def __init__(self, fields: Fields, value_of: Callable[[str, object], object]):
+        self._fields = fields
+        self._value_of = value_of
+        self._values: dict[str, object] = {}
+
+    def __getitem__(self, name: str):
+        if name not in self._values:
+            self._values[name] = self._value_of(name, self._fields[name])
+        return self._values[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._fields
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
+def _row_document(fields: Fields, row) -> _Row:
+    return _Row(fields, lambda name, field: _value(field, row))
 
 
 def _value(field, row):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from dockpy.cli.input_device import attached_run_needs_a_terminal
+
 
 def register(commands) -> None:
     # add_help=False: -h is --hostname, as in Docker; --help stays.
@@ -47,6 +49,7 @@ def _add_container_options(parser) -> None:
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND")
 
 
+@attached_run_needs_a_terminal
 def run_container(args) -> int:
     runtime, record = _create(args)
     if args.detach:

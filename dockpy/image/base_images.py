@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockpy.errors import NotFoundError
+from dockpy.image.config_defaults import DEFAULT_PATH
 from dockpy.image.oci import ContainerConfig, Descriptor, HistoryEntry, ImageConfig, Platform, RootFS, format_timestamp
 from dockpy.image.reference import ImageReference, parse_reference
 from dockpy.image.store import Image, ImageStore
@@ -27,8 +28,6 @@ from dockpy.layers.compression import Compression, commit_layer
 from dockpy.layers.tarwriter import write_layer_tar
 
 SCRATCH = "scratch"
-# The PATH of an image that sets none (BuildKit's and Docker's default).
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEBIAN_REPOSITORY = "docker.io/library/debian"
 BUSYBOX_REPOSITORY = "docker.io/library/busybox"
 

@@ -18,10 +18,9 @@ import re
 from collections import namedtuple
 
 from dockpy.errors import InvalidInputError, NotFoundError
+from dockpy.image.config_defaults import DEFAULT_PATH
 from dockpy.runtime.spec import ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount
 
-# Docker's PATH for images that set none (moby's oci/defaults.go).
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Compiled on first use (``re`` caches it): most runs give no --memory.
 _SIZE = r"(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?"
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}

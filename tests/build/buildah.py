@@ -9,7 +9,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from dockpy.image.base_images import DEFAULT_PATH
+from dockpy.image.config_defaults import DEFAULT_PATH
 from dockpy.image.templates import build_busybox_rootfs
 from tests.peer_isolation import with_private_var_lib
 

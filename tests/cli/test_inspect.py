@@ -56,9 +56,18 @@ def test_format_renders_an_images_document(dockpy, build_root):
     assert result.stdout == '["busybox:latest"] linux\n'
 
 
-def test_an_unsupported_template_is_one_error_line_and_prints_nothing(dockpy, storage_root):
-    result = dockpy("inspect", "-f", "{{range .Mounts}}{{.Source}}{{end}}", "anything")
+def test_a_template_that_does_not_parse_is_one_error_line_before_any_lookup(dockpy, storage_root):
+    result = dockpy("inspect", "-f", "{{range .Mounts}}{{.Source}}", "anything")
     assert result.returncode == 125 and result.stdout == ""
-    assert result.stderr.splitlines()[0] == (
-        "dockpy: error: template '{{range .Mounts}}{{.Source}}{{end}}': 'range' (in {{range .Mounts}}) is not supported"
-    )
+    assert result.stderr.splitlines() == [
+        "dockpy: error: template '{{range .Mounts}}{{.Source}}': line 1, column 29: "
+        "unexpected end of template: an {{end}} is missing"
+    ]
+
+
+@requires_root
+def test_format_takes_range_if_index_and_printf_as_docker_does(dockpy, exited, tmp_path):
+    template = ('{{range .Mounts}}{{.Source}}:{{.Destination}}{{end}} {{if .State.Running}}up{{else}}down{{end}} '
+                '{{index .Config.Cmd 1}} {{printf "%s=%d" .Name .State.ExitCode}} {{index .Config.Labels "none"}}|')
+    result = dockpy("inspect", "-f", template, exited, check=True)
+    assert result.stdout == f"{tmp_path}:/data down exit 3 /job=3 |\n"

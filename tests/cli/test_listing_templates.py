@@ -159,7 +159,7 @@ def test_an_unknown_field_is_one_error_line_naming_it(dockpy, storage_root, verb
 
 
 @pytest.mark.parametrize("template, fragment", [
-    ("{{range .Names}}x{{end}}", "'range'"),
+    ("{{if}}x{{end}}", "missing value for if"),
     ("{{.ID", "unclosed action"),
     ("table {{.Nope}}", "can't evaluate field Nope"),
 ])
@@ -169,3 +169,26 @@ def test_a_template_dockpy_cannot_render_is_one_error_line(dockpy, storage_root,
 
 def test_a_field_of_a_text_field_is_an_error_before_any_line_prints(dockpy, container):
     assert_one_error_line(dockpy("ps", "-a", "--format", "{{.Names.First}}"), "can't evaluate field First")
+
+
+def test_ps_template_takes_gos_actions_functions_and_pipes(dockpy, container):
+    template = '{{if eq .State "exited"}}{{.Names | upper}}{{else}}up{{end}} {{json (.Label "a")}} {{len .Labels}}'
+    assert output_of(dockpy("ps", "-a", "--format", template)) == 'WEB "1" 7\n'
+
+
+def test_a_table_header_keeps_the_column_names_through_dockers_header_functions(dockpy, container):
+    lines = output_of(dockpy("ps", "-a", "--format", "table {{upper .Names}}\t{{truncate .State 3}}")).splitlines()
+    assert lines == ["NAMES   STATE", "WEB     exi"]
+
+
+def test_a_rows_field_read_through_a_variable_is_still_checked(dockpy, container):
+    assert_one_error_line(dockpy("ps", "-a", "--format", "{{$r := .}}{{$r.Nope}}"), "can't evaluate field Nope")
+
+
+def test_a_template_failing_on_a_row_is_one_error_line_and_prints_nothing(dockpy, container):
+    assert_one_error_line(dockpy("ps", "-a", "--format", "{{range .Names}}x{{end}}"), "range can't iterate over web")
+
+
+def test_images_template_takes_gos_actions_and_docker_functions(dockpy, image):
+    template = '{{if eq .Tag "latest"}}{{printf "%s:%s" .Repository .Tag | upper}}{{end}} {{truncate .ID 4}}'
+    assert output_of(dockpy("images", "--format", template)) == f"APP:LATEST {image.removeprefix('sha256:')[:4]}\n"

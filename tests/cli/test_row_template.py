@@ -1,8 +1,10 @@
 """Rendering listing rows through a template: only the fields used, tables of tab-separated cells."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dockpy.cli.row_template import print_rows
+from dockpy.cli.row_template import RowMethod, print_rows
 from dockpy.errors import InvalidInputError
 
 
@@ -34,3 +36,29 @@ def test_an_unknown_field_is_refused_before_any_row_is_computed():
     with pytest.raises(InvalidInputError, match="can't evaluate field C of a row"):
         print_rows("{{.A}} {{.C}}", [1], counted_fields(calls), "row", {})
     assert calls == []
+
+
+def test_a_field_read_twice_is_computed_once_per_row(capsys):
+    calls = []
+    print_rows("{{.A}}{{if .A}}!{{end}}", [1], counted_fields(calls), "row", {})
+    assert capsys.readouterr().out == "A1!\n" and calls == ["A"]
+
+
+def test_a_table_header_computes_no_rows_field(capsys):
+    calls = []
+    print_rows("table {{.A}}", [], counted_fields(calls), "row", {})
+    assert capsys.readouterr().out == "A\n" and calls == []
+
+
+_PIECES = ["{{", "}}", "table ", "\\t", " ", ".A", ".B", ".C", ".Label", '"k"', "$", ".", "|", "(", ")", "if", "end",
+           "range", "with", "else", "json", "upper", "pad", "1", "printf", '"%s"', "$x", ":="]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=14).map("".join))
+def test_a_random_row_template_prints_or_fails_with_the_one_line_error(text):
+    fields = {**counted_fields([]), "Label": RowMethod(lambda row, name: f"{name}{row}", str.upper)}
+    try:
+        print_rows(text, [1, 2], fields, "row", {})
+    except InvalidInputError as error:
+        assert str(error).startswith("template ")

@@ -3,8 +3,8 @@
 import pytest
 
 from dockpy.errors import InvalidInputError
+from dockpy.image.config_defaults import DEFAULT_PATH
 from dockpy.runtime.config import (
-    DEFAULT_PATH,
     RunOptions,
     build_process,
     check_isolation,
