@@ -88,13 +88,19 @@ def _indexed(item, key):
 
 
 def length(arguments: list) -> int:
-    """``len``: a string's bytes, a list's elements, a map's keys."""
+    """``len``: a string's bytes, a list's elements, a map's keys; 0 for null.
+
+    A null in these documents is what Docker holds as a nil slice or map
+    (``Config.Env``, ``Mounts``...), whose Go ``len`` is 0.
+    """
     (item,) = _count("len", arguments, 1)
+    if item is None:
+        return 0
     if isinstance(item, str):
         return len(item.encode())
     if isinstance(item, (list, dict)):
         return len(item)
-    raise _failed("len", "len of nil pointer" if item is None else f"len of type {go_type(item)}")
+    raise _failed("len", f"len of type {go_type(item)}")
 
 
 def _kind(value) -> str | None:

@@ -39,9 +39,13 @@ def test_len_counts_a_strings_bytes_and_a_collections_elements(item, count):
     assert call("len", item) == count
 
 
-def test_len_of_nil_is_an_error():
-    with pytest.raises(FunctionError, match="len of nil pointer"):
-        call("len", None)
+def test_len_of_null_is_zero_as_of_dockers_nil_slices_and_maps():
+    assert call("len", None) == 0
+
+
+def test_len_of_a_number_is_an_error():
+    with pytest.raises(FunctionError, match="len of type int"):
+        call("len", 3)
 
 
 @pytest.mark.parametrize("name, arguments, result", [
