@@ -57,6 +57,8 @@ def register(commands) -> None:
 
     stats = commands.add_parser("stats", help="CPU, memory, pids and block I/O of running containers")
     stats.add_argument("containers", nargs="*", metavar="CONTAINER")
+    # CI scripts written for Docker ask for one sample; dockpy's stats always prints one.
+    stats.add_argument("--no-stream", action="store_true", help="print one sample (what dockpy's stats always does)")
     add_format_option(stats)
     stats.set_defaults(handler=print_stats)
 

@@ -142,6 +142,13 @@ def test_stats_and_inspect_report_cgroup_usage(detached, dockpy):
     assert inspected["State"]["Status"] == "running" and inspected["ResourceUsage"]["pids"] >= 1
 
 
+def test_stats_takes_dockers_no_stream_and_prints_one_sample(detached, dockpy):
+    container = detached()
+    result = dockpy("stats", "--no-stream", container, check=True)
+    header, *rows = result.stdout.splitlines()
+    assert header.split()[:2] == ["CONTAINER", "ID"] and len(rows) == 1 and container.startswith(rows[0].split()[0])
+
+
 def test_a_failing_detached_start_reports_like_a_foreground_one(busybox):
     result = busybox("run", "-d", command=("no-such-command",), check=False)
     assert result.returncode == 127 and "executable file not found" in result.stderr
