@@ -76,19 +76,11 @@ class ImageStore(Refs):
         The layers' blobs need not be stored yet (``commit`` writes these while
         its layer is fsynced); hold ``writing()`` until the image is recorded.
         """
-        return self.put_manifest(config, self.put_config(config), layers, annotations)
-
-    def put_config(self, config: ImageConfig) -> Descriptor:
-        """Store ``config``; the first half of ``put_image_blobs``, for a caller that knows it before the layers' digests."""
-        blob = self.content.put_bytes(encode(config))
-        return Descriptor(OCI_CONFIG, blob.digest, blob.size)
-
-    def put_manifest(self, config: ImageConfig, config_descriptor: Descriptor, layers: Sequence[Descriptor],
-                     annotations: dict | None = None) -> Image:
-        """Store the manifest of ``config`` (stored as ``config_descriptor`` says) and ``layers``; the second half."""
         if len(layers) != len(config.rootfs.diff_ids):
             raise IntegrityError(f"{len(layers)} layers for {len(config.rootfs.diff_ids)} diff ids in the config")
-        manifest = Manifest(config_descriptor, tuple(layers), annotations=annotations)
+        config_blob = self.content.put_bytes(encode(config))
+        manifest = Manifest(Descriptor(OCI_CONFIG, config_blob.digest, config_blob.size), tuple(layers),
+                            annotations=annotations)
         manifest_blob = self.content.put_bytes(encode(manifest))
         return Image(manifest_blob.digest, manifest, config)
 

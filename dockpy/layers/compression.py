@@ -160,8 +160,7 @@ def layer_in_background(
 
     ``with layer_in_background(store, write_tar) as layer: ...; blob = layer.commit()``.
     The tar, both hashes, the compression and the fsync happen meanwhile;
-    ``diff_id()`` and ``written()`` wait for what they need, ``commit()``
-    waits for all of it and publishes the blob. Leaving the block
+    ``commit()`` waits for them and publishes the blob. Leaving the block
     without ``commit()`` (say, on an error) stops the writer and stores nothing.
     """
     with store.writer() as blob:
@@ -184,23 +183,10 @@ class PendingLayer:
         self._compressor = _compressor(compression, self._compressed_out)
         self._stop = threading.Event()
         self._identities: LayerBlob | None = None
-        self._diff_id: DiffID | None = None
-        self._tar_hashed = threading.Event()
         self._written = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._write, args=(write_tar,), name="dockpy-layer-tar", daemon=True)
         self._thread.start()
-
-    def diff_id(self) -> DiffID:
-        """Wait until the whole tar is hashed (its last bytes may still be compressed and stored): the layer's diff_id.
-
-        Enough to write the image config, which names the layer by it, while
-        the blob is finished; raises what writing the tar raised.
-        """
-        self._tar_hashed.wait()
-        if self._diff_id is None:
-            self._raise_error()
-        return self._diff_id
 
     def written(self) -> LayerBlob:
         """Wait until the layer is compressed (its fsync may still go on): what ``commit`` will return.
@@ -226,7 +212,6 @@ class PendingLayer:
 
     def _write(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
         self._error = _failure_of(lambda: self._compress(write_tar))
-        self._tar_hashed.set()  # set already, unless the tar failed
         self._written.set()  # the caller may name the layer now, while its fsync goes on
         # Freeing the compressor's buffers (up to 16 MiB of held tar) takes milliseconds of
         # munmap: here they overlap the caller's work, not its end.
@@ -236,12 +221,8 @@ class PendingLayer:
 
     def _compress(self, write_tar: Callable[[io.BufferedIOBase], None]) -> None:
         diff_id = _write_compressed(self._compressor, self._compressed_out,
-                                    lambda out: write_tar(_Stoppable(out, self._stop)), self._hashed)
+                                    lambda out: write_tar(_Stoppable(out, self._stop)))
         self._identities = LayerBlob(self._blob.digest, diff_id, self._blob.size, self._compression.media_type)
-
-    def _hashed(self, diff_id: DiffID) -> None:
-        self._diff_id = diff_id
-        self._tar_hashed.set()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -282,12 +263,8 @@ def _store_compressed(store: ContentStore, compression: Compression, write_tar) 
     return LayerBlob(info.digest, diff_id, info.size, compression.media_type)
 
 
-def _write_compressed(compressor, compressed_out: BackgroundWriter, write_tar,
-                      hashed: Callable[[DiffID], None] = lambda diff_id: None) -> DiffID:
+def _write_compressed(compressor, compressed_out: BackgroundWriter, write_tar) -> DiffID:
     """The one pass, on three threads; the blob is written, not committed.
-
-    ``hashed(diff_id)`` is called as soon as the tar is hashed, before the
-    compressor's last bytes are stored.
 
     ``write_tar(out)`` | diff_id hash → ``compressor`` | ``compressed_out``
     (its blob: digest hash → file). On a big incompressible file the two
@@ -298,10 +275,8 @@ def _write_compressed(compressor, compressed_out: BackgroundWriter, write_tar,
     with compressed_out:
         with BackgroundWriter(diff_id_sink) as out:
             write_tar(out)
-        diff_id = diff_id_sink.diff_id()
-        hashed(diff_id)
         compressor.finish()
-    return diff_id
+    return diff_id_sink.diff_id()
 
 
 def open_layer(store: ContentStore, digest: Digest) -> io.BufferedIOBase:

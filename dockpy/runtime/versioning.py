@@ -48,8 +48,7 @@ def commit_container(containers: ContainerStore, reference: str, name_tag: str |
     with ``name_tag``, the image becomes that tag's next revision (operation ``commit``).
     The layer is written on a thread from the start: reading the base image
     (and importing the image model) happens while its blob is compressed and
-    fsynced, the config is stored once the tar is hashed (while its last
-    bytes are compressed), and a bad ``-c`` or tag stores nothing.
+    fsynced, and a bad ``-c`` or tag stores nothing.
     """
     from dockpy.image.lease import write_lease
     from dockpy.layers.compression import layer_in_background
@@ -80,14 +79,10 @@ def _commit_image(containers: ContainerStore, record: ContainerRecord, layer, na
     with ImageStore(containers.root, containers.database) as store:
         base = store.resolve(record.image_id.removeprefix("sha256:"))
         container_config = apply_changes(base.config.config or ContainerConfig(), changes)
-        config = _config_with_layer(base.config, layer.diff_id(), container_config, _created_by(record.command), author,
-                                    message)
-        # The config is written while the layer's last bytes are compressed, the manifest while its fsync
-        # goes on; the image is recorded once the layer is durable.
-        config_descriptor = store.put_config(config)
         blob = layer.written()
-        layers = [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)]
-        image = store.put_manifest(config, config_descriptor, layers)
+        config = _config_with_layer(base.config, blob.diff_id, container_config, _created_by(record.command), author, message)
+        # The config and manifest are written while the layer's fsync goes on; the image is recorded once it is done.
+        image = store.put_image_blobs(config, [*base.layers, Descriptor(blob.media_type, blob.digest, blob.size)])
         layer.commit()
         store.record_image(image)
         if name_tag:

@@ -53,13 +53,6 @@ def test_image_blobs_may_be_stored_before_their_layers_and_recorded_after(image_
     assert catalog.image_row(image_store.db, other.manifest_digest) is not None
 
 
-def test_a_config_stored_before_its_manifest_makes_the_image_both_stored_at_once_make(image_store):
-    image = put_test_image(image_store, {"a": b"x"})
-    config_descriptor = image_store.put_config(image.config)
-    assert image_store.put_manifest(image.config, config_descriptor, image.layers) == image
-    assert image_store.content.read_bytes(config_descriptor.digest) == image_store.content.read_bytes(image.id)
-
-
 def test_revisions_are_numbered_per_tag_from_one(image_store, two_images):
     first, second = two_images
     assert image_store.add_revision("app", first, operation="import").number == 1

@@ -176,13 +176,6 @@ def test_a_background_layer_tells_what_it_will_commit_once_compressed(store, tre
     assert store.read_bytes(written.digest)[:4] == b"\x28\xb5\x2f\xfd"
 
 
-def test_a_background_layer_tells_its_diff_id_once_the_tar_is_hashed(store, tree):
-    with layer_in_background(store, lambda out: write_layer_tar(tree, out)) as layer:
-        diff_id = layer.diff_id()
-        assert diff_id == sha256(tar_of(tree))
-        assert layer.commit().diff_id == diff_id
-
-
 def test_a_background_layer_left_uncommitted_stores_nothing(store, tree):
     with pytest.raises(InvalidInputError):
         with layer_in_background(store, lambda out: write_layer_tar(tree, out)):
@@ -208,7 +201,7 @@ def test_a_background_writers_error_is_raised_by_commit(store):
         out.write(b"x" * 1000)
         raise RuntimeError("disk on fire")
 
-    for step in ("diff_id", "written", "commit"):
+    for step in ("written", "commit"):
         with pytest.raises(RuntimeError, match="disk on fire"):
             with layer_in_background(store, broken) as layer:
                 getattr(layer, step)()
