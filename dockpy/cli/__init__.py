@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import gc as collector  # not "gc": importing the dockpy.cli.gc module sets that name in this package
 
-# A command's start (its imports, its parser) makes some 10,000 objects that live as long as the
-# process and no garbage cycles; the cycle collector's passes over them cost ~2 ms of every command.
+# A command's start (its imports, its parser) makes some 10,000 objects, nearly all of which live as
+# long as the process; the cycle collector's passes over them cost ~2 ms of every command.
 # It resumes at the handler, with those objects left out (``resume_collector``). Like the argparse
 # message functions below, this is set for the whole process: importing this package is for the
 # program; a process that calls ``main(argv)`` itself gets its collector back at that call.

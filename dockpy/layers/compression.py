@@ -13,8 +13,9 @@ other hashes and writes the compressed bytes, beside the one walking the tree.
 Choices (the numbers are in ``docs/layers-tar.md``):
 
 - zstd at level 3 (zstd's default). A tar of less than 16 MiB is compressed
-  by one thread, with a 1 MiB window instead of level 3's 2 MiB; a bigger one by one worker thread per CPU if its first
-  16 MiB look compressible, else by one thread (see ``_ZstdCompressor``).
+  by one thread, with a 1 MiB window instead of level 3's 2 MiB; a bigger
+  one by one worker thread per CPU if its first 16 MiB look compressible,
+  else by one thread (see ``_ZstdCompressor``).
   The choice depends on the tar alone, and the workers' output does not
   depend on their number: the same tree gives the same digest on any
   machine (with the same zstd).
