@@ -13,8 +13,9 @@ other hashes and writes the compressed bytes, beside the one walking the tree.
 Choices (the numbers are in ``docs/layers-tar.md``):
 
 - zstd at level 3 (zstd's default). A tar of less than 16 MiB is compressed
-  by one thread; a bigger one by one worker thread per CPU if its first
-  16 MiB look compressible, else by one thread (see ``_ZstdCompressor``).
+  by one thread, with a 1 MiB window instead of level 3's 2 MiB; a bigger
+  one by one worker thread per CPU if its first 16 MiB look compressible,
+  else by one thread (see ``_ZstdCompressor``).
   The choice depends on the tar alone, and the workers' output does not
   depend on their number: the same tree gives the same digest on any
   machine (with the same zstd).
@@ -44,6 +45,8 @@ from dockpy.layers.content import BlobWriter, ContentStore
 from dockpy.layers.digests import DiffID, Digest
 
 ZSTD_LEVEL = 3
+# The window of a layer compressed by one thread: 1 MiB, not level 3's 2 MiB (see _ZstdCompressor).
+ONE_THREAD_WINDOW_LOG = 20
 # Tars smaller than this are compressed single-threaded (see _ZstdCompressor).
 SMALL_TAR_SIZE = 16 << 20
 # What _is_compressible looks at: SAMPLE_SIZE bytes of every SAMPLE_EVERY (1 MiB in all of 16).
@@ -361,6 +364,13 @@ class _ZstdCompressor:
     output depends on how the tar was split into writes, nor the workers'
     on their number, so a tree gives the same blob on every machine (with
     the same zstd).
+
+    This thread compresses with a 1 MiB window (``ONE_THREAD_WINDOW_LOG``)
+    instead of level 3's 2 MiB: on the 10 MiB of random bytes of a commit it
+    takes ~5 ms less CPU at its first use in a process (~260 fewer page
+    faults, fewer distant match candidates to check), for blobs 0.1-0.4%
+    bigger (15 MiB of Python's library, of /usr/bin). The workers keep level
+    3's window, which their job sizes follow.
     """
 
     def __init__(self, sink):
@@ -388,7 +398,12 @@ class _ZstdCompressor:
         self._writer.flush(self._zstandard.FLUSH_FRAME)
 
     def _stream(self, threads: int):
-        compressor = self._zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=threads)
+        zstd = self._zstandard
+        if threads:
+            compressor = zstd.ZstdCompressor(level=ZSTD_LEVEL, threads=threads)
+        else:
+            parameters = zstd.ZstdCompressionParameters.from_level(ZSTD_LEVEL, window_log=ONE_THREAD_WINDOW_LOG)
+            compressor = zstd.ZstdCompressor(compression_params=parameters)
         return compressor.stream_writer(self._sink, write_size=_COMPRESSED_WRITE_SIZE, closefd=False)
 
     def _start_over_with_workers(self, held: list) -> None:

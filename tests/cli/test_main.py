@@ -214,3 +214,29 @@ def test_a_process_with_exit_callbacks_keeps_pythons_teardown(storage_root):
     env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert result.stdout == "callback ran\n"
+
+
+def test_a_commands_start_runs_without_the_cycle_collector_and_its_handler_with_it(storage_root):
+    code = (
+        "import gc, sys\n"
+        "from dockpy import cli\n"
+        "import dockpy.cli.images as images\n"
+        "print(gc.isenabled())\n"
+        "images.run = lambda args: print(gc.isenabled(), gc.get_freeze_count() > 0) or 0\n"
+        "sys.argv = ['dockpy', 'images']\n"
+        "sys.exit(cli.main())\n"
+    )
+    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == ["False", "True", "True"]
+
+
+def test_main_called_with_arguments_gives_its_caller_the_collector_back_unfrozen(tmp_path):
+    code = (
+        "import gc\n"
+        "from dockpy.cli import main\n"
+        f"main(['--root', {str(tmp_path)!r}, 'images', '--quiet'])\n"
+        "print(gc.isenabled(), gc.get_freeze_count())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split()[-2:] == ["True", "0"]

@@ -80,8 +80,12 @@ def test_zstd_output_does_not_depend_on_the_number_of_worker_threads():
 
 
 def zstd_stream(data: bytes, threads: int) -> bytes:
+    """Level 3, as dockpy compresses: by one thread (``threads=0``) with a 1 MiB window, else level 3's own."""
     sink = io.BytesIO()
-    writer = zstandard.ZstdCompressor(level=3, threads=threads).stream_writer(sink, closefd=False)
+    one_thread = zstandard.ZstdCompressionParameters.from_level(3, window_log=20)
+    compressor = zstandard.ZstdCompressor(level=3, threads=threads) if threads else zstandard.ZstdCompressor(
+        compression_params=one_thread)
+    writer = compressor.stream_writer(sink, closefd=False)
     writer.write(data)
     writer.flush(zstandard.FLUSH_FRAME)
     return sink.getvalue()
@@ -90,6 +94,12 @@ def zstd_stream(data: bytes, threads: int) -> bytes:
 def test_a_small_tar_is_compressed_by_one_thread(store, tree):
     blob = commit_layer(store, lambda out: write_layer_tar(tree, out))
     assert store.read_bytes(blob.digest) == zstd_stream(tar_of(tree), threads=0)
+
+
+def test_a_layer_compressed_by_one_thread_is_a_standard_frame_with_a_1_mib_window(store, tree):
+    blob = store.read_bytes(commit_layer(store, lambda out: write_layer_tar(tree, out)).digest)
+    assert zstandard.get_frame_parameters(blob).window_size == 1 << 20
+    assert zstandard.ZstdDecompressor().stream_reader(io.BytesIO(blob)).read() == tar_of(tree)
 
 
 def one_file_tree(tmp_path, content: bytes):
