@@ -1,6 +1,7 @@
 """--memory, --pids-limit and --cpus act on the program (not only on cgroup files)."""
 
 import json
+import os
 
 from tests.conftest import requires_root
 
@@ -54,3 +55,22 @@ def _cpu_quota(dockpy, container) -> int:
     name = "cpu.cfs_quota_us" if version == 1 else "cpu.max"
     with open(f"{directory}/{name}") as file:
         return int(file.read().split()[0])
+
+
+def test_a_limit_the_kernel_refuses_fails_the_run_and_leaves_no_cgroup_or_container(
+        run_in_busybox, dockpy, container_env, cgroup_parent):
+    # The cgroup is made once PID 1 exists (it builds its root meanwhile): a refusal must still undo both.
+    result = run_in_busybox("true", options=["--cpus", "1e10"])  # a quota above the kernel's maximum
+    assert result.returncode == 125
+    assert "cpu.cfs_quota_us" in result.stderr or "cpu.max" in result.stderr
+    assert _container_cgroups(cgroup_parent) == []
+    assert dockpy("ps", "-a", "-q", check=True).stdout == ""
+
+
+def _container_cgroups(parent: str) -> list[str]:
+    from dockpy.runtime.namespace.cgroups import detect_layout
+
+    layout = detect_layout()
+    hierarchies = set(layout.v1.values()) | ({layout.unified} if layout.unified else set())
+    return [entry.path for hierarchy in hierarchies if os.path.isdir(f"{hierarchy}/{parent}")
+            for entry in os.scandir(f"{hierarchy}/{parent}") if entry.is_dir()]
