@@ -48,12 +48,13 @@ def _add_container_options(parser) -> None:
 
 
 def run_container(args) -> int:
+    if not args.detach:
+        runtime, options = _runtime_and_options(args)
+        return runtime.run(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
     runtime, record = _create(args)
-    if args.detach:
-        runtime.start(record.id)
-        print(record.id)
-        return 0
-    return runtime.run_attached(record)
+    runtime.start(record.id)
+    print(record.id)
+    return 0
 
 
 def create_container(args) -> int:
@@ -73,6 +74,12 @@ def start_containers(args) -> int:
 
 
 def _create(args):
+    runtime, options = _runtime_and_options(args)
+    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+    return runtime, record
+
+
+def _runtime_and_options(args):
     from dockpy.runtime.config import RunOptions
     from dockpy.runtime.lifecycle import Runtime
 
@@ -83,8 +90,7 @@ def _create(args):
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
     )
-    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
-    return runtime, record
+    return runtime, options
 
 
 def _image(runtime, args):

@@ -108,12 +108,16 @@ class NamespaceBackend:
         if os.geteuid() != 0:
             raise ContainerSetupError("the namespace runtime needs root (mounts, namespaces, cgroups)")
 
-    def start(self, spec: ContainerSpec, stdio: Stdio, *, die_with_caller: bool = False) -> ContainerProcess:
+    def start(self, spec: ContainerSpec, stdio: Stdio, *, die_with_caller: bool = False,
+              before_placing: Callable[[], None] | None = None) -> ContainerProcess:
         """Start the container; returns once its program was exec'd, raises if that failed.
 
         ``die_with_caller``: the container is killed when this process dies,
         however it dies (a build's RUN step must not outlive a killed build;
         a ``dockpy run`` container, like Docker's, outlives its client).
+        ``before_placing`` is called once PID 1 exists (it builds its root
+        meanwhile), before its cgroup is made: what must be done before the
+        program may run. If it raises, PID 1 exits and so does the start.
         """
         self.check_preconditions()
         cgroup = cgroups.container_cgroup(self.cgroup_layout, self.cgroup_parent, spec.id)
@@ -132,6 +136,8 @@ class NamespaceBackend:
                             terminal.fd if terminal else None, terminal.path if terminal else None)
 
         def make_cgroup_and_join(pid: int) -> None:  # after the fork: see the module's docstring
+            if before_placing is not None:
+                before_placing()
             cgroups.create_cgroup(self.cgroup_layout, self.cgroup_parent, spec.id, spec.resources).join(pid)
 
         try:

@@ -1,9 +1,9 @@
 """--memory, --pids-limit and --cpus act on the program (not only on cgroup files)."""
 
 import json
-import os
 
 from tests.conftest import requires_root
+from tests.runtime.conftest import container_cgroups
 
 pytestmark = requires_root
 
@@ -63,14 +63,6 @@ def test_a_limit_the_kernel_refuses_fails_the_run_and_leaves_no_cgroup_or_contai
     result = run_in_busybox("true", options=["--cpus", "1e10"])  # a quota above the kernel's maximum
     assert result.returncode == 125
     assert "cpu.cfs_quota_us" in result.stderr or "cpu.max" in result.stderr
-    assert _container_cgroups(cgroup_parent) == []
+    assert container_cgroups(cgroup_parent) == []
     assert dockpy("ps", "-a", "-q", check=True).stdout == ""
 
-
-def _container_cgroups(parent: str) -> list[str]:
-    from dockpy.runtime.namespace.cgroups import detect_layout
-
-    layout = detect_layout()
-    hierarchies = set(layout.v1.values()) | ({layout.unified} if layout.unified else set())
-    return [entry.path for hierarchy in hierarchies if os.path.isdir(f"{hierarchy}/{parent}")
-            for entry in os.scandir(f"{hierarchy}/{parent}") if entry.is_dir()]
