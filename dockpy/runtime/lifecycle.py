@@ -203,16 +203,21 @@ class Runtime:
         self._ensure_startable(record)
         return run_foreground(self, record, self.spec_of(record))
 
-    def start(self, reference: str) -> ContainerRecord:
-        """Start a created or exited container in the background, owned by a monitor process."""
+    def start(self, reference: str) -> None:
+        """Start a created or exited container in the background, owned by a monitor process.
+
+        Returns once the program runs (raises if it could not start). The
+        monitor records that it runs, through a connection of its own: this
+        process, which closed its connection before forking the monitor, does
+        not open another to read the record back.
+        """
         from dockpy.runtime.monitor import start_detached
 
         record = self.store.get(reference)
         if record.is_running:
-            return record
+            return
         self._ensure_startable(record)
         start_detached(self, record, self.spec_of(record))
-        return self.store.get(record.id)
 
     def _ensure_startable(self, record: ContainerRecord) -> None:
         if record.state == EXITED:

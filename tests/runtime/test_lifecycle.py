@@ -198,3 +198,19 @@ def test_a_record_that_cannot_be_committed_stops_pid_1_and_leaves_nothing(busybo
         runtime.run(rootfs_image(str(busybox_rootfs)), options)
     assert os.listdir(tmp_path / "out") == []
     assert list(storage_root.containers.iterdir()) == [] and container_cgroups(cgroup_parent) == []
+
+
+def test_start_opens_no_database_connection_once_the_monitor_runs(busybox, dockpy, storage_root, monkeypatch):
+    from dockpy import metadata
+
+    container = busybox("create", command=("sleep", "5")).stdout.strip()
+    runtime = Runtime(storage_root)
+    runtime.store.get(container)  # the connection start uses to find the container
+    opened = []
+    monkeypatch.setattr(metadata, "open_database", lambda root, _open=metadata.open_database: opened.append(root) or _open(root))
+    runtime.start(container)
+    try:
+        assert opened == []  # the monitor records the start through its own connection, in its own process
+        assert dockpy("ps", "-q", check=True).stdout.split() == [container[:12]]
+    finally:
+        dockpy("rm", "-f", container, check=True)
