@@ -48,9 +48,23 @@ def _add_container_options(parser) -> None:
 
 
 def run_container(args) -> int:
+    """``run``; in the foreground, without cycle collection until the container runs.
+
+    Everything ``run`` makes before that (its modules, the image, the spec,
+    the record) lives until the process ends, and none of it is cyclic
+    garbage, yet the collector went over those objects seven times before
+    each start (~3 ms). ``monitor.run_foreground`` resumes it once the
+    program runs; PID 1, forked meanwhile, never collects: it only execs.
+    """
     if not args.detach:
-        runtime, options = _runtime_and_options(args)
-        return runtime.run(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+        import gc
+
+        gc.disable()
+        try:
+            runtime, options = _runtime_and_options(args)
+            return runtime.run(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+        finally:
+            gc.enable()  # a no-op once it runs; a run that failed before its start
     runtime, record = _create(args)
     runtime.start(record.id)
     print(record.id)

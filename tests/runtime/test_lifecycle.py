@@ -214,3 +214,15 @@ def test_start_opens_no_database_connection_once_the_monitor_runs(busybox, dockp
         assert dockpy("ps", "-q", check=True).stdout.split() == [container[:12]]
     finally:
         dockpy("rm", "-f", container, check=True)
+
+
+def test_a_foreground_run_resumes_the_cycle_collector_once_the_program_runs(busybox_rootfs, storage_root, container_env):
+    import gc
+
+    gc.disable()  # as ``dockpy run`` does before it loads the runtime
+    try:
+        Runtime(storage_root).run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)), auto_remove=True)
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # what existed before is out of the collector's way
+    finally:
+        gc.unfreeze()
+        gc.enable()
