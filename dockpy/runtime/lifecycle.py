@@ -107,13 +107,19 @@ class Runtime:
         runs the program only once the record is there (no program runs that
         no record names). That first commit of the command syncs SQLite's new
         WAL and its directory, 1-2 ms on a quiet disk, 20 ms on a busy one.
+        A start that fails before the record is committed leaves nothing.
         """
         if options.isolation != NAMESPACE:
             return self.run_attached(self.create(image, options, name=name, auto_remove=auto_remove))
         from dockpy.runtime.monitor import run_foreground
 
         record, spec = self._prepare(image, options, name, auto_remove)
-        return run_foreground(self, record, spec, before_placing=lambda: self._record(record))
+        try:
+            return run_foreground(self, record, spec, before_placing=lambda: self._record(record))
+        except BaseException:
+            if not self.store.exists(record.id):  # failed before its record: no directory that no record names
+                self.remove_exited(record)
+            raise
 
     def _prepare(self, image: RunnableImage, options: run_config.RunOptions, name: str | None,
                  auto_remove: bool) -> tuple[ContainerRecord, ContainerSpec]:

@@ -226,3 +226,18 @@ def test_a_foreground_run_resumes_the_cycle_collector_once_the_program_runs(busy
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_a_foreground_run_that_fails_before_its_record_is_committed_leaves_nothing(
+        busybox_rootfs, storage_root, container_env, monkeypatch):
+    from dockpy.errors import ContainerSetupError
+    from dockpy.runtime.namespace.backend import NamespaceBackend
+
+    def refuse(self):
+        raise ContainerSetupError("the namespace runtime needs root (mounts, namespaces, cgroups)")
+
+    monkeypatch.setattr(NamespaceBackend, "check_preconditions", refuse)
+    runtime = Runtime(storage_root)
+    with pytest.raises(ContainerSetupError):
+        runtime.run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)))
+    assert runtime.store.list() == [] and list(storage_root.containers.iterdir()) == []
