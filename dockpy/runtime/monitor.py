@@ -48,7 +48,7 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec,
 
 
 def _collect_cycles_from_now_on() -> None:
-    """Resume the cycle collector that ``dockpy run`` paused until the container runs (``cli/run.py``).
+    """Resume the cycle collector if the caller paused it until the container runs (``dockpy run`` does).
 
     What exists now stays until the process ends: frozen, the collector
     leaves it alone, and the first collection does not go over the
@@ -57,8 +57,9 @@ def _collect_cycles_from_now_on() -> None:
     """
     import gc
 
-    gc.freeze()
-    gc.enable()
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def start_detached(runtime, record: ContainerRecord, spec: ContainerSpec) -> None:

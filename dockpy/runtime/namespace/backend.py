@@ -135,13 +135,14 @@ class NamespaceBackend:
             start_container(spec, status_fd, wait_until_placed,
                             terminal.fd if terminal else None, terminal.path if terminal else None)
 
-        def make_cgroup_and_join(pid: int) -> None:  # after the fork: see the module's docstring
+        def place(pid: int) -> None:
             if before_placing is not None:
                 before_placing()
+            # The cgroup is made only now, after the fork: see the module's docstring.
             cgroups.create_cgroup(self.cgroup_layout, self.cgroup_parent, spec.id, spec.resources).join(pid)
 
         try:
-            pid, lifeline = _spawn(_new_pid_namespace, enter_container, run_pid1, stdio, place=make_cgroup_and_join,
+            pid, lifeline = _spawn(_new_pid_namespace, enter_container, run_pid1, stdio, place=place,
                                    die_with_caller=die_with_caller)
             return ContainerProcess(pid, cgroup, lifeline)
         except BaseException:
