@@ -52,8 +52,8 @@ def run_container(args) -> int:
 
     Everything ``run`` makes before that (its modules, the image, the spec,
     the record) lives until the process ends, and none of it is cyclic
-    garbage, yet the collector went over those objects seven times before
-    each start (~3 ms). ``monitor.run_foreground`` resumes it once the
+    garbage, yet the collector went over those objects ten times before
+    each start (3-4 ms). ``monitor.run_foreground`` resumes it once the
     program runs; PID 1, forked meanwhile, never collects: it only execs.
     """
     if not args.detach:
