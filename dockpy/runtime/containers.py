@@ -243,6 +243,10 @@ class ContainerStore:
     def name_in_use(self, name: str) -> bool:
         return bool(self._query("SELECT 1 FROM containers WHERE name = ?", (name,)))
 
+    def exists(self, container_id: str) -> bool:
+        """Whether the record of container ``container_id`` (a full id) is committed."""
+        return bool(self._query("SELECT 1 FROM containers WHERE id = ?", (container_id,)))
+
     def _current(self, record: ContainerRecord) -> ContainerRecord:
         """A running record whose monitor and PID 1 both vanished is exited, with an unknown code."""
         if record.state != RUNNING:

@@ -17,3 +17,19 @@ def test_the_modules_of_run_import_no_dataclasses_typing_shutil_or_oci_model():
 
 def test_the_modules_of_run_import_no_pathlib_nor_the_tag_histories():
     assert slow_modules_imported(RUN_PATH_MODULES, ("pathlib", "dockpy.image.refs")) == []
+
+
+def test_a_foreground_run_pauses_the_cycle_collector_before_it_loads_the_runtime(monkeypatch, tmp_path):
+    import gc
+
+    from dockpy.cli import run_command_line
+    from dockpy.runtime import lifecycle
+
+    seen = []
+    monkeypatch.setattr(lifecycle.Runtime, "run", lambda self, image, options, **flags: seen.append(gc.isenabled()) or 0)
+    monkeypatch.setenv("DOCKPY_ROOT", str(tmp_path / "root"))
+    try:
+        assert run_command_line(["run", "--rm", "--rootfs", str(tmp_path), "true"]) == 0
+    finally:
+        gc.enable()
+    assert seen == [False]

@@ -106,3 +106,13 @@ def busybox_image(storage_root, busybox_tar, container_env) -> str:
     with ImageStore(storage_root) as store, open(busybox_tar, "rb") as tar:
         import_rootfs(store, tar, "busybox:latest", source="busybox-static")
     return "busybox:latest"
+
+
+def container_cgroups(parent: str) -> list[str]:
+    """The container cgroups under ``parent`` in every hierarchy of this host (the leak check's view)."""
+    from dockpy.runtime.namespace.cgroups import detect_layout
+
+    layout = detect_layout()
+    hierarchies = set(layout.v1.values()) | ({layout.unified} if layout.unified else set())
+    return [entry.path for hierarchy in hierarchies if os.path.isdir(f"{hierarchy}/{parent}")
+            for entry in os.scandir(f"{hierarchy}/{parent}") if entry.is_dir()]

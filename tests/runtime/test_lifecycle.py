@@ -1,11 +1,17 @@
 """The container lifecycle through the command line: create, start, -d, logs, stop, kill, rm, wait, exec, ps."""
 
 import json
+import os
 import time
 
 import pytest
 
+from dockpy.errors import ConflictError
+from dockpy.runtime.config import RunOptions
+from dockpy.runtime.images import rootfs_image
+from dockpy.runtime.lifecycle import Runtime
 from tests.conftest import requires_root
+from tests.runtime.conftest import container_cgroups
 
 pytestmark = requires_root
 
@@ -168,3 +174,77 @@ def _eventually(condition, attempts=100):
             return
         time.sleep(0.05)
     raise AssertionError("condition never became true")
+
+
+def test_a_foreground_run_commits_the_record_before_the_program_runs(busybox_rootfs, storage_root, container_env, tmp_path):
+    runtime = Runtime(storage_root)
+    seen = []
+
+    def record_then_look(record, _add=runtime.store.add):
+        _add(record)
+        seen.append(os.listdir(tmp_path / "out"))  # PID 1 exists by now, but its program has not run
+
+    runtime.store.add = record_then_look
+    (tmp_path / "out").mkdir()
+    options = RunOptions(command=("touch", "/out/ran"), volumes=(f"{tmp_path / 'out'}:/out",))
+    assert runtime.run(rootfs_image(str(busybox_rootfs)), options, auto_remove=True) == 0
+    assert seen == [[]] and os.listdir(tmp_path / "out") == ["ran"]
+
+
+def test_a_record_that_cannot_be_committed_stops_pid_1_and_leaves_nothing(busybox_rootfs, storage_root, container_env,
+                                                                           cgroup_parent, tmp_path):
+    runtime = Runtime(storage_root)
+
+    def refuse(record):
+        raise ConflictError(f'the container name "{record.name}" is already in use')
+
+    runtime.store.add = refuse
+    (tmp_path / "out").mkdir()
+    options = RunOptions(command=("touch", "/out/ran"), volumes=(f"{tmp_path / 'out'}:/out",))
+    with pytest.raises(ConflictError):
+        runtime.run(rootfs_image(str(busybox_rootfs)), options)
+    assert os.listdir(tmp_path / "out") == []
+    assert list(storage_root.containers.iterdir()) == [] and container_cgroups(cgroup_parent) == []
+
+
+def test_start_opens_no_database_connection_once_the_monitor_runs(busybox, dockpy, storage_root, monkeypatch):
+    from dockpy import metadata
+
+    container = busybox("create", command=("sleep", "5")).stdout.strip()
+    runtime = Runtime(storage_root)
+    runtime.store.get(container)  # the connection start uses to find the container
+    opened = []
+    monkeypatch.setattr(metadata, "open_database", lambda root, _open=metadata.open_database: opened.append(root) or _open(root))
+    runtime.start(container)
+    try:
+        assert opened == []  # the monitor records the start through its own connection, in its own process
+        assert dockpy("ps", "-q", check=True).stdout.split() == [container[:12]]
+    finally:
+        dockpy("rm", "-f", container, check=True)
+
+
+def test_a_foreground_run_resumes_the_cycle_collector_once_the_program_runs(busybox_rootfs, storage_root, container_env):
+    import gc
+
+    gc.disable()  # as ``dockpy run`` does before it loads the runtime
+    try:
+        Runtime(storage_root).run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)), auto_remove=True)
+        assert gc.isenabled() and gc.get_freeze_count() > 0  # what existed before is out of the collector's way
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_a_foreground_run_that_fails_before_its_record_is_committed_leaves_nothing(
+        busybox_rootfs, storage_root, container_env, monkeypatch):
+    from dockpy.errors import ContainerSetupError
+    from dockpy.runtime.namespace.backend import NamespaceBackend
+
+    def refuse(self):
+        raise ContainerSetupError("the namespace runtime needs root (mounts, namespaces, cgroups)")
+
+    monkeypatch.setattr(NamespaceBackend, "check_preconditions", refuse)
+    runtime = Runtime(storage_root)
+    with pytest.raises(ContainerSetupError):
+        runtime.run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)))
+    assert runtime.store.list() == [] and list(storage_root.containers.iterdir()) == []

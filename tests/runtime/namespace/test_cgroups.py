@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from dockpy.errors import ContainerSetupError
 from dockpy.runtime.namespace import cgroups
 from dockpy.runtime.spec import Resources
 from tests.conftest import requires_root
@@ -110,3 +111,16 @@ def test_the_warm_up_move_keeps_this_process_in_its_own_cgroups():
     with open(own_procs, "w") as procs:  # what the warm-up thread writes
         procs.write(str(os.getpid()))
     assert open("/proc/self/cgroup").read() == before
+
+
+@requires_root
+def test_a_device_rule_the_kernel_refuses_is_named_with_its_file(cgroup_parent):
+    cgroup = cgroups.create_cgroup(cgroups.detect_layout(), cgroup_parent, "rules", Resources())
+    allow = cgroup.file_path("devices", "devices.allow", "")
+    try:
+        if allow is None or cgroup.directories["devices"][1] != 1:
+            pytest.skip("this host has no v1 devices controller")
+        with pytest.raises(ContainerSetupError, match=f"write 'x 1:3 rwm' to {allow}: Invalid argument"):
+            cgroups._write_each(allow, ("c 1:3 rwm", "x 1:3 rwm", "c 1:5 rwm"))
+    finally:
+        cgroup.remove()

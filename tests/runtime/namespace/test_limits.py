@@ -3,6 +3,7 @@
 import json
 
 from tests.conftest import requires_root
+from tests.runtime.conftest import container_cgroups
 
 pytestmark = requires_root
 
@@ -54,3 +55,14 @@ def _cpu_quota(dockpy, container) -> int:
     name = "cpu.cfs_quota_us" if version == 1 else "cpu.max"
     with open(f"{directory}/{name}") as file:
         return int(file.read().split()[0])
+
+
+def test_a_limit_the_kernel_refuses_fails_the_run_and_leaves_no_cgroup_or_container(
+        run_in_busybox, dockpy, container_env, cgroup_parent):
+    # The cgroup is made once PID 1 exists (it builds its root meanwhile): a refusal must still undo both.
+    result = run_in_busybox("true", options=["--cpus", "1e10"])  # a quota above the kernel's maximum
+    assert result.returncode == 125
+    assert "cpu.cfs_quota_us" in result.stderr or "cpu.max" in result.stderr
+    assert container_cgroups(cgroup_parent) == []
+    assert dockpy("ps", "-a", "-q", check=True).stdout == ""
+
