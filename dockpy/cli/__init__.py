@@ -15,15 +15,13 @@ argparse's own messages stay exactly as they are.
 
 from __future__ import annotations
 
-import gc as collector  # not "gc": importing the dockpy.cli.gc module sets that name in this package
+from dockpy import collector
 
-# A command's start (its imports, its parser) makes some 10,000 objects, nearly all of which live as
-# long as the process; the cycle collector's passes over them cost ~2 ms of every command.
-# It resumes at the handler, with those objects left out (``resume_collector``). Like the argparse
-# message functions below, this is set for the whole process: importing this package is for the
-# program; a process that calls ``main(argv)`` itself gets its collector back at that call.
-_COLLECTOR_WAS_ENABLED = collector.isenabled()
-collector.disable()
+# A command's start (its imports, its parser) makes some 10,000 objects that live as long as the
+# process: the collector is paused before them and resumes at the handler (``dockpy.collector``).
+# Like the argparse message functions below, this holds for the whole process: importing this
+# package is for the program; a process that calls ``main(argv)`` itself gets its collector back then.
+collector.pause()
 
 import argparse
 import functools
@@ -175,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     ``os._exit`` instead, once nothing is left that needs the teardown.
     """
     if argv is not None:
-        if _COLLECTOR_WAS_ENABLED:
-            collector.enable()  # a caller's own process (the tests): its collector runs as it did
+        collector.resume(leave_out_what_exists=False)  # a caller's own process (the tests): as it was
         return run_command_line(argv)
     code = run_command_line(sys.argv[1:])
     if nothing_left_for_teardown():
@@ -190,7 +187,7 @@ def run_command_line(argv: list[str]) -> int:
         args = parse_command_line(argv)
         if args.root:
             os.environ["DOCKPY_ROOT"] = os.path.abspath(args.root)
-        resume_collector()
+        collector.resume()
         return args.handler(args) or 0
     except DockpyError as error:
         if debug:
@@ -208,17 +205,6 @@ def run_command_line(argv: list[str]) -> int:
             raise
         _print_error(f"internal error: {type(error).__name__}: {error}", "Run again with --debug for the traceback.")
         return 125
-
-
-def resume_collector() -> None:
-    """Turn the cycle collector back on for the handler, leaving out every object made before.
-
-    ``freeze`` moves those objects out of the collector's generations: turned
-    on with them in its youngest, it would pass over all of them at once.
-    """
-    if _COLLECTOR_WAS_ENABLED and not collector.isenabled():
-        collector.freeze()
-        collector.enable()
 
 
 def parse_command_line(argv: list[str]) -> argparse.Namespace:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from dockpy import collector
 from dockpy.cli.input_device import attached_run_needs_a_terminal
 
 
@@ -60,14 +61,12 @@ def run_container(args) -> int:
     program runs; PID 1, forked meanwhile, never collects: it only execs.
     """
     if not args.detach:
-        import gc
-
-        gc.disable()
+        collector.pause()
         try:
             runtime, options = _runtime_and_options(args)
             return runtime.run(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
         finally:
-            gc.enable()  # a no-op once it runs; a run that failed before its start
+            collector.resume()  # a no-op once the program runs; a run that failed before its start
     runtime, record = _create(args)
     runtime.start(record.id)
     print(record.id)

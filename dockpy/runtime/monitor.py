@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
+from dockpy import collector
 from dockpy.errors import DockpyError
 from dockpy.runtime.containers import EXITED, RUNNING, ContainerRecord, process_start_time
 from dockpy.runtime.spec import ContainerSpec, Process
@@ -35,7 +36,7 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec,
     master = None
     with _stdio_for(spec.process) as (stdio, master):
         process = _start_recorded(runtime, record, spec, stdio, before_placing=before_placing)
-    _collect_cycles_from_now_on()
+    collector.resume()  # if ``dockpy run`` paused it for its setup; a long run still collects what it makes
     with _forwarding_signals(process):
         if master is not None:
             from dockpy.runtime.terminal import relay
@@ -45,21 +46,6 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec,
         exit_code = process.wait()
     _record_exit(runtime, record, exit_code)
     return exit_code
-
-
-def _collect_cycles_from_now_on() -> None:
-    """Resume the cycle collector if the caller paused it until the container runs (``dockpy run`` does).
-
-    What exists now stays until the process ends: frozen, the collector
-    leaves it alone, and the first collection does not go over the
-    thousands of objects made while it was paused (1.5-3 ms, after the
-    container's exit). A long foreground run still collects what it makes.
-    """
-    import gc
-
-    if not gc.isenabled():
-        gc.freeze()
-        gc.enable()
 
 
 def start_detached(runtime, record: ContainerRecord, spec: ContainerSpec) -> None:

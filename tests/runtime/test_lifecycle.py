@@ -226,7 +226,9 @@ def test_start_opens_no_database_connection_once_the_monitor_runs(busybox, dockp
 def test_a_foreground_run_resumes_the_cycle_collector_once_the_program_runs(busybox_rootfs, storage_root, container_env):
     import gc
 
-    gc.disable()  # as ``dockpy run`` does before it loads the runtime
+    from dockpy import collector
+
+    collector.pause()  # as ``dockpy run`` does before it loads the runtime
     try:
         Runtime(storage_root).run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)), auto_remove=True)
         assert gc.isenabled() and gc.get_freeze_count() > 0  # what existed before is out of the collector's way
