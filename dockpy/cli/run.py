@@ -33,7 +33,11 @@ def _add_container_options(parser) -> None:
     parser.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid, optionally with group")
     parser.add_argument("--entrypoint", metavar="CMD", help="replace the image's entrypoint")
     parser.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]", help="bind a host path")
-    parser.add_argument("--network", "--net", default="none", choices=("none", "host"), help="network mode (default none)")
+    parser.add_argument("--network", "--net", choices=("none", "host"),
+                        help="network mode (default: a private network namespace, as none, that can publish ports)")
+    parser.add_argument("-p", "--publish", action="append", default=[], metavar="[IP:][HOSTPORT:]PORT[/PROTO]",
+                        help="publish a container's port on the host (PROTO tcp or udp)")
+    parser.add_argument("-P", "--publish-all", action="store_true", help="publish every port the image exposes on ephemeral host ports")
     parser.add_argument("-h", "--hostname", help="the container's host name")
     parser.add_argument("-m", "--memory", metavar="SIZE", help="memory limit (e.g. 512m)")
     parser.add_argument("--cpus", type=float, metavar="N", help="CPU quota in CPUs (e.g. 0.5)")
@@ -82,6 +86,7 @@ def _create(args):
         user=args.user, hostname=args.hostname, network=args.network, volumes=tuple(args.volume),
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
+        publish=tuple(args.publish), publish_all=args.publish_all,
     )
     record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
     return runtime, record

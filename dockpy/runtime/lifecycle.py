@@ -60,6 +60,8 @@ class Runtime:
         self.store = ContainerStore(self.root)
         self._backend = backend
         self._kvm_backend = None
+        # Host ports ``create`` bound, by container id: the ``start`` that follows in this process takes them.
+        self._reserved_ports: dict[str, list] = {}
 
     @property
     def backend(self):
@@ -101,24 +103,42 @@ class Runtime:
         container_id = new_container_id()
         spec = self._build_spec(container_id, image, options, volatile=auto_remove)
         self._check_isolation(spec, run_config.check_isolation(options.isolation))
+        ports = run_config.port_bindings(image.config, options)
         record = ContainerRecord(
             id=container_id, name=name, image=image.reference, image_id=image.id,
             command=spec.process.args, created=time.time(), auto_remove=auto_remove,
         )
         paths = self.store.paths(container_id)
         try:
+            if ports:  # a busy host port fails here, before anything is made
+                self._reserve_ports(container_id, ports)
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
             entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
                       "entrypoint": entrypoint, "cmd": cmd}
+            if ports:
+                from dockpy.runtime.ports import bindings_to_json
+
+                config.update(ports=bindings_to_json(ports), publish_all=options.publish_all)
             self.store.write_config(container_id, config)
             self.store.add(record)
         except BaseException:
+            self._release_ports(container_id)
             self.remove_exited(record)
             raise
         return record
+
+    def _reserve_ports(self, container_id: str, bindings) -> None:
+        from dockpy.runtime.port_forwarder import bind_published_ports
+
+        self._reserved_ports[container_id] = bind_published_ports(bindings)
+
+    def _release_ports(self, container_id: str) -> None:
+        from dockpy.runtime.port_forwarder import close_listeners
+
+        close_listeners(self._reserved_ports.pop(container_id, ()))
 
     def _check_isolation(self, spec: ContainerSpec, isolation: str) -> None:
         """A missing QEMU or kernel, or a flag a microVM cannot honour, fails before anything is made."""
@@ -169,8 +189,9 @@ class Runtime:
         """Run in the foreground with the caller's stdio (or a pty); the exit code. Removes it if --rm."""
         from dockpy.runtime.monitor import run_foreground
 
+        listeners = self._published_ports_for(record)
         self._ensure_startable(record)
-        return run_foreground(self, record, self.spec_of(record))
+        return run_foreground(self, record, self.spec_of(record), listeners)
 
     def start(self, reference: str) -> ContainerRecord:
         """Start a created or exited container in the background, owned by a monitor process."""
@@ -179,9 +200,25 @@ class Runtime:
         record = self.store.get(reference)
         if record.is_running:
             return record
+        listeners = self._published_ports_for(record)
         self._ensure_startable(record)
-        start_detached(self, record, self.spec_of(record))
+        start_detached(self, record, self.spec_of(record), listeners)
         return self.store.get(record.id)
+
+    def _published_ports_for(self, record: ContainerRecord) -> list | None:
+        """The bound host sides of the container's published ports (those ``create`` reserved, else bound now),
+        written down for ``port``, ``ps`` and ``inspect``; None when it publishes none."""
+        listeners = self._reserved_ports.pop(record.id, None)
+        if listeners is None:
+            bindings = self._config_of(record).get("ports")
+            if not bindings:
+                return None
+            from dockpy.runtime.port_forwarder import bind_published_ports
+            from dockpy.runtime.ports import bindings_from_json
+
+            listeners = bind_published_ports(bindings_from_json(bindings))
+        self.store.write_published_ports(record.id, [listener.binding for listener in listeners])
+        return listeners
 
     def _ensure_startable(self, record: ContainerRecord) -> None:
         if record.state == EXITED:
