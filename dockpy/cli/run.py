@@ -52,7 +52,7 @@ def _add_container_options(parser) -> None:
 
 
 def run_container(args) -> int:
-    runtime, record = _create(args)
+    runtime, record = _create(args, starting=True)
     if args.detach:
         runtime.start(record.id)
         print(record.id)
@@ -76,7 +76,7 @@ def start_containers(args) -> int:
     return 0
 
 
-def _create(args):
+def _create(args, starting: bool = False):
     from dockpy.runtime.config import RunOptions
     from dockpy.runtime.lifecycle import Runtime
 
@@ -88,7 +88,7 @@ def _create(args):
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
         publish=tuple(args.publish), publish_all=args.publish_all,
     )
-    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm, starting=starting)
     return runtime, record
 
 

@@ -94,8 +94,13 @@ class Runtime:
     # -- create ---------------------------------------------------------------------------------
 
     def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
-               auto_remove: bool = False) -> ContainerRecord:
-        """Make the container's record, directories and spec; nothing runs yet (but ``run`` starts it next)."""
+               auto_remove: bool = False, starting: bool = False) -> ContainerRecord:
+        """Make the container's record, directories and spec; nothing runs yet.
+
+        ``starting``: the caller starts it next (``run``), so its published
+        ports are bound first: a busy one fails before anything is made, and
+        the start takes them. (``create`` alone binds nothing, as Docker's.)
+        """
         if options.isolation == NAMESPACE:
             self.backend.prepare_start()
         self.root.create()
@@ -110,7 +115,7 @@ class Runtime:
         )
         paths = self.store.paths(container_id)
         try:
-            if ports:  # a busy host port fails here, before anything is made
+            if ports and starting:
                 self._reserve_ports(container_id, ports)
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files

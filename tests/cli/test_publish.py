@@ -86,6 +86,21 @@ def test_a_foreground_run_forwards_until_its_container_exits(dockpy, build_root)
     assert not listening(port)
 
 
+def test_a_created_container_binds_its_ports_when_it_starts(dockpy, build_root):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        dockpy("create", "--name", "later", "-p", f"127.0.0.1:{port}:80", "--hostname", "late", "busybox", *HTTPD, check=True)
+        refused = dockpy("start", "later")
+    try:
+        assert refused.returncode == 125 and "address already in use" in refused.stderr
+        dockpy("start", "later", check=True)
+        assert http_get(port).endswith("late\n")
+    finally:
+        dockpy("rm", "-f", "later")
+
+
 def test_port_lists_each_binding_as_docker_prints_it(dockpy, detached):
     container = detached("-p", LOCAL_EPHEMERAL, "-p", "127.0.0.1::53/udp")
     lines = dockpy("port", container, check=True).stdout.splitlines()
