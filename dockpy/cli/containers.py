@@ -166,7 +166,7 @@ def print_stats(args) -> int:
 
 def print_ports(args) -> int:
     """``docker port``: ``80/tcp -> 0.0.0.0:8080`` per published port, or one port's host addresses."""
-    from dockpy.runtime.ports import port_lines
+    from dockpy.runtime.ports import port_key, port_lines
 
     store = _runtime().store
     record = store.get(args.container)
@@ -174,7 +174,7 @@ def print_ports(args) -> int:
     if args.port and not lines:
         from dockpy.errors import NotFoundError
 
-        raise NotFoundError(f"no public port '{args.port}' published for {record.name}")
+        raise NotFoundError(f"no public port '{port_key(args.port)}' published for {record.name}")
     for line in lines:
         print(line)
     return 0

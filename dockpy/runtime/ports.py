@@ -120,8 +120,12 @@ def port_lines(published, wanted: str | None = None) -> list[str]:
     published = sorted(published)
     if wanted is None:
         return [f"{binding.key} -> {binding.host_address}" for binding in published]
-    key = wanted if "/" in wanted else wanted + "/tcp"
-    return [binding.host_address for binding in published if binding.key == key]
+    return [binding.host_address for binding in published if binding.key == port_key(wanted)]
+
+
+def port_key(text: str) -> str:
+    """``80`` or ``80/udp`` as Docker names the port: ``80/tcp``, ``80/udp``."""
+    return text if "/" in text else text + "/tcp"
 
 
 def _split_key(key: str) -> tuple[int, str]:

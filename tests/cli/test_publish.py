@@ -108,10 +108,19 @@ def test_port_lists_each_binding_as_docker_prints_it(dockpy, detached):
     assert lines[1] == f"80/tcp -> 127.0.0.1:{host_port(dockpy, container)}"
 
 
+def test_port_of_a_port_not_published_is_an_error_naming_it(dockpy, detached):
+    container = detached("-p", LOCAL_EPHEMERAL, "--name", "one-port")
+    result = dockpy("port", container, "81")
+    assert result.returncode == 125
+    assert result.stderr.splitlines()[0] == "dockpy: error: no public port '81/tcp' published for one-port"
+
+
 def test_ps_and_inspect_show_the_published_ports_in_dockers_shapes(dockpy, detached):
     container = detached("-p", LOCAL_EPHEMERAL)
     port = host_port(dockpy, container)
     assert dockpy("ps", "--format", "{{.Ports}}", check=True).stdout == f"127.0.0.1:{port}->80/tcp\n"
+    header, row = dockpy("ps", check=True).stdout.splitlines()
+    assert header.split()[-3:] == ["STATUS", "PORTS", "NAMES"] and f"127.0.0.1:{port}->80/tcp" in row
     (document,) = json.loads(dockpy("inspect", container, check=True).stdout)
     assert document["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
     assert document["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
