@@ -33,7 +33,7 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec, listen
     master = None
     with _closing_on_failure(listeners), _stdio_for(spec.process) as (stdio, master):
         process = _start_recorded(runtime, record, spec, stdio)
-    forwarder = _forward_ports(listeners, process)
+    forwarder = _forward_ports(runtime, record, listeners, process)
     with _forwarding_signals(process):
         if master is not None:
             from dockpy.runtime.terminal import relay
@@ -113,7 +113,7 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
     else:
         stdio = Stdio(stdin=devnull, stdout=log, stderr=log)
     process = _start_recorded(runtime, record, spec, stdio, detached=True)
-    forwarder = _forward_ports(listeners, process)
+    forwarder = _forward_ports(runtime, record, listeners, process)
     if stdio.terminal is not None:
         os.close(stdio.terminal.fd)
     os.close(ready_fd)  # "started": the waiting `dockpy run -d` returns now
@@ -144,13 +144,22 @@ def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio
     return process
 
 
-def _forward_ports(listeners: list | None, process):
-    """Start forwarding the published ports into the container's network namespace (None without any)."""
+def _forward_ports(runtime, record: ContainerRecord, listeners: list | None, process):
+    """Start forwarding the published ports into the container's network namespace (None without any).
+
+    If forwarding cannot start, the container must not run unreachable: it
+    is killed and its exit recorded, and the start fails.
+    """
     if not listeners:
         return None
     from dockpy.runtime.port_forwarder import forward_ports
 
-    return forward_ports(listeners, process.pid)
+    try:
+        return forward_ports(listeners, process.pid)
+    except DockpyError:
+        process.send_signal(signal.SIGKILL)
+        _record_exit(runtime, record, process.wait())
+        raise
 
 
 def _stop_forwarding(forwarder) -> None:

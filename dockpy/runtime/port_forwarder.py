@@ -24,7 +24,7 @@ import threading
 import time
 
 from dockpy import linux
-from dockpy.errors import ConflictError
+from dockpy.errors import ConflictError, ContainerSetupError
 from dockpy.runtime.ports import ANY_ADDRESS, PortBinding
 
 # Where the forwarder reaches a published port: the container's own loopback.
@@ -110,12 +110,19 @@ class PortForwarder:
         self._stopping = False
         self._udp_sessions: dict[tuple, _UdpSession] = {}
         self._thread = threading.Thread(target=self._serve, name="port-forwarder", daemon=True)
+        self._entered = threading.Event()
+        self._entry_error: OSError | None = None
 
     def start(self) -> PortForwarder:
+        """Serve from now on; raises ``ContainerSetupError`` (all closed) if the thread cannot join the namespace."""
         self._selector.register(self._wake_read, selectors.EVENT_READ)
         for listener in self._listeners:
             self._selector.register(listener.socket, selectors.EVENT_READ, listener)
         self._thread.start()
+        self._entered.wait()
+        if self._entry_error is not None:
+            self.stop()
+            raise ContainerSetupError(f"cannot forward published ports into the container: {self._entry_error.strerror}")
         return self
 
     def stop(self) -> None:
@@ -135,7 +142,13 @@ class PortForwarder:
 
     def _serve(self) -> None:
         """The selector loop, in the container's network namespace (the listeners were bound before)."""
-        linux.setns(self._namespace, linux.CLONE_NEWNET)
+        try:
+            linux.setns(self._namespace, linux.CLONE_NEWNET)
+        except OSError as error:
+            self._entry_error = error
+            return
+        finally:
+            self._entered.set()
         while True:
             for key, _ in self._selector.select(timeout=UDP_IDLE_SECONDS / 3):
                 if key.fileobj == self._wake_read:

@@ -5,6 +5,7 @@ datagram (UDP), each with the input in capitals, so the tests see both the
 half-close and the way back. Every host port is an ephemeral one on 127.0.0.1.
 """
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,8 +13,8 @@ import threading
 
 import pytest
 
-from dockpy.errors import ConflictError
-from dockpy.runtime.port_forwarder import bind_published_ports, forward_ports
+from dockpy.errors import ConflictError, ContainerSetupError
+from dockpy.runtime.port_forwarder import PortForwarder, bind_published_ports, forward_ports
 from dockpy.runtime.ports import PortBinding
 from tests.conftest import requires_root
 
@@ -166,4 +167,13 @@ def test_forwarding_to_a_process_that_has_gone_closes_the_listeners():
     listeners = bind_published_ports([local()])
     port = listeners[0].binding.host_port
     assert forward_ports(listeners, gone.pid) is None
+    assert not listening(port)
+
+
+def test_a_namespace_the_thread_cannot_join_fails_the_start_and_closes_the_listeners():
+    listeners = bind_published_ports([local()])
+    port = listeners[0].binding.host_port
+    not_a_namespace = os.open("/dev/null", os.O_RDONLY)
+    with pytest.raises(ContainerSetupError, match="cannot forward published ports into the container: setns: Invalid argument"):
+        PortForwarder(listeners, not_a_namespace).start()
     assert not listening(port)
