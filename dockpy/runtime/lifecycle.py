@@ -126,7 +126,9 @@ class Runtime:
             if ports:
                 from dockpy.runtime.ports import bindings_to_json
 
-                config.update(ports=bindings_to_json(ports), publish_all=options.publish_all)
+                config["ports"] = bindings_to_json(ports)
+            if options.publish_all:
+                config["publish_all"] = True
             self.store.write_config(container_id, config)
             self.store.add(record)
         except BaseException:

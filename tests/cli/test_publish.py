@@ -173,6 +173,7 @@ def test_publish_all_publishes_what_the_image_exposes_on_ephemeral_ports(dockpy,
     container = detached("-P", "--hostname", "exposed", image="web")
     (line,) = dockpy("port", container, check=True).stdout.splitlines()
     assert line.startswith("80/tcp -> 0.0.0.0:")
+    assert dockpy("inspect", "-f", "{{.HostConfig.PublishAllPorts}}", container, check=True).stdout == "true\n"
     assert http_get(host_port(dockpy, container)).endswith("exposed\n")
 
 
