@@ -37,7 +37,7 @@ from dockpy.errors import DockpyError, InvalidInputError
 COMMAND_VERBS: dict[str, str] = {
     "build": "dockpy.cli.build",
     "run": "dockpy.cli.run", "create": "dockpy.cli.run", "start": "dockpy.cli.run",
-    **dict.fromkeys(("ps", "stop", "kill", "rm", "wait", "logs", "exec", "stats"), "dockpy.cli.containers"),
+    **dict.fromkeys(("ps", "stop", "kill", "rm", "wait", "logs", "exec", "stats", "port"), "dockpy.cli.containers"),
     "commit": "dockpy.cli.commit", "images": "dockpy.cli.images", "history": "dockpy.cli.history",
     "inspect": "dockpy.cli.inspect", "tag": "dockpy.cli.tag", "rmi": "dockpy.cli.rmi", "log": "dockpy.cli.log",
     "rollback": "dockpy.cli.rollback", "diff": "dockpy.cli.diff", "import": "dockpy.cli.import_rootfs",

@@ -1,4 +1,4 @@
-"""Container commands besides run/create/start: ps, stop, kill, rm, wait, logs, exec, stats.
+"""Container commands besides run/create/start: ps, stop, kill, rm, wait, logs, exec, stats, port.
 
 ``inspect`` (containers, then images) lives in ``inspect.py``.
 """
@@ -62,6 +62,11 @@ def register(commands) -> None:
     add_format_option(stats)
     stats.set_defaults(handler=print_stats)
 
+    port = commands.add_parser("port", help="list a running container's published ports")
+    port.add_argument("container", metavar="CONTAINER")
+    port.add_argument("port", nargs="?", metavar="PORT[/PROTO]", help="only where this container port is published")
+    port.set_defaults(handler=print_ports)
+
 
 def _runtime():
     from dockpy.runtime.lifecycle import Runtime
@@ -88,10 +93,11 @@ def list_containers(args) -> int:
         print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
         rows = [
-            (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r), r.name)
+            (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r),
+             ports_text(store, r), r.name)
             for r in records
         ]
-        print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows)
+        print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"), rows)
     return 0
 
 
@@ -162,6 +168,33 @@ def print_stats(args) -> int:
     ]
     print_table(("CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS", "BLOCK I/O"), rows)
     return 0
+
+
+def print_ports(args) -> int:
+    """``docker port``: ``80/tcp -> 0.0.0.0:8080`` per published port, or one port's host addresses."""
+    from dockpy.runtime.ports import port_key, port_lines
+
+    store = _runtime().store
+    record = store.get(args.container)
+    lines = port_lines(store.published_ports(record), args.port)
+    if args.port and not lines:
+        from dockpy.errors import NotFoundError
+
+        raise NotFoundError(f"no public port '{port_key(args.port)}' published for {record.name}")
+    for line in lines:
+        print(line)
+    return 0
+
+
+def ports_text(store, record) -> str:
+    """The PORTS column: a running container's published ports, and the ports it exposes unpublished."""
+    if not record.is_running:
+        return ""
+    from dockpy.runtime.ports import ports_column
+
+    published = store.published_ports(record)
+    exposed = store.config_of(record)["image_config"].get("ExposedPorts") or {}
+    return ports_column(published, exposed) if published or exposed else ""
 
 
 def status_text(record, now: float | None = None) -> str:

@@ -4,14 +4,14 @@ Each is a function of one container record; ``.Label`` is a method, called
 with a label's name. ``.Labels``, ``.Label``, ``.Mounts`` and
 ``.Networks`` read the container's config.json and ``.Size`` walks its upper
 directory, so they cost something only in templates that use them.
-``.Ports`` is always empty: dockpy publishes no ports.
+``.Ports`` reads where a running container's ports are published.
 """
 
 from __future__ import annotations
 
 import json
 
-from dockpy.cli.containers import status_text
+from dockpy.cli.containers import ports_text, status_text
 from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
 from dockpy.cli.row_template import RowMethod
 from dockpy.layers.tree_size import tree_size
@@ -37,7 +37,7 @@ def container_fields(store, no_trunc: bool = False) -> dict:
         "Labels": lambda record: labels_text(labels_of(store, record)),
         "Label": RowMethod(lambda record, name: labels_of(store, record).get(name, ""), label_header),
         "Mounts": lambda record: mounts_text(store, record, no_trunc),
-        "Ports": lambda record: "",
+        "Ports": lambda record: ports_text(store, record),
         "Networks": lambda record: store.spec_of(record).network,
         "Size": lambda record: human_size(tree_size(store.paths(record.id).upper)),
     }

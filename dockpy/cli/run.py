@@ -36,7 +36,11 @@ def _add_container_options(parser) -> None:
     parser.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid, optionally with group")
     parser.add_argument("--entrypoint", metavar="CMD", help="replace the image's entrypoint")
     parser.add_argument("-v", "--volume", action="append", default=[], metavar="SRC:DST[:ro]", help="bind a host path")
-    parser.add_argument("--network", "--net", default="none", choices=("none", "host"), help="network mode (default none)")
+    parser.add_argument("--network", "--net", choices=("none", "host"),
+                        help="network mode (default: a private network namespace, as none, that can publish ports)")
+    parser.add_argument("-p", "--publish", action="append", default=[], metavar="[IP:][HOSTPORT:]PORT[/PROTO]",
+                        help="publish a container's port on the host (PROTO tcp or udp)")
+    parser.add_argument("-P", "--publish-all", action="store_true", help="publish every port the image exposes on ephemeral host ports")
     parser.add_argument("-h", "--hostname", help="the container's host name")
     parser.add_argument("-m", "--memory", metavar="SIZE", help="memory limit (e.g. 512m)")
     parser.add_argument("--cpus", type=float, metavar="N", help="CPU quota in CPUs (e.g. 0.5)")
@@ -67,7 +71,7 @@ def run_container(args) -> int:
             return runtime.run(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
         finally:
             collector.resume()  # a no-op once the program runs; a run that failed before its start
-    runtime, record = _create(args)
+    runtime, record = _create(args, starting=True)
     runtime.start(record.id)
     print(record.id)
     return 0
@@ -89,9 +93,9 @@ def start_containers(args) -> int:
     return 0
 
 
-def _create(args):
+def _create(args, starting: bool = False):
     runtime, options = _runtime_and_options(args)
-    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm, starting=starting)
     return runtime, record
 
 
@@ -105,6 +109,7 @@ def _runtime_and_options(args):
         user=args.user, hostname=args.hostname, network=args.network, volumes=tuple(args.volume),
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
+        publish=tuple(args.publish), publish_all=args.publish_all,
     )
     return runtime, options
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import namedtuple
 
 from dockpy.errors import InvalidInputError, NotFoundError
@@ -31,8 +32,8 @@ MINIMUM_MEMORY_BYTES = 6 * 1024 * 1024
 _RunOptionsFields = namedtuple(
     "RunOptions",
     "command entrypoint env workdir user hostname network volumes memory cpus pids_limit read_only interactive tty init"
-    " isolation",
-    defaults=((), None, (), None, None, None, "none", (), None, None, None, False, False, False, False, "namespace"),
+    " isolation publish publish_all",
+    defaults=((), None, (), None, None, None, None, (), None, None, None, False, False, False, False, "namespace", (), False),
 )
 
 
@@ -41,7 +42,9 @@ class RunOptions(_RunOptionsFields):
 
     ``command``, ``env`` (``K=V``) and ``volumes`` (``SRC:DST[:ro]``) are
     tuples of str as given; ``memory`` is the size text (``512m``), ``cpus`` a
-    float, ``pids_limit`` an int; the rest are the flags' str or bool values.
+    float, ``pids_limit`` an int; ``network`` None is the default mode (a
+    private namespace, as ``none``); ``publish`` holds the ``-p`` texts and
+    ``publish_all`` is ``-P``; the rest are the flags' str or bool values.
     (A namedtuple, as the spec's records: see ``spec``.)
     """
 
@@ -146,10 +149,35 @@ def existing_volumes(texts) -> tuple[VolumeMount, ...]:
     return volumes
 
 
-def check_network(network: str) -> str:
+def check_network(network: str | None) -> str:
+    """The mode to run in: ``none`` when none was given."""
+    network = network or "none"
     if network not in NETWORK_MODES:
         raise InvalidInputError(f"network mode {network!r} is not supported", hint=f"Use one of: {', '.join(NETWORK_MODES)}.")
     return network
+
+
+def port_bindings(image_config: dict, options: RunOptions) -> tuple:
+    """The ``PortBinding``s of ``-p`` and ``-P`` (an explicit ``-p`` wins over ``-P`` for its port), by Docker's rules:
+    discarded with a warning for ``--network host``, refused with ``--network none`` (nothing to reach the
+    container by) and with ``--isolation kvm`` (the microVM has no network interface)."""
+    if not (options.publish or options.publish_all):
+        return ()
+    from dockpy.runtime.ports import exposed_bindings, parse_publish
+
+    bindings = tuple(parse_publish(text) for text in options.publish)
+    if options.publish_all:
+        given = {binding.key for binding in bindings}
+        bindings += tuple(binding for binding in exposed_bindings(image_config) if binding.key not in given)
+    if options.network == "host":
+        print("WARNING: Published ports are discarded when using host network mode", file=sys.stderr)
+        return ()
+    if options.network == "none":
+        raise InvalidInputError("conflicting options: port publishing and the container type network mode",
+                                hint="Leave out --network none: the default mode publishes ports.")
+    if options.isolation == "kvm":
+        raise InvalidInputError("port publishing is not available with --isolation kvm: the microVM has no network interface")
+    return bindings
 
 
 def check_isolation(isolation: str) -> str:

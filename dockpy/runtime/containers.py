@@ -8,6 +8,7 @@
     containers/<id>/hosts, hostname, resolv.conf   the files bound on /etc/...
     containers/<id>/config.json   the ContainerSpec the backend executes
     containers/<id>/log           stdout and stderr of a detached container
+    containers/<id>/ports.json    where its published ports listen, since its last start
 
 A record's ``state`` is what the owner of the container (the monitor) last
 wrote. Every process is stored with its start time: a pid alone may have
@@ -113,6 +114,10 @@ class ContainerPaths(namedtuple("ContainerPaths", "directory")):
     def log(self) -> str:
         return os.path.join(self.directory, "log")
 
+    @property
+    def ports(self) -> str:
+        return os.path.join(self.directory, "ports.json")
+
     def etc_file(self, name: str) -> str:
         """``hosts``, ``hostname`` or ``resolv.conf``: the file bound on /etc/<name>."""
         return os.path.join(self.directory, name)
@@ -182,6 +187,25 @@ class ContainerStore:
         with open(self.paths(container_id).config, "w") as file:
             file.write(json.dumps(config))
         self._configs[container_id] = config
+
+    def write_published_ports(self, container_id: str, bindings) -> None:
+        """Where a starting container's ports listen (``PortBinding``s with their real address and port)."""
+        from dockpy.runtime.ports import bindings_to_json
+
+        with open(self.paths(container_id).ports, "w") as file:
+            file.write(json.dumps(bindings_to_json(bindings)))
+
+    def published_ports(self, record: ContainerRecord) -> tuple:
+        """The ``PortBinding``s a running container listens on; none for any other."""
+        if not record.is_running:
+            return ()
+        from dockpy.runtime.ports import bindings_from_json
+
+        try:
+            with open(self.paths(record.id).ports) as file:
+                return bindings_from_json(json.load(file))
+        except FileNotFoundError:
+            return ()
 
     def spec_of(self, record: ContainerRecord) -> ContainerSpec:
         """What the container runs; ``diff`` and ``commit`` need no more than this and the record."""

@@ -3,7 +3,8 @@
 CI scripts read it as they read Docker's (``jq '.[0].State.Status'``,
 ``inspect -f '{{.State.ExitCode}}'``), so the field names and types are the
 Engine API's ``ContainerInspect``; what dockpy has no notion of (networks,
-health checks, restart policies) is left out rather than made up. dockpy's
+health checks, restart policies) is left out rather than made up;
+``NetworkSettings`` holds ``Ports`` alone. dockpy's
 own figures, the cgroup usage ``stats`` shows, sit under ``ResourceUsage``.
 """
 
@@ -13,6 +14,7 @@ import os
 
 from dockpy.image.timestamps import format_timestamp
 from dockpy.runtime.containers import RUNNING, ContainerPaths, ContainerRecord
+from dockpy.runtime.ports import bindings_from_json, port_bindings_document, ports_document
 from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, VolumeMount
 
 # Go's zero time.Time, which Docker prints for a container never started or never finished.
@@ -43,10 +45,11 @@ def describe_container(runtime, record: ContainerRecord) -> dict:
         "RestartCount": 0,
         "Driver": DRIVER,
         "Platform": "linux",
-        "HostConfig": host_config(record, spec, volumes, runtime.isolation_of(record)),
+        "HostConfig": {**host_config(record, spec, volumes, runtime.isolation_of(record)), **publishing(config)},
         "GraphDriver": graph_driver(spec),
         "Mounts": [mount_point(volume) for volume in volumes],
         "Config": container_config(record, spec, config),
+        "NetworkSettings": network_settings(record, runtime.store.published_ports(record), exposed_ports(config)),
         "ResourceUsage": usage.to_json() if usage else None,
     }
 
@@ -86,6 +89,27 @@ def host_config(record: ContainerRecord, spec: ContainerSpec, volumes: list[Volu
         "Init": spec.init,
         "Isolation": isolation,  # namespace or kvm: where docker and podman inspect show it
     }
+
+
+def publishing(config: dict) -> dict:
+    """``HostConfig.PortBindings`` (what ``-p`` and ``-P`` asked for: an ephemeral port is ``""``) and ``PublishAllPorts``."""
+    return {
+        "PortBindings": port_bindings_document(bindings_from_json(config.get("ports"))),
+        "PublishAllPorts": config.get("publish_all", False),
+    }
+
+
+def exposed_ports(config: dict) -> dict:
+    """``Config.ExposedPorts``: the image's, with every published port (Docker exposes what ``-p`` names)."""
+    exposed = dict.fromkeys(config["image_config"].get("ExposedPorts") or {}, {})
+    exposed.update((binding.key, {}) for binding in bindings_from_json(config.get("ports")))
+    return exposed
+
+
+def network_settings(record: ContainerRecord, published, exposed: dict) -> dict:
+    """``NetworkSettings.Ports``: where each port of a running container listens on the host (an exposed,
+    unpublished one: null); empty when it is not running."""
+    return {"Ports": ports_document(published, exposed) if record.state == RUNNING else {}}
 
 
 def graph_driver(spec: ContainerSpec) -> dict:
@@ -139,6 +163,7 @@ def container_config(record: ContainerRecord, spec: ContainerSpec, config: dict)
         "Image": record.image,
         "WorkingDir": process.cwd,
         "Entrypoint": entrypoint or None,
+        "ExposedPorts": exposed_ports(config) or None,
         "Labels": config["image_config"].get("Labels") or {},
     }
 

@@ -60,6 +60,8 @@ class Runtime:
         self.store = ContainerStore(self.root)
         self._backend = backend
         self._kvm_backend = None
+        # Host ports ``create`` bound, by container id: the ``start`` that follows in this process takes them.
+        self._reserved_ports: dict[str, list] = {}
 
     @property
     def backend(self):
@@ -92,9 +94,14 @@ class Runtime:
     # -- create ---------------------------------------------------------------------------------
 
     def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
-               auto_remove: bool = False) -> ContainerRecord:
-        """Make the container's record, directories and spec; nothing runs yet (but ``run`` starts it next)."""
-        record, _ = self._prepare(image, options, name, auto_remove)
+               auto_remove: bool = False, starting: bool = False) -> ContainerRecord:
+        """Make the container's record, directories and spec; nothing runs yet.
+
+        ``starting``: the caller starts it next (``run -d``), so its published
+        ports are bound first: a busy one fails before anything is made, and
+        the start takes them. (``create`` alone binds nothing, as Docker's.)
+        """
+        record, _ = self._prepare(image, options, name, auto_remove, starting)
         self._record(record)
         return record
 
@@ -110,20 +117,23 @@ class Runtime:
         A start that fails before the record is committed leaves nothing.
         """
         if options.isolation != NAMESPACE:
-            return self.run_attached(self.create(image, options, name=name, auto_remove=auto_remove))
+            return self.run_attached(self.create(image, options, name=name, auto_remove=auto_remove, starting=True))
         from dockpy.runtime.monitor import run_foreground
 
-        record, spec = self._prepare(image, options, name, auto_remove)
+        record, spec = self._prepare(image, options, name, auto_remove, starting=True)
         try:
-            return run_foreground(self, record, spec, before_placing=lambda: self._record(record))
+            listeners = self._take_reserved_ports(record.id)
+            return run_foreground(self, record, spec, listeners, before_placing=lambda: self._record(record))
         except BaseException:
             if not self.store.exists(record.id):  # failed before its record: no directory that no record names
+                self._release_ports(record.id)
                 self.remove_exited(record)
             raise
 
     def _prepare(self, image: RunnableImage, options: run_config.RunOptions, name: str | None,
-                 auto_remove: bool) -> tuple[ContainerRecord, ContainerSpec]:
-        """The container's directories and config.json, and the record still to commit (``_record``)."""
+                 auto_remove: bool, starting: bool = False) -> tuple[ContainerRecord, ContainerSpec]:
+        """The container's directories and config.json, and the record still to commit (``_record``);
+        with ``starting``, its published ports bound (see ``create``)."""
         if options.isolation == NAMESPACE:
             self.backend.prepare_start()
         self.root.create()
@@ -131,20 +141,30 @@ class Runtime:
         container_id = new_container_id()
         spec = self._build_spec(container_id, image, options, volatile=auto_remove)
         self._check_isolation(spec, run_config.check_isolation(options.isolation))
+        ports = run_config.port_bindings(image.config, options)
         record = ContainerRecord(
             id=container_id, name=name, image=image.reference, image_id=image.id,
             command=spec.process.args, created=time.time(), auto_remove=auto_remove,
         )
         paths = self.store.paths(container_id)
         try:
+            if ports and starting:
+                self._reserve_ports(container_id, ports)
             etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
             entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
                       "entrypoint": entrypoint, "cmd": cmd}
+            if ports:
+                from dockpy.runtime.ports import bindings_to_json
+
+                config["ports"] = bindings_to_json(ports)
+            if options.publish_all:
+                config["publish_all"] = True
             self.store.write_config(container_id, config)
         except BaseException:
+            self._release_ports(container_id)
             self.remove_exited(record)
             raise
         return record, spec
@@ -154,8 +174,19 @@ class Runtime:
         try:
             self.store.add(record)
         except BaseException:
+            self._release_ports(record.id)
             self.remove_exited(record)
             raise
+
+    def _reserve_ports(self, container_id: str, bindings) -> None:
+        from dockpy.runtime.port_forwarder import bind_published_ports
+
+        self._reserved_ports[container_id] = bind_published_ports(bindings)
+
+    def _release_ports(self, container_id: str) -> None:
+        from dockpy.runtime.port_forwarder import close_listeners
+
+        close_listeners(self._reserved_ports.pop(container_id, ()))
 
     def _check_isolation(self, spec: ContainerSpec, isolation: str) -> None:
         """A missing QEMU or kernel, or a flag a microVM cannot honour, fails before anything is made."""
@@ -206,8 +237,9 @@ class Runtime:
         """Run in the foreground with the caller's stdio (or a pty); the exit code. Removes it if --rm."""
         from dockpy.runtime.monitor import run_foreground
 
+        listeners = self._published_ports_for(record)
         self._ensure_startable(record)
-        return run_foreground(self, record, self.spec_of(record))
+        return run_foreground(self, record, self.spec_of(record), listeners)
 
     def start(self, reference: str) -> None:
         """Start a created or exited container in the background, owned by a monitor process.
@@ -222,8 +254,29 @@ class Runtime:
         record = self.store.get(reference)
         if record.is_running:
             return
+        listeners = self._published_ports_for(record)
         self._ensure_startable(record)
-        start_detached(self, record, self.spec_of(record))
+        start_detached(self, record, self.spec_of(record), listeners)
+
+    def _published_ports_for(self, record: ContainerRecord) -> list | None:
+        """The bound host sides of the container's published ports (those ``create`` reserved, else bound now);
+        None when it publishes none."""
+        if record.id not in self._reserved_ports:
+            bindings = self._config_of(record).get("ports")
+            if not bindings:
+                return None
+            from dockpy.runtime.port_forwarder import bind_published_ports
+            from dockpy.runtime.ports import bindings_from_json
+
+            self._reserved_ports[record.id] = bind_published_ports(bindings_from_json(bindings))
+        return self._take_reserved_ports(record.id)
+
+    def _take_reserved_ports(self, container_id: str) -> list | None:
+        """The ports bound for this start, written down for ``port``, ``ps`` and ``inspect``; None without any."""
+        listeners = self._reserved_ports.pop(container_id, None)
+        if listeners:
+            self.store.write_published_ports(container_id, [listener.binding for listener in listeners])
+        return listeners
 
     def _ensure_startable(self, record: ContainerRecord) -> None:
         if record.state == EXITED:

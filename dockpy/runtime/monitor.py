@@ -6,6 +6,10 @@ signals are forwarded. ``start_detached`` forks a monitor that outlives the
 command: it points the program's output at the container's log and reports
 back once the program was exec'd (or why it could not be), so ``run -d``
 fails the same way ``run`` does.
+
+Published ports are bound before the start (``lifecycle``); the owner
+forwards them while the container runs and closes them before it records
+the exit, so a port is free again once ``stop`` or ``rm -f`` returns.
 """
 
 from __future__ import annotations
@@ -26,17 +30,19 @@ from dockpy.runtime.stdio import Stdio
 MONITOR_START_FAILED = 125
 
 
-def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec,
+def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec, listeners: list | None = None,
                    before_placing: Callable[[], None] | None = None) -> int:
     """Start, relay, wait, record; returns the container's exit code.
 
-    ``before_placing``: what the namespace backend calls once PID 1 exists,
-    before it may run the program (``Runtime.run`` commits the record there).
+    ``listeners``: its bound published ports. ``before_placing``: what the
+    namespace backend calls once PID 1 exists, before it may run the program
+    (``Runtime.run`` commits the record there).
     """
     master = None
-    with _stdio_for(spec.process) as (stdio, master):
+    with _closing_on_failure(listeners), _stdio_for(spec.process) as (stdio, master):
         process = _start_recorded(runtime, record, spec, stdio, before_placing=before_placing)
     collector.resume()  # if ``dockpy run`` paused it for its setup; a long run still collects what it makes
+    forwarder = _forward_ports(runtime, record, listeners, process)
     with _forwarding_signals(process):
         if master is not None:
             from dockpy.runtime.terminal import relay
@@ -44,18 +50,22 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec,
             relay(master, 0 if spec.process.interactive else None, 1)
             os.close(master)
         exit_code = process.wait()
+    _stop_forwarding(forwarder)
     _record_exit(runtime, record, exit_code)
     return exit_code
 
 
-def start_detached(runtime, record: ContainerRecord, spec: ContainerSpec) -> None:
-    """Fork a monitor owning the container; returns once the program runs, raises if it could not start."""
+def start_detached(runtime, record: ContainerRecord, spec: ContainerSpec, listeners: list | None = None) -> None:
+    """Fork a monitor owning the container (and forwarding ``listeners``, its bound published ports);
+    returns once the program runs, raises if it could not start."""
     ready_read, ready_write = os.pipe()
     runtime.store.close()  # a SQLite connection must not cross a fork
-    first = os.fork()
+    with _closing_on_failure(listeners):
+        first = os.fork()
     if first == 0:
         os.close(ready_read)
-        _become_monitor(runtime, record, spec, ready_write)
+        _become_monitor(runtime, record, spec, ready_write, listeners)
+    _close_listeners(listeners)  # the monitor holds them now
     os.close(ready_write)
     os.waitpid(first, 0)
     with os.fdopen(ready_read, "rb") as ready:
@@ -80,7 +90,7 @@ def run_exec(runtime, record: ContainerRecord, process: Process) -> int:
         return started.wait()
 
 
-def _become_monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int) -> None:
+def _become_monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int, listeners: list | None) -> None:
     """The forked monitor (never returns): detach, start with output to the log, wait, record."""
     exit_status = 0
     try:
@@ -88,7 +98,7 @@ def _become_monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready
             os._exit(0)  # the double fork: the monitor is nobody's child but init's
         os.setsid()
         _detach_own_stdio()
-        exit_status = _monitor(runtime, record, spec, ready_fd)
+        exit_status = _monitor(runtime, record, spec, ready_fd, listeners)
     except DockpyError as error:
         os.write(ready_fd, f"{error.exit_code}\n{error}".encode())
         exit_status = MONITOR_START_FAILED
@@ -99,7 +109,7 @@ def _become_monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready
         os._exit(exit_status)
 
 
-def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int) -> int:
+def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int, listeners: list | None) -> int:
     log_path = runtime.store.paths(record.id).log
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
@@ -112,6 +122,7 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
     else:
         stdio = Stdio(stdin=devnull, stdout=log, stderr=log)
     process = _start_recorded(runtime, record, spec, stdio, detached=True)
+    forwarder = _forward_ports(runtime, record, listeners, process)
     if stdio.terminal is not None:
         os.close(stdio.terminal.fd)
     os.close(ready_fd)  # "started": the waiting `dockpy run -d` returns now
@@ -122,6 +133,7 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
 
         copy_until_closed(master, log)
     exit_code = process.wait()
+    _stop_forwarding(forwarder)
     _record_exit(runtime, record, exit_code)
     return 0
 
@@ -141,6 +153,46 @@ def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio
         started=time.time(), detached=detached,
     )
     return process
+
+
+def _forward_ports(runtime, record: ContainerRecord, listeners: list | None, process):
+    """Start forwarding the published ports into the container's network namespace (None without any).
+
+    If forwarding cannot start, the container must not run unreachable: it
+    is killed and its exit recorded, and the start fails.
+    """
+    if not listeners:
+        return None
+    from dockpy.runtime.port_forwarder import forward_ports
+
+    try:
+        return forward_ports(listeners, process.pid)
+    except DockpyError:
+        process.send_signal(signal.SIGKILL)
+        _record_exit(runtime, record, process.wait())
+        raise
+
+
+def _stop_forwarding(forwarder) -> None:
+    if forwarder is not None:
+        forwarder.stop()
+
+
+@contextmanager
+def _closing_on_failure(listeners: list | None):
+    """Published ports bound for a start that fails are let go at once."""
+    try:
+        yield
+    except BaseException:
+        _close_listeners(listeners)
+        raise
+
+
+def _close_listeners(listeners: list | None) -> None:
+    if listeners:
+        from dockpy.runtime.port_forwarder import close_listeners
+
+        close_listeners(listeners)
 
 
 def _record_exit(runtime, record: ContainerRecord, exit_code: int) -> None:

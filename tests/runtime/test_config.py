@@ -11,8 +11,10 @@ from dockpy.runtime.config import (
     entrypoint_and_cmd,
     parse_size,
     parse_volume,
+    port_bindings,
     resources,
 )
+from dockpy.runtime.ports import PortBinding
 from dockpy.runtime.spec import VolumeMount
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"], "Env": ["A=image", "B=image"], "WorkingDir": "/srv", "User": "app"}
@@ -107,3 +109,34 @@ def test_isolation_is_namespace_or_kvm():
     assert [check_isolation(mode) for mode in ("namespace", "kvm")] == ["namespace", "kvm"]
     with pytest.raises(InvalidInputError, match="isolation 'hyperv' is not supported"):
         check_isolation("hyperv")
+
+
+EXPOSING = {"ExposedPorts": {"80/tcp": {}, "53/udp": {}}}
+
+
+def test_without_p_or_capital_p_nothing_is_published():
+    assert port_bindings(EXPOSING, RunOptions()) == ()
+
+
+def test_publish_all_adds_the_exposed_ports_an_explicit_p_does_not_name():
+    bindings = port_bindings(EXPOSING, RunOptions(publish=("8080:80",), publish_all=True))
+    assert bindings == (PortBinding(80, "tcp", "", 8080), PortBinding(53, "udp", "", 0))
+
+
+def test_the_default_network_mode_publishes_ports():
+    assert port_bindings({}, RunOptions(publish=("80",))) == (PortBinding(80),)
+
+
+def test_an_explicit_network_none_refuses_publishing():
+    with pytest.raises(InvalidInputError, match="conflicting options: port publishing"):
+        port_bindings({}, RunOptions(publish=("80",), network="none"))
+
+
+def test_host_networking_discards_published_ports_with_a_warning(capsys):
+    assert port_bindings({}, RunOptions(publish=("80",), network="host")) == ()
+    assert capsys.readouterr().err == "WARNING: Published ports are discarded when using host network mode\n"
+
+
+def test_a_microvm_refuses_published_ports():
+    with pytest.raises(InvalidInputError, match="no network interface"):
+        port_bindings({}, RunOptions(publish=("80",), isolation="kvm"))

@@ -8,9 +8,13 @@ from dockpy.runtime.inspection import (
     graph_driver,
     host_config,
     describe_container,
+    exposed_ports,
     mount_point,
+    network_settings,
+    publishing,
     user_volumes,
 )
+from dockpy.runtime.ports import PortBinding
 from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
 
 PATHS = ContainerPaths("/root/containers/c0ffee")
@@ -96,6 +100,9 @@ class _FakeStore:
     def paths(self, container_id):
         return PATHS
 
+    def published_ports(self, record):
+        return ()
+
 
 class _FakeRuntime:
     """What ``describe_container`` asks of a ``Runtime``: the store's files, the spec, the isolation and the cgroup usage."""
@@ -119,3 +126,32 @@ def test_the_document_names_the_program_the_container_and_its_times():
     assert document["Created"] == "2024-01-06T09:07:59.500000Z"
     assert (document["Driver"], document["Platform"], document["RestartCount"]) == ("overlay", "linux", 0)
     assert document["ResourceUsage"] is None and document["LogPath"] == ""
+
+
+PUBLISHED_CONFIG = {"image_config": {"ExposedPorts": {"443/tcp": {}}}, "publish_all": False,
+                    "ports": [PortBinding(80, "tcp", "", 8080)._asdict(), PortBinding(53, "udp", "127.0.0.1", 0)._asdict()]}
+
+
+def test_port_bindings_show_what_was_asked_with_an_ephemeral_port_as_an_empty_string():
+    assert publishing(PUBLISHED_CONFIG) == {
+        "PortBindings": {"80/tcp": [{"HostIp": "", "HostPort": "8080"}], "53/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
+        "PublishAllPorts": False,
+    }
+
+
+def test_a_container_without_published_ports_has_empty_port_bindings():
+    assert publishing({"image_config": {}}) == {"PortBindings": {}, "PublishAllPorts": False}
+
+
+def test_published_ports_are_exposed_beside_the_images_own():
+    assert exposed_ports(PUBLISHED_CONFIG) == {"443/tcp": {}, "80/tcp": {}, "53/udp": {}}
+
+
+def test_a_running_containers_ports_say_where_they_listen_and_an_unpublished_one_is_null():
+    published = (PortBinding(80, "tcp", "0.0.0.0", 8080),)
+    settings = network_settings(RECORD._replace(state=RUNNING), published, {"443/tcp": {}, "80/tcp": {}})
+    assert settings == {"Ports": {"443/tcp": None, "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}}
+
+
+def test_a_stopped_container_has_no_ports():
+    assert network_settings(RECORD._replace(state=EXITED), (), {"80/tcp": {}}) == {"Ports": {}}

@@ -1,0 +1,133 @@
+"""Published ports as Docker spells them: ``-p [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]`` and ``-P``.
+
+A ``PortBinding`` is what the user asked for (``host_ip`` ``""``: every
+address; ``host_port`` 0: one the kernel picks when the container starts);
+once the forwarder has bound it, the same record holds the address and port
+it got. This module is plain data and text: parsing, the shapes ``inspect``
+shows (``HostConfig.PortBindings``, ``NetworkSettings.Ports``) and the text
+of ``ps`` and ``port``. Binding and forwarding are ``port_forwarder``'s.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from dockpy.errors import InvalidInputError
+
+PROTOCOLS = ("tcp", "udp")
+# What Docker shows for a binding without an address: every IPv4 address (dockpy binds no IPv6 twin).
+ANY_ADDRESS = "0.0.0.0"
+
+
+class PortBinding(namedtuple("PortBinding", "container_port protocol host_ip host_port", defaults=("tcp", "", 0))):
+    """One published port: ``container_port`` and ``host_port`` int, ``protocol`` tcp or udp, ``host_ip`` str."""
+
+    __slots__ = ()
+
+    @property
+    def key(self) -> str:
+        """``80/tcp``: how Docker names a container port."""
+        return f"{self.container_port}/{self.protocol}"
+
+    @property
+    def host_address(self) -> str:
+        """``0.0.0.0:8080`` or ``[::1]:8080``: where the host listens."""
+        ip = self.host_ip or ANY_ADDRESS
+        return f"[{ip}]:{self.host_port}" if ":" in ip else f"{ip}:{self.host_port}"
+
+
+def parse_publish(text: str) -> PortBinding:
+    """``80``, ``8080:80``, ``127.0.0.1:8080:80``, ``127.0.0.1::80``, ``[::1]:8080:80``, each with ``/udp`` or ``/tcp``."""
+    ports, _, protocol = text.partition("/")
+    protocol = protocol.lower() or "tcp"
+    if protocol not in PROTOCOLS:
+        raise InvalidInputError(f"invalid proto: {protocol!r} in -p {text!r}", hint="Use /tcp or /udp.")
+    host_ip, host_port, container_port = _split_publish(ports, text)
+    return PortBinding(_port_number(container_port, text), protocol, host_ip, _port_number(host_port, text) if host_port else 0)
+
+
+def _split_publish(ports: str, text: str) -> tuple[str, str, str]:
+    """(address, host port, container port) of ``[IP:][HOSTPORT:]CONTAINERPORT``; an IPv6 address is in brackets."""
+    if ports.startswith("["):
+        host_ip, bracket, rest = ports[1:].partition("]:")
+        host_port, colon, container_port = rest.partition(":")
+        if not (bracket and colon):
+            raise InvalidInputError(f"invalid -p {text!r}", hint="Use [IPv6]:HOSTPORT:CONTAINERPORT or [IPv6]::CONTAINERPORT.")
+        return host_ip, host_port, container_port
+    parts = ports.split(":")
+    if len(parts) > 3:
+        raise InvalidInputError(f"invalid -p {text!r}", hint="Use [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].")
+    host_ip, host_port, container_port = ["", "", *parts][-3:]
+    return host_ip, host_port, container_port
+
+
+def _port_number(text: str, spec: str) -> int:
+    if "-" in text:
+        raise InvalidInputError(f"port ranges are not supported: -p {spec!r}", hint="Publish each port with its own -p.")
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise InvalidInputError(f"invalid port {text!r} in -p {spec!r}", hint="A port is a number from 1 to 65535.")
+    return int(text)
+
+
+def exposed_bindings(image_config: dict) -> tuple[PortBinding, ...]:
+    """``-P``: each port the image EXPOSEs (``ExposedPorts``: ``{"80/tcp": {}}``), on an ephemeral host port."""
+    bindings = []
+    for key in image_config.get("ExposedPorts") or {}:
+        port, _, protocol = key.partition("/")
+        bindings.append(PortBinding(int(port), protocol or "tcp"))
+    return tuple(sorted(bindings))
+
+
+def bindings_to_json(bindings) -> list[dict]:
+    """For config.json (read back by ``bindings_from_json``)."""
+    return [binding._asdict() for binding in bindings]
+
+
+def bindings_from_json(data) -> tuple[PortBinding, ...]:
+    return tuple(PortBinding(**binding) for binding in data or ())
+
+
+def port_bindings_document(bindings) -> dict:
+    """``HostConfig.PortBindings``: what was asked for, ``{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}``."""
+    document: dict[str, list] = {}
+    for binding in bindings:
+        host_port = str(binding.host_port) if binding.host_port else ""
+        document.setdefault(binding.key, []).append({"HostIp": binding.host_ip, "HostPort": host_port})
+    return document
+
+
+def ports_document(published, exposed_keys) -> dict:
+    """``NetworkSettings.Ports`` of a running container: each published port where it listens; an exposed,
+    unpublished one maps to null."""
+    document: dict[str, list | None] = dict.fromkeys(exposed_keys)
+    for binding in published:
+        entry = {"HostIp": binding.host_ip, "HostPort": str(binding.host_port)}
+        document[binding.key] = (document.get(binding.key) or []) + [entry]
+    return document
+
+
+def ports_column(published, exposed_keys) -> str:
+    """``ps``'s PORTS: ``0.0.0.0:8080->80/tcp, 443/tcp``, sorted by container port as Docker sorts them."""
+    published_keys = {binding.key for binding in published}
+    entries = [(b.container_port, b.protocol, f"{b.host_address}->{b.key}") for b in published]
+    entries += [(*_split_key(key), key) for key in exposed_keys if key not in published_keys]
+    return ", ".join(text for *_, text in sorted(entries))
+
+
+def port_lines(published, wanted: str | None = None) -> list[str]:
+    """``dockpy port``: ``80/tcp -> 0.0.0.0:8080`` per binding; with ``wanted`` (``80``, ``80/udp``) only
+    that port's addresses, as ``docker port CONTAINER 80`` prints them."""
+    published = sorted(published)
+    if wanted is None:
+        return [f"{binding.key} -> {binding.host_address}" for binding in published]
+    return [binding.host_address for binding in published if binding.key == port_key(wanted)]
+
+
+def port_key(text: str) -> str:
+    """``80`` or ``80/udp`` as Docker names the port: ``80/tcp``, ``80/udp``."""
+    return text if "/" in text else text + "/tcp"
+
+
+def _split_key(key: str) -> tuple[int, str]:
+    port, _, protocol = key.partition("/")
+    return int(port), protocol or "tcp"

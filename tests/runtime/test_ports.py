@@ -1,0 +1,72 @@
+"""``-p``'s syntax as Docker reads it, and the text ``ps`` and ``port`` print for published ports."""
+
+import pytest
+
+from dockpy.errors import InvalidInputError
+from dockpy.runtime.ports import (
+    PortBinding,
+    bindings_from_json,
+    bindings_to_json,
+    exposed_bindings,
+    parse_publish,
+    port_bindings_document,
+    port_lines,
+    ports_column,
+)
+
+
+@pytest.mark.parametrize("text, binding", [
+    ("80", PortBinding(80, "tcp", "", 0)),
+    ("8080:80", PortBinding(80, "tcp", "", 8080)),
+    ("127.0.0.1:8080:80", PortBinding(80, "tcp", "127.0.0.1", 8080)),
+    ("127.0.0.1::80", PortBinding(80, "tcp", "127.0.0.1", 0)),
+    ("5353:53/udp", PortBinding(53, "udp", "", 5353)),
+    ("80/TCP", PortBinding(80, "tcp", "", 0)),
+    ("[::1]:8080:80", PortBinding(80, "tcp", "::1", 8080)),
+    ("[::1]::80", PortBinding(80, "tcp", "::1", 0)),
+])
+def test_publish_reads_dockers_forms(text, binding):
+    assert parse_publish(text) == binding
+
+
+@pytest.mark.parametrize("text, message", [
+    ("80/sctp", "invalid proto"),
+    ("http", "invalid port 'http'"),
+    ("0", "invalid port '0'"),
+    ("70000:80", "invalid port '70000'"),
+    ("1:2:3:4", "invalid -p"),
+    ("8080-8081:80-81", "port ranges are not supported"),
+    ("[::1]80", "invalid -p"),
+])
+def test_publish_refuses_what_it_cannot_read_with_one_line(text, message):
+    with pytest.raises(InvalidInputError, match=message):
+        parse_publish(text)
+
+
+def test_exposed_ports_become_ephemeral_bindings_in_port_order():
+    config = {"ExposedPorts": {"8080/tcp": {}, "53/udp": {}, "443": {}}}
+    assert exposed_bindings(config) == (PortBinding(53, "udp"), PortBinding(443, "tcp"), PortBinding(8080, "tcp"))
+
+
+def test_bindings_survive_their_json_form():
+    bindings = (PortBinding(80, "tcp", "", 0), PortBinding(53, "udp", "127.0.0.1", 5353))
+    assert bindings_from_json(bindings_to_json(bindings)) == bindings
+
+
+def test_two_bindings_of_one_port_share_its_key_in_port_bindings():
+    document = port_bindings_document([PortBinding(80, "tcp", "", 8080), PortBinding(80, "tcp", "::1", 0)])
+    assert document == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "::1", "HostPort": ""}]}
+
+
+def test_the_ports_column_lists_published_then_unpublished_ports_by_container_port():
+    published = [PortBinding(8080, "tcp", "0.0.0.0", 9000), PortBinding(80, "tcp", "::1", 8080)]
+    column = ports_column(published, {"443/tcp": {}, "80/tcp": {}})
+    assert column == "[::1]:8080->80/tcp, 443/tcp, 0.0.0.0:9000->8080/tcp"
+
+
+def test_port_prints_each_binding_or_one_ports_addresses():
+    published = [PortBinding(80, "tcp", "0.0.0.0", 8080), PortBinding(53, "udp", "0.0.0.0", 5353)]
+    assert port_lines(published) == ["53/udp -> 0.0.0.0:5353", "80/tcp -> 0.0.0.0:8080"]
+    assert port_lines(published, "80") == ["0.0.0.0:8080"]
+    assert port_lines(published, "53/udp") == ["0.0.0.0:5353"]
+    assert port_lines(published, "81") == []
