@@ -18,6 +18,12 @@ def register(commands) -> None:
     ps.add_argument("-a", "--all", action="store_true", help="show all containers (default: running ones)")
     ps.add_argument("-q", "--quiet", action="store_true", help="only print container ids")
     ps.add_argument("--no-trunc", action="store_true", help="full ids and commands in --format templates")
+    ps.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="only containers that match (id, name, label, status, exited, ancestor, before, since, "
+                         "isolation, volume); repeat the flag for more")
+    ps.add_argument("-n", "--last", type=int, default=-1, metavar="N", help="the N containers created last (all states)")
+    ps.add_argument("-l", "--latest", action="store_true", help="the container created last (all states)")
+    ps.add_argument("-s", "--size", action="store_true", help="show the bytes each container wrote (SIZE)")
     add_format_option(ps, templates=True)
     ps.set_defaults(handler=list_containers)
 
@@ -80,25 +86,64 @@ def list_containers(args) -> int:
     from dockpy.runtime.containers import ContainerStore
 
     store = ContainerStore(StorageRoot.default())
-    records = [record for record in store.list() if args.all or record.is_running]
+    records = selected_containers(store, args)
     if args.quiet:
         for record in records:
             print(record.short_id)
     elif args.format == "json":
-        print_json([record.to_json() for record in records])
+        print_json([_json_of(store, record, args.size) for record in records])
     elif args.format != "table":
         from dockpy.cli.ps_fields import HEADERS, container_fields
         from dockpy.cli.row_template import print_rows
 
         print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
-        rows = [
-            (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r),
-             ports_text(store, r), r.name)
-            for r in records
-        ]
-        print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"), rows)
+        print_container_table(store, records, args.size)
     return 0
+
+
+def selected_containers(store, args) -> list:
+    """The records ``ps`` lists, newest first: running ones, all with ``-a``, ``-n``/``-l`` or a ``status``
+    filter (as in Docker), those the filters keep, then the first ``-n`` of them."""
+    limit = 1 if args.latest and args.last < 0 else args.last
+    keep, filter_lists_stopped = _no_filter, False
+    if args.filter:
+        from dockpy.cli.ps_filters import container_filter
+
+        keep, filter_lists_stopped = container_filter(store, args.filter)
+    show_all = args.all or limit > 0 or filter_lists_stopped
+    records = [record for record in store.list() if (show_all or record.is_running) and keep(record)]
+    return records[:limit] if limit > 0 else records
+
+
+def _no_filter(record) -> bool:
+    return True
+
+
+def print_container_table(store, records, with_size: bool) -> None:
+    """Docker's default columns, and SIZE last with ``-s``."""
+    headers = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
+    rows = [
+        (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r),
+         ports_text(store, r), r.name)
+        for r in records
+    ]
+    if with_size:
+        from dockpy.cli.ps_fields import size_text
+
+        headers += ("SIZE",)
+        rows = [(*row, size_text(store, record)) for row, record in zip(rows, records)]
+    print_table(headers, rows)
+
+
+def _json_of(store, record, with_size: bool) -> dict:
+    """dockpy's own record; with ``-s``, Docker's ``SizeRw`` and ``SizeRootFs`` too, in bytes."""
+    document = record.to_json()
+    if with_size:
+        from dockpy.cli.ps_fields import sizes_of
+
+        document["size_rw"], document["size_root_fs"] = sizes_of(store, record)
+    return document
 
 
 def stop_containers(args) -> int:
