@@ -48,6 +48,11 @@ def register(commands) -> None:
 
     logs = commands.add_parser("logs", help="print a detached container's output")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output until it stops")
+    logs.add_argument("-n", "--tail", default="all", metavar="N|all", help="only the last N lines (default all)")
+    # Docker's flags that need the time of each line, which a container's log does not hold: refused by name.
+    logs.add_argument("-t", "--timestamps", action="store_true", help=argparse.SUPPRESS)
+    logs.add_argument("--since", help=argparse.SUPPRESS)
+    logs.add_argument("--until", help=argparse.SUPPRESS)
     logs.add_argument("container", metavar="CONTAINER")
     logs.set_defaults(handler=print_logs)
 
@@ -181,11 +186,32 @@ def wait_containers(args) -> int:
 
 
 def print_logs(args) -> int:
+    refuse_line_times(args)
     output = sys.stdout.buffer
-    for chunk in _runtime().logs(args.container, follow=args.follow):
+    for chunk in _runtime().logs(args.container, follow=args.follow, tail=tail_lines(args.tail)):
         output.write(chunk)
         output.flush()
     return 0
+
+
+def tail_lines(text: str) -> int | None:
+    """``--tail``'s line count; ``all``, a negative number or anything else is the whole log, as Docker reads it."""
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if count >= 0 else None
+
+
+def refuse_line_times(args) -> None:
+    """``-t``, ``--since`` and ``--until`` need each line's time: the log holds the output exactly as written."""
+    flag = "--timestamps" if args.timestamps else "--since" if args.since else "--until" if args.until else None
+    if flag:
+        from dockpy.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"logs {flag} is not supported: a container's log holds its output as written, without the time of each line"
+        )
 
 
 def exec_in_container(args) -> int:

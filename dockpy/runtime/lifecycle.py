@@ -371,13 +371,18 @@ class Runtime:
         records = self.store.list()
         return records if all else [record for record in records if record.is_running]
 
-    def logs(self, reference: str, *, follow: bool = False) -> Iterator[bytes]:
-        """The log's bytes; with ``follow``, new output as it comes until the container stops."""
+    def logs(self, reference: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+        """The log's bytes (its last ``tail`` lines only, if given); with ``follow``, new output as it comes
+        until the container stops."""
         record = self.store.get(reference)
         log_path = self.store.paths(record.id).log
         if not os.path.exists(log_path):
             return
         with open(log_path, "rb") as log:
+            if tail is not None:
+                from dockpy.runtime.log_tail import start_of_last_lines
+
+                log.seek(start_of_last_lines(log, tail))
             while True:
                 chunk = log.read(65536)
                 if chunk:

@@ -41,3 +41,23 @@ def test_ps_ancestor_filter_finds_containers_of_the_image(dockpy, container):
     first = container("first", "true", detach=False)
     assert dockpy("ps", "-aq", "-f", "ancestor=busybox", check=True).stdout.split() == [first[:12]]
     assert dockpy("ps", "-aq", "-f", "ancestor=other", check=True).stdout == ""
+
+
+def finished(dockpy, container_id) -> str:
+    dockpy("wait", container_id, check=True)
+    return container_id
+
+
+def test_logs_tail_prints_the_last_lines_of_a_detached_containers_output(dockpy, container):
+    counter = finished(dockpy, container("counter", "sh", "-c", "for n in 1 2 3 4 5; do echo $n; done"))
+    assert dockpy("logs", "--tail", "2", counter, check=True).stdout == "4\n5\n"
+    assert dockpy("logs", "-n", "all", counter, check=True).stdout == "1\n2\n3\n4\n5\n"
+
+
+@pytest.mark.parametrize("flag", [("-t",), ("--since", "10m"), ("--until", "1h")])
+def test_logs_refuses_flags_needing_each_lines_time_in_one_line(dockpy, container, flag):
+    quiet = finished(dockpy, container("quiet", "true"))
+    result = dockpy("logs", *flag, quiet)
+    assert result.returncode == 125 and result.stdout == ""
+    assert result.stderr.startswith("dockpy: error: logs --") and "not supported" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from dockpy.cli.containers import status_text
+from dockpy.cli.containers import status_text, tail_lines
 
 NOW = 1_700_000_000.0
 
@@ -28,3 +28,8 @@ def test_a_running_containers_status_is_up_for_as_long_as_it_has_run():
 
 def test_a_container_never_started_is_created():
     assert status_text(SimpleNamespace(state="created", started=None, finished=None, exit_code=None), NOW) == "Created"
+
+
+@pytest.mark.parametrize("text, count", [("3", 3), ("0", 0), ("all", None), ("-1", None), ("many", None)])
+def test_logs_tail_reads_a_count_and_anything_else_as_the_whole_log_as_docker_does(text, count):
+    assert tail_lines(text) == count
