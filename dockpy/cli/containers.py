@@ -39,6 +39,8 @@ def register(commands) -> None:
 
     rm = commands.add_parser("rm", help="remove containers")
     rm.add_argument("-f", "--force", action="store_true", help="kill running containers first")
+    # Docker's -v removes a container's anonymous volumes; dockpy has none (-v binds host paths, which stay).
+    rm.add_argument("-v", "--volumes", action="store_true", help="accepted for Docker's scripts: dockpy has no anonymous volumes")
     rm.add_argument("containers", nargs="+", metavar="CONTAINER")
     rm.set_defaults(handler=remove_containers)
 
@@ -59,6 +61,7 @@ def register(commands) -> None:
     exec_ = commands.add_parser("exec", help="run a command in a running container")
     exec_.add_argument("-i", "--interactive", action="store_true", help="keep stdin attached")
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
+    exec_.add_argument("-d", "--detach", action="store_true", help="run the command in the background (output discarded)")
     exec_.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set an environment variable")
     exec_.add_argument("-w", "--workdir", metavar="DIR", help="working directory")
     exec_.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid")
@@ -220,8 +223,10 @@ def exec_in_container(args) -> int:
 
     runtime = _runtime()
     runtime.store.get(args.container)  # as in Docker, a container that is not there is the error to report first
-    check_input_is_a_terminal(args.interactive, args.tty)
-    options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive, tty=args.tty)
+    if not args.detach:
+        check_input_is_a_terminal(args.interactive, args.tty)
+    options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive,
+                          tty=args.tty, detach=args.detach)
     return runtime.exec(args.container, tuple(args.command), options)
 
 

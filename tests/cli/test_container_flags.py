@@ -61,3 +61,37 @@ def test_logs_refuses_flags_needing_each_lines_time_in_one_line(dockpy, containe
     assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith("dockpy: error: logs --") and "not supported" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_exec_detach_returns_at_once_and_the_command_runs_on_in_the_container(dockpy, container):
+    up = container("host", "sleep", "60")
+    result = dockpy("exec", "-d", up, "sh", "-c", "sleep 1; echo done > /ran")
+    assert (result.returncode, result.stdout) == (0, "")
+    # Poll (not a timed assertion): the detached command finishes a second later.
+    check = ("exec", up, "sh", "-c", "for n in $(seq 100); do [ -f /ran ] && break; sleep 0.1; done; cat /ran")
+    assert dockpy(*check, check=True).stdout == "done\n"
+
+
+def test_exec_detach_reports_a_command_that_cannot_start_as_exec_does(dockpy, container):
+    up = container("host", "sleep", "60")
+    foreground, detached = dockpy("exec", up, "no-such-program"), dockpy("exec", "-d", up, "no-such-program")
+    assert detached.returncode == foreground.returncode != 0
+    assert detached.stderr.splitlines()[0] == foreground.stderr.splitlines()[0]
+
+
+def test_rm_with_volumes_removes_the_container_as_docker_scripts_expect(dockpy, container):
+    done = finished(dockpy, container("gone", "true"))
+    assert dockpy("rm", "-v", done, check=True).stdout == done + "\n"
+    assert dockpy("ps", "-aq", check=True).stdout == ""
+
+
+def test_wait_prints_each_containers_exit_code_in_order(dockpy, container):
+    first, second = container("first", "sh", "-c", "exit 3"), container("second", "true")
+    assert dockpy("wait", first, second, check=True).stdout == "3\n0\n"
+
+
+def test_kill_with_a_signal_name_sends_that_signal(dockpy, container):
+    # PID 1 gets only the signals it handles: this one exits 7 on SIGTERM.
+    up = container("up", "sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.1; done")
+    dockpy("kill", "-s", "TERM", up, check=True)
+    assert dockpy("wait", up, check=True).stdout == "7\n"
