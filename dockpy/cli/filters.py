@@ -9,6 +9,7 @@ and the errors use Docker's words.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 
@@ -55,3 +56,10 @@ def matches_labels(wanted: Iterable[str], labels: dict) -> bool:
         if key not in labels or (has_value and labels[key] != value):
             return False
     return True
+
+
+def image_config_document(root, image_id: str) -> dict:
+    """An image's config blob as plain JSON: filters need a key or two (labels, layers), not the image model."""
+    from dockpy.layers.content import ContentStore
+
+    return json.loads(ContentStore(root).read_bytes(image_id))

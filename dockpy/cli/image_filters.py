@@ -12,11 +12,10 @@ Only ``label`` reads more than the catalog: each image's config blob, once.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
-from dockpy.cli.filters import invalid_value, matches_labels, parse_filters
+from dockpy.cli.filters import image_config_document, invalid_value, matches_labels, parse_filters
 from dockpy.errors import InvalidInputError
 
 # The spellings Docker's filters accept for a boolean.
@@ -88,11 +87,7 @@ def by_label(refs, values: list[str]) -> Test:
 
 
 def image_labels(refs, image_id: str) -> dict:
-    """The labels in an image's config blob (read as plain JSON: the image model is not needed for them)."""
-    from dockpy.layers.content import ContentStore
-
-    config = json.loads(ContentStore(refs.root).read_bytes(image_id))
-    return (config.get("config") or {}).get("Labels") or {}
+    return (image_config_document(refs.root, image_id).get("config") or {}).get("Labels") or {}
 
 
 def created_before(refs, values: list[str]) -> Test:

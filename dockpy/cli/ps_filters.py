@@ -6,7 +6,7 @@
 | ``label`` | with that label (``KEY``) or label value (``KEY=VALUE``); every label filter must hold |
 | ``status`` | in that state: ``created``, ``running``, ``exited`` (Docker's ``restarting``, ``removing``, ``paused``, ``dead`` are accepted and match none) |
 | ``exited`` | that ran and exited with that code |
-| ``ancestor`` | made from the image a reference names now (name, ``name:tag``, id prefix, digest) |
+| ``ancestor`` | made from the image a reference names now (name, ``name:tag``, id prefix, digest), or from an image built on it |
 | ``before``, ``since`` | made before or after the container named |
 | ``isolation`` | run with that isolation (``namespace``, ``kvm``; ``default`` is ``namespace``) |
 | ``volume`` | with a ``-v`` mount whose source or destination is the value |
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockpy.cli.filters import invalid_value, matches_labels, matches_pattern, parse_filters
+from dockpy.cli.filters import image_config_document, invalid_value, matches_labels, matches_pattern, parse_filters
 from dockpy.errors import InvalidReferenceError, NotFoundError
 from dockpy.runtime.containers import EXITED
 
@@ -75,9 +75,32 @@ def _exit_code(value: str) -> int:
 
 
 def by_ancestor(store, values: list[str]) -> Test:
-    """Docker resolves each reference to an image id once; a reference that names no image matches nothing."""
+    """Containers of the images the references name now, or of images built on one of them: those whose
+    layers start with all of its layers, as Docker's containerd image store finds an image's children.
+
+    Each reference is resolved once; one that names no image matches nothing (Docker only logs a warning).
+    """
     image_ids = {_image_id(store, value) for value in values} - {None}
-    return lambda record: record.image_id in image_ids
+    layers: dict[str, tuple] = {}
+
+    def layers_of(image_id: str) -> tuple:
+        if image_id not in layers:
+            layers[image_id] = tuple(image_config_document(store.root, image_id)["rootfs"]["diff_ids"])
+        return layers[image_id]
+
+    def descends(record) -> bool:
+        if record.image_id in image_ids:
+            return True
+        if not record.image_id:  # run --rootfs
+            return False
+        return any(_starts_with(layers_of(record.image_id), layers_of(image_id)) for image_id in image_ids)
+
+    return descends
+
+
+def _starts_with(layers: tuple, base: tuple) -> bool:
+    """Whether ``layers`` are ``base``'s and maybe more (an image without layers is nobody's base)."""
+    return bool(base) and layers[: len(base)] == base
 
 
 def _image_id(store, reference: str) -> str | None:

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from dockpy.cli import main
+from dockpy.image.oci import ContainerConfig
 from dockpy.image.rootfs_archive import import_rootfs
 from dockpy.image.store import ImageStore
 from dockpy.root import StorageRoot
@@ -126,6 +127,18 @@ def test_an_ancestor_filter_matches_the_image_by_name_or_id_prefix(containers, i
     assert names(capsys, "-a", "-f", "ancestor=app") == ["web"]
     assert names(capsys, "-a", "-f", "ancestor=app:latest") == ["web"]
     assert names(capsys, "-a", "-f", "ancestor=" + image_id.removeprefix("sha256:")[:12]) == ["web"]
+
+
+def test_an_ancestor_filter_also_matches_containers_of_images_built_on_it(storage_root, containers, capsys):
+    with ImageStore(storage_root) as images:
+        base = images.resolve("app")
+        child = images.put_image(base.config.replace(config=ContainerConfig(labels={"child": "1"})), base.layers)
+        other = import_rootfs(images, io.BytesIO(rootfs_tar_bytes({"other": b"x"})), "other", source="-")[0]
+    store = ContainerStore(storage_root)
+    record_container(store, "derived", EXITED, age=5, exit_code=0, image_id=child.id)
+    record_container(store, "unrelated", EXITED, age=6, exit_code=0, image_id=other.id)
+    store.close()
+    assert names(capsys, "-a", "-f", "ancestor=app") == ["derived", "web"]
 
 
 def test_an_ancestor_no_image_has_matches_no_container(containers, capsys):
