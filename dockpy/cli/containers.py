@@ -174,9 +174,18 @@ def kill_containers(args) -> int:
 
 
 def remove_containers(args) -> int:
+    from dockpy.errors import NotFoundError
+
     runtime = _runtime()
     for reference in args.containers:
-        runtime.remove(reference, force=args.force)
+        try:
+            runtime.remove(reference, force=args.force)
+        except NotFoundError as error:
+            if not args.force:
+                raise
+            # Docker's rm -f reports a container that is not there and does not fail: scripts clean up with it.
+            print(f"dockpy: warning: {error}", file=sys.stderr)
+            continue
         print(reference)
     return 0
 
