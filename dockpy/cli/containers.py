@@ -20,7 +20,7 @@ def register(commands) -> None:
     ps.add_argument("--no-trunc", action="store_true", help="full ids and commands in --format templates")
     ps.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                     help="only containers that match (id, name, label, status, exited, ancestor, before, since, "
-                         "isolation, volume); repeat the flag for more")
+                         "isolation, volume, network, publish, expose); repeat the flag for more")
     ps.add_argument("-n", "--last", type=int, default=-1, metavar="N", help="the N containers created last (all states)")
     ps.add_argument("-l", "--latest", action="store_true", help="the container created last (all states)")
     ps.add_argument("-s", "--size", action="store_true", help="show the bytes each container wrote (SIZE)")

@@ -10,10 +10,13 @@
 | ``before``, ``since`` | made before or after the container named |
 | ``isolation`` | run with that isolation (``namespace``, ``kvm``; ``default`` is ``namespace``) |
 | ``volume`` | with a ``-v`` mount whose source or destination is the value |
+| ``network`` | on the network (``none``, ``host``) the value equals or matches as a regular expression |
+| ``publish``, ``expose`` | publishing (running) or exposing a container port: ``80``, ``80/udp``, ``8000-8080/tcp`` |
 
 Each key is tested by a function of the record built once per listing (a
 name is looked up once, not once per row); only the keys given read more
-than the record (config.json for labels, isolation and volumes).
+than the record (config.json for labels, isolation, volumes, network and
+ports; ports.json for published ports).
 """
 
 from __future__ import annotations
@@ -142,9 +145,49 @@ def by_volume(store, values: list[str]) -> Test:
     return mounts_one
 
 
+def by_network(store, values: list[str]) -> Test:
+    return lambda record: any(matches_pattern(value, store.spec_of(record).network) for value in values)
+
+
+def by_published_port(store, values: list[str]) -> Test:
+    """A running container publishing one of the container ports (Docker keys a container's ports so)."""
+    wanted = port_keys("publish", values)
+    return lambda record: any(binding.key in wanted for binding in store.published_ports(record))
+
+
+def by_exposed_port(store, values: list[str]) -> Test:
+    """A container exposing one of the ports: its image's ExposedPorts, and the ports ``-p`` publishes, as in Docker."""
+    from dockpy.runtime.ports import bindings_from_json
+
+    wanted = port_keys("expose", values)
+
+    def exposes_one(record) -> bool:
+        config = store.config_of(record)
+        published = {binding.key for binding in bindings_from_json(config.get("ports") or [])}
+        return not wanted.isdisjoint(published.union(config["image_config"].get("ExposedPorts") or {}))
+
+    return exposes_one
+
+
+def port_keys(key: str, values: list[str]) -> set[str]:
+    """``80``, ``80/udp``, ``8000-8080/tcp`` -> Docker's names of those ports: ``80/tcp``..."""
+    keys = set()
+    for value in values:
+        ports, _, protocol = value.partition("/")
+        first, _, last = ports.partition("-")
+        try:
+            start, end = int(first), int(last or first)
+        except ValueError:
+            raise invalid_value(key, value) from None
+        if not 0 < start <= end <= 65535 or protocol not in ("", "tcp", "udp", "sctp"):
+            raise invalid_value(key, value)
+        keys.update(f"{port}/{protocol or 'tcp'}" for port in range(start, end + 1))
+    return keys
+
+
 # Each key Docker's ps takes that dockpy supports, with the function making its test.
 FILTER_TESTS: dict[str, Callable[[object, list[str]], Test]] = {
     "id": by_id, "name": by_name, "label": by_label, "status": by_status, "exited": by_exit_code,
     "ancestor": by_ancestor, "before": created_before, "since": created_since, "isolation": by_isolation,
-    "volume": by_volume,
+    "volume": by_volume, "network": by_network, "publish": by_published_port, "expose": by_exposed_port,
 }

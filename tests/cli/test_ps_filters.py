@@ -16,6 +16,7 @@ from dockpy.image.rootfs_archive import import_rootfs
 from dockpy.image.store import ImageStore
 from dockpy.root import StorageRoot
 from dockpy.runtime.containers import CREATED, EXITED, RUNNING, ContainerRecord, ContainerStore, process_start_time
+from dockpy.runtime.ports import PortBinding, bindings_to_json
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, VolumeMount, spec_to_json
 from tests.rootfs_fixtures import rootfs_tar_bytes
 
@@ -23,17 +24,23 @@ NOW = time.time()
 
 
 def record_container(store: ContainerStore, name: str, state: str, *, age: float, exit_code=None, labels=None,
-                     image_id="", volumes=(), isolation="namespace") -> ContainerRecord:
-    """A container ``age`` seconds old, with its config.json and 3 bytes in its upper directory."""
+                     image_id="", volumes=(), isolation="namespace", network="none", exposed=(),
+                     published=()) -> ContainerRecord:
+    """A container ``age`` seconds old, with its config.json and 3 bytes in its upper directory;
+    ``exposed``: its image's ports (``"443/tcp"``); ``published``: its ``-p`` ``PortBinding``s."""
     container_id = (name.encode().hex() + "0" * 64)[:64]
     paths = store.paths(container_id)
     os.makedirs(paths.upper)
     with open(os.path.join(paths.upper, "file"), "wb") as file:
         file.write(b"abc")
     spec = ContainerSpec(id=container_id, process=Process(args=("sh",)), hostname=name, volumes=tuple(volumes),
+                         network=network,
                          rootfs=RootFilesystem(layers=(), upperdir=paths.upper, workdir=paths.work, mountpoint=paths.merged))
-    store.write_config(container_id, {"spec": spec_to_json(spec), "image_config": {"Labels": labels or {}},
-                                      "isolation": isolation})
+    image_config = {"Labels": labels or {}, "ExposedPorts": dict.fromkeys(exposed, {})}
+    store.write_config(container_id, {"spec": spec_to_json(spec), "image_config": image_config, "isolation": isolation,
+                                      "ports": bindings_to_json(published)})
+    if published:
+        store.write_published_ports(container_id, published)
     pid = os.getpid() if state == RUNNING else None
     record = ContainerRecord(
         id=container_id, name=name, image="app", image_id=image_id, command=("sh",), created=NOW - age, state=state,
@@ -54,12 +61,15 @@ def image_id(storage_root: StorageRoot) -> str:
 
 @pytest.fixture
 def containers(storage_root: StorageRoot, image_id):
-    """web (running, app, label tier=front), worker (exited 0, kvm), broken (exited 3, /data mounted), fresh (created)."""
+    """web (running, app, label tier=front, host network, 80 published, 443 exposed), worker (exited 0, kvm,
+    8125/udp published when it ran, 9000 exposed), broken (exited 3, /data mounted), fresh (created)."""
     store = ContainerStore(storage_root)
     record_container(store, "fresh", CREATED, age=10)
     record_container(store, "broken", EXITED, age=20, exit_code=3, volumes=[VolumeMount("/srv/data", "/data")])
-    record_container(store, "worker", EXITED, age=30, exit_code=0, isolation="kvm", labels={"tier": "back"})
-    record_container(store, "web", RUNNING, age=40, image_id=image_id, labels={"tier": "front", "team": "a"})
+    record_container(store, "worker", EXITED, age=30, exit_code=0, isolation="kvm", labels={"tier": "back"},
+                     exposed=("9000/tcp",), published=(PortBinding(8125, "udp", "", 8125),))
+    record_container(store, "web", RUNNING, age=40, image_id=image_id, labels={"tier": "front", "team": "a"},
+                     network="host", exposed=("443/tcp",), published=(PortBinding(80, "tcp", "127.0.0.1", 8080),))
     store.close()
 
 
@@ -160,6 +170,25 @@ def test_a_volume_filter_matches_a_mounts_source_or_destination(containers, caps
     assert names(capsys, "-a", "-f", "volume=/srv/data") == ["broken"]
 
 
+def test_a_network_filter_keeps_containers_on_that_network(containers, capsys):
+    assert names(capsys, "-a", "-f", "network=host") == ["web"]
+    assert names(capsys, "-a", "-f", "network=none") == ["fresh", "broken", "worker"]
+
+
+def test_a_publish_filter_keeps_running_containers_publishing_the_container_port(containers, capsys):
+    assert names(capsys, "-a", "-f", "publish=80") == ["web"]
+    assert names(capsys, "-a", "-f", "publish=70-90/tcp") == ["web"]
+    assert names(capsys, "-a", "-f", "publish=8080") == []  # a host port, not the container's
+    assert names(capsys, "-a", "-f", "publish=8125/udp") == []  # worker publishes nothing once exited
+
+
+def test_an_expose_filter_keeps_containers_exposing_the_port_or_publishing_it(containers, capsys):
+    assert names(capsys, "-a", "-f", "expose=443") == ["web"]
+    assert names(capsys, "-a", "-f", "expose=80/tcp") == ["web"]
+    assert names(capsys, "-a", "-f", "expose=9000", "-f", "expose=8125/udp") == ["worker"]
+    assert names(capsys, "-a", "-f", "expose=80/udp") == []
+
+
 def test_last_n_lists_the_n_newest_containers_in_any_state(containers, capsys):
     assert names(capsys, "-n", "2") == ["fresh", "broken"]
 
@@ -189,7 +218,8 @@ def test_a_filter_without_an_equals_sign_is_refused(containers, capsys):
     assert error_of(capsys, "-f", "status") == "dockpy: error: bad format of filter (expected name=value)"
 
 
-@pytest.mark.parametrize("text", ["status=sleeping", "exited=x", "isolation=hyperv"])
+@pytest.mark.parametrize("text", ["status=sleeping", "exited=x", "isolation=hyperv", "publish=http", "expose=90-80",
+                                  "publish=80/ip"])
 def test_a_value_a_filter_cannot_take_is_refused_in_dockers_words(containers, capsys, text):
     assert error_of(capsys, "-f", text) == f"dockpy: error: invalid filter '{text}'"
 
