@@ -18,6 +18,12 @@ def register(commands) -> None:
     ps.add_argument("-a", "--all", action="store_true", help="show all containers (default: running ones)")
     ps.add_argument("-q", "--quiet", action="store_true", help="only print container ids")
     ps.add_argument("--no-trunc", action="store_true", help="full ids and commands in --format templates")
+    ps.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="only containers that match (id, name, label, status, exited, ancestor, before, since, "
+                         "isolation, volume, network, publish, expose); repeat the flag for more")
+    ps.add_argument("-n", "--last", type=int, default=-1, metavar="N", help="the N containers created last (all states)")
+    ps.add_argument("-l", "--latest", action="store_true", help="the container created last (all states)")
+    ps.add_argument("-s", "--size", action="store_true", help="show the bytes each container wrote (SIZE)")
     add_format_option(ps, templates=True)
     ps.set_defaults(handler=list_containers)
 
@@ -33,6 +39,8 @@ def register(commands) -> None:
 
     rm = commands.add_parser("rm", help="remove containers")
     rm.add_argument("-f", "--force", action="store_true", help="kill running containers first")
+    # Docker's -v removes a container's anonymous volumes; dockpy has none (-v binds host paths, which stay).
+    rm.add_argument("-v", "--volumes", action="store_true", help="accepted for Docker's scripts: dockpy has no anonymous volumes")
     rm.add_argument("containers", nargs="+", metavar="CONTAINER")
     rm.set_defaults(handler=remove_containers)
 
@@ -42,12 +50,18 @@ def register(commands) -> None:
 
     logs = commands.add_parser("logs", help="print a detached container's output")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output until it stops")
+    logs.add_argument("-n", "--tail", default="all", metavar="N|all", help="only the last N lines (default all)")
+    # Docker's flags that need the time of each line, which a container's log does not hold: refused by name.
+    logs.add_argument("-t", "--timestamps", action="store_true", help=argparse.SUPPRESS)
+    logs.add_argument("--since", help=argparse.SUPPRESS)
+    logs.add_argument("--until", help=argparse.SUPPRESS)
     logs.add_argument("container", metavar="CONTAINER")
     logs.set_defaults(handler=print_logs)
 
     exec_ = commands.add_parser("exec", help="run a command in a running container")
     exec_.add_argument("-i", "--interactive", action="store_true", help="keep stdin attached")
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
+    exec_.add_argument("-d", "--detach", action="store_true", help="run the command in the background (output discarded)")
     exec_.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set an environment variable")
     exec_.add_argument("-w", "--workdir", metavar="DIR", help="working directory")
     exec_.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid")
@@ -80,25 +94,64 @@ def list_containers(args) -> int:
     from dockpy.runtime.containers import ContainerStore
 
     store = ContainerStore(StorageRoot.default())
-    records = [record for record in store.list() if args.all or record.is_running]
+    records = selected_containers(store, args)
     if args.quiet:
         for record in records:
             print(record.short_id)
     elif args.format == "json":
-        print_json([record.to_json() for record in records])
+        print_json([_json_of(store, record, args.size) for record in records])
     elif args.format != "table":
         from dockpy.cli.ps_fields import HEADERS, container_fields
         from dockpy.cli.row_template import print_rows
 
         print_rows(args.format, records, container_fields(store, args.no_trunc), "container", HEADERS)
     else:
-        rows = [
-            (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r),
-             ports_text(store, r), r.name)
-            for r in records
-        ]
-        print_table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"), rows)
+        print_container_table(store, records, args.size)
     return 0
+
+
+def selected_containers(store, args) -> list:
+    """The records ``ps`` lists, newest first: running ones, all with ``-a``, ``-n``/``-l`` or a ``status``
+    filter (as in Docker), those the filters keep, then the first ``-n`` of them."""
+    limit = 1 if args.latest and args.last < 0 else args.last
+    keep, filter_lists_stopped = _no_filter, False
+    if args.filter:
+        from dockpy.cli.ps_filters import container_filter
+
+        keep, filter_lists_stopped = container_filter(store, args.filter)
+    show_all = args.all or limit > 0 or filter_lists_stopped
+    records = [record for record in store.list() if (show_all or record.is_running) and keep(record)]
+    return records[:limit] if limit > 0 else records
+
+
+def _no_filter(record) -> bool:
+    return True
+
+
+def print_container_table(store, records, with_size: bool) -> None:
+    """Docker's default columns, and SIZE last with ``-s``."""
+    headers = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
+    rows = [
+        (r.short_id, ellipsize(r.image, 30), ellipsize(_quoted(r.command), 24), human_age(r.created), status_text(r),
+         ports_text(store, r), r.name)
+        for r in records
+    ]
+    if with_size:
+        from dockpy.cli.ps_fields import size_text
+
+        headers += ("SIZE",)
+        rows = [(*row, size_text(store, record)) for row, record in zip(rows, records)]
+    print_table(headers, rows)
+
+
+def _json_of(store, record, with_size: bool) -> dict:
+    """dockpy's own record; with ``-s``, Docker's ``SizeRw`` and ``SizeRootFs`` too, in bytes."""
+    document = record.to_json()
+    if with_size:
+        from dockpy.cli.ps_fields import sizes_of
+
+        document["size_rw"], document["size_root_fs"] = sizes_of(store, record)
+    return document
 
 
 def stop_containers(args) -> int:
@@ -121,9 +174,18 @@ def kill_containers(args) -> int:
 
 
 def remove_containers(args) -> int:
+    from dockpy.errors import NotFoundError
+
     runtime = _runtime()
     for reference in args.containers:
-        runtime.remove(reference, force=args.force)
+        try:
+            runtime.remove(reference, force=args.force)
+        except NotFoundError as error:
+            if not args.force:
+                raise
+            # Docker's rm -f reports a container that is not there and does not fail: scripts clean up with it.
+            print(f"dockpy: warning: {error}", file=sys.stderr)
+            continue
         print(reference)
     return 0
 
@@ -136,11 +198,32 @@ def wait_containers(args) -> int:
 
 
 def print_logs(args) -> int:
+    refuse_line_times(args)
     output = sys.stdout.buffer
-    for chunk in _runtime().logs(args.container, follow=args.follow):
+    for chunk in _runtime().logs(args.container, follow=args.follow, tail=tail_lines(args.tail)):
         output.write(chunk)
         output.flush()
     return 0
+
+
+def tail_lines(text: str) -> int | None:
+    """``--tail``'s line count; ``all``, a negative number or anything else is the whole log, as Docker reads it."""
+    try:
+        count = int(text)
+    except ValueError:
+        return None
+    return count if count >= 0 else None
+
+
+def refuse_line_times(args) -> None:
+    """``-t``, ``--since`` and ``--until`` need each line's time: the log holds the output exactly as written."""
+    flag = "--timestamps" if args.timestamps else "--since" if args.since else "--until" if args.until else None
+    if flag:
+        from dockpy.errors import InvalidInputError
+
+        raise InvalidInputError(
+            f"logs {flag} is not supported: a container's log holds its output as written, without the time of each line"
+        )
 
 
 def exec_in_container(args) -> int:
@@ -149,8 +232,10 @@ def exec_in_container(args) -> int:
 
     runtime = _runtime()
     runtime.store.get(args.container)  # as in Docker, a container that is not there is the error to report first
-    check_input_is_a_terminal(args.interactive, args.tty)
-    options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive, tty=args.tty)
+    if not args.detach:
+        check_input_is_a_terminal(args.interactive, args.tty)
+    options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive,
+                          tty=args.tty, detach=args.detach)
     return runtime.exec(args.container, tuple(args.command), options)
 
 

@@ -11,8 +11,9 @@ def register(commands) -> None:
     parser.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]", help="only this repository or tag")
     parser.add_argument("-a", "--all", action="store_true",
                         help="also show images only earlier revisions of tags name (dockpy has no intermediate images)")
-    parser.add_argument("-f", "--filter", action="append", default=[], metavar="dangling=true|false",
-                        help="only images no tag points at now (true), or only tags' current images (false)")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="only images that match (dangling=true|false, reference=GLOB, label=KEY[=VALUE], "
+                             "before=IMAGE, since=IMAGE); repeat the flag for more")
     parser.add_argument("-q", "--quiet", action="store_true", help="only show image ids")
     parser.add_argument("--no-trunc", action="store_true", help="show full image ids")
     add_format_option(parser, templates=True)
@@ -22,11 +23,8 @@ def register(commands) -> None:
 def run(args) -> int:
     from dockpy.image.refs import Refs
 
-    dangling = _dangling_filter(args.filter)
     with Refs() as store:
-        summaries = store.images(args.reference, earlier_revisions=args.all or dangling is True)
-    if dangling is not None:
-        summaries = [s for s in summaries if (s.tag is None) == dangling]
+        summaries = selected_images(store, args)
     if args.format == "json":
         print_json([summary.to_json() for summary in summaries])
     elif args.quiet:
@@ -65,25 +63,17 @@ def image_fields(no_trunc: bool) -> dict:
     }
 
 
-# The spellings Docker's filters accept for a boolean.
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+def selected_images(store, args) -> list:
+    """The rows ``images`` lists: tags' current images and untagged ones (earlier revisions' too with ``-a``
+    or ``-f dangling=true``), those the filters keep."""
+    keep, wants_dangling = _no_filter, False
+    if args.filter:
+        from dockpy.cli.image_filters import image_filter
+
+        keep, wants_dangling = image_filter(store, args.filter)
+    summaries = store.images(args.reference, earlier_revisions=args.all or wants_dangling)
+    return [summary for summary in summaries if keep(summary)]
 
 
-def _dangling_filter(filters: list[str]) -> bool | None:
-    """The value of ``-f dangling=true|false``, None without one; any other filter is an error, as in Docker.
-
-    Dangling means no tag points at the image now: built untagged, untagged by
-    ``rmi``, or superseded by a later revision (Docker would show those as
-    ``<none>`` after a rebuild; dockpy keeps them in the tag's history).
-    """
-    from dockpy.errors import InvalidInputError
-
-    wanted = set()
-    for text in filters:
-        key, _, value = text.partition("=")
-        if key != "dangling" or value.lower() not in _BOOLEANS:
-            raise InvalidInputError(f"invalid filter {text!r}: dockpy images supports only dangling=true|false")
-        wanted.add(_BOOLEANS[value.lower()])
-    if len(wanted) > 1:
-        raise InvalidInputError("conflicting filters: dangling=true and dangling=false")
-    return wanted.pop() if wanted else None
+def _no_filter(summary) -> bool:
+    return True

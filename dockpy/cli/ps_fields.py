@@ -3,7 +3,8 @@
 Each is a function of one container record; ``.Label`` is a method, called
 with a label's name. ``.Labels``, ``.Label``, ``.Mounts`` and
 ``.Networks`` read the container's config.json and ``.Size`` walks its upper
-directory, so they cost something only in templates that use them.
+directory (and reads its image's size in the catalog), so they cost something
+only in templates that use them.
 ``.Ports`` reads where a running container's ports are published.
 """
 
@@ -39,8 +40,28 @@ def container_fields(store, no_trunc: bool = False) -> dict:
         "Mounts": lambda record: mounts_text(store, record, no_trunc),
         "Ports": lambda record: ports_text(store, record),
         "Networks": lambda record: store.spec_of(record).network,
-        "Size": lambda record: human_size(tree_size(store.paths(record.id).upper)),
+        "Size": lambda record: size_text(store, record),
     }
+
+
+def size_text(store, record) -> str:
+    """Docker's SIZE: what the container wrote, ``5B (virtual 4.27MB)`` with its image's size as ``images`` shows it."""
+    written, total = sizes_of(store, record)
+    return f"{human_size(written)} (virtual {human_size(total)})" if total > written else human_size(written)
+
+
+def sizes_of(store, record) -> tuple[int, int]:
+    """Bytes in the container's upper directory, and those plus its image's (Docker's SizeRw and SizeRootFs)."""
+    written = tree_size(store.paths(record.id).upper)
+    return written, written + image_size(store, record.image_id)
+
+
+def image_size(store, image_id: str) -> int:
+    """The catalog's size of the image (0 when it is gone or unknown): one indexed row, no blob read."""
+    if not image_id:
+        return 0
+    row = store.database.execute("SELECT size FROM images WHERE image_id = ? LIMIT 1", (image_id,)).fetchone()
+    return row[0] if row else 0
 
 
 def quoted_command(command, no_trunc: bool) -> str:

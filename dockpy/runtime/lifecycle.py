@@ -46,7 +46,8 @@ POLL_SECONDS = 0.05
 NAMESPACE, KVM = "namespace", "kvm"
 
 
-class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty", defaults=((), None, None, False, False))):
+class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty detach",
+                             defaults=((), None, None, False, False, False))):
     """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``workdir`` and ``user`` str or None, the rest bool."""
 
     __slots__ = ()
@@ -371,13 +372,18 @@ class Runtime:
         records = self.store.list()
         return records if all else [record for record in records if record.is_running]
 
-    def logs(self, reference: str, *, follow: bool = False) -> Iterator[bytes]:
-        """The log's bytes; with ``follow``, new output as it comes until the container stops."""
+    def logs(self, reference: str, *, follow: bool = False, tail: int | None = None) -> Iterator[bytes]:
+        """The log's bytes (its last ``tail`` lines only, if given); with ``follow``, new output as it comes
+        until the container stops."""
         record = self.store.get(reference)
         log_path = self.store.paths(record.id).log
         if not os.path.exists(log_path):
             return
         with open(log_path, "rb") as log:
+            if tail is not None:
+                from dockpy.runtime.log_tail import start_of_last_lines
+
+                log.seek(start_of_last_lines(log, tail))
             while True:
                 chunk = log.read(65536)
                 if chunk:
@@ -403,8 +409,9 @@ class Runtime:
     # -- exec -----------------------------------------------------------------------------------------------
 
     def exec(self, reference: str, command: tuple[str, ...], options: ExecOptions) -> int:
-        """Run ``command`` in the running container's namespaces and cgroup; its exit code."""
-        from dockpy.runtime.monitor import run_exec
+        """Run ``command`` in the running container's namespaces and cgroup; its exit code
+        (0 with ``detach``, once it started: it runs on, its output discarded, as Docker's ``exec -d``)."""
+        from dockpy.runtime.monitor import exec_detached, run_exec
 
         record = self.store.get(reference)
         if not record.is_running:
@@ -419,11 +426,14 @@ class Runtime:
             env=run_config.environment({"Env": list(base.env)}, run_config.RunOptions(env=options.env, tty=options.tty), record.id[:12]),
             cwd=options.workdir or base.cwd,
             user=options.user if options.user is not None else base.user,
-            terminal=options.tty,
-            interactive=options.interactive,
+            terminal=options.tty and not options.detach,
+            interactive=options.interactive and not options.detach,
             capabilities=base.capabilities,
             rlimits=base.rlimits,
         )
+        if options.detach:
+            exec_detached(self, record, process)
+            return 0
         return run_exec(self, record, process)
 
 

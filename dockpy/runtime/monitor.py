@@ -5,7 +5,8 @@ program gets the caller's stdio (or a pty relayed to it) and the caller's
 signals are forwarded. ``start_detached`` forks a monitor that outlives the
 command: it points the program's output at the container's log and reports
 back once the program was exec'd (or why it could not be), so ``run -d``
-fails the same way ``run`` does.
+fails the same way ``run`` does. ``exec_detached`` (``exec -d``) forks a
+smaller owner the same way: it starts the program, reports back, and reaps it.
 
 Published ports are bound before the start (``lifecycle``); the owner
 forwards them while the container runs and closes them before it records
@@ -64,17 +65,21 @@ def start_detached(runtime, record: ContainerRecord, spec: ContainerSpec, listen
         first = os.fork()
     if first == 0:
         os.close(ready_read)
-        _become_monitor(runtime, record, spec, ready_write, listeners)
+        _become_detached(lambda: _monitor(runtime, record, spec, ready_write, listeners), ready_write, "monitor")
     _close_listeners(listeners)  # the monitor holds them now
-    os.close(ready_write)
-    os.waitpid(first, 0)
-    with os.fdopen(ready_read, "rb") as ready:
-        report = ready.read().decode(errors="replace")
-    if report:
-        code, _, message = report.partition("\n")
-        error = DockpyError(message)
-        error.exit_code = int(code)
-        raise error
+    _wait_until_started(first, ready_read, ready_write)
+
+
+def exec_detached(runtime, record: ContainerRecord, process: Process) -> None:
+    """``exec -d``: fork a waiter that starts ``process`` in the container with no stdio and reaps it;
+    returns once the program runs, raises if it could not start."""
+    ready_read, ready_write = os.pipe()
+    runtime.store.close()  # a SQLite connection must not cross a fork
+    first = os.fork()
+    if first == 0:
+        os.close(ready_read)
+        _become_detached(lambda: _wait_for_exec(runtime, record, process, ready_write), ready_write, "exec")
+    _wait_until_started(first, ready_read, ready_write)
 
 
 def run_exec(runtime, record: ContainerRecord, process: Process) -> int:
@@ -90,23 +95,49 @@ def run_exec(runtime, record: ContainerRecord, process: Process) -> int:
         return started.wait()
 
 
-def _become_monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int, listeners: list | None) -> None:
-    """The forked monitor (never returns): detach, start with output to the log, wait, record."""
+def _wait_until_started(first: int, ready_read: int, ready_write: int) -> None:
+    """Reap the first fork, then raise what the detached process reported on ``ready_read``, if anything."""
+    os.close(ready_write)
+    os.waitpid(first, 0)
+    with os.fdopen(ready_read, "rb") as ready:
+        report = ready.read().decode(errors="replace")
+    if report:
+        code, _, message = report.partition("\n")
+        error = DockpyError(message)
+        error.exit_code = int(code)
+        raise error
+
+
+def _become_detached(body: Callable[[], int], ready_fd: int, role: str) -> None:
+    """The forked owner (never returns): detach, run ``body`` (which closes ``ready_fd`` once the program
+    runs) and exit with its status; a failure before that goes through ``ready_fd``."""
     exit_status = 0
     try:
         if os.fork() != 0:
-            os._exit(0)  # the double fork: the monitor is nobody's child but init's
+            os._exit(0)  # the double fork: the owner is nobody's child but init's
         os.setsid()
         _detach_own_stdio()
-        exit_status = _monitor(runtime, record, spec, ready_fd, listeners)
+        exit_status = body()
     except DockpyError as error:
         os.write(ready_fd, f"{error.exit_code}\n{error}".encode())
         exit_status = MONITOR_START_FAILED
-    except BaseException as error:  # the monitor must never return into the CLI's stack
-        os.write(ready_fd, f"125\nmonitor failed: {type(error).__name__}: {error}".encode())
+    except BaseException as error:  # the owner must never return into the CLI's stack
+        os.write(ready_fd, f"125\n{role} failed: {type(error).__name__}: {error}".encode())
         exit_status = MONITOR_START_FAILED
     finally:
         os._exit(exit_status)
+
+
+def _wait_for_exec(runtime, record: ContainerRecord, process: Process, ready_fd: int) -> int:
+    """Start the program with /dev/null for its stdio (Docker discards a detached exec's output), then reap it."""
+    devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        started = runtime.backend.exec(record.pid, runtime.cgroup_of(record), process, Stdio(devnull, devnull, devnull))
+    finally:
+        os.close(devnull)
+    os.close(ready_fd)
+    started.wait()
+    return 0
 
 
 def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: int, listeners: list | None) -> int:

@@ -231,7 +231,7 @@ def test_system_df_reports_images(dockpy, app):
     (("import", "/nonexistent.tar", "app"), "open /nonexistent.tar"),
     (("import", "-", "app:"), "invalid reference format"),
     (("images", "app@@1"), "invalid"),
-    (("images", "-f", "label=x"), "invalid filter 'label=x'"),
+    (("images", "-f", "color=x"), "invalid filter 'color'"),
     (("images", "-f", "dangling=maybe"), "invalid filter 'dangling=maybe'"),
     (("images", "-f", "dangling=true", "-f", "dangling=false"), "conflicting filters"),
     (("rollback", "app", "--to", "zero"), "invalid revision"),
