@@ -49,7 +49,7 @@ def quoted_command(command, no_trunc: bool) -> str:
 
 
 def labels_of(store, record) -> dict:
-    return store.config_of(record)["image_config"].get("Labels") or {}
+    return store.labels_of(record)
 
 
 def label_header(name: str) -> str:
