@@ -109,6 +109,15 @@ def test_tmpfs_options_override_the_defaults(run):
     assert "noexec" not in mounts and "size=1024k" in mounts
 
 
+def test_a_tmpfs_on_a_file_fails_the_start_with_one_line(dockpy, build_root):
+    result = dockpy("run", "--rm", "--tmpfs", "/etc/passwd", "busybox", "true")
+    assert (result.returncode, result.stderr) == (125, "dockpy: error: --tmpfs destination is not a directory: /etc/passwd\n")
+
+
+def test_a_read_only_root_keeps_its_tmpfs_writable(run):
+    assert run("--read-only", "--tmpfs", "/tmp", command=("sh", "-c", "touch /tmp/x && echo written")) == "written\n"
+
+
 def test_cap_add_and_cap_drop_change_the_effective_set(run):
     assert run(command=("grep", "CapEff", "/proc/self/status")).split()[1] == DEFAULT_CAP_MASK
     effective = run("--cap-drop", "ALL", "--cap-add", "chown", command=("grep", "CapEff", "/proc/self/status"))

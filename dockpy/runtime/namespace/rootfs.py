@@ -13,6 +13,7 @@ Every syscall is checked in ``dockpy.linux``; its OSError names the call and the
 
 from __future__ import annotations
 
+import errno
 import os
 
 from dockpy import linux
@@ -106,6 +107,8 @@ def mount_tmpfs(root: str, mounts: tuple[TmpfsMount, ...]) -> None:
     from dockpy.runtime.tmpfs import mount_flags_and_data
 
     for mount in mounts:
+        if os.path.lexists(target := resolve_in_root(root, mount.destination)) and not os.path.isdir(target):
+            raise NotADirectoryError(errno.ENOTDIR, "--tmpfs destination is not a directory", mount.destination)
         flags, data = mount_flags_and_data(mount.options)
         linux.mount("tmpfs", ensure_directory(root, mount.destination), "tmpfs", flags, data or None)
 
