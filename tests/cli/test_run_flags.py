@@ -138,6 +138,12 @@ def test_group_add_adds_supplementary_groups_by_name_or_number(run):
         "65534", "50", "4242"]
 
 
+def test_exec_gets_the_added_groups_too(dockpy, created):
+    container = created("--group-add", "staff")
+    dockpy("start", container, check=True)
+    assert dockpy("exec", container, "id", "-G", check=True).stdout.split() == ["0", "10", "50"]
+
+
 def test_stop_uses_the_stop_signal_and_timeout_given(dockpy, created):
     trap = "trap 'exit 42' USR1; while :; do sleep 0.1; done"
     container = created("--stop-signal", "USR1", "--stop-timeout", "30", command=("sh", "-c", trap))
