@@ -35,8 +35,8 @@ def container_fields(store, no_trunc: bool = False) -> dict:
         "State": lambda record: record.state,
         "Status": status_text,
         "Names": lambda record: record.name,
-        "Labels": lambda record: labels_text(labels_of(store, record)),
-        "Label": RowMethod(lambda record, name: labels_of(store, record).get(name, ""), label_header),
+        "Labels": lambda record: labels_text(store.labels_of(record)),
+        "Label": RowMethod(lambda record, name: store.labels_of(record).get(name, ""), label_header),
         "Mounts": lambda record: mounts_text(store, record, no_trunc),
         "Ports": lambda record: ports_text(store, record),
         "Networks": lambda record: store.spec_of(record).network,
@@ -67,10 +67,6 @@ def image_size(store, image_id: str) -> int:
 def quoted_command(command, no_trunc: bool) -> str:
     """The argv joined by spaces, cut to 20 characters, in double quotes (Go's strconv.Quote)."""
     return json.dumps(ellipsize(" ".join(command), COMMAND_WIDTH, no_trunc), ensure_ascii=False)
-
-
-def labels_of(store, record) -> dict:
-    return store.config_of(record)["image_config"].get("Labels") or {}
 
 
 def label_header(name: str) -> str:

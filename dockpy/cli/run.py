@@ -32,6 +32,10 @@ def _add_container_options(parser) -> None:
     parser.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
     parser.add_argument("--name", help="the container's name")
     parser.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set an environment variable")
+    parser.add_argument("--env-file", action="append", default=[], metavar="FILE", help="read environment variables from a file")
+    parser.add_argument("-l", "--label", action="append", default=[], metavar="K=V", help="set a label on the container")
+    parser.add_argument("--label-file", action="append", default=[], metavar="FILE", help="read labels from a file")
+    parser.add_argument("--cidfile", metavar="FILE", help="write the container's id to a new file")
     parser.add_argument("-w", "--workdir", metavar="DIR", help="working directory inside the container")
     parser.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid, optionally with group")
     parser.add_argument("--entrypoint", metavar="CMD", help="replace the image's entrypoint")
@@ -42,6 +46,14 @@ def _add_container_options(parser) -> None:
                         help="publish a container's port on the host (PROTO tcp or udp)")
     parser.add_argument("-P", "--publish-all", action="store_true", help="publish every port the image exposes on ephemeral host ports")
     parser.add_argument("-h", "--hostname", help="the container's host name")
+    parser.add_argument("--add-host", action="append", default=[], metavar="NAME:IP", help="add a line to /etc/hosts")
+    parser.add_argument("--tmpfs", action="append", default=[], metavar="DST[:OPTIONS]", help="mount a tmpfs on DST")
+    parser.add_argument("--cap-add", action="append", default=[], metavar="CAP", help="add a capability (or ALL)")
+    parser.add_argument("--cap-drop", action="append", default=[], metavar="CAP", help="drop a capability (or ALL)")
+    parser.add_argument("--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]", help="set a resource limit")
+    parser.add_argument("--group-add", action="append", default=[], metavar="GROUP", help="add a supplementary group")
+    parser.add_argument("--stop-signal", metavar="SIGNAL", help="signal that stops the container (default SIGTERM)")
+    parser.add_argument("--stop-timeout", type=int, metavar="SECONDS", help="seconds stop waits before SIGKILL (default 10)")
     parser.add_argument("-m", "--memory", metavar="SIZE", help="memory limit (e.g. 512m)")
     parser.add_argument("--cpus", type=float, metavar="N", help="CPU quota in CPUs (e.g. 0.5)")
     parser.add_argument("--pids-limit", type=int, metavar="N", help="maximum number of processes")
@@ -110,6 +122,10 @@ def _runtime_and_options(args):
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
         publish=tuple(args.publish), publish_all=args.publish_all,
+        env_files=tuple(args.env_file), labels=tuple(args.label), label_files=tuple(args.label_file),
+        cidfile=args.cidfile, add_hosts=tuple(args.add_host), tmpfs=tuple(args.tmpfs), cap_add=tuple(args.cap_add),
+        cap_drop=tuple(args.cap_drop), ulimits=tuple(args.ulimit), stop_signal=args.stop_signal,
+        stop_timeout=args.stop_timeout, group_add=tuple(args.group_add),
     )
     return runtime, options
 

@@ -6,8 +6,10 @@ Docker's precedence rules, in one place:
   otherwise command-line arguments replace the image's Cmd. The program is
   Entrypoint + Cmd; with neither, there is nothing to run (an error).
 - Env: PATH (Docker's default unless the image sets one), HOSTNAME, TERM=xterm
-  for ``-t``, then the image's Env, then ``-e`` (later wins, by name). ``-e NAME``
-  without a value takes the caller's value, or drops the variable if unset.
+  for ``-t``, then the image's Env, then ``--env-file`` lines, then ``-e`` (later
+  wins, by name). ``-e NAME`` without a value takes the caller's value, or drops
+  the variable if unset.
+- Labels: the image's, then ``--label-file`` lines, then ``-l`` (later wins).
 - ``-w`` replaces WorkingDir (default ``/``); ``-u`` replaces User (default root).
 """
 
@@ -20,7 +22,9 @@ from collections import namedtuple
 
 from dockpy.errors import InvalidInputError, NotFoundError
 from dockpy.image.config_defaults import DEFAULT_PATH
-from dockpy.runtime.spec import ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount
+from dockpy.runtime.spec import (
+    DEFAULT_CAPABILITIES, DEFAULT_RLIMITS, ISOLATION_MODES, NETWORK_MODES, Process, Resources, VolumeMount,
+)
 
 # Compiled on first use (``re`` caches it): most runs give no --memory.
 _SIZE = r"(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?"
@@ -32,9 +36,14 @@ MINIMUM_MEMORY_BYTES = 6 * 1024 * 1024
 _RunOptionsFields = namedtuple(
     "RunOptions",
     "command entrypoint env workdir user hostname network volumes memory cpus pids_limit read_only interactive tty init"
-    " isolation publish publish_all",
-    defaults=((), None, (), None, None, None, None, (), None, None, None, False, False, False, False, "namespace", (), False),
+    " isolation publish publish_all env_files labels label_files cidfile add_hosts tmpfs cap_add cap_drop ulimits"
+    " stop_signal stop_timeout group_add",
+    defaults=((), None, (), None, None, None, None, (), None, None, None, False, False, False, False, "namespace", (), False,
+              (), (), (), None, (), (), (), (), (), None, None, ()),
 )
+# The flags a microVM cannot honour (docs/kvm.md), by RunOptions field: refused with --isolation kvm.
+NAMESPACE_ONLY_FLAGS = {"add_hosts": "--add-host", "tmpfs": "--tmpfs", "cap_add": "--cap-add", "cap_drop": "--cap-drop",
+                        "ulimits": "--ulimit", "group_add": "--group-add"}
 
 
 class RunOptions(_RunOptionsFields):
@@ -44,7 +53,10 @@ class RunOptions(_RunOptionsFields):
     tuples of str as given; ``memory`` is the size text (``512m``), ``cpus`` a
     float, ``pids_limit`` an int; ``network`` None is the default mode (a
     private namespace, as ``none``); ``publish`` holds the ``-p`` texts and
-    ``publish_all`` is ``-P``; the rest are the flags' str or bool values.
+    ``publish_all`` is ``-P``; ``env_files``, ``labels`` (``K=V``), ``label_files``,
+    ``add_hosts``, ``tmpfs``, ``cap_add``, ``cap_drop``, ``ulimits`` and
+    ``group_add`` are tuples of the repeatable flags' texts; ``stop_timeout``
+    is an int; the rest are the flags' str or bool values.
     (A namedtuple, as the spec's records: see ``spec``.)
     """
 
@@ -60,7 +72,28 @@ def build_process(image_config: dict, options: RunOptions, hostname: str) -> Pro
         user=options.user if options.user is not None else image_config.get("User") or "",
         terminal=options.tty,
         interactive=options.interactive,
+        capabilities=capabilities(options),
+        rlimits=rlimits(options),
+        additional_groups=tuple(options.group_add),
     )
+
+
+def capabilities(options: RunOptions) -> tuple[str, ...]:
+    """Docker's default set, changed by ``--cap-add``/``--cap-drop`` (see ``runtime.capabilities``)."""
+    if not (options.cap_add or options.cap_drop):
+        return DEFAULT_CAPABILITIES
+    from dockpy.runtime.capabilities import adjusted_capabilities
+
+    return adjusted_capabilities(options.cap_add, options.cap_drop)
+
+
+def rlimits(options: RunOptions) -> tuple:
+    """Docker's default limits, with the ``--ulimit`` ones in their place (see ``runtime.ulimits``)."""
+    if not options.ulimits:
+        return DEFAULT_RLIMITS
+    from dockpy.runtime.ulimits import container_rlimits
+
+    return container_rlimits(options.ulimits)
 
 
 def entrypoint_and_cmd(image_config: dict, options: RunOptions) -> tuple[list[str], list[str]]:
@@ -85,7 +118,7 @@ def environment(image_config: dict, options: RunOptions, hostname: str) -> tuple
     for entry in image_config.get("Env") or []:
         name, _, value = entry.partition("=")
         values[name] = value
-    for entry in options.env:
+    for entry in _env_file_entries(options) + tuple(options.env):
         name, has_value, value = entry.partition("=")
         if not name:
             raise InvalidInputError(f"invalid environment variable: {entry!r}")
@@ -96,6 +129,73 @@ def environment(image_config: dict, options: RunOptions, hostname: str) -> tuple
         else:
             values.pop(name, None)
     return tuple(f"{name}={value}" for name, value in values.items())
+
+
+def _env_file_entries(options: RunOptions) -> tuple[str, ...]:
+    if not options.env_files:
+        return ()
+    from dockpy.runtime.keyvalue_files import read_env_files
+
+    return tuple(read_env_files(options.env_files))
+
+
+def container_labels(image_config: dict, options: RunOptions) -> dict:
+    """``Config.Labels``: the image's, then ``--label-file`` lines, then ``-l`` (later wins); ``-l K`` is ``K=""``."""
+    labels = dict(image_config.get("Labels") or {})
+    entries = list(options.labels)
+    if options.label_files:
+        from dockpy.runtime.keyvalue_files import read_label_files
+
+        entries = read_label_files(options.label_files) + entries
+    for entry in entries:
+        name, _, value = entry.partition("=")
+        if not name.strip():
+            raise InvalidInputError(f"invalid label '{entry}': empty name")
+        labels[name] = value
+    return labels
+
+
+def tmpfs_mounts(options: RunOptions) -> tuple:
+    """The ``--tmpfs`` mounts (``TmpfsMount``), Docker's default options merged in."""
+    if not options.tmpfs:
+        return ()
+    from dockpy.runtime.tmpfs import parse_tmpfs
+
+    return tuple(parse_tmpfs(text) for text in options.tmpfs)
+
+
+def extra_hosts(options: RunOptions) -> tuple:
+    """The ``--add-host`` entries as ``(name, address)`` pairs."""
+    if not options.add_hosts:
+        return ()
+    from dockpy.runtime.extra_hosts import parse_add_host
+
+    return tuple(parse_add_host(text) for text in options.add_hosts)
+
+
+def recorded_settings(image_config: dict, options: RunOptions, hosts: tuple) -> dict:
+    """What ``inspect`` and ``stop`` read back from config.json beside the spec, for the flags given only:
+    ``labels``, ``extra_hosts``, ``tmpfs`` (Docker's ``{DST: OPTIONS}`` as given), ``stop_signal``, ``stop_timeout``."""
+    settings: dict = {}
+    if options.labels or options.label_files:
+        settings["labels"] = container_labels(image_config, options)
+    if hosts:
+        settings["extra_hosts"] = [f"{name}:{address}" for name, address in hosts]
+    if options.tmpfs:
+        settings["tmpfs"] = dict(text.partition(":")[::2] for text in options.tmpfs)
+    if options.stop_signal is not None:
+        settings["stop_signal"] = options.stop_signal
+    if options.stop_timeout is not None:
+        settings["stop_timeout"] = options.stop_timeout
+    return settings
+
+
+def refuse_namespace_only_flags(options: RunOptions) -> None:
+    """``--isolation kvm``: one line naming the first flag given that a microVM cannot honour."""
+    for field, flag in NAMESPACE_ONLY_FLAGS.items():
+        if getattr(options, field):
+            raise InvalidInputError(f"{flag} is not available with --isolation kvm",
+                                    hint="Leave it out, or run with the default --isolation namespace.")
 
 
 def working_directory(image_config: dict, options: RunOptions) -> str:

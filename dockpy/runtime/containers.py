@@ -182,6 +182,9 @@ class ContainerStore:
                 config = self._configs[record.id] = json.load(file)
         return config
 
+    def labels_of(self, record: ContainerRecord) -> dict:
+        return recorded_labels(self.config_of(record))
+
     def write_config(self, container_id: str, config: dict) -> None:
         """Write the container's config.json (once, at create)."""
         with open(self.paths(container_id).config, "w") as file:
@@ -356,3 +359,10 @@ def _from_row(row) -> ContainerRecord:
 
 def new_container_id() -> str:
     return os.urandom(32).hex()
+
+
+def recorded_labels(config: dict) -> dict:
+    """A container's ``Config.Labels`` from its config.json: the image's with ``-l``/``--label-file`` over
+    them, as ``create`` recorded them when such a flag was given; otherwise the image's."""
+    labels = config.get("labels")
+    return labels if labels is not None else config["image_config"].get("Labels") or {}

@@ -34,12 +34,16 @@ LOCALHOST_ENTRIES = (
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 
 
-def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
-    """Make the container's directories and /etc files; the binds that put those files in place."""
+def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str,
+                                extra_hosts: tuple = ()) -> tuple[VolumeMount, ...]:
+    """Make the container's directories and /etc files; the binds that put those files in place.
+
+    ``extra_hosts`` are ``--add-host``'s ``(name, address)`` pairs, appended to /etc/hosts.
+    """
     os.mkdir(paths.directory)
     for directory in (paths.upper, paths.work, paths.merged):
         os.mkdir(directory)
-    contents = {"hosts": hosts_file(hostname, network), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
+    contents = {"hosts": hosts_file(hostname, network) + _extra_hosts_lines(extra_hosts), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
     binds = []
     for name in ETC_FILES:
         source = paths.etc_file(name)
@@ -47,6 +51,14 @@ def prepare_container_directory(paths: ContainerPaths, hostname: str, network: s
             file.write(contents[name])
         binds.append(VolumeMount(source, f"/etc/{name}"))
     return tuple(binds)
+
+
+def _extra_hosts_lines(extra_hosts: tuple) -> str:
+    if not extra_hosts:
+        return ""
+    from dockpy.runtime.extra_hosts import hosts_lines
+
+    return hosts_lines(extra_hosts)
 
 
 def shared_init_layer(root: StorageRoot) -> str:

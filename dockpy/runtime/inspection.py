@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 
 from dockpy.image.timestamps import format_timestamp
-from dockpy.runtime.containers import RUNNING, ContainerPaths, ContainerRecord
+from dockpy.runtime.containers import RUNNING, ContainerPaths, ContainerRecord, recorded_labels
 from dockpy.runtime.ports import bindings_from_json, port_bindings_document, ports_document
-from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, VolumeMount
+from dockpy.runtime.spec import DEFAULT_CAPABILITIES, DEFAULT_RLIMITS, ContainerSpec, VolumeMount
 
 # Go's zero time.Time, which Docker prints for a container never started or never finished.
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -45,10 +45,11 @@ def describe_container(runtime, record: ContainerRecord) -> dict:
         "RestartCount": 0,
         "Driver": DRIVER,
         "Platform": "linux",
-        "HostConfig": {**host_config(record, spec, volumes, runtime.isolation_of(record)), **publishing(config)},
+        "HostConfig": {**host_config(record, spec, volumes, runtime.isolation_of(record)), **publishing(config),
+                       **namespace_settings(spec, config)},
         "GraphDriver": graph_driver(spec),
         "Mounts": [mount_point(volume) for volume in volumes],
-        "Config": container_config(record, spec, config),
+        "Config": {**container_config(record, spec, config), **stop_settings(config)},
         "NetworkSettings": network_settings(record, runtime.store.published_ports(record), exposed_ports(config)),
         "ResourceUsage": usage.to_json() if usage else None,
     }
@@ -97,6 +98,34 @@ def publishing(config: dict) -> dict:
         "PortBindings": port_bindings_document(bindings_from_json(config.get("ports"))),
         "PublishAllPorts": config.get("publish_all", False),
     }
+
+
+def namespace_settings(spec: ContainerSpec, config: dict) -> dict:
+    """``ExtraHosts`` (``--add-host``, ``NAME:IP``), ``GroupAdd``, ``Ulimits`` (those beyond Docker's
+    defaults, ``{"Name": "nofile", "Soft": 1024, "Hard": 2048}``), each null when not given, and
+    ``Tmpfs`` (``{DST: OPTIONS}`` as given), left out when not given, as Docker leaves it out."""
+    ulimits = [{"Name": rlimit.type.removeprefix("RLIMIT_").lower(), "Soft": rlimit.soft, "Hard": rlimit.hard}
+               for rlimit in spec.process.rlimits if rlimit not in DEFAULT_RLIMITS]
+    settings = {
+        "ExtraHosts": config.get("extra_hosts"),
+        "GroupAdd": list(spec.process.additional_groups) or None,
+        "Ulimits": ulimits or None,
+    }
+    if "tmpfs" in config:
+        settings["Tmpfs"] = config["tmpfs"]
+    return settings
+
+
+def stop_settings(config: dict) -> dict:
+    """``Config.StopSignal`` (``--stop-signal``, else the image's) and ``Config.StopTimeout`` (``--stop-timeout``),
+    each present only when set, as Docker shows them."""
+    settings = {}
+    signal = config.get("stop_signal") or config["image_config"].get("StopSignal")
+    if signal:
+        settings["StopSignal"] = signal
+    if "stop_timeout" in config:
+        settings["StopTimeout"] = config["stop_timeout"]
+    return settings
 
 
 def exposed_ports(config: dict) -> dict:
@@ -164,7 +193,7 @@ def container_config(record: ContainerRecord, spec: ContainerSpec, config: dict)
         "WorkingDir": process.cwd,
         "Entrypoint": entrypoint or None,
         "ExposedPorts": exposed_ports(config) or None,
-        "Labels": config["image_config"].get("Labels") or {},
+        "Labels": recorded_labels(config),
     }
 
 

@@ -103,7 +103,7 @@ class Runtime:
         the start takes them. (``create`` alone binds nothing, as Docker's.)
         """
         record, _ = self._prepare(image, options, name, auto_remove, starting)
-        self._record(record)
+        self._record(record, options.cidfile)
         return record
 
     def run(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
@@ -124,7 +124,8 @@ class Runtime:
         record, spec = self._prepare(image, options, name, auto_remove, starting=True)
         try:
             listeners = self._take_reserved_ports(record.id)
-            return run_foreground(self, record, spec, listeners, before_placing=lambda: self._record(record))
+            return run_foreground(self, record, spec, listeners,
+                                  before_placing=lambda: self._record(record, options.cidfile))
         except BaseException:
             if not self.store.exists(record.id):  # failed before its record: no directory that no record names
                 self._release_ports(record.id)
@@ -135,13 +136,14 @@ class Runtime:
                  auto_remove: bool, starting: bool = False) -> tuple[ContainerRecord, ContainerSpec]:
         """The container's directories and config.json, and the record still to commit (``_record``);
         with ``starting``, its published ports bound (see ``create``)."""
+        _check_settings_kept_beside_the_spec(options)
         if options.isolation == NAMESPACE:
             self.backend.prepare_start()
         self.root.create()
         name = self._check_name(name) if name else generate_name(self.store.name_in_use)
         container_id = new_container_id()
         spec = self._build_spec(container_id, image, options, volatile=auto_remove)
-        self._check_isolation(spec, run_config.check_isolation(options.isolation))
+        self._check_isolation(spec, options)
         ports = run_config.port_bindings(image.config, options)
         record = ContainerRecord(
             id=container_id, name=name, image=image.reference, image_id=image.id,
@@ -151,12 +153,13 @@ class Runtime:
         try:
             if ports and starting:
                 self._reserve_ports(container_id, ports)
-            etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
+            hosts = run_config.extra_hosts(options)
+            etc_binds = prepare_container_directory(paths, spec.hostname, spec.network, hosts)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
                 spec = spec._replace(volumes=etc_binds + spec.volumes)
             entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
-                      "entrypoint": entrypoint, "cmd": cmd}
+                      "entrypoint": entrypoint, "cmd": cmd, **run_config.recorded_settings(image.config, options, hosts)}
             if ports:
                 from dockpy.runtime.ports import bindings_to_json
 
@@ -170,14 +173,19 @@ class Runtime:
             raise
         return record, spec
 
-    def _record(self, record: ContainerRecord) -> None:
-        """Commit the record of a prepared container; if that fails, nothing of the container is left."""
+    def _record(self, record: ContainerRecord, cidfile: str | None = None) -> None:
+        """Commit the record of a prepared container, then write its ``--cidfile``; if committing fails,
+        nothing of the container is left."""
         try:
             self.store.add(record)
         except BaseException:
             self._release_ports(record.id)
             self.remove_exited(record)
             raise
+        if cidfile is not None:
+            from dockpy.runtime.cidfile import write_cidfile
+
+            write_cidfile(cidfile, record.id)
 
     def _reserve_ports(self, container_id: str, bindings) -> None:
         from dockpy.runtime.port_forwarder import bind_published_ports
@@ -189,9 +197,11 @@ class Runtime:
 
         close_listeners(self._reserved_ports.pop(container_id, ()))
 
-    def _check_isolation(self, spec: ContainerSpec, isolation: str) -> None:
+    def _check_isolation(self, spec: ContainerSpec, options: run_config.RunOptions) -> None:
         """A missing QEMU or kernel, or a flag a microVM cannot honour, fails before anything is made."""
+        isolation = run_config.check_isolation(options.isolation)
         if isolation == KVM:
+            run_config.refuse_namespace_only_flags(options)
             backend = self._backend_named(KVM)
             backend.check()
             backend.validate(spec)
@@ -219,6 +229,7 @@ class Runtime:
             hostname=hostname,
             network=network,
             volumes=run_config.existing_volumes(options.volumes),
+            tmpfs=run_config.tmpfs_mounts(options),
             resources=run_config.resources(options),
             init=options.init,
         )
@@ -293,11 +304,13 @@ class Runtime:
         return record
 
     def stop(self, reference: str, timeout: float | None = None) -> ContainerRecord:
-        """The image's StopSignal (default SIGTERM), then SIGKILL after ``timeout`` seconds (default 10)."""
+        """The container's stop signal (``--stop-signal``, else the image's StopSignal, else SIGTERM), then
+        SIGKILL after ``timeout`` seconds (default: ``--stop-timeout``, else 10; a negative one waits forever)."""
         record = self.store.get(reference)
         if not record.is_running:
             return record
-        timeout = DEFAULT_STOP_TIMEOUT if timeout is None else timeout
+        if timeout is None:
+            timeout = self._config_of(record).get("stop_timeout", DEFAULT_STOP_TIMEOUT)
         self._signal(record, self._stop_signal(record))
         if not _wait_for_process_exit(record.pid, record.pid_start, timeout):
             self._signal(record, signal.SIGKILL)
@@ -313,8 +326,8 @@ class Runtime:
             _signal_process(record, signum)
 
     def _stop_signal(self, record: ContainerRecord) -> int:
-        name = self.image_config_of(record).get("StopSignal") or "SIGTERM"
-        return parse_signal(name)
+        config = self._config_of(record)
+        return parse_signal(config.get("stop_signal") or config["image_config"].get("StopSignal") or "SIGTERM")
 
     def wait(self, reference: str) -> int:
         """Block until the container is not running; its exit code."""
@@ -430,11 +443,22 @@ class Runtime:
             interactive=options.interactive and not options.detach,
             capabilities=base.capabilities,
             rlimits=base.rlimits,
+            additional_groups=base.additional_groups,
         )
         if options.detach:
             exec_detached(self, record, process)
             return 0
         return run_exec(self, record, process)
+
+
+def _check_settings_kept_beside_the_spec(options: run_config.RunOptions) -> None:
+    """``--cidfile`` and ``--stop-signal`` are refused before anything is made, as a bad spec flag is."""
+    if options.cidfile is not None:
+        from dockpy.runtime.cidfile import check_cidfile_free
+
+        check_cidfile_free(options.cidfile)
+    if options.stop_signal is not None:
+        parse_signal(options.stop_signal)
 
 
 def _init_layer_for(isolation: str, root: StorageRoot) -> tuple[str, ...]:
@@ -455,6 +479,7 @@ def _wait_for_process_exit(pid: int | None, start_time: int | None, timeout: flo
     """True once process ``pid`` (not necessarily our child) is gone; False after ``timeout`` seconds."""
     if not process_alive(pid, start_time):
         return True
+    timeout = None if timeout < 0 else timeout  # --stop-timeout -1: no SIGKILL, as Docker's
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:

@@ -48,8 +48,8 @@ DEFAULT_RLIMITS = (Rlimit("RLIMIT_NOFILE", 1048576, 1048576),)
 
 
 _ProcessFields = namedtuple(
-    "Process", "args env cwd user terminal interactive capabilities no_new_privileges rlimits",
-    defaults=((), "/", "", False, False, DEFAULT_CAPABILITIES, True, DEFAULT_RLIMITS),
+    "Process", "args env cwd user terminal interactive capabilities no_new_privileges rlimits additional_groups",
+    defaults=((), "/", "", False, False, DEFAULT_CAPABILITIES, True, DEFAULT_RLIMITS, ()),
 )
 
 
@@ -59,7 +59,9 @@ class Process(_ProcessFields):
     ``args`` and ``env`` (``NAME=value``) are tuples of str; ``user`` is as the
     user wrote it (``""``, ``"1000"``, ``"app:staff"``): names are resolved
     inside the container's own /etc/passwd and /etc/group. ``capabilities``
-    are names (``CAP_CHOWN``), ``rlimits`` a tuple of ``Rlimit``.
+    are names (``CAP_CHOWN``), ``rlimits`` a tuple of ``Rlimit``;
+    ``additional_groups`` are ``--group-add``'s group names or gids (str),
+    resolved in the container's /etc/group like the user.
     """
 
     __slots__ = ()
@@ -91,6 +93,13 @@ class VolumeMount(namedtuple("VolumeMount", "source destination read_only", defa
     __slots__ = ()
 
 
+class TmpfsMount(namedtuple("TmpfsMount", "destination options")):
+    """``--tmpfs DESTINATION[:OPTIONS]``: ``options`` are mount(8) words (``nosuid``, ``size=64m``), Docker's
+    defaults already merged in (see ``tmpfs.merge_options``)."""
+
+    __slots__ = ()
+
+
 class Resources(namedtuple("Resources", "memory_bytes cpus pids_limit", defaults=(None, None, None))):
     """cgroup limits: bytes (int), CPUs (float) and processes (int); ``None`` means unlimited."""
 
@@ -103,8 +112,8 @@ ISOLATION_MODES = ("namespace", "kvm")
 
 
 _ContainerSpecFields = namedtuple(
-    "ContainerSpec", "id rootfs process hostname network volumes resources init",
-    defaults=("none", (), Resources(), False),
+    "ContainerSpec", "id rootfs process hostname network volumes resources init tmpfs",
+    defaults=("none", (), Resources(), False, ()),
 )
 
 
@@ -112,7 +121,7 @@ class ContainerSpec(_ContainerSpecFields):
     """Everything a backend needs to run one container.
 
     ``rootfs`` is a ``RootFilesystem``, ``process`` a ``Process``, ``volumes``
-    a tuple of ``VolumeMount``, ``resources`` a ``Resources``; ``network`` is
+    a tuple of ``VolumeMount``, ``tmpfs`` one of ``TmpfsMount``, ``resources`` a ``Resources``; ``network`` is
     one of ``NETWORK_MODES``. ``init``: run a small init as PID 1 that
     forwards signals and reaps zombies, with the process as its child
     (``docker run --init``).
@@ -130,6 +139,7 @@ def spec_to_json(spec: ContainerSpec) -> dict:
         "rootfs": spec.rootfs._asdict(),
         "process": process,
         "volumes": [volume._asdict() for volume in spec.volumes],
+        "tmpfs": [mount._asdict() for mount in spec.tmpfs],
         "resources": spec.resources._asdict(),
     }
 
@@ -137,7 +147,7 @@ def spec_to_json(spec: ContainerSpec) -> dict:
 def spec_from_json(data: dict) -> ContainerSpec:
     process = dict(data["process"])
     process["rlimits"] = tuple(Rlimit(**rlimit) for rlimit in process.get("rlimits", ()))
-    for key in ("args", "env", "capabilities"):
+    for key in ("args", "env", "capabilities", "additional_groups"):
         if key in process:
             process[key] = tuple(process[key])
     rootfs = dict(data["rootfs"], layers=tuple(data["rootfs"]["layers"]))
@@ -147,6 +157,7 @@ def spec_from_json(data: dict) -> ContainerSpec:
             "rootfs": RootFilesystem(**rootfs),
             "process": Process(**process),
             "volumes": tuple(VolumeMount(**volume) for volume in data.get("volumes", ())),
+            "tmpfs": tuple(TmpfsMount(mount["destination"], tuple(mount["options"])) for mount in data.get("tmpfs", ())),
             "resources": Resources(**data.get("resources", {})),
         }
     )

@@ -3,7 +3,8 @@
 The rules are runc's (which Docker uses): a name must exist in the image's
 files; a number need not (it then has group 0 and home ``/``); without a
 group, the user's supplementary groups are every group of /etc/group that
-lists the user by name. Names are never looked up on the host.
+lists the user by name. ``--group-add`` groups are added to them in any
+case (a name must exist, a number need not). Names are never looked up on the host.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ _PasswdEntry = namedtuple("_PasswdEntry", "name uid gid home")
 _GroupEntry = namedtuple("_GroupEntry", "name gid members")
 
 
-def resolve_user(spec: str, root: str = "/") -> ExecUser:
-    """Resolve ``spec`` (``""``, ``name``, ``uid``, ``name:group``, ``uid:gid``) inside ``root``."""
+def resolve_user(spec: str, root: str = "/", additional_groups: tuple[str, ...] = ()) -> ExecUser:
+    """Resolve ``spec`` (``""``, ``name``, ``uid``, ``name:group``, ``uid:gid``) and ``additional_groups``
+    (names or gids) inside ``root``."""
     user_part, _, group_part = spec.partition(":")
     passwd = _read_passwd(os.path.join(root, "etc/passwd"))
     entry = _find_user(user_part or "0", passwd)
@@ -39,6 +41,8 @@ def resolve_user(spec: str, root: str = "/") -> ExecUser:
     else:
         gid = entry.gid
         supplementary = tuple(g.gid for g in groups if entry.name and entry.name in g.members and g.gid != gid)
+    added = tuple(_find_group(group, groups) for group in additional_groups)
+    supplementary += tuple(gid for gid in dict.fromkeys(added) if gid not in supplementary)
     return ExecUser(entry.uid, gid, supplementary, entry.home or "/")
 
 

@@ -33,3 +33,9 @@ def test_a_foreground_run_pauses_the_cycle_collector_before_it_loads_the_runtime
     finally:
         gc.enable()
     assert seen == [False]
+
+
+def test_the_modules_of_run_import_none_of_the_optional_flags_parsers():
+    optional = ("dockpy.runtime.keyvalue_files", "dockpy.runtime.capabilities", "dockpy.runtime.ulimits",
+                "dockpy.runtime.tmpfs", "dockpy.runtime.extra_hosts", "dockpy.runtime.cidfile", "ipaddress")
+    assert slow_modules_imported(RUN_PATH_MODULES, optional) == []

@@ -8,14 +8,17 @@ from dockpy.runtime.config import (
     RunOptions,
     build_process,
     check_isolation,
+    container_labels,
     entrypoint_and_cmd,
     parse_size,
     parse_volume,
     port_bindings,
+    recorded_settings,
+    refuse_namespace_only_flags,
     resources,
 )
 from dockpy.runtime.ports import PortBinding
-from dockpy.runtime.spec import VolumeMount
+from dockpy.runtime.spec import DEFAULT_CAPABILITIES, DEFAULT_RLIMITS, VolumeMount
 
 IMAGE = {"Entrypoint": ["/entry"], "Cmd": ["default", "args"], "Env": ["A=image", "B=image"], "WorkingDir": "/srv", "User": "app"}
 
@@ -140,3 +143,49 @@ def test_host_networking_discards_published_ports_with_a_warning(capsys):
 def test_a_microvm_refuses_published_ports():
     with pytest.raises(InvalidInputError, match="no network interface"):
         port_bindings({}, RunOptions(publish=("80",), isolation="kvm"))
+
+
+def test_env_file_lines_come_after_the_image_and_before_dash_e(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text("A=file\nC=file\n")
+    env = process(RunOptions(env_files=(str(env_file),), env=("C=flag",))).env
+    assert "A=file" in env and "B=image" in env and "C=flag" in env
+
+
+def test_labels_are_the_images_then_the_label_files_then_dash_l(tmp_path):
+    label_file = tmp_path / "labels"
+    label_file.write_text("b=file\nc=file\n")
+    options = RunOptions(label_files=(str(label_file),), labels=("c=flag", "d"))
+    assert container_labels({"Labels": {"a": "image", "b": "image"}}, options) == {"a": "image", "b": "file", "c": "flag", "d": ""}
+
+
+def test_a_label_without_a_name_is_refused():
+    with pytest.raises(InvalidInputError, match="invalid label '=x': empty name"):
+        container_labels({}, RunOptions(labels=("=x",)))
+
+
+def test_without_the_new_flags_the_process_keeps_dockers_defaults():
+    result = process()
+    assert (result.capabilities, result.rlimits, result.additional_groups) == (DEFAULT_CAPABILITIES, DEFAULT_RLIMITS, ())
+
+
+def test_recorded_settings_hold_only_the_flags_given():
+    assert recorded_settings(IMAGE, RunOptions(), ()) == {}
+    options = RunOptions(labels=("a=1",), tmpfs=("/run:size=1m", "/tmp"), stop_signal="USR1", stop_timeout=3)
+    assert recorded_settings({}, options, (("db", "::1"),)) == {
+        "labels": {"a": "1"}, "extra_hosts": ["db:::1"], "tmpfs": {"/run": "size=1m", "/tmp": ""},
+        "stop_signal": "USR1", "stop_timeout": 3}
+
+
+@pytest.mark.parametrize("options, flag", [
+    (RunOptions(add_hosts=("db:::1",)), "--add-host"), (RunOptions(tmpfs=("/run",)), "--tmpfs"),
+    (RunOptions(cap_add=("ALL",)), "--cap-add"), (RunOptions(cap_drop=("ALL",)), "--cap-drop"),
+    (RunOptions(ulimits=("nproc=1",)), "--ulimit"), (RunOptions(group_add=("wheel",)), "--group-add"),
+])
+def test_kvm_refuses_each_flag_a_microvm_cannot_honour_by_name(options, flag):
+    with pytest.raises(InvalidInputError, match=f"^{flag} is not available with --isolation kvm"):
+        refuse_namespace_only_flags(options)
+
+
+def test_kvm_takes_the_flags_that_work_anywhere():
+    refuse_namespace_only_flags(RunOptions(env_files=("f",), labels=("a=1",), cidfile="c", stop_signal="USR1", stop_timeout=1))

@@ -10,12 +10,16 @@ from dockpy.runtime.inspection import (
     describe_container,
     exposed_ports,
     mount_point,
+    namespace_settings,
     network_settings,
     publishing,
+    stop_settings,
     user_volumes,
 )
 from dockpy.runtime.ports import PortBinding
-from dockpy.runtime.spec import DEFAULT_CAPABILITIES, ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
+from dockpy.runtime.spec import (
+    DEFAULT_CAPABILITIES, DEFAULT_RLIMITS, ContainerSpec, Process, Resources, RootFilesystem, Rlimit, VolumeMount,
+)
 
 PATHS = ContainerPaths("/root/containers/c0ffee")
 RECORD = ContainerRecord(id="c0ffee", name="web", image="app:1", image_id="sha256:1234", command=("sh",), created=0.0)
@@ -74,6 +78,32 @@ def test_capabilities_beyond_or_below_dockers_defaults_are_added_or_dropped():
     spec = SPEC._replace(process=SPEC.process._replace(capabilities=capabilities))
     config = host_config(RECORD, spec, [], "namespace")
     assert (config["CapAdd"], config["CapDrop"]) == (["SYS_ADMIN"], ["NET_RAW"])
+
+
+def test_namespace_settings_show_the_flags_given_in_dockers_shapes():
+    process = SPEC.process._replace(rlimits=DEFAULT_RLIMITS + (Rlimit("RLIMIT_NPROC", 10, 20),), additional_groups=("wheel",))
+    settings = namespace_settings(SPEC._replace(process=process), {"extra_hosts": ["db:10.0.0.5"], "tmpfs": {"/run": "size=1m"}})
+    assert settings == {"ExtraHosts": ["db:10.0.0.5"], "GroupAdd": ["wheel"], "Tmpfs": {"/run": "size=1m"},
+                        "Ulimits": [{"Name": "nproc", "Soft": 10, "Hard": 20}]}
+
+
+def test_namespace_settings_without_those_flags_are_null_and_tmpfs_is_left_out():
+    assert namespace_settings(SPEC, {}) == {"ExtraHosts": None, "GroupAdd": None, "Ulimits": None}
+
+
+def test_the_stop_signal_given_wins_over_the_images_and_the_timeout_shows_when_given():
+    config = {"image_config": {"StopSignal": "SIGQUIT"}, "stop_signal": "USR1", "stop_timeout": 3}
+    assert stop_settings(config) == {"StopSignal": "USR1", "StopTimeout": 3}
+
+
+def test_the_images_stop_signal_shows_alone_and_nothing_without_one():
+    assert stop_settings({"image_config": {"StopSignal": "SIGQUIT"}}) == {"StopSignal": "SIGQUIT"}
+    assert stop_settings({"image_config": {}}) == {}
+
+
+def test_labels_given_at_create_replace_the_images_in_config():
+    config = container_config(RECORD, SPEC, {"image_config": {"Labels": {"a": "1"}}, "labels": {"a": "2", "b": ""}})
+    assert config["Labels"] == {"a": "2", "b": ""}
 
 
 def test_graph_driver_names_the_overlays_directories():

@@ -25,6 +25,19 @@ def test_a_name_resolves_to_its_ids_home_and_supplementary_groups(root):
     assert resolve_user("app", root) == ExecUser(1000, 1000, (50,), "/home/app")
 
 
+def test_added_groups_join_the_supplementary_ones_by_name_or_number(root):
+    assert resolve_user("app", root, ("wheel", "4242", "staff")) == ExecUser(1000, 1000, (50, 10, 4242), "/home/app")
+
+
+def test_added_groups_count_even_with_an_explicit_group(root):
+    assert resolve_user("app:wheel", root, ("staff",)).supplementary_gids == (50,)
+
+
+def test_an_added_group_name_missing_from_the_image_is_refused(root):
+    with pytest.raises(InvalidInputError, match="unable to find group nobody"):
+        resolve_user("", root, ("nobody",))
+
+
 def test_a_known_uid_resolves_like_its_name(root):
     assert resolve_user("1000", root) == resolve_user("app", root)
 

@@ -55,7 +55,7 @@ def prepare_process(process: Process) -> PreparedProcess:
 
 def resolve_process(process: Process) -> PreparedProcess:
     """Resolve the user in the container's own /etc and create the workdir (still as root)."""
-    user = resolve_user(process.user)
+    user = resolve_user(process.user, additional_groups=process.additional_groups)
     make_working_directory(process.cwd)
     env = process.env
     if not any(entry.startswith("HOME=") for entry in env):

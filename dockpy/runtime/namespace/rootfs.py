@@ -5,7 +5,7 @@ namespace, so every mount made here vanishes with the container and the
 host never sees one::
 
     make_mounts_private -> mount_overlay -> mount_proc -> mount_dev -> mount_sys
-    -> mount_volumes -> mask_paths -> make_paths_read_only -> pivot_into
+    -> mount_volumes -> mount_tmpfs -> mask_paths -> make_paths_read_only -> pivot_into
     -> (remount_root_read_only)
 
 Every syscall is checked in ``dockpy.linux``; its OSError names the call and the path.
@@ -13,12 +13,13 @@ Every syscall is checked in ``dockpy.linux``; its OSError names the call and the
 
 from __future__ import annotations
 
+import errno
 import os
 
 from dockpy import linux
 from dockpy.layers.mounts import Mount, mount_all
 from dockpy.runtime.namespace import devices
-from dockpy.runtime.spec import ContainerSpec, RootFilesystem, VolumeMount
+from dockpy.runtime.spec import ContainerSpec, RootFilesystem, TmpfsMount, VolumeMount
 
 # runc's defaults (as Docker configures them): kernel interfaces a container must not read...
 MASKED_PATHS = (
@@ -43,6 +44,8 @@ def build_root(spec: ContainerSpec, console: str | None) -> None:
     devices.mount_dev(root, console)
     mount_sys(root)
     mount_volumes(root, spec.volumes)
+    if spec.tmpfs:
+        mount_tmpfs(root, spec.tmpfs)
     mask_paths(root)
     make_paths_read_only(root)
     pivot_into(root)
@@ -97,6 +100,17 @@ def mount_volumes(root: str, volumes: tuple[VolumeMount, ...]) -> None:
         else:
             target = ensure_file(root, volume.destination)
         mount_all([Mount("bind", volume.source, ("ro",) if volume.read_only else ())], target)
+
+
+def mount_tmpfs(root: str, mounts: tuple[TmpfsMount, ...]) -> None:
+    """``--tmpfs``: a new tmpfs on each destination (made if missing), with its merged options."""
+    from dockpy.runtime.tmpfs import mount_flags_and_data
+
+    for mount in mounts:
+        if os.path.lexists(target := resolve_in_root(root, mount.destination)) and not os.path.isdir(target):
+            raise NotADirectoryError(errno.ENOTDIR, "--tmpfs destination is not a directory", mount.destination)
+        flags, data = mount_flags_and_data(mount.options)
+        linux.mount("tmpfs", ensure_directory(root, mount.destination), "tmpfs", flags, data or None)
 
 
 def mask_paths(root: str) -> None:
