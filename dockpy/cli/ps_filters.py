@@ -53,9 +53,7 @@ def by_name(store, values: list[str]) -> Test:
 
 
 def by_label(store, values: list[str]) -> Test:
-    from dockpy.cli.ps_fields import labels_of
-
-    return lambda record: matches_labels(values, labels_of(store, record))
+    return lambda record: matches_labels(values, store.labels_of(record))
 
 
 def by_status(store, values: list[str]) -> Test:
