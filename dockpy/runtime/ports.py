@@ -70,12 +70,13 @@ def _port_number(text: str, spec: str) -> int:
 
 
 def exposed_bindings(image_config: dict) -> tuple[PortBinding, ...]:
-    """``-P``: each port the image EXPOSEs (``ExposedPorts``: ``{"80/tcp": {}}``), on an ephemeral host port."""
-    bindings = []
-    for key in image_config.get("ExposedPorts") or {}:
-        port, _, protocol = key.partition("/")
-        bindings.append(PortBinding(int(port), protocol or "tcp"))
-    return tuple(sorted(bindings))
+    """``-P``: each port the image EXPOSEs (``ExposedPorts``: ``{"80/tcp": {}}``), on an ephemeral host port.
+
+    An SCTP port is left out (it stays exposed, unpublished): the forwarder
+    carries TCP and UDP only.
+    """
+    bindings = [PortBinding(*_split_key(key)) for key in image_config.get("ExposedPorts") or {}]
+    return tuple(sorted(binding for binding in bindings if binding.protocol in PROTOCOLS))
 
 
 def bindings_to_json(bindings) -> list[dict]:

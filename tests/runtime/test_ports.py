@@ -48,6 +48,10 @@ def test_exposed_ports_become_ephemeral_bindings_in_port_order():
     assert exposed_bindings(config) == (PortBinding(53, "udp"), PortBinding(443, "tcp"), PortBinding(8080, "tcp"))
 
 
+def test_an_exposed_sctp_port_is_not_published_by_the_tcp_and_udp_forwarder():
+    assert exposed_bindings({"ExposedPorts": {"132/sctp": {}, "80/tcp": {}}}) == (PortBinding(80, "tcp"),)
+
+
 def test_bindings_survive_their_json_form():
     bindings = (PortBinding(80, "tcp", "", 0), PortBinding(53, "udp", "127.0.0.1", 5353))
     assert bindings_from_json(bindings_to_json(bindings)) == bindings
