@@ -43,6 +43,8 @@ def parse_publish(text: str) -> PortBinding:
     if protocol not in PROTOCOLS:
         raise InvalidInputError(f"invalid proto: {protocol!r} in -p {text!r}", hint="Use /tcp or /udp.")
     host_ip, host_port, container_port = _split_publish(ports, text)
+    if host_ip and not _is_ip_address(host_ip):
+        raise InvalidInputError(f"invalid IP address: {host_ip} in -p {text!r}", hint="Give an IPv4 or IPv6 address, not a name.")
     return PortBinding(_port_number(container_port, text), protocol, host_ip, _port_number(host_port, text) if host_port else 0)
 
 
@@ -59,6 +61,20 @@ def _split_publish(ports: str, text: str) -> tuple[str, str, str]:
         raise InvalidInputError(f"invalid -p {text!r}", hint="Use [IP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp].")
     host_ip, host_port, container_port = ["", "", *parts][-3:]
     return host_ip, host_port, container_port
+
+
+def _is_ip_address(text: str) -> bool:
+    """Docker takes an address, never a name (``localhost``), and refuses anything else when the container is
+    made, not when it starts."""
+    import socket  # binding the port imports it anyway
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except OSError:
+            pass
+    return False
 
 
 def _port_number(text: str, spec: str) -> int:

@@ -37,6 +37,9 @@ def test_publish_reads_dockers_forms(text, binding):
     ("1:2:3:4", "invalid -p"),
     ("8080-8081:80-81", "port ranges are not supported"),
     ("[::1]80", "invalid -p"),
+    ("localhost:8080:80", "invalid IP address: localhost"),
+    ("300.0.0.1:8080:80", "invalid IP address: 300.0.0.1"),
+    ("[::g]:8080:80", "invalid IP address: ::g"),
 ])
 def test_publish_refuses_what_it_cannot_read_with_one_line(text, message):
     with pytest.raises(InvalidInputError, match=message):
