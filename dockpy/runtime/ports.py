@@ -32,8 +32,12 @@ class PortBinding(namedtuple("PortBinding", "container_port protocol host_ip hos
     @property
     def host_address(self) -> str:
         """``0.0.0.0:8080`` or ``[::1]:8080``: where the host listens."""
-        ip = self.host_ip or ANY_ADDRESS
-        return f"[{ip}]:{self.host_port}" if ":" in ip else f"{ip}:{self.host_port}"
+        return _host_and_port(self.host_ip or ANY_ADDRESS, self.host_port)
+
+
+def _host_and_port(ip: str, port) -> str:
+    """Go's net.JoinHostPort: an IPv6 address in brackets."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def parse_publish(text: str) -> PortBinding:
@@ -124,11 +128,36 @@ def ports_document(published, exposed_keys) -> dict:
 
 
 def ports_column(published, exposed_keys) -> str:
-    """``ps``'s PORTS: ``0.0.0.0:8080->80/tcp, 443/tcp``, sorted by container port as Docker sorts them."""
+    """``ps``'s PORTS, as Docker's ``DisplayablePorts`` writes it: by container port, a run of consecutive ports
+    exposed, or published each on its own number, is one group (``8000-8002/tcp``, ``0.0.0.0:80-81->80-81/tcp``);
+    the ports published on another number follow (``0.0.0.0:8080->80/tcp``)."""
     published_keys = {binding.key for binding in published}
-    entries = [(b.container_port, b.protocol, f"{b.host_address}->{b.key}") for b in published]
-    entries += [(*_split_key(key), key) for key in exposed_keys if key not in published_keys]
-    return ", ".join(text for *_, text in sorted(entries))
+    unpublished = [PortBinding(*_split_key(key)) for key in exposed_keys if key not in published_keys]
+    groups: dict[tuple[str, str], list[int]] = {}  # (host address, protocol): [first, last], in Docker's order
+    entries, elsewhere = [], []
+    for port in sorted([*published, *unpublished], key=_display_order):
+        if port.host_ip and port.host_port != port.container_port:
+            elsewhere.append(f"{port.host_address}->{port.key}")
+            continue
+        group = groups.get((port.host_ip, port.protocol))
+        if group is not None and port.container_port == group[1] + 1:
+            group[1] = port.container_port
+            continue
+        if group is not None:
+            entries.append(_port_group(port.host_ip, port.protocol, *group))
+        groups[(port.host_ip, port.protocol)] = [port.container_port, port.container_port]
+    entries += [_port_group(ip, protocol, *group) for (ip, protocol), group in groups.items()]
+    return ", ".join(entries + elsewhere)
+
+
+def _display_order(binding: PortBinding) -> tuple:
+    """Docker's ``comparePorts``: container port, host address, host port, protocol."""
+    return binding.container_port, binding.host_ip, binding.host_port, binding.protocol
+
+
+def _port_group(ip: str, protocol: str, first: int, last: int) -> str:
+    ports = str(first) if first == last else f"{first}-{last}"
+    return f"{_host_and_port(ip, ports)}->{ports}/{protocol}" if ip else f"{ports}/{protocol}"
 
 
 def port_lines(published, wanted: str | None = None) -> list[str]:

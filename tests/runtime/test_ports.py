@@ -65,10 +65,18 @@ def test_two_bindings_of_one_port_share_its_key_in_port_bindings():
     assert document == {"80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "::1", "HostPort": ""}]}
 
 
-def test_the_ports_column_lists_published_then_unpublished_ports_by_container_port():
+def test_the_ports_column_puts_ports_published_on_another_number_after_the_others_as_docker_does():
     published = [PortBinding(8080, "tcp", "0.0.0.0", 9000), PortBinding(80, "tcp", "::1", 8080)]
     column = ports_column(published, {"443/tcp": {}, "80/tcp": {}})
-    assert column == "[::1]:8080->80/tcp, 443/tcp, 0.0.0.0:9000->8080/tcp"
+    assert column == "443/tcp, [::1]:8080->80/tcp, 0.0.0.0:9000->8080/tcp"
+
+
+def test_the_ports_column_groups_runs_of_consecutive_ports_as_docker_does():
+    published = [PortBinding(port, "tcp", "0.0.0.0", port) for port in (80, 81)] + [PortBinding(82, "udp", "::", 82)]
+    exposed = {f"{port}/tcp": {} for port in (80, 81, 8000, 8001, 8002, 9000)}
+    column = ports_column(published, {**exposed, "53/udp": {}})
+    # Docker's order: a run that a later port of its kind ends comes out at once, the last run of each kind at the end.
+    assert column == "8000-8002/tcp, 53/udp, 0.0.0.0:80-81->80-81/tcp, [::]:82->82/udp, 9000/tcp"
 
 
 def test_port_prints_each_binding_or_one_ports_addresses():
