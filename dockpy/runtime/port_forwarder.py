@@ -172,8 +172,11 @@ class PortForwarder:
         except OSError:  # the client gave up before we took it (ECONNABORTED...)
             return
         self._track(client)
-        threading.Thread(target=self._relay_connection, args=(client, listener.binding.container_port),
-                         daemon=True).start()
+        try:
+            threading.Thread(target=self._relay_connection, args=(client, listener.binding.container_port),
+                             daemon=True).start()
+        except RuntimeError:  # no thread to be had now: this client's connection ends, this thread serves on
+            self._untrack(client)
 
     def _relay_connection(self, client: socket.socket, port: int) -> None:
         """Connect to the container's port (this thread is in its namespace) and copy both ways until both end."""

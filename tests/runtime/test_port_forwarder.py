@@ -157,6 +157,17 @@ def test_a_datagram_the_namespace_cannot_route_is_dropped_and_forwarding_goes_on
             unroutable.kill()
 
 
+def test_a_connection_no_thread_can_be_made_for_is_ended_and_forwarding_goes_on(forwarded):
+    (port,) = forwarded(local())
+    previous = threading.stack_size(1 << 50)  # more than any address space: no new thread can get its stack
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            assert read_to_end(connection) == b""
+    finally:
+        threading.stack_size(previous)
+    assert exchange(port, b"hello") == b"HELLO"
+
+
 def test_stop_closes_the_listener_and_cuts_open_connections(servers):
     listeners = bind_published_ports([local()])
     port = listeners[0].binding.host_port
