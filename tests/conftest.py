@@ -28,6 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+def pytest_collection_finish(session):
+    """Importing ``dockpy.cli`` (as the cli tests' modules do) pauses the cycle collector for the program's
+    start; this process is no dockpy command: it gets its collector back, as ``main(argv)`` gives it back."""
+    from dockpy import collector
+
+    collector.resume(leave_out_what_exists=False)
+
+
 @pytest.fixture
 def storage_root(tmp_path, monkeypatch) -> StorageRoot:
     """A fresh, empty storage root; DOCKPY_ROOT points at it for CLI calls."""

@@ -4,6 +4,7 @@ import gc
 
 import pytest
 
+import dockpy.cli  # noqa: F401  (as the cli tests' modules do: it pauses the collector, at collection time)
 from dockpy import collector
 
 
@@ -14,6 +15,10 @@ def collector_as_it_was(monkeypatch):
     yield
     gc.unfreeze()
     (gc.enable if enabled else gc.disable)()
+
+
+def test_the_tests_run_with_the_collector_though_their_modules_import_dockpy_cli():
+    assert gc.isenabled()
 
 
 def test_resume_turns_the_collector_back_on_with_what_exists_frozen():

@@ -10,7 +10,6 @@ WORKDIR is only half here: the builder also creates the directory.
 from __future__ import annotations
 
 import posixpath
-import re
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,9 +21,7 @@ from dockpy.build.variables import BuildArgs
 from dockpy.dockerfile.expand import ShellLexer
 from dockpy.errors import ExpansionError
 from dockpy.image import oci
-
-_PORT = re.compile(r"(\d+)(?:-(\d+))?(?:/(\w+))?")
-MAX_PORT = 65535
+from dockpy.image.exposed_ports import exposed_port_keys
 
 
 @dataclass(frozen=True)
@@ -148,14 +145,10 @@ def _expose(state: StageState, command: Words, context: ConfigContext) -> None:
 
 def _port_specs(spec: str, source: Source) -> list[str]:
     """``80``, ``80/udp``, ``8000-8002/tcp`` as Docker's ``port/proto`` keys."""
-    match = _PORT.fullmatch(spec)
-    if match is None:
-        raise source.error(f"invalid port {spec!r}: want PORT[-PORT][/PROTOCOL]")
-    first, last = int(match[1]), int(match[2] or match[1])
-    protocol = (match[3] or "tcp").lower()
-    if not 0 < first <= last <= MAX_PORT or protocol not in ("tcp", "udp", "sctp"):
-        raise source.error(f"invalid port {spec!r}")
-    return [f"{port}/{protocol}" for port in range(first, last + 1)]
+    try:
+        return exposed_port_keys(spec)
+    except ValueError as error:
+        raise source.error(str(error)) from None
 
 
 def _volume(state: StageState, command: Words, context: ConfigContext) -> None:

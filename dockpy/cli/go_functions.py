@@ -154,16 +154,20 @@ def less(arguments: list) -> bool:
 
 
 def less_or_equal(arguments: list) -> bool:
-    first, second = _count("le", arguments, 2)
-    return _less("le", first, second) or _equal("le", first, second)
+    return _at_most("le", *_count("le", arguments, 2))
 
 
 def greater(arguments: list) -> bool:
-    return not less_or_equal(_count("gt", arguments, 2))
+    """``gt`` is ``not le``, as in Go, whose messages still name ``gt``."""
+    return not _at_most("gt", *_count("gt", arguments, 2))
 
 
 def greater_or_equal(arguments: list) -> bool:
-    return not less(_count("ge", arguments, 2))
+    return not _less("ge", *_count("ge", arguments, 2))
+
+
+def _at_most(name: str, first, second) -> bool:
+    return _less(name, first, second) or _equal(name, first, second)
 
 
 def negation(arguments: list) -> bool:

@@ -87,7 +87,13 @@ def _set_env(config, rest):
 
 
 def _expose(config, rest):
-    ports = [port if "/" in port else f"{port}/tcp" for port in rest.split()]
+    """Each spec as the Dockerfile's EXPOSE keys it (a range as its ports); an invalid one is refused."""
+    from dockpy.image.exposed_ports import exposed_port_keys
+
+    try:
+        ports = [key for spec in rest.split() for key in exposed_port_keys(spec)]
+    except ValueError as error:
+        raise InvalidInputError(f"EXPOSE: {error}") from None
     return config.replace(exposed_ports=tuple(sorted({*(config.exposed_ports or ()), *ports})))
 
 

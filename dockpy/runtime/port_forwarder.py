@@ -172,8 +172,11 @@ class PortForwarder:
         except OSError:  # the client gave up before we took it (ECONNABORTED...)
             return
         self._track(client)
-        threading.Thread(target=self._relay_connection, args=(client, listener.binding.container_port),
-                         daemon=True).start()
+        try:
+            threading.Thread(target=self._relay_connection, args=(client, listener.binding.container_port),
+                             daemon=True).start()
+        except RuntimeError:  # no thread to be had now: this client's connection ends, this thread serves on
+            self._untrack(client)
 
     def _relay_connection(self, client: socket.socket, port: int) -> None:
         """Connect to the container's port (this thread is in its namespace) and copy both ways until both end."""
@@ -209,15 +212,26 @@ class PortForwarder:
             data, client = listener.socket.recvfrom(RELAY_BUFFER)
         except OSError:
             return
-        session = self._udp_sessions.get((listener.socket, client))
-        if session is None:
-            session = self._open_udp_session(listener, client)
-        session.send(data)
+        session = self._udp_sessions.get((listener.socket, client)) or self._open_udp_session(listener, client)
+        if session is not None:
+            session.send(data)
 
-    def _open_udp_session(self, listener: Listener, client) -> _UdpSession:
-        """A socket in the container (created by this thread, so in its namespace) for one client address."""
-        upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        upstream.connect((CONTAINER_ADDRESS, listener.binding.container_port))
+    def _open_udp_session(self, listener: Listener, client) -> _UdpSession | None:
+        """A socket in the container (created by this thread, so in its namespace) for one client address.
+
+        None if the container cannot take one now (no route to its loopback,
+        no descriptor left): that datagram is dropped, as UDP may drop it,
+        and this thread goes on serving every other client and port.
+        """
+        try:
+            upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        except OSError:
+            return None
+        try:
+            upstream.connect((CONTAINER_ADDRESS, listener.binding.container_port))
+        except OSError:
+            upstream.close()
+            return None
         session = self._udp_sessions[(listener.socket, client)] = _UdpSession(upstream, listener.socket, client)
         self._selector.register(upstream, selectors.EVENT_READ, session)
         return session

@@ -32,8 +32,12 @@ class PortBinding(namedtuple("PortBinding", "container_port protocol host_ip hos
     @property
     def host_address(self) -> str:
         """``0.0.0.0:8080`` or ``[::1]:8080``: where the host listens."""
-        ip = self.host_ip or ANY_ADDRESS
-        return f"[{ip}]:{self.host_port}" if ":" in ip else f"{ip}:{self.host_port}"
+        return _host_and_port(self.host_ip or ANY_ADDRESS, self.host_port)
+
+
+def _host_and_port(ip: str, port) -> str:
+    """Go's net.JoinHostPort: an IPv6 address in brackets."""
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
 
 
 def parse_publish(text: str) -> PortBinding:
@@ -43,6 +47,8 @@ def parse_publish(text: str) -> PortBinding:
     if protocol not in PROTOCOLS:
         raise InvalidInputError(f"invalid proto: {protocol!r} in -p {text!r}", hint="Use /tcp or /udp.")
     host_ip, host_port, container_port = _split_publish(ports, text)
+    if host_ip and not _is_ip_address(host_ip):
+        raise InvalidInputError(f"invalid IP address: {host_ip} in -p {text!r}", hint="Give an IPv4 or IPv6 address, not a name.")
     return PortBinding(_port_number(container_port, text), protocol, host_ip, _port_number(host_port, text) if host_port else 0)
 
 
@@ -61,6 +67,20 @@ def _split_publish(ports: str, text: str) -> tuple[str, str, str]:
     return host_ip, host_port, container_port
 
 
+def _is_ip_address(text: str) -> bool:
+    """Docker takes an address, never a name (``localhost``), and refuses anything else when the container is
+    made, not when it starts."""
+    import socket  # binding the port imports it anyway
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except OSError:
+            pass
+    return False
+
+
 def _port_number(text: str, spec: str) -> int:
     if "-" in text:
         raise InvalidInputError(f"port ranges are not supported: -p {spec!r}", hint="Publish each port with its own -p.")
@@ -70,12 +90,13 @@ def _port_number(text: str, spec: str) -> int:
 
 
 def exposed_bindings(image_config: dict) -> tuple[PortBinding, ...]:
-    """``-P``: each port the image EXPOSEs (``ExposedPorts``: ``{"80/tcp": {}}``), on an ephemeral host port."""
-    bindings = []
-    for key in image_config.get("ExposedPorts") or {}:
-        port, _, protocol = key.partition("/")
-        bindings.append(PortBinding(int(port), protocol or "tcp"))
-    return tuple(sorted(bindings))
+    """``-P``: each port the image EXPOSEs (``ExposedPorts``: ``{"80/tcp": {}}``), on an ephemeral host port.
+
+    An SCTP port is left out (it stays exposed, unpublished): the forwarder
+    carries TCP and UDP only.
+    """
+    bindings = [PortBinding(*_split_key(key)) for key in image_config.get("ExposedPorts") or {}]
+    return tuple(sorted(binding for binding in bindings if binding.protocol in PROTOCOLS))
 
 
 def bindings_to_json(bindings) -> list[dict]:
@@ -107,11 +128,36 @@ def ports_document(published, exposed_keys) -> dict:
 
 
 def ports_column(published, exposed_keys) -> str:
-    """``ps``'s PORTS: ``0.0.0.0:8080->80/tcp, 443/tcp``, sorted by container port as Docker sorts them."""
+    """``ps``'s PORTS, as Docker's ``DisplayablePorts`` writes it: by container port, a run of consecutive ports
+    exposed, or published each on its own number, is one group (``8000-8002/tcp``, ``0.0.0.0:80-81->80-81/tcp``);
+    the ports published on another number follow (``0.0.0.0:8080->80/tcp``)."""
     published_keys = {binding.key for binding in published}
-    entries = [(b.container_port, b.protocol, f"{b.host_address}->{b.key}") for b in published]
-    entries += [(*_split_key(key), key) for key in exposed_keys if key not in published_keys]
-    return ", ".join(text for *_, text in sorted(entries))
+    unpublished = [PortBinding(*_split_key(key)) for key in exposed_keys if key not in published_keys]
+    groups: dict[tuple[str, str], list[int]] = {}  # (host address, protocol): [first, last], in Docker's order
+    entries, elsewhere = [], []
+    for port in sorted([*published, *unpublished], key=_display_order):
+        if port.host_ip and port.host_port != port.container_port:
+            elsewhere.append(f"{port.host_address}->{port.key}")
+            continue
+        group = groups.get((port.host_ip, port.protocol))
+        if group is not None and port.container_port == group[1] + 1:
+            group[1] = port.container_port
+            continue
+        if group is not None:
+            entries.append(_port_group(port.host_ip, port.protocol, *group))
+        groups[(port.host_ip, port.protocol)] = [port.container_port, port.container_port]
+    entries += [_port_group(ip, protocol, *group) for (ip, protocol), group in groups.items()]
+    return ", ".join(entries + elsewhere)
+
+
+def _display_order(binding: PortBinding) -> tuple:
+    """Docker's ``comparePorts``: container port, host address, host port, protocol."""
+    return binding.container_port, binding.host_ip, binding.host_port, binding.protocol
+
+
+def _port_group(ip: str, protocol: str, first: int, last: int) -> str:
+    ports = str(first) if first == last else f"{first}-{last}"
+    return f"{_host_and_port(ip, ports)}->{ports}/{protocol}" if ip else f"{ports}/{protocol}"
 
 
 def port_lines(published, wanted: str | None = None) -> list[str]:

@@ -69,6 +69,12 @@ def test_comparisons_refuse_what_go_refuses(name, arguments, message):
         call(name, *arguments)
 
 
+@pytest.mark.parametrize("name", ["gt", "ge"])
+def test_gt_and_ge_name_themselves_in_their_errors_as_go_does(name):
+    with pytest.raises(FunctionError, match=f"^error calling {name}: incompatible types for comparison$"):
+        call(name, "1", 1)
+
+
 def test_print_spaces_operands_only_between_two_non_strings():
     assert call("print", 1, 2, "a", "b", 3, True) == "1 2ab3 true"
 

@@ -35,6 +35,16 @@ def test_expose_label_user_volume_stopsignal_onbuild():
         {"a": "b"}, "app", ("/data",), "SIGINT", ("RUN x",))
 
 
+def test_expose_stores_a_range_as_its_ports_as_the_dockerfiles_does():
+    assert apply_changes(BASE, ("EXPOSE 8000-8002 53/UDP",)).exposed_ports == ("53/udp", "8000/tcp", "8001/tcp", "8002/tcp")
+
+
+@pytest.mark.parametrize("spec", ["http", "0", "70000", "80/icmp", "90-80"])
+def test_expose_refuses_what_is_no_port(spec):
+    with pytest.raises(InvalidInputError, match=f"EXPOSE: invalid port '{spec}'"):
+        apply_changes(BASE, (f"EXPOSE {spec}",))
+
+
 def test_healthcheck_with_flags_and_none():
     config = apply_changes(BASE, ("HEALTHCHECK --interval=30s --retries=3 CMD curl -f localhost",))
     assert config.healthcheck.test == ("CMD-SHELL", "curl -f localhost")

@@ -139,6 +139,35 @@ def test_datagrams_of_each_client_come_back_to_that_client(forwarded):
         client.close()
 
 
+def test_a_datagram_the_namespace_cannot_route_is_dropped_and_forwarding_goes_on():
+    # A namespace whose loopback is down: a socket in it can reach nothing (connect: network is unreachable).
+    with subprocess.Popen(["unshare", "--net", "sleep", "60"]) as unroutable:
+        try:
+            listeners = bind_published_ports([local(protocol="udp"), local()])
+            udp_port, tcp_port = (listener.binding.host_port for listener in listeners)
+            forwarder = forward_ports(listeners, unroutable.pid)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                client.sendto(b"dropped", ("127.0.0.1", udp_port))
+            # The datagram was ready before the first connection: the forwarder has taken it by the second.
+            for _ in range(2):
+                with socket.create_connection(("127.0.0.1", tcp_port), timeout=10) as connection:
+                    assert read_to_end(connection) == b""  # accepted, then ended: nothing to reach in there
+            forwarder.stop()
+        finally:
+            unroutable.kill()
+
+
+def test_a_connection_no_thread_can_be_made_for_is_ended_and_forwarding_goes_on(forwarded):
+    (port,) = forwarded(local())
+    previous = threading.stack_size(1 << 50)  # more than any address space: no new thread can get its stack
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            assert read_to_end(connection) == b""
+    finally:
+        threading.stack_size(previous)
+    assert exchange(port, b"hello") == b"HELLO"
+
+
 def test_stop_closes_the_listener_and_cuts_open_connections(servers):
     listeners = bind_published_ports([local()])
     port = listeners[0].binding.host_port
