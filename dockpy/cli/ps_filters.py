@@ -169,17 +169,14 @@ def by_exposed_port(store, values: list[str]) -> Test:
 
 def port_keys(key: str, values: list[str]) -> set[str]:
     """``80``, ``80/udp``, ``8000-8080/tcp`` -> Docker's names of those ports: ``80/tcp``..."""
+    from dockpy.image.exposed_ports import exposed_port_keys
+
     keys = set()
     for value in values:
-        ports, _, protocol = value.partition("/")
-        first, _, last = ports.partition("-")
         try:
-            start, end = int(first), int(last or first)
+            keys.update(exposed_port_keys(value))
         except ValueError:
             raise invalid_value(key, value) from None
-        if not 0 < start <= end <= 65535 or protocol not in ("", "tcp", "udp", "sctp"):
-            raise invalid_value(key, value)
-        keys.update(f"{port}/{protocol or 'tcp'}" for port in range(start, end + 1))
     return keys
 
 

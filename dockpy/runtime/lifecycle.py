@@ -285,10 +285,10 @@ class Runtime:
 
     def _take_reserved_ports(self, container_id: str) -> list | None:
         """The ports bound for this start, written down for ``port``, ``ps`` and ``inspect``; None without any."""
-        listeners = self._reserved_ports.pop(container_id, None)
-        if listeners:
+        listeners = self._reserved_ports.get(container_id)
+        if listeners:  # written first: if that fails, the ports are still reserved, and released with the container
             self.store.write_published_ports(container_id, [listener.binding for listener in listeners])
-        return listeners
+        return self._reserved_ports.pop(container_id, None)
 
     def _ensure_startable(self, record: ContainerRecord) -> None:
         if record.state == EXITED:
