@@ -48,6 +48,9 @@ def _add_container_options(parser) -> None:
 
 
 def run_container(args) -> int:
+    if args.isolation == "kvm" and not args.detach:
+        runtime, options = _runtime_and_options(args)
+        return runtime.run_in_vm(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
     runtime, record = _create(args)
     if args.detach:
         runtime.start(record.id)
@@ -73,18 +76,22 @@ def start_containers(args) -> int:
 
 
 def _create(args):
+    runtime, options = _runtime_and_options(args)
+    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
+    return runtime, record
+
+
+def _runtime_and_options(args):
     from dockpy.runtime.config import RunOptions
     from dockpy.runtime.lifecycle import Runtime
 
-    runtime = Runtime()
     options = RunOptions(
         command=tuple(args.command), entrypoint=args.entrypoint, env=tuple(args.env), workdir=args.workdir,
         user=args.user, hostname=args.hostname, network=args.network, volumes=tuple(args.volume),
         memory=args.memory, cpus=args.cpus, pids_limit=args.pids_limit, read_only=args.read_only,
         interactive=args.interactive, tty=args.tty, init=args.init, isolation=args.isolation,
     )
-    record = runtime.create(_image(runtime, args), options, name=args.name, auto_remove=args.rm)
-    return runtime, record
+    return Runtime(), options
 
 
 def _image(runtime, args):

@@ -30,6 +30,7 @@ from dockpy.runtime.containers import (
     new_container_id,
     process_alive,
     process_start_time,
+    remove_container_directory,
 )
 from dockpy.runtime.images import RunnableImage
 from dockpy.runtime.initlayer import host_hostname, prepare_container_directory, shared_init_layer
@@ -94,6 +95,22 @@ class Runtime:
     def create(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
                auto_remove: bool = False) -> ContainerRecord:
         """Make the container's record, directories and spec; nothing runs yet (but ``run`` starts it next)."""
+        record = self.prepare(image, options, name=name, auto_remove=auto_remove)
+        try:
+            self.store.add(record)
+        except BaseException:
+            self.remove_exited(record)
+            raise
+        return record
+
+    def prepare(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
+                auto_remove: bool = False) -> ContainerRecord:
+        """``create`` but the record: the checks, the directory and its config.json; the record to add.
+
+        A name in use is refused here already (a read of the store), so that
+        ``run_in_vm`` fails before any VM starts; ``add`` stays the check that
+        settles a race for the name.
+        """
         if options.isolation == NAMESPACE:
             self.backend.prepare_start()
         self.root.create()
@@ -114,9 +131,8 @@ class Runtime:
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
                       "entrypoint": entrypoint, "cmd": cmd}
             self.store.write_config(container_id, config)
-            self.store.add(record)
         except BaseException:
-            self.remove_exited(record)
+            remove_container_directory(paths.directory)
             raise
         return record
 
@@ -171,6 +187,23 @@ class Runtime:
 
         self._ensure_startable(record)
         return run_foreground(self, record, self.spec_of(record))
+
+    def run_in_vm(self, image: RunnableImage, options: run_config.RunOptions, *, name: str | None = None,
+                  auto_remove: bool = False) -> int:
+        """``run --isolation kvm`` in the foreground: ``create`` and ``run_attached``, but the VM starts first.
+
+        The guest kernel boots for seconds before it needs anything more of
+        the host, so the record (a transaction with its syncs) is written
+        while it boots, as running from the start. Everything that can refuse
+        the container (the image, the name, the flags, a missing QEMU) is
+        checked before the VM starts, and the directory the VM writes into
+        exists before it; a dockpy killed in between leaves that directory
+        without a record, never a record without its directory.
+        """
+        from dockpy.runtime.monitor import run_foreground
+
+        record = self.prepare(image, options, name=name, auto_remove=auto_remove)
+        return run_foreground(self, record, self.spec_of(record), recorded=False)
 
     def start(self, reference: str) -> ContainerRecord:
         """Start a created or exited container in the background, owned by a monitor process."""

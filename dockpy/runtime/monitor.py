@@ -24,11 +24,15 @@ from dockpy.runtime.stdio import Stdio
 MONITOR_START_FAILED = 125
 
 
-def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec) -> int:
-    """Start, relay, wait, record; returns the container's exit code."""
+def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec, *, recorded: bool = True) -> int:
+    """Start, relay, wait, record; returns the container's exit code.
+
+    ``recorded=False``: ``record`` is not in the store yet, and is added once
+    the program runs (``Runtime.run_in_vm``).
+    """
     master = None
     with _stdio_for(spec.process) as (stdio, master):
-        process = _start_recorded(runtime, record, spec, stdio)
+        process = _start_recorded(runtime, record, spec, stdio, recorded=recorded)
     with _forwarding_signals(process):
         if master is not None:
             from dockpy.runtime.terminal import relay
@@ -118,26 +122,49 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
     return 0
 
 
-def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False):
-    """The started program, as the record's backend returns it (a ``ContainerProcess`` or ``VmProcess``)."""
+def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False,
+                    recorded: bool = True):
+    """The started program, as the record's backend returns it (a ``ContainerProcess`` or ``VmProcess``).
+
+    A record not yet in the store (``recorded=False``) is added as running (or
+    as exited if the program could not start): one transaction. If adding it
+    fails (another container took its name meanwhile), the program is killed.
+    """
     try:
         process = runtime.backend_for(record).start(spec, stdio)
     except DockpyError as error:
-        _record_exit(runtime, record, error.exit_code)
+        _record_exit(runtime, record, error.exit_code, recorded=recorded)
         raise
-    runtime.store.update(
-        record.id, state=RUNNING, pid=process.pid, pid_start=process_start_time(process.pid),
+    started = dict(
+        state=RUNNING, pid=process.pid, pid_start=process_start_time(process.pid),
         monitor_pid=os.getpid(), monitor_start=process_start_time(os.getpid()),
         started=time.time(), detached=detached,
     )
+    if recorded:
+        runtime.store.update(record.id, **started)
+    else:
+        _add_started(runtime, record._replace(**started), process)
     return process
 
 
-def _record_exit(runtime, record: ContainerRecord, exit_code: int) -> None:
+def _add_started(runtime, record: ContainerRecord, process) -> None:
+    try:
+        runtime.store.add(record)
+    except BaseException:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        runtime.remove_exited(record)
+        raise
+
+
+def _record_exit(runtime, record: ContainerRecord, exit_code: int, recorded: bool = True) -> None:
+    exited = dict(state=EXITED, exit_code=exit_code, finished=time.time())
     if record.auto_remove:
         runtime.remove_exited(record)
+    elif recorded:
+        runtime.store.update(record.id, **exited)
     else:
-        runtime.store.update(record.id, state=EXITED, exit_code=exit_code, finished=time.time())
+        runtime.store.add(record._replace(**exited))
 
 
 @contextmanager

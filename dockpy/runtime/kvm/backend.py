@@ -176,13 +176,15 @@ class KvmBackend:
 
     # -- running -------------------------------------------------------------
 
-    def run(self, spec: ContainerSpec, *, stdin=None, stdout=None, stderr=None, timeout: float | None = None) -> int:
+    def run(self, spec: ContainerSpec, *, stdin=None, stdout=None, stderr=None, timeout: float | None = None,
+            on_start=None) -> int:
         """Run ``spec`` to completion; returns the process's exit code.
 
         ``stdout``/``stderr`` (fds or binary files; default: dockpy's own) get
         the process's output, byte for byte. ``stdin`` is read only when
         ``spec.process.interactive``. With ``spec.process.terminal`` the three
         are one tty. After ``timeout`` seconds the VM is killed (exit 137).
+        ``on_start(pid)`` is called with QEMU's pid once QEMU runs.
         """
         tools = self.check()
         _validate(spec)
@@ -194,7 +196,7 @@ class KvmBackend:
         rundir = self.run_directory(spec.id).create()
         try:
             with _WritableDirGuard(spec):
-                return self._boot(tools, accel, rundir, spec, layers, (stdin, stdout, stderr), timeout)
+                return self._boot(tools, accel, rundir, spec, layers, (stdin, stdout, stderr), timeout, on_start)
         finally:
             rundir.remove()
 
@@ -234,53 +236,41 @@ class KvmBackend:
             target.write(guest_spec.spec_archive(spec, layers.tokens))
         return initrd
 
-    def _boot(self, tools, accel, rundir, spec, layers, stdio, timeout) -> int:
+    def _boot(self, tools, accel, rundir, spec, layers, stdio, timeout, on_start) -> int:
         with ExitStack() as helpers:
             initrd_fd = self._initrd(spec, layers, helpers)
-            shares = self._start_shares(tools, rundir, spec, helpers)
-            (stdin_fd, stdout_fd, stderr_fd), relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
-            config = qemu.VmConfig(
-                kernel=kernel.boot_image(tools.kernel, self.cache_dir),
-                initrd=f"/proc/self/fd/{initrd_fd}",
-                cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
-                accelerator=accel.accelerator,
-                memory_mib=guest_memory_mib(spec),
-                vcpus=guest_vcpus(spec),
-                disks=layers.images,
-                shares=shares,
-                stdout=f"/proc/self/fd/{stdout_fd}",
-                stderr=f"/proc/self/fd/{stderr_fd}",
-                interactive=spec.process.interactive,
-                terminal=spec.process.terminal,
-            )
-            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd, initrd_fd), relays, timeout)
+            shares = _share_listeners(rundir, spec, helpers)
+            fds, relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
+            config = self._vm_config(tools, accel, spec, layers, shares, (*fds, initrd_fd))
+            process = _spawn_qemu(tools, rundir, config, (*fds, initrd_fd))
+            try:
+                _start_shares(tools, rundir, shares, helpers)  # after QEMU's exec: the guest boots meanwhile
+            except BaseException:
+                end_in_background(process)
+                raise
+            if on_start is not None:
+                on_start(process.pid)
+            return self._wait_for_vm(process, rundir, relays, timeout)
 
-    def _start_shares(self, tools, rundir, spec, helpers: ExitStack) -> tuple[qemu.Share, ...]:
-        sources = []
-        if guest_spec.writable_dir_names(spec) is not None:
-            sources.append(("dockpy.rw", os.path.dirname(spec.rootfs.upperdir), False))
-        sources += [(f"dockpy.vol{index}", volume.source, volume.read_only) for index, volume in enumerate(spec.volumes)]
-        log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
-        shares = []
-        for index, (tag, source, read_only) in enumerate(sources):
-            socket = f"fs{index}.sock"
-            process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
-            helpers.callback(virtiofs.stop_virtiofsd, process)
-            shares.append(qemu.Share(tag, socket))
-        return tuple(shares)
+    def _vm_config(self, tools, accel, spec, layers, shares, fds) -> qemu.VmConfig:
+        """``fds``: the guest's stdin, stdout and stderr, and the initrd's."""
+        return qemu.VmConfig(
+            kernel=kernel.boot_image(tools.kernel, self.cache_dir),
+            initrd=f"/proc/self/fd/{fds[3]}",
+            cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
+            accelerator=accel.accelerator,
+            memory_mib=guest_memory_mib(spec),
+            vcpus=guest_vcpus(spec),
+            disks=layers.images,
+            shares=tuple(share.device for share in shares),
+            stdout=f"/proc/self/fd/{fds[1]}",
+            stderr=f"/proc/self/fd/{fds[2]}",
+            interactive=spec.process.interactive,
+            terminal=spec.process.terminal,
+        )
 
-    def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, relays, timeout) -> int:
-        """``fds``: stdin, stdout and stderr for the guest, and the initrd's."""
-        argv = qemu.qemu_argv(tools.qemu, config)
-        stdin_fd, stdout_fd, stderr_fd, initrd_fd = fds
-        if config.terminal:
-            _keep_newlines(stdin_fd)
-            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, pass_fds=(initrd_fd,),
-                            own_process_group=False)
-        else:
-            stdin = stdin_fd if config.interactive else subprocess.DEVNULL
-            process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
-        rundir.record_pid(process.pid)
+    def _wait_for_vm(self, process: subprocess.Popen, rundir: RunDirectory, relays, timeout) -> int:
+        """The exit code, once the guest has reported it (or the VM ended without a report)."""
         try:
             qemu_errors = _wait_for_vm_end(process, rundir, relays, timeout)
         except subprocess.TimeoutExpired:
@@ -385,6 +375,52 @@ def _validate(spec: ContainerSpec) -> None:
     for volume in spec.volumes:
         if not os.path.isdir(volume.source):
             raise InvalidInputError(f"--isolation kvm can share directories only: {volume.source} is not a directory")
+
+
+class _PendingShare(namedtuple("_PendingShare", "device source read_only listener")):
+    """A share QEMU connects to (``device``, a ``qemu.Share``) before its virtiofsd runs: ``listener`` waits for it."""
+
+    __slots__ = ()
+
+
+def _share_listeners(rundir: RunDirectory, spec: ContainerSpec, helpers: ExitStack) -> tuple[_PendingShare, ...]:
+    """A listening socket for each share (the writable dir, each volume); virtiofsd starts after QEMU."""
+    sources = []
+    if guest_spec.writable_dir_names(spec) is not None:
+        sources.append(("dockpy.rw", os.path.dirname(spec.rootfs.upperdir), False))
+    sources += [(f"dockpy.vol{index}", volume.source, volume.read_only) for index, volume in enumerate(spec.volumes)]
+    shares = []
+    for index, (tag, source, read_only) in enumerate(sources):
+        socket = f"fs{index}.sock"
+        listener = virtiofs.listen(rundir.path, socket)
+        helpers.callback(listener.close)  # if QEMU does not start: virtiofsd takes it over otherwise
+        shares.append(_PendingShare(qemu.Share(tag, socket), source, read_only, listener))
+    return tuple(shares)
+
+
+def _start_shares(tools: HostTools, rundir: RunDirectory, shares: tuple[_PendingShare, ...], helpers: ExitStack) -> None:
+    if not shares:
+        return
+    log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
+    for share in shares:
+        process = virtiofs.start_virtiofsd(tools.virtiofsd, share.source, share.listener, read_only=share.read_only,
+                                           cwd=rundir.path, log=log)
+        helpers.callback(virtiofs.stop_virtiofsd, process)
+
+
+def _spawn_qemu(tools: HostTools, rundir: RunDirectory, config: qemu.VmConfig, fds) -> subprocess.Popen:
+    """QEMU, started and its pid recorded; ``fds``: stdin, stdout and stderr for the guest, and the initrd's."""
+    argv = qemu.qemu_argv(tools.qemu, config)
+    stdin_fd, stdout_fd, stderr_fd, initrd_fd = fds
+    if config.terminal:
+        _keep_newlines(stdin_fd)
+        process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, pass_fds=(initrd_fd,),
+                        own_process_group=False)
+    else:
+        stdin = stdin_fd if config.interactive else subprocess.DEVNULL
+        process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
+    rundir.record_pid(process.pid)
+    return process
 
 
 def _append_file(target_fd: int, path: Path) -> None:
