@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import select
 import shutil
 import signal as signals
 import subprocess
@@ -40,7 +41,7 @@ from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kerne
 from dockpy.runtime.kvm.children import end_in_background, kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
-from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory
+from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory, StatusPipe
 from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
 from dockpy.runtime.stdio import Stdio
@@ -52,7 +53,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 # How long a guest that has reported its exit status may take to power off, or a relay may wait on an
 # empty pipe for output the guest reported, before QEMU is killed anyway.
 POWER_OFF_GRACE_SECONDS = 10.0
-# How often we look for the status: the VM ends only once we have seen it, so each poll's delay adds to a run.
+# How often, once the guest has reported, we look whether the VM may end (the relays' counts, its power-off).
 STATUS_POLL_SECONDS = 0.01
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
@@ -242,6 +243,8 @@ class KvmBackend:
             shares = _share_listeners(rundir, spec, helpers)
             fds, relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
             config = self._vm_config(tools, accel, spec, layers, shares, (*fds, initrd_fd))
+            status = rundir.open_status()
+            helpers.callback(status.close)
             process = _spawn_qemu(tools, rundir, config, (*fds, initrd_fd))
             try:
                 _start_shares(tools, rundir, shares, helpers)  # after QEMU's exec: the guest boots meanwhile
@@ -250,7 +253,7 @@ class KvmBackend:
                 raise
             if on_start is not None:
                 on_start(process.pid)
-            return self._wait_for_vm(process, rundir, relays, timeout)
+            return self._wait_for_vm(process, rundir, status, relays, timeout)
 
     def _vm_config(self, tools, accel, spec, layers, shares, fds) -> qemu.VmConfig:
         """``fds``: the guest's stdin, stdout and stderr, and the initrd's."""
@@ -269,10 +272,10 @@ class KvmBackend:
             terminal=spec.process.terminal,
         )
 
-    def _wait_for_vm(self, process: subprocess.Popen, rundir: RunDirectory, relays, timeout) -> int:
+    def _wait_for_vm(self, process: subprocess.Popen, rundir: RunDirectory, status: StatusPipe, relays, timeout) -> int:
         """The exit code, once the guest has reported it (or the VM ended without a report)."""
         try:
-            qemu_errors = _wait_for_vm_end(process, rundir, relays, timeout)
+            qemu_errors = _wait_for_vm_end(process, status, relays, timeout)
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
@@ -283,7 +286,7 @@ class KvmBackend:
             for relay in relays:
                 relay.finish()
             qemu_errors = b""
-        return _exit_code(rundir, process.returncode, qemu_errors.decode(errors="replace"))
+        return _exit_code(rundir, status.take(), process.returncode, qemu_errors.decode(errors="replace"))
 
     # -- other dockpy processes ----------------------------------------------
 
@@ -462,9 +465,8 @@ def _fd(stream, default: int) -> int:
     return stream.fileno()
 
 
-def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
-    """The reported ``exit N [sent STDOUT STDERR]`` or ``error MESSAGE``; without a report, why the VM ended."""
-    status = rundir.read_status()
+def _exit_code(rundir: RunDirectory, status: str, qemu_status: int, qemu_errors: str) -> int:
+    """The reported ``status`` (``exit N [sent STDOUT STDERR]`` or ``error MESSAGE``); without one, why the VM ended."""
     if status.startswith("exit "):
         return int(status.split()[1])
     if status.startswith("error "):
@@ -475,33 +477,43 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
 
 
-def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes | None:
+def _wait_for_vm_end(process: subprocess.Popen, status: StatusPipe, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes | None:
     """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
 
-    QEMU is killed (and the reported status stands) once ``_may_end_vm``;
-    after a report with output counts the result is None, at once: the
-    relays have all the guest sent, and QEMU's teardown is left to
-    ``end_in_background``.
+    Waits on QEMU's stderr and the status pipe at once, so the report is
+    seen as it arrives. QEMU is killed (and the reported status stands) once
+    ``_may_end_vm``, which is looked at again every ``STATUS_POLL_SECONDS``
+    after the report; after a report with output counts the result is None,
+    at once: the relays have all the guest sent, and QEMU's teardown is left
+    to ``end_in_background``.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    reported_at = counts = None
+    deadline = math.inf if timeout is None else time.monotonic() + timeout
+    errors, reported_at, counts = [], None, None
     while True:
-        remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            return process.communicate(timeout=min(STATUS_POLL_SECONDS, remaining))[1]
-        except subprocess.TimeoutExpired:
-            if remaining <= STATUS_POLL_SECONDS:
-                raise
-        if reported_at is None:  # a complete report does not change: read until there is one
-            status = rundir.read_status()
-            if not status:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        wait = remaining if reported_at is None else min(STATUS_POLL_SECONDS, remaining)
+        ready, _, _ = select.select([process.stderr, status.fd], [], [], None if wait == math.inf else wait)
+        if process.stderr in ready and not _took_errors(process, errors):
+            process.wait()  # its stderr ended with it
+            return b"".join(errors)
+        if reported_at is None:
+            if status.fd not in ready or not status.take():
                 continue
-            reported_at, counts = time.monotonic(), _sent_counts(status, len(relays))
+            reported_at, counts = time.monotonic(), _sent_counts(status.report, len(relays))
         if _may_end_vm(counts, relays, reported_at):
             process.kill()
             if counts is not None:
                 return None
-            # a guest stuck in its shutdown: communicate() returns at the next turn, with QEMU's stderr
+            # a guest stuck in its shutdown: its stderr ends at the next turn
+
+
+def _took_errors(process: subprocess.Popen, errors: list[bytes]) -> bool:
+    """Read what QEMU wrote on its stderr into ``errors``; False at its end (QEMU has exited)."""
+    chunk = os.read(process.stderr.fileno(), 65536)
+    errors.append(chunk)
+    return bool(chunk)
 
 
 def _may_end_vm(counts: list[int] | None, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:
