@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import select
-import shutil
 import signal as signals
 import subprocess
 import sys
@@ -281,6 +280,8 @@ class KvmBackend:
         finally:
             end_in_background(process)
             if self._trace_to is not None:
+                import shutil  # bench/kvm_bench.py's traced runs only
+
                 shutil.copyfile(rundir.path / CONSOLE_LOG, self._trace_to)
         if qemu_errors is None:  # ended at the guest's report: the relays have every byte it sent
             for relay in relays:

@@ -17,10 +17,11 @@ when the VM ends.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections import namedtuple
+
+from dockpy.runtime.containers import remove_container_directory
 
 PID_FILE = "qemu.pid"
 # The guest's control port (``qemu.py``), a QEMU pipe chardev: it reads CONTROL.in and writes CONTROL.out.
@@ -36,7 +37,7 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
     __slots__ = ()
 
     def create(self) -> "RunDirectory":
-        shutil.rmtree(self.path, ignore_errors=True)  # left over by a crash of the host itself
+        self.remove()  # left over by a crash of the host itself
         self.path.mkdir(parents=True)
         # QEMU opens both ends of the pipe chardev, creating neither, and each read-write: it needs no peer
         os.mkfifo(self.path / SIGNAL_FIFO, 0o600)
@@ -44,7 +45,8 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
         return self
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        """The directory and its files, removed as a container's directory is (without ``shutil``)."""
+        remove_container_directory(str(self.path))
 
     def record_pid(self, pid: int) -> None:
         (self.path / PID_FILE).write_text(f"{pid}\n")

@@ -20,20 +20,19 @@ Debian 12 ships the C virtiofsd inside qemu-system-common
 from __future__ import annotations
 
 import os
-import shutil
 import socket as socket_module
 import subprocess
 from pathlib import Path
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.children import end_in_background, spawn
+from dockpy.runtime.kvm.children import end_in_background, find_program, spawn
 
 VIRTIOFSD_CANDIDATES = ("/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd")
 
 
 def find_virtiofsd() -> Path:
-    for candidate in (*VIRTIOFSD_CANDIDATES, shutil.which("virtiofsd")):
+    for candidate in (*VIRTIOFSD_CANDIDATES, find_program("virtiofsd")):
         if candidate and os.access(candidate, os.X_OK):
             return Path(candidate)
     raise PrerequisiteError("virtiofsd not found: install qemu-system-common (Debian 12 ships virtiofsd in it)")

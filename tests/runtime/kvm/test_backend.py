@@ -15,6 +15,7 @@ from dockpy.root import StorageRoot
 from dockpy.runtime.kvm import backend as kvm_backend
 from dockpy.runtime.kvm.acceleration import Acceleration
 from dockpy.runtime.kvm.backend import KvmBackend, guest_memory_mib, guest_vcpus, kernel_cmdline
+from dockpy.runtime.kvm.children import find_program
 from dockpy.runtime.kvm.relay import start_output_relay
 from dockpy.runtime.kvm.rundir import STATUS_FILE, RunDirectory
 from dockpy.runtime.spec import ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
@@ -38,7 +39,7 @@ def test_missing_qemu_is_reported_with_its_package(tmp_path, monkeypatch):
 
 
 def test_missing_kernel_is_reported_before_anything_runs(tmp_path, monkeypatch):
-    if kvm_backend.shutil.which("qemu-system-x86_64") is None:
+    if find_program("qemu-system-x86_64") is None:
         pytest.skip("qemu-system-x86 is not installed: the QEMU error comes first")
     monkeypatch.setenv("DOCKPY_KERNEL", str(tmp_path / "no-kernel"))
     with pytest.raises(PrerequisiteError, match="no such kernel file"):
