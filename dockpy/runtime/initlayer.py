@@ -34,11 +34,15 @@ LOCALHOST_ENTRIES = (
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 
 
-def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
-    """Make the container's directories and /etc files; the binds that put those files in place."""
+def make_container_directory(paths: ContainerPaths) -> None:
+    """The container's directory, with its upper, work and merged dirs."""
     os.mkdir(paths.directory)
     for directory in (paths.upper, paths.work, paths.merged):
         os.mkdir(directory)
+
+
+def write_etc_files(paths: ContainerPaths, hostname: str, network: str) -> tuple[VolumeMount, ...]:
+    """The container's /etc files, in its directory; the binds that put them in place."""
     contents = {"hosts": hosts_file(hostname, network), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
     binds = []
     for name in ETC_FILES:

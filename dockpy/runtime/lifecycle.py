@@ -33,7 +33,7 @@ from dockpy.runtime.containers import (
     remove_container_directory,
 )
 from dockpy.runtime.images import RunnableImage
-from dockpy.runtime.initlayer import host_hostname, prepare_container_directory, shared_init_layer
+from dockpy.runtime.initlayer import host_hostname, make_container_directory, shared_init_layer, write_etc_files
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
 
@@ -124,9 +124,9 @@ class Runtime:
         )
         paths = self.store.paths(container_id)
         try:
-            etc_binds = prepare_container_directory(paths, spec.hostname, spec.network)
+            make_container_directory(paths)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
-                spec = spec._replace(volumes=etc_binds + spec.volumes)
+                spec = spec._replace(volumes=write_etc_files(paths, spec.hostname, spec.network) + spec.volumes)
             entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
                       "entrypoint": entrypoint, "cmd": cmd}
