@@ -148,6 +148,7 @@ def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio
 
 
 def _add_started(runtime, record: ContainerRecord, process) -> None:
+    """Add the record of a running program; if its name was taken meanwhile, the program goes first."""
     try:
         runtime.store.add(record)
     except BaseException:
