@@ -498,6 +498,7 @@ def _wait_for_vm_end(process: subprocess.Popen, status: StatusPipe, relays: tupl
         ready, _, _ = select.select([process.stderr, status.fd], [], [], None if wait == math.inf else wait)
         if process.stderr in ready and not _took_errors(process, errors):
             process.wait()  # its stderr ended with it
+            process.stderr.close()
             return b"".join(errors)
         if reported_at is None:
             if status.fd not in ready or not status.take():
