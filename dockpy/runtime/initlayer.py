@@ -34,16 +34,20 @@ LOCALHOST_ENTRIES = (
 HOST_RESOLV_CONF = "/etc/resolv.conf"
 
 
-def prepare_container_directory(paths: ContainerPaths, hostname: str, network: str,
-                                extra_hosts: tuple = ()) -> tuple[VolumeMount, ...]:
-    """Make the container's directories and /etc files; the binds that put those files in place.
-
-    ``extra_hosts`` are ``--add-host``'s ``(name, address)`` pairs, appended to /etc/hosts.
-    """
+def make_container_directory(paths: ContainerPaths) -> None:
+    """The container's directory, with its upper, work and merged dirs."""
     os.mkdir(paths.directory)
     for directory in (paths.upper, paths.work, paths.merged):
         os.mkdir(directory)
-    contents = {"hosts": hosts_file(hostname, network) + _extra_hosts_lines(extra_hosts), "hostname": hostname + "\n", "resolv.conf": resolv_conf()}
+
+
+def write_etc_files(paths: ContainerPaths, hostname: str, network: str, extra_hosts: tuple = ()) -> tuple[VolumeMount, ...]:
+    """The container's /etc files, in its directory; the binds that put them in place.
+
+    ``extra_hosts`` are ``--add-host``'s ``(name, address)`` pairs, appended to /etc/hosts.
+    """
+    contents = {"hosts": hosts_file(hostname, network) + _extra_hosts_lines(extra_hosts), "hostname": hostname + "\n",
+                "resolv.conf": resolv_conf()}
     binds = []
     for name in ETC_FILES:
         source = paths.etc_file(name)

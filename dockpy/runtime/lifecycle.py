@@ -32,7 +32,7 @@ from dockpy.runtime.containers import (
     process_start_time,
 )
 from dockpy.runtime.images import RunnableImage
-from dockpy.runtime.initlayer import host_hostname, prepare_container_directory, shared_init_layer
+from dockpy.runtime.initlayer import host_hostname, make_container_directory, shared_init_layer, write_etc_files
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
 
@@ -110,15 +110,17 @@ class Runtime:
             auto_remove: bool = False) -> int:
         """``create`` and ``run_attached`` in one (``dockpy run`` without -d); the exit code.
 
-        A namespace container's PID 1 is forked before the container's record
-        is committed: it builds its root meanwhile, on the other core, and
+        The container starts before its record is committed, and the backend
+        commits it (``before_placing``) while the start goes on: a namespace
+        container's PID 1 builds its root meanwhile, on the other core, and
         runs the program only once the record is there (no program runs that
-        no record names). That first commit of the command syncs SQLite's new
-        WAL and its directory, 1-2 ms on a quiet disk, 20 ms on a busy one.
-        A start that fails before the record is committed leaves nothing.
+        no record names); a microVM's kernel boots for seconds before its
+        /init could run anything. That first commit of the command syncs
+        SQLite's new WAL and its directory, 1-2 ms on a quiet disk, 20 ms on a
+        busy one. A start that fails before the record is committed leaves
+        nothing; everything that can refuse the container (the image, a name
+        in use, the flags, a missing QEMU) is checked before it starts.
         """
-        if options.isolation != NAMESPACE:
-            return self.run_attached(self.create(image, options, name=name, auto_remove=auto_remove, starting=True))
         from dockpy.runtime.monitor import run_foreground
 
         record, spec = self._prepare(image, options, name, auto_remove, starting=True)
@@ -154,9 +156,9 @@ class Runtime:
             if ports and starting:
                 self._reserve_ports(container_id, ports)
             hosts = run_config.extra_hosts(options)
-            etc_binds = prepare_container_directory(paths, spec.hostname, spec.network, hosts)
+            make_container_directory(paths)
             if options.isolation == NAMESPACE:  # a microVM's /init writes its own /etc files
-                spec = spec._replace(volumes=etc_binds + spec.volumes)
+                spec = spec._replace(volumes=write_etc_files(paths, spec.hostname, spec.network, hosts) + spec.volumes)
             entrypoint, cmd = run_config.entrypoint_and_cmd(image.config, options)
             config = {"spec": spec_to_json(spec), "image_config": image.config, "isolation": options.isolation,
                       "entrypoint": entrypoint, "cmd": cmd, **run_config.recorded_settings(image.config, options, hosts)}

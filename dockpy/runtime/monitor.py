@@ -36,8 +36,8 @@ def run_foreground(runtime, record: ContainerRecord, spec: ContainerSpec, listen
     """Start, relay, wait, record; returns the container's exit code.
 
     ``listeners``: its bound published ports. ``before_placing``: what the
-    namespace backend calls once PID 1 exists, before it may run the program
-    (``Runtime.run`` commits the record there).
+    backend calls once the container's process exists, before the program
+    runs (``Runtime.run`` commits the record there).
     """
     master = None
     with _closing_on_failure(listeners), _stdio_for(spec.process) as (stdio, master):
@@ -172,9 +172,8 @@ def _monitor(runtime, record: ContainerRecord, spec: ContainerSpec, ready_fd: in
 def _start_recorded(runtime, record: ContainerRecord, spec: ContainerSpec, stdio: Stdio, detached: bool = False,
                     before_placing: Callable[[], None] | None = None):
     """The started program, as the record's backend returns it (a ``ContainerProcess`` or ``VmProcess``)."""
-    start = runtime.backend_for(record).start
     try:
-        process = start(spec, stdio) if before_placing is None else start(spec, stdio, before_placing=before_placing)
+        process = runtime.backend_for(record).start(spec, stdio, before_placing=before_placing)
     except DockpyError as error:
         _record_exit(runtime, record, error.exit_code)
         raise

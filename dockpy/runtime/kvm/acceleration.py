@@ -14,14 +14,13 @@ Without KVM the runtime falls back to TCG emulation and says so once per run.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import namedtuple
 from collections.abc import Callable
 from pathlib import Path
 
-from dockpy.runtime.kvm.cache_files import write_atomically
+from dockpy.runtime.kvm.cache_files import cache_key, write_atomically
 
 KVM_DEVICE = "/dev/kvm"
 
@@ -43,7 +42,7 @@ def host_identity(qemu: Path, kernel_identity: str) -> str:
     """What the verdict depends on: host kernel, CPU model, the QEMU binary and the guest kernel."""
     qemu_info = qemu.stat()
     parts = (os.uname().release, _cpu_model(), f"{qemu}:{qemu_info.st_size}:{qemu_info.st_mtime_ns}", kernel_identity)
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return cache_key("\n".join(parts))
 
 
 def _cpu_model() -> str:

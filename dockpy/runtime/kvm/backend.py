@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
+import select
 import signal as signals
 import subprocess
 import sys
@@ -40,7 +40,7 @@ from dockpy.runtime.kvm import acceleration, erofs, guest_spec, initramfs, kerne
 from dockpy.runtime.kvm.children import end_in_background, kill_and_reap, spawn
 from dockpy.runtime.kvm.qemu import MAX_VIRTIO_DEVICES
 from dockpy.runtime.kvm.relay import OutputRelay, start_output_relay
-from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory
+from dockpy.runtime.kvm.rundir import CONSOLE_LOG, RunDirectory, StatusPipe
 from dockpy.runtime.kvm.vm_process import VmProcess, start_vm
 from dockpy.runtime.spec import ContainerSpec
 from dockpy.runtime.stdio import Stdio
@@ -52,7 +52,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 # How long a guest that has reported its exit status may take to power off, or a relay may wait on an
 # empty pipe for output the guest reported, before QEMU is killed anyway.
 POWER_OFF_GRACE_SECONDS = 10.0
-# How often we look for the status: the VM ends only once we have seen it, so each poll's delay adds to a run.
+# How often, once the guest has reported, we look whether the VM may end (the relays' counts, its power-off).
 STATUS_POLL_SECONDS = 0.01
 PROBE_TIMEOUT_SECONDS = 30.0
 # Exit code of a container whose VM had to be killed (128 + SIGKILL), as Docker reports it.
@@ -176,13 +176,15 @@ class KvmBackend:
 
     # -- running -------------------------------------------------------------
 
-    def run(self, spec: ContainerSpec, *, stdin=None, stdout=None, stderr=None, timeout: float | None = None) -> int:
+    def run(self, spec: ContainerSpec, *, stdin=None, stdout=None, stderr=None, timeout: float | None = None,
+            on_start=None) -> int:
         """Run ``spec`` to completion; returns the process's exit code.
 
         ``stdout``/``stderr`` (fds or binary files; default: dockpy's own) get
         the process's output, byte for byte. ``stdin`` is read only when
         ``spec.process.interactive``. With ``spec.process.terminal`` the three
         are one tty. After ``timeout`` seconds the VM is killed (exit 137).
+        ``on_start(pid)`` is called with QEMU's pid once QEMU runs.
         """
         tools = self.check()
         _validate(spec)
@@ -194,14 +196,28 @@ class KvmBackend:
         rundir = self.run_directory(spec.id).create()
         try:
             with _WritableDirGuard(spec):
-                return self._boot(tools, accel, rundir, spec, layers, (stdin, stdout, stderr), timeout)
+                return self._boot(tools, accel, rundir, spec, layers, (stdin, stdout, stderr), timeout, on_start)
         finally:
             rundir.remove()
 
-    def start(self, spec: ContainerSpec, stdio: Stdio) -> VmProcess:
-        """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs."""
+    def start(self, spec: ContainerSpec, stdio: Stdio, before_placing=None) -> VmProcess:
+        """The lifecycle's entry (``monitor.py``): run ``spec`` in a thread; returns once QEMU runs.
+
+        ``before_placing`` is called once QEMU runs, while the guest's kernel
+        boots (seconds under TCG, ~0.1 s with KVM, before /init could start the
+        program): ``Runtime.run`` commits the container's record there. If it
+        raises, the VM is killed and the start fails.
+        """
         fds = (stdio.terminal.fd,) * 3 if stdio.terminal is not None else (stdio.stdin, stdio.stdout, stdio.stderr)
-        return start_vm(self, spec, fds)
+        process = start_vm(self, spec, fds)
+        if before_placing is not None:
+            try:
+                before_placing()
+            except BaseException:
+                process.send_signal(signals.SIGKILL)
+                process.wait()
+                raise
+        return process
 
     def validate(self, spec: ContainerSpec) -> None:
         """Refuse, before anything is made, what a microVM cannot do (``--network host``, file volumes...)."""
@@ -234,66 +250,58 @@ class KvmBackend:
             target.write(guest_spec.spec_archive(spec, layers.tokens))
         return initrd
 
-    def _boot(self, tools, accel, rundir, spec, layers, stdio, timeout) -> int:
+    def _boot(self, tools, accel, rundir, spec, layers, stdio, timeout, on_start) -> int:
         with ExitStack() as helpers:
             initrd_fd = self._initrd(spec, layers, helpers)
-            shares = self._start_shares(tools, rundir, spec, helpers)
-            (stdin_fd, stdout_fd, stderr_fd), relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
-            config = qemu.VmConfig(
-                kernel=kernel.boot_image(tools.kernel, self.cache_dir),
-                initrd=f"/proc/self/fd/{initrd_fd}",
-                cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
-                accelerator=accel.accelerator,
-                memory_mib=guest_memory_mib(spec),
-                vcpus=guest_vcpus(spec),
-                disks=layers.images,
-                shares=shares,
-                stdout=f"/proc/self/fd/{stdout_fd}",
-                stderr=f"/proc/self/fd/{stderr_fd}",
-                interactive=spec.process.interactive,
-                terminal=spec.process.terminal,
-            )
-            return self._run_qemu(tools, rundir, config, (stdin_fd, stdout_fd, stderr_fd, initrd_fd), relays, timeout)
+            shares = _share_listeners(rundir, spec, helpers)
+            fds, relays = _stdio_fds(*stdio, spec.process.terminal, helpers)
+            config = self._vm_config(tools, accel, spec, layers, shares, (*fds, initrd_fd))
+            status = rundir.open_status()
+            helpers.callback(status.close)
+            process = _spawn_qemu(tools, rundir, config, (*fds, initrd_fd))
+            try:
+                _start_shares(tools, rundir, shares, helpers)  # after QEMU's exec: the guest boots meanwhile
+            except BaseException:
+                end_in_background(process)
+                raise
+            if on_start is not None:
+                on_start(process.pid)
+            return self._wait_for_vm(process, rundir, status, relays, timeout)
 
-    def _start_shares(self, tools, rundir, spec, helpers: ExitStack) -> tuple[qemu.Share, ...]:
-        sources = []
-        if guest_spec.writable_dir_names(spec) is not None:
-            sources.append(("dockpy.rw", os.path.dirname(spec.rootfs.upperdir), False))
-        sources += [(f"dockpy.vol{index}", volume.source, volume.read_only) for index, volume in enumerate(spec.volumes)]
-        log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
-        shares = []
-        for index, (tag, source, read_only) in enumerate(sources):
-            socket = f"fs{index}.sock"
-            process = virtiofs.start_virtiofsd(tools.virtiofsd, source, socket, read_only=read_only, cwd=rundir.path, log=log)
-            helpers.callback(virtiofs.stop_virtiofsd, process)
-            shares.append(qemu.Share(tag, socket))
-        return tuple(shares)
+    def _vm_config(self, tools, accel, spec, layers, shares, fds) -> qemu.VmConfig:
+        """``fds``: the guest's stdin, stdout and stderr, and the initrd's."""
+        return qemu.VmConfig(
+            kernel=kernel.boot_image(tools.kernel, self.cache_dir),
+            initrd=f"/proc/self/fd/{fds[3]}",
+            cmdline=kernel_cmdline(accel, host_tsc_khz(), trace=self._trace_to is not None),
+            accelerator=accel.accelerator,
+            memory_mib=guest_memory_mib(spec),
+            vcpus=guest_vcpus(spec),
+            disks=layers.images,
+            shares=tuple(share.device for share in shares),
+            stdout=f"/proc/self/fd/{fds[1]}",
+            stderr=f"/proc/self/fd/{fds[2]}",
+            interactive=spec.process.interactive,
+            terminal=spec.process.terminal,
+        )
 
-    def _run_qemu(self, tools, rundir: RunDirectory, config: qemu.VmConfig, fds, relays, timeout) -> int:
-        """``fds``: stdin, stdout and stderr for the guest, and the initrd's."""
-        argv = qemu.qemu_argv(tools.qemu, config)
-        stdin_fd, stdout_fd, stderr_fd, initrd_fd = fds
-        if config.terminal:
-            _keep_newlines(stdin_fd)
-            process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, pass_fds=(initrd_fd,),
-                            own_process_group=False)
-        else:
-            stdin = stdin_fd if config.interactive else subprocess.DEVNULL
-            process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
-        rundir.record_pid(process.pid)
+    def _wait_for_vm(self, process: subprocess.Popen, rundir: RunDirectory, status: StatusPipe, relays, timeout) -> int:
+        """The exit code, once the guest has reported it (or the VM ended without a report)."""
         try:
-            qemu_errors = _wait_for_vm_end(process, rundir, relays, timeout)
+            qemu_errors = _wait_for_vm_end(process, status, relays, timeout)
         except subprocess.TimeoutExpired:
             return KILLED_EXIT_CODE  # the finally below kills the VM
         finally:
             end_in_background(process)
             if self._trace_to is not None:
+                import shutil  # bench/kvm_bench.py's traced runs only
+
                 shutil.copyfile(rundir.path / CONSOLE_LOG, self._trace_to)
         if qemu_errors is None:  # ended at the guest's report: the relays have every byte it sent
             for relay in relays:
                 relay.finish()
             qemu_errors = b""
-        return _exit_code(rundir, process.returncode, qemu_errors.decode(errors="replace"))
+        return _exit_code(rundir, status.take(), process.returncode, qemu_errors.decode(errors="replace"))
 
     # -- other dockpy processes ----------------------------------------------
 
@@ -387,6 +395,52 @@ def _validate(spec: ContainerSpec) -> None:
             raise InvalidInputError(f"--isolation kvm can share directories only: {volume.source} is not a directory")
 
 
+class _PendingShare(namedtuple("_PendingShare", "device source read_only listener")):
+    """A share QEMU connects to (``device``, a ``qemu.Share``) before its virtiofsd runs: ``listener`` waits for it."""
+
+    __slots__ = ()
+
+
+def _share_listeners(rundir: RunDirectory, spec: ContainerSpec, helpers: ExitStack) -> tuple[_PendingShare, ...]:
+    """A listening socket for each share (the writable dir, each volume); virtiofsd starts after QEMU."""
+    sources = []
+    if guest_spec.writable_dir_names(spec) is not None:
+        sources.append(("dockpy.rw", os.path.dirname(spec.rootfs.upperdir), False))
+    sources += [(f"dockpy.vol{index}", volume.source, volume.read_only) for index, volume in enumerate(spec.volumes)]
+    shares = []
+    for index, (tag, source, read_only) in enumerate(sources):
+        socket = f"fs{index}.sock"
+        listener = virtiofs.listen(rundir.path, socket)
+        helpers.callback(listener.close)  # if QEMU does not start: virtiofsd takes it over otherwise
+        shares.append(_PendingShare(qemu.Share(tag, socket), source, read_only, listener))
+    return tuple(shares)
+
+
+def _start_shares(tools: HostTools, rundir: RunDirectory, shares: tuple[_PendingShare, ...], helpers: ExitStack) -> None:
+    if not shares:
+        return
+    log = helpers.enter_context(open(rundir.path / "virtiofsd.log", "ab"))
+    for share in shares:
+        process = virtiofs.start_virtiofsd(tools.virtiofsd, share.source, share.listener, read_only=share.read_only,
+                                           cwd=rundir.path, log=log)
+        helpers.callback(virtiofs.stop_virtiofsd, process)
+
+
+def _spawn_qemu(tools: HostTools, rundir: RunDirectory, config: qemu.VmConfig, fds) -> subprocess.Popen:
+    """QEMU, started and its pid recorded; ``fds``: stdin, stdout and stderr for the guest, and the initrd's."""
+    argv = qemu.qemu_argv(tools.qemu, config)
+    stdin_fd, stdout_fd, stderr_fd, initrd_fd = fds
+    if config.terminal:
+        _keep_newlines(stdin_fd)
+        process = spawn(argv, cwd=rundir.path, stdin=stdin_fd, stdout=stdout_fd, stderr=subprocess.PIPE, pass_fds=(initrd_fd,),
+                        own_process_group=False)
+    else:
+        stdin = stdin_fd if config.interactive else subprocess.DEVNULL
+        process = spawn(argv, cwd=rundir.path, stdin=stdin, stderr=subprocess.PIPE, pass_fds=fds)
+    rundir.record_pid(process.pid)
+    return process
+
+
 def _append_file(target_fd: int, path: Path) -> None:
     """Copy ``path`` to ``target_fd``'s position in the kernel (sendfile): the few MB of a run's initrd
     cost 2-3 ms this way, 4-16 ms through Python buffers (one new 1 MB buffer per read)."""
@@ -426,9 +480,8 @@ def _fd(stream, default: int) -> int:
     return stream.fileno()
 
 
-def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
-    """The reported ``exit N [sent STDOUT STDERR]`` or ``error MESSAGE``; without a report, why the VM ended."""
-    status = rundir.read_status()
+def _exit_code(rundir: RunDirectory, status: str, qemu_status: int, qemu_errors: str) -> int:
+    """The reported ``status`` (``exit N [sent STDOUT STDERR]`` or ``error MESSAGE``); without one, why the VM ended."""
     if status.startswith("exit "):
         return int(status.split()[1])
     if status.startswith("error "):
@@ -439,33 +492,44 @@ def _exit_code(rundir: RunDirectory, qemu_status: int, qemu_errors: str) -> int:
     raise ContainerSetupError(f"the microVM ended without reporting an exit status: {detail}")
 
 
-def _wait_for_vm_end(process: subprocess.Popen, rundir: RunDirectory, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes | None:
+def _wait_for_vm_end(process: subprocess.Popen, status: StatusPipe, relays: tuple[OutputRelay, ...], timeout: float | None) -> bytes | None:
     """QEMU's stderr once it has exited; raises TimeoutExpired after ``timeout`` seconds.
 
-    QEMU is killed (and the reported status stands) once ``_may_end_vm``;
-    after a report with output counts the result is None, at once: the
-    relays have all the guest sent, and QEMU's teardown is left to
-    ``end_in_background``.
+    Waits on QEMU's stderr and the status pipe at once, so the report is
+    seen as it arrives. QEMU is killed (and the reported status stands) once
+    ``_may_end_vm``, which is looked at again every ``STATUS_POLL_SECONDS``
+    after the report; after a report with output counts the result is None,
+    at once: the relays have all the guest sent, and QEMU's teardown is left
+    to ``end_in_background``.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    reported_at = counts = None
+    deadline = math.inf if timeout is None else time.monotonic() + timeout
+    errors, reported_at, counts = [], None, None
     while True:
-        remaining = math.inf if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            return process.communicate(timeout=min(STATUS_POLL_SECONDS, remaining))[1]
-        except subprocess.TimeoutExpired:
-            if remaining <= STATUS_POLL_SECONDS:
-                raise
-        if reported_at is None:  # a complete report does not change: read until there is one
-            status = rundir.read_status()
-            if not status:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, timeout)
+        wait = remaining if reported_at is None else min(STATUS_POLL_SECONDS, remaining)
+        ready, _, _ = select.select([process.stderr, status.fd], [], [], None if wait == math.inf else wait)
+        if process.stderr in ready and not _took_errors(process, errors):
+            process.wait()  # its stderr ended with it
+            process.stderr.close()
+            return b"".join(errors)
+        if reported_at is None:
+            if status.fd not in ready or not status.take():
                 continue
-            reported_at, counts = time.monotonic(), _sent_counts(status, len(relays))
+            reported_at, counts = time.monotonic(), _sent_counts(status.report, len(relays))
         if _may_end_vm(counts, relays, reported_at):
             process.kill()
             if counts is not None:
                 return None
-            # a guest stuck in its shutdown: communicate() returns at the next turn, with QEMU's stderr
+            # a guest stuck in its shutdown: its stderr ends at the next turn
+
+
+def _took_errors(process: subprocess.Popen, errors: list[bytes]) -> bool:
+    """Read what QEMU wrote on its stderr into ``errors``; False at its end (QEMU has exited)."""
+    chunk = os.read(process.stderr.fileno(), 65536)
+    errors.append(chunk)
+    return bool(chunk)
 
 
 def _may_end_vm(counts: list[int] | None, relays: tuple[OutputRelay, ...], reported_at: float) -> bool:

@@ -17,6 +17,20 @@ import os
 from pathlib import Path
 
 
+def cache_key(text: str) -> str:
+    """The SHA-256 of ``text`` in hex: the cached vmlinux's name and the acceleration verdict's key.
+
+    CPython's own SHA-256 where it has one: it gives the same digests, and
+    importing ``hashlib`` initialises OpenSSL, 5-10 ms of every ``run
+    --isolation kvm`` before QEMU's start.
+    """
+    try:
+        from _sha256 import sha256
+    except ImportError:  # another Python
+        from hashlib import sha256
+    return sha256(text.encode()).hexdigest()
+
+
 def temporary_sibling(path: Path) -> Path:
     """A unique name beside ``path`` (same filesystem, so a rename is atomic); hidden and ``.tmp``."""
     return path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")

@@ -21,6 +21,16 @@ from collections.abc import Callable, Sequence
 from dockpy import linux
 
 
+def find_program(name: str) -> str | None:
+    """``name``'s path on ``$PATH``, as ``shutil.which`` finds it, without importing ``shutil``
+    (with ``bz2`` and ``lzma``, ~3.5 ms of every ``run --isolation kvm`` before QEMU's start)."""
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        path = os.path.join(directory or os.curdir, name)
+        if os.access(path, os.X_OK) and not os.path.isdir(path):
+            return path
+    return None
+
+
 def spawn(
     argv: Sequence[str],
     *,

@@ -13,11 +13,11 @@ Uncompressed: under TCG, decompressing in the guest costs more than reading.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 from dockpy.errors import ContainerSetupError, PrerequisiteError
+from dockpy.runtime.kvm.children import find_program
 from dockpy.runtime.kvm.cache_files import beside_layer, remove_stale_beside_layer, temporary_sibling
 
 MKFS_EROFS = "mkfs.erofs"
@@ -25,7 +25,7 @@ EROFS_PACKAGE = "erofs-utils"
 
 
 def find_mkfs_erofs() -> Path:
-    path = shutil.which(MKFS_EROFS)
+    path = find_program(MKFS_EROFS)
     if path is None:
         raise PrerequisiteError(f"{MKFS_EROFS} not found: install {EROFS_PACKAGE}")
     return Path(path)

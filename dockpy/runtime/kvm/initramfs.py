@@ -31,7 +31,6 @@ Layout::
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import struct
@@ -96,6 +95,8 @@ class InitramfsInputs(namedtuple("InitramfsInputs", "busybox_path busybox init_s
     __slots__ = ()
 
     def digest(self) -> str:
+        import hashlib  # only when the cached archive's inputs changed: a run finds it by fingerprint
+
         hasher = hashlib.sha256(f"layout {LAYOUT_VERSION}\nkernel {self.kernel_release}\n"
                                 f"slim {self.slim_modules}\n".encode())
         for part in (self.busybox, self.init_script):

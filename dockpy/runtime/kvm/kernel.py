@@ -18,7 +18,6 @@ note, the bzImage is booted as it is.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import struct
@@ -28,7 +27,7 @@ from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
-from dockpy.runtime.kvm.cache_files import write_atomically
+from dockpy.runtime.kvm.cache_files import cache_key, write_atomically
 
 KERNEL_ENV = "DOCKPY_KERNEL"
 KERNEL_PACKAGE = "linux-image-cloud-amd64"
@@ -105,7 +104,7 @@ def kernel_release(image: Path) -> str:
 
 def boot_image(kernel: GuestKernel, cache_dir: Path) -> Path:
     """The file QEMU should boot: a cached PVH ``vmlinux`` when one can be unpacked, else the bzImage."""
-    key = hashlib.sha256(kernel.identity.encode()).hexdigest()[:16]
+    key = cache_key(kernel.identity)[:16]
     cached = cache_dir / f"vmlinux-{kernel.release}-{key}"
     unbootable = cache_dir / f"vmlinux-{kernel.release}-{key}.none"
     if cached.exists():

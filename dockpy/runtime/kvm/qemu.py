@@ -28,11 +28,11 @@ the legacy interface, which vhost-user (virtiofsd) refuses.
 
 from __future__ import annotations
 
-import shutil
 from collections import namedtuple
 from pathlib import Path
 
 from dockpy.errors import PrerequisiteError
+from dockpy.runtime.kvm.children import find_program
 from dockpy.runtime.kvm.rundir import CONSOLE_LOG, CONTROL
 
 QEMU_BINARY = "qemu-system-x86_64"
@@ -45,7 +45,7 @@ MAX_LAYER_DISKS = MAX_VIRTIO_DEVICES - 2
 
 
 def find_qemu() -> Path:
-    path = shutil.which(QEMU_BINARY)
+    path = find_program(QEMU_BINARY)
     if path is None:
         raise PrerequisiteError(f"{QEMU_BINARY} not found: install {QEMU_PACKAGE}")
     return Path(path)

@@ -4,7 +4,8 @@
 
     qemu.pid      QEMU's pid (``dockpy stop``/``kill`` from another process find the VM here)
     control.in    FIFO: a line with a signal name is forwarded by the guest's /init to the process
-    control.out   the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its process ends
+    control.out   FIFO: the guest writes ``exit N sent STDOUT STDERR`` (or ``error MESSAGE``) here when its
+                  process ends; the run that started QEMU reads it (``open_status``) as it comes
     console.log   the guest kernel's console, for error messages
     fs*.sock      virtiofsd sockets (relative names: unix socket paths are limited to 108 bytes)
 
@@ -16,10 +17,11 @@ when the VM ends.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections import namedtuple
+
+from dockpy.runtime.containers import remove_container_directory
 
 PID_FILE = "qemu.pid"
 # The guest's control port (``qemu.py``), a QEMU pipe chardev: it reads CONTROL.in and writes CONTROL.out.
@@ -35,14 +37,16 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
     __slots__ = ()
 
     def create(self) -> "RunDirectory":
-        shutil.rmtree(self.path, ignore_errors=True)  # left over by a crash of the host itself
+        self.remove()  # left over by a crash of the host itself
         self.path.mkdir(parents=True)
+        # QEMU opens both ends of the pipe chardev, creating neither, and each read-write: it needs no peer
         os.mkfifo(self.path / SIGNAL_FIFO, 0o600)
-        (self.path / STATUS_FILE).touch(0o600)  # QEMU opens both ends of the pipe chardev, creating neither
+        os.mkfifo(self.path / STATUS_FILE, 0o600)
         return self
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        """The directory and its files, removed as a container's directory is (without ``shutil``)."""
+        remove_container_directory(str(self.path))
 
     def record_pid(self, pid: int) -> None:
         (self.path / PID_FILE).write_text(f"{pid}\n")
@@ -78,13 +82,9 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
             os.close(fd)
         return True
 
-    def read_status(self) -> str:
-        """The guest's report once it is complete (a line: it may be read while QEMU still writes it)."""
-        try:
-            report = (self.path / STATUS_FILE).read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return report.strip() if report.endswith("\n") else ""
+    def open_status(self) -> "StatusPipe":
+        """The guest's report, to wait for: open before QEMU starts, so nothing it writes goes unread."""
+        return StatusPipe(os.open(self.path / STATUS_FILE, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC))
 
     def console_tail(self, lines: int = 5) -> str:
         try:
@@ -92,3 +92,30 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
         except FileNotFoundError:
             return ""
         return " | ".join(line.strip() for line in text.splitlines()[-lines:] if line.strip())
+
+
+class StatusPipe:
+    """Our end of ``control.out``, a FIFO: ``fd`` turns readable as the report arrives (no polling).
+
+    Opened read-write, so that it never reads as ended (QEMU, the other
+    writer, may open it after us and exits before us).
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._received = b""
+
+    def take(self) -> str:
+        """Read what has arrived; the report once it is complete (a line: QEMU may write it in pieces), else ""."""
+        try:
+            self._received += os.read(self.fd, 4096)
+        except BlockingIOError:
+            pass
+        return self.report
+
+    @property
+    def report(self) -> str:
+        return self._received.decode(errors="replace").strip() if self._received.endswith(b"\n") else ""
+
+    def close(self) -> None:
+        os.close(self.fd)

@@ -20,37 +20,35 @@ Debian 12 ships the C virtiofsd inside qemu-system-common
 from __future__ import annotations
 
 import os
-import shutil
 import socket as socket_module
 import subprocess
 from pathlib import Path
 
 from dockpy import linux
 from dockpy.errors import ContainerSetupError, PrerequisiteError
-from dockpy.runtime.kvm.children import end_in_background, spawn
+from dockpy.runtime.kvm.children import end_in_background, find_program, spawn
 
 VIRTIOFSD_CANDIDATES = ("/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd")
 
 
 def find_virtiofsd() -> Path:
-    for candidate in (*VIRTIOFSD_CANDIDATES, shutil.which("virtiofsd")):
+    for candidate in (*VIRTIOFSD_CANDIDATES, find_program("virtiofsd")):
         if candidate and os.access(candidate, os.X_OK):
             return Path(candidate)
     raise PrerequisiteError("virtiofsd not found: install qemu-system-common (Debian 12 ships virtiofsd in it)")
 
 
-def start_virtiofsd(binary: Path, source: str, socket: str, *, read_only: bool, cwd: Path, log) -> subprocess.Popen:
-    """Start virtiofsd sharing ``source`` on ``socket`` (a name in ``cwd``), which listens on return.
+def start_virtiofsd(binary: Path, source: str, listener: socket_module.socket, *, read_only: bool, cwd: Path, log) -> subprocess.Popen:
+    """Start virtiofsd sharing ``source`` on ``listener`` (from ``listen``), which it takes over.
 
     We make the listening socket and hand it to virtiofsd (``--fd``), so QEMU
-    may start and connect at once: its connection waits in the socket's
-    backlog while virtiofsd starts, instead of QEMU waiting for virtiofsd.
+    may start and connect before virtiofsd does: its connection waits in the
+    socket's backlog, and its first request on it until virtiofsd answers.
     """
-    listener = _listening_socket(cwd, socket)
     try:
         return _spawn_virtiofsd(binary, source, listener.fileno(), read_only=read_only, cwd=cwd, log=log)
     finally:
-        listener.close()  # virtiofsd holds its own copy
+        listener.close()  # virtiofsd holds its own copy; if it died, QEMU's connection ends with ours
 
 
 def _spawn_virtiofsd(binary: Path, source: str, listener_fd: int, *, read_only: bool, cwd: Path, log) -> subprocess.Popen:
@@ -68,9 +66,9 @@ def _spawn_virtiofsd(binary: Path, source: str, listener_fd: int, *, read_only: 
     return spawn(argv, cwd=cwd, stdout=log, stderr=log, pass_fds=(listener_fd,), prepare=prepare)
 
 
-def _listening_socket(directory: Path, name: str) -> socket_module.socket:
-    """A Unix socket listening at ``directory/name``, bound through a descriptor of the directory:
-    a run directory's full path may be longer than a socket address holds (108 bytes)."""
+def listen(directory: Path, name: str) -> socket_module.socket:
+    """A Unix socket listening at ``directory/name`` for QEMU, to hand to ``start_virtiofsd``; bound through
+    a descriptor of the directory: a run directory's full path may be longer than a socket address holds (108 bytes)."""
     directory_fd = os.open(directory, os.O_PATH | os.O_DIRECTORY)
     listener = socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM)
     try:

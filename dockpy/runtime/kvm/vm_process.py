@@ -3,10 +3,12 @@
 ``KvmBackend.run`` blocks until the VM is gone, while the lifecycle's owners
 (``monitor.py``: the foreground ``dockpy run`` and the ``-d`` monitor) start a
 container, record its pid, then wait. So the run happens in a thread of the
-owner, and ``start_vm`` returns once QEMU runs: its pid is the container's
-pid in the record (``ps``, ``wait`` and ``stop`` watch it). The thread that
-starts QEMU must be the one that waits for it (QEMU's parent-death signal is
-per thread), which ``run`` guarantees.
+owner, and ``start_vm`` returns as soon as QEMU runs (the run calls back
+with its pid), so that the owner records the container while the guest
+boots: QEMU's pid is the container's pid in the record (``ps``, ``wait``
+and ``stop`` watch it). The thread that starts QEMU must be the one that
+waits for it (QEMU's parent-death signal is per thread), which ``run``
+guarantees.
 
 A setup failure the guest reports (an unknown user, a bad working dir) comes
 only after the boot, long after "started": it is written to the container's
@@ -22,9 +24,6 @@ import threading
 from dockpy.errors import DockpyError
 from dockpy.runtime.spec import ContainerSpec
 
-# How often start_vm looks for QEMU's pid while the host prepares the boot (EROFS images, initrd).
-PID_POLL_SECONDS = 0.02
-
 
 class VmProcess:
     """A container running in a microVM, run by a thread of this process."""
@@ -37,37 +36,33 @@ class VmProcess:
         self._stderr = os.dup(stdio[2])
         self._exit_code: int | None = None
         self._error: DockpyError | None = None
-        self._lock = threading.Lock()  # "started" and "failed" are decided in one order
+        self._settled = threading.Event()  # QEMU runs, or the run ended before it could
         self._thread = threading.Thread(target=self._run, args=(spec, stdio), name=f"vm-{spec.id[:12]}", daemon=True)
         self.pid: int | None = None
 
     def _run(self, spec: ContainerSpec, stdio: tuple[int, int, int]) -> None:
         stdin, stdout, _ = stdio
         try:
-            self._exit_code = self._backend.run(spec, stdin=stdin, stdout=stdout, stderr=self._stderr)
+            self._exit_code = self._backend.run(spec, stdin=stdin, stdout=stdout, stderr=self._stderr, on_start=self._started)
         except DockpyError as error:
-            with self._lock:
-                self._error = error
-                started = self.pid is not None
-            if started:  # start() returned already: nobody else hears of it
+            self._error = error
+            if self.pid is not None:  # start() returned already: nobody else hears of it
                 os.write(self._stderr, f"dockpy: error: {error}\n".encode())
         finally:
+            self._settled.set()
             os.close(self._stderr)
+
+    def _started(self, pid: int) -> None:
+        """Called by the run's thread once QEMU runs: ``start`` returns at once."""
+        self.pid = pid
+        self._settled.set()
 
     def start(self) -> None:
         """Returns once QEMU runs; raises what stopped the VM from starting (a missing tool, a bad flag)."""
         self._thread.start()
-        while self._thread.is_alive() and not self._found_qemu():
-            self._thread.join(PID_POLL_SECONDS)
+        self._settled.wait()
         if self.pid is None and self._error is not None:
             raise self._error
-
-    def _found_qemu(self) -> bool:
-        pid = self._backend.pid(self._container_id)
-        with self._lock:
-            if self._error is None:
-                self.pid = pid
-            return self.pid is not None
 
     def wait(self) -> int:
         """The container's exit code (128+N for signal N, 137 for a killed VM, 125 for a setup failure)."""

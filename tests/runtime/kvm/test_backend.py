@@ -15,6 +15,7 @@ from dockpy.root import StorageRoot
 from dockpy.runtime.kvm import backend as kvm_backend
 from dockpy.runtime.kvm.acceleration import Acceleration
 from dockpy.runtime.kvm.backend import KvmBackend, guest_memory_mib, guest_vcpus, kernel_cmdline
+from dockpy.runtime.kvm.children import find_program
 from dockpy.runtime.kvm.relay import start_output_relay
 from dockpy.runtime.kvm.rundir import STATUS_FILE, RunDirectory
 from dockpy.runtime.spec import ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
@@ -38,7 +39,7 @@ def test_missing_qemu_is_reported_with_its_package(tmp_path, monkeypatch):
 
 
 def test_missing_kernel_is_reported_before_anything_runs(tmp_path, monkeypatch):
-    if kvm_backend.shutil.which("qemu-system-x86_64") is None:
+    if find_program("qemu-system-x86_64") is None:
         pytest.skip("qemu-system-x86 is not installed: the QEMU error comes first")
     monkeypatch.setenv("DOCKPY_KERNEL", str(tmp_path / "no-kernel"))
     with pytest.raises(PrerequisiteError, match="no such kernel file"):
@@ -115,29 +116,51 @@ def test_recorded_pid_of_another_process_is_not_taken_for_the_vm(tmp_path):
 
 @pytest.fixture
 def hanging_vm(tmp_path, monkeypatch):
-    """A stand-in for a QEMU whose guest never powers off, with its run directory and fast polling."""
+    """A stand-in for a QEMU whose guest never powers off, with its run directory, our end of the status pipe
+    and fast polling."""
     monkeypatch.setattr(kvm_backend, "STATUS_POLL_SECONDS", 0.01)
     monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 0.05)
     rundir = RunDirectory(tmp_path / "run").create()
+    status = rundir.open_status()
     process = subprocess.Popen(["sleep", "600"], stderr=subprocess.PIPE)
-    yield process, rundir
+    yield process, rundir, status
     process.kill()
     process.wait()
+    status.close()
+
+
+def _report(rundir: RunDirectory, text: str) -> None:
+    """Write into the status pipe as QEMU does for the guest."""
+    fd = os.open(rundir.path / STATUS_FILE, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, text.encode())
+    os.close(fd)
 
 
 def test_a_guest_that_reported_its_status_but_does_not_power_off_is_killed(hanging_vm):
-    process, rundir = hanging_vm
-    (rundir.path / STATUS_FILE).write_text("exit 3\n")
-    assert kvm_backend._wait_for_vm_end(process, rundir, (), timeout=None) == b""
+    process, rundir, status = hanging_vm
+    _report(rundir, "exit 3\n")
+    assert kvm_backend._wait_for_vm_end(process, status, (), timeout=None) == b""
     assert process.returncode == -signal.SIGKILL
-    assert kvm_backend._exit_code(rundir, process.returncode, "") == 3  # the reported status stands
+    assert kvm_backend._exit_code(rundir, status.take(), process.returncode, "") == 3  # the reported status stands
 
 
 def test_a_guest_that_has_not_reported_is_waited_for_until_the_timeout(hanging_vm):
-    process, rundir = hanging_vm
+    process, rundir, status = hanging_vm
     with pytest.raises(subprocess.TimeoutExpired):
-        kvm_backend._wait_for_vm_end(process, rundir, (), timeout=0.2)
+        kvm_backend._wait_for_vm_end(process, status, (), timeout=0.2)
     assert process.poll() is None
+
+
+def test_a_report_written_just_before_qemu_exits_is_read(tmp_path):
+    rundir = RunDirectory(tmp_path / "run").create()
+    status = rundir.open_status()
+    try:
+        process = subprocess.Popen(["sh", "-c", f"echo 'exit 4' > {STATUS_FILE}; echo gone >&2"], cwd=rundir.path,
+                                   stderr=subprocess.PIPE)
+        assert kvm_backend._wait_for_vm_end(process, status, (), timeout=60) == b"gone\n"
+        assert kvm_backend._exit_code(rundir, status.take(), process.returncode, "") == 4
+    finally:
+        status.close()
 
 
 def _relays_that_took(helpers: ExitStack, *counts: int):
@@ -151,33 +174,35 @@ def _relays_that_took(helpers: ExitStack, *counts: int):
 
 
 def test_a_guest_that_reported_its_counts_is_ended_once_the_relays_have_taken_them(hanging_vm, monkeypatch):
-    process, rundir = hanging_vm
+    process, rundir, status = hanging_vm
     monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 60)
-    (rundir.path / STATUS_FILE).write_text("exit 3 sent 5 2\n")
+    _report(rundir, "exit 3 sent 5 2\n")
     with ExitStack() as helpers:
         relays = _relays_that_took(helpers, 5, 2)
-        assert kvm_backend._wait_for_vm_end(process, rundir, relays, timeout=None) is None  # at once: QEMU is not waited for
+        assert kvm_backend._wait_for_vm_end(process, status, relays, timeout=None) is None  # at once: QEMU is not waited for
         for relay in relays:
             relay.finish()
     assert process.wait() == -signal.SIGKILL
-    assert kvm_backend._exit_code(rundir, None, "") == 3
+    assert kvm_backend._exit_code(rundir, status.take(), None, "") == 3
 
 
 def test_a_guest_is_not_ended_while_output_it_reported_is_still_in_qemu(hanging_vm, monkeypatch):
-    process, rundir = hanging_vm
+    process, rundir, status = hanging_vm
     monkeypatch.setattr(kvm_backend, "POWER_OFF_GRACE_SECONDS", 60)
-    (rundir.path / STATUS_FILE).write_text("exit 3 sent 5 3\n")
+    _report(rundir, "exit 3 sent 5 3\n")
     with ExitStack() as helpers:
         relays = _relays_that_took(helpers, 5, 2)
         with pytest.raises(subprocess.TimeoutExpired):
-            kvm_backend._wait_for_vm_end(process, rundir, relays, timeout=0.2)
+            kvm_backend._wait_for_vm_end(process, status, relays, timeout=0.2)
     assert process.poll() is None
 
 
-def test_a_report_still_being_written_is_not_read(tmp_path):
-    rundir = RunDirectory(tmp_path / "run").create()
-    (rundir.path / STATUS_FILE).write_text("exit 3 sent 5 2")
-    assert rundir.read_status() == ""
+def test_a_report_still_being_written_is_not_read(hanging_vm):
+    _, rundir, status = hanging_vm
+    _report(rundir, "exit 3 sent 5 2")
+    assert status.take() == ""
+    _report(rundir, "\n")
+    assert status.take() == "exit 3 sent 5 2"
 
 
 def test_the_modules_of_a_kvm_run_do_not_import_the_namespace_backend():
@@ -189,3 +214,30 @@ def test_the_modules_of_a_kvm_run_do_not_import_the_namespace_backend():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+def test_a_start_whose_before_placing_fails_kills_the_vm_it_started(tmp_path, monkeypatch):
+    """``Runtime.run`` commits the record in ``before_placing``; a name taken meanwhile must not leave a VM running."""
+    from dockpy.errors import ConflictError
+    from dockpy.runtime.stdio import Stdio
+
+    class StartedVm:
+        signals, waited = [], []
+
+        def send_signal(self, signum):
+            self.signals.append(signum)
+
+        def wait(self):
+            self.waited.append(True)
+            return 137
+
+    vm = StartedVm()
+    monkeypatch.setattr(kvm_backend, "start_vm", lambda backend, spec, fds: vm)
+
+    def name_taken():
+        raise ConflictError("the container name is already in use")
+
+    backend = KvmBackend(StorageRoot(tmp_path / "root"))
+    with pytest.raises(ConflictError):
+        backend.start(_spec(tmp_path), Stdio(), before_placing=name_taken)
+    assert vm.signals == [signal.SIGKILL] and vm.waited == [True]

@@ -2,13 +2,15 @@
 
 Each VM boot costs seconds under TCG, so the module shares one storage root
 (its cached initramfs, vmlinux, acceleration verdict and EROFS layer images)
-and boots five VMs in all: a foreground run, a run whose write is
-committed, a detached one that is stopped, and two on a terminal (``-it``
-and ``-t``).
+and boots seven VMs in all: a foreground run, a run whose write is
+committed, a detached one that is stopped, a foreground one that is
+stopped from another process, one whose dockpy is killed during the boot,
+and two on a terminal (``-it`` and ``-t``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import pty
@@ -191,3 +193,73 @@ def test_inspect_shows_the_isolation_where_docker_and_podman_do(dockpy_in, image
             assert document["HostConfig"]["Isolation"] == isolation
     finally:
         dockpy_in("rm", *containers.values())
+
+
+def _start_dockpy(env: dict, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "dockpy", *args], env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _eventually(condition) -> bool:
+    deadline = time.monotonic() + LOG_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_foreground_vm_is_listed_while_it_runs_and_stops_from_another_shell(env, dockpy_in, image):
+    """The record is written while the guest boots: ``ps`` shows the container, ``stop`` finds its VM."""
+    running = _start_dockpy(env, "run", "--name", "vm-in-front", "--isolation", "kvm", image, "sh", "-c", "while :; do sleep 1; done")
+    try:
+        assert _eventually(lambda: "vm-in-front" in dockpy_in("ps", "--format", "{{.Names}}", check=True).stdout.split())
+        dockpy_in("stop", "-t", "60", "vm-in-front", check=True)
+        assert running.wait(timeout=LOG_WAIT_SECONDS) == 143
+    finally:
+        running.kill()
+        dockpy_in("rm", "-f", "vm-in-front")
+
+
+def test_killing_dockpy_while_its_vm_boots_leaves_no_vm_and_a_clean_store(env, dockpy_in, image):
+    """SIGKILL as soon as QEMU runs, whether or not the record is written yet: QEMU and virtiofsd die with
+    dockpy, ``fsck`` stays clean and every container listed still has its directory."""
+    import glob
+    import signal
+
+    root = env["DOCKPY_ROOT"]
+    before = set(glob.glob(f"{root}/kvm/run/*"))
+    running = _start_dockpy(env, "run", "--rm", "--isolation", "kvm", image, "true")
+    try:
+        assert _eventually(lambda: _new_run_directories(root, before, "qemu.pid") or running.poll() is not None)
+    finally:
+        running.send_signal(signal.SIGKILL)
+        running.wait()
+    run_directories = _new_run_directories(root, before, "")
+    assert _eventually(lambda: not _processes_working_in(run_directories))
+    dockpy_in("fsck", check=True)
+    listed = json.loads(dockpy_in("ps", "-a", "--format", "json", check=True).stdout)
+    assert all(os.path.isdir(f"{root}/containers/{container['id']}") for container in listed)
+    for container in listed:
+        dockpy_in("rm", "-f", container["id"])
+
+
+def _new_run_directories(root: str, before: set, containing: str) -> list[str]:
+    import glob
+
+    return [path for path in glob.glob(f"{root}/kvm/run/*") if path not in before and os.path.exists(os.path.join(path, containing))]
+
+
+def _processes_working_in(directories: list[str]) -> list[int]:
+    """QEMU and virtiofsd run with the VM's run directory as their working directory."""
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{entry}/cwd") in directories:
+                pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
