@@ -63,6 +63,7 @@ def register(commands) -> None:
     exec_.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
     exec_.add_argument("-d", "--detach", action="store_true", help="run the command in the background (output discarded)")
     exec_.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set an environment variable")
+    exec_.add_argument("--env-file", action="append", default=[], metavar="FILE", help="read environment variables from a file")
     exec_.add_argument("-w", "--workdir", metavar="DIR", help="working directory")
     exec_.add_argument("-u", "--user", metavar="USER[:GROUP]", help="user name or uid")
     exec_.add_argument("container", metavar="CONTAINER")
@@ -234,9 +235,18 @@ def exec_in_container(args) -> int:
     runtime.store.get(args.container)  # as in Docker, a container that is not there is the error to report first
     if not args.detach:
         check_input_is_a_terminal(args.interactive, args.tty)
-    options = ExecOptions(env=tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive,
+    options = ExecOptions(env=_env_files(args.env_file) + tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive,
                           tty=args.tty, detach=args.detach)
     return runtime.exec(args.container, tuple(args.command), options)
+
+
+def _env_files(paths: list[str]) -> tuple[str, ...]:
+    """``--env-file``'s variables, which ``-e`` then overrides, as in ``run``."""
+    if not paths:
+        return ()
+    from dockpy.runtime.keyvalue_files import read_env_files
+
+    return tuple(read_env_files(paths))
 
 
 def print_stats(args) -> int:

@@ -72,6 +72,14 @@ def test_exec_detach_returns_at_once_and_the_command_runs_on_in_the_container(do
     assert dockpy(*check, check=True).stdout == "done\n"
 
 
+def test_exec_env_file_sets_variables_that_dash_e_overrides(dockpy, container, tmp_path):
+    up = container("envfile", "sleep", "60")
+    env_file = tmp_path / "vars.env"
+    env_file.write_text("# a comment\nGREETING=hello\nWHO=file\n")
+    result = dockpy("exec", "--env-file", str(env_file), "-e", "WHO=flag", up, "sh", "-c", 'echo "$GREETING $WHO"', check=True)
+    assert result.stdout == "hello flag\n"
+
+
 def test_exec_detach_reports_a_command_that_cannot_start_as_exec_does(dockpy, container):
     up = container("host", "sleep", "60")
     foreground, detached = dockpy("exec", up, "no-such-program"), dockpy("exec", "-d", up, "no-such-program")
