@@ -162,15 +162,16 @@ class _Execution:
         return self.argument(first, dot)
 
     def receiver(self, node, dot):
-        """What a field path starts from, and how messages name it."""
-        if isinstance(node, Field):
-            return dot, ""
+        """What a field path of a variable or a parenthesised pipeline starts from, and how messages name it
+        (a path from the dot, the commonest, is followed without this)."""
         if isinstance(node, Variable):
             return self.variable(node), node.name
         return self.pipeline(node.pipeline, dot), "(...)"
 
     def argument(self, node, dot):
         """An operand's value where it is an argument (or a command of its own)."""
+        if isinstance(node, Field):  # the commonest argument: straight to the dot's field
+            return self.fields(dot, node.names, "", (), _NO_FINAL, dot, node.position)
         if isinstance(node, Dot):
             return dot
         if isinstance(node, Constant):
