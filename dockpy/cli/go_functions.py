@@ -247,9 +247,9 @@ def truncate(arguments: list) -> str:
 
 def pad(arguments: list) -> str:
     """Docker's ``pad TEXT BEFORE AFTER``: spaces around a text that is not empty."""
-    text, before, after = _count("pad", arguments, 3)
     from dockpy.cli.go_printf import MAXIMUM_WIDTH
 
+    text, before, after = _count("pad", arguments, 3)
     text, before, after = _string(text), _integer(before), _integer(after)
     if min(before, after) < 0 or max(before, after) > MAXIMUM_WIDTH:  # fmt's bound on widths: memory stays bounded
         raise _failed("pad", f"a count of spaces must be between 0 and {MAXIMUM_WIDTH}")

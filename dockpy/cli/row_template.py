@@ -83,6 +83,7 @@ class _Row(Mapping):
         return values[name]
 
     def _computed(self, name: str, field):
+        """The field's value for this row; a method's is a function of its one string."""
         if isinstance(field, RowMethod):
             return lambda argument: field.lookup(self._row, argument)
         return field(self._row)
