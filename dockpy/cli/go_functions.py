@@ -20,7 +20,6 @@ null map, is ``""``, as Docker's typed ``Labels`` give it.
 
 from __future__ import annotations
 
-from dockpy.cli.go_printf import MAXIMUM_WIDTH, go_sprintf
 from dockpy.cli.go_values import go_text, go_type, json_text, truth
 
 
@@ -191,6 +190,8 @@ def sprintln(arguments: list) -> str:
 
 
 def sprintf(arguments: list) -> str:
+    from dockpy.cli.go_printf import go_sprintf  # here: a template without printf is spared importing fmt
+
     format_text, *values = _at_least("printf", arguments, 1)
     return go_sprintf(_string(format_text), values)
 
@@ -246,6 +247,8 @@ def truncate(arguments: list) -> str:
 
 def pad(arguments: list) -> str:
     """Docker's ``pad TEXT BEFORE AFTER``: spaces around a text that is not empty."""
+    from dockpy.cli.go_printf import MAXIMUM_WIDTH
+
     text, before, after = _count("pad", arguments, 3)
     text, before, after = _string(text), _integer(before), _integer(after)
     if min(before, after) < 0 or max(before, after) > MAXIMUM_WIDTH:  # fmt's bound on widths: memory stays bounded

@@ -21,6 +21,8 @@ a failing template prints nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from dockpy.cli.go_functions import FUNCTIONS, HEADER_FUNCTIONS, FunctionError
 from dockpy.cli.go_template_lexer import TemplateError, tokenize
 from dockpy.cli.go_template_parser import (
@@ -150,7 +152,9 @@ class _Execution:
         first, arguments = operands[0], operands[1:]
         if isinstance(first, Function):
             return self.call(first, arguments, final, dot)
-        if isinstance(first, (Field, Chain)) or isinstance(first, Variable) and first.names:
+        if isinstance(first, Field):  # the commonest command, a field of the dot: straight to it
+            return self.fields(dot, first.names, "", arguments, final, dot, first.position)
+        if isinstance(first, Chain) or isinstance(first, Variable) and first.names:
             receiver, prefix = self.receiver(first, dot)
             return self.fields(receiver, first.names, prefix, arguments, final, dot, first.position)
         if arguments or final is not _NO_FINAL:
@@ -158,15 +162,16 @@ class _Execution:
         return self.argument(first, dot)
 
     def receiver(self, node, dot):
-        """What a field path starts from, and how messages name it."""
-        if isinstance(node, Field):
-            return dot, ""
+        """What a field path of a variable or a parenthesised pipeline starts from, and how messages name it
+        (a path from the dot, the commonest, is followed without this)."""
         if isinstance(node, Variable):
             return self.variable(node), node.name
         return self.pipeline(node.pipeline, dot), "(...)"
 
     def argument(self, node, dot):
         """An operand's value where it is an argument (or a command of its own)."""
+        if isinstance(node, Field):  # the commonest argument: straight to the dot's field
+            return self.fields(dot, node.names, "", (), _NO_FINAL, dot, node.position)
         if isinstance(node, Dot):
             return dot
         if isinstance(node, Constant):
@@ -210,13 +215,16 @@ class _Execution:
 
     def values(self, arguments: tuple, final, dot) -> list:
         values = [self.argument(node, dot) for node in arguments]
-        return values if final is _NO_FINAL else [*values, final]
+        if final is not _NO_FINAL:
+            values.append(final)
+        return values
 
     def call(self, function: Function, arguments: tuple, final, dot):
         if function.name in ("and", "or"):
             return self.logical(function, arguments, final, dot)
-        # A missing value reaches a function as nil, as Go converts it for an interface{} parameter.
-        values = [None if value is MISSING else value for value in self.values(arguments, final, dot)]
+        values = self.values(arguments, final, dot)
+        if MISSING in values:  # a missing value reaches a function as nil, as Go converts it for interface{}
+            values = [None if value is MISSING else value for value in values]
         try:
             return self.functions[function.name](values)
         except FunctionError as error:
@@ -239,7 +247,7 @@ def _field(receiver, name: str):
     """``receiver.name``: a map's value (MISSING if it lacks the key), a row's field, or _NO_FIELD."""
     if isinstance(receiver, dict):
         return receiver.get(name, MISSING)
-    if is_struct(receiver) and name in receiver:
+    if isinstance(receiver, Mapping) and name in receiver:  # not a dict, so a struct (``go_values.is_struct``)
         return receiver[name]
     return _NO_FIELD
 

@@ -46,6 +46,8 @@ def truth(value) -> bool:
 
 def go_text(value) -> str:
     """``value`` as Go's fmt prints it (``%v``): ``true``, ``[a b]``, ``map[k:v]``, ``<nil>``, ``1e+06``."""
+    if isinstance(value, str):  # first: nearly every value a listing prints, spared the checks below
+        return value
     if value is MISSING:
         return "<no value>"
     if value is None:

@@ -15,7 +15,6 @@ import json
 from dockpy.cli.containers import ports_text, status_text
 from dockpy.cli.humanize import ellipsize, go_time_text, human_age, human_size
 from dockpy.cli.row_template import RowMethod
-from dockpy.layers.tree_size import tree_size
 
 # Docker's widths when --no-trunc is not given: Ellipsis(command, 20), Ellipsis(mount name, 15).
 COMMAND_WIDTH = 20
@@ -52,6 +51,8 @@ def size_text(store, record) -> str:
 
 def sizes_of(store, record) -> tuple[int, int]:
     """Bytes in the container's upper directory, and those plus its image's (Docker's SizeRw and SizeRootFs)."""
+    from dockpy.layers.tree_size import tree_size  # here: only `.Size` and `ps -s` walk a tree
+
     written = tree_size(store.paths(record.id).upper)
     return written, written + image_size(store, record.image_id)
 

@@ -50,9 +50,9 @@ def print_rows(text: str, rows: Iterable, fields: Fields, kind: str, headers: Ma
     is_table = text.startswith(TABLE_PREFIX)
     template = GoTemplate(_unescaped(text.removeprefix(TABLE_PREFIX) if is_table else text))
     check_fields_known(template, fields, kind)
-    lines = [template.render(_row_document(fields, row)) for row in rows]
+    lines = [template.render(_Row(fields, row)) for row in rows]
     if is_table:
-        header = template.render(_Row(fields, lambda name, field: _header(name, field, headers)), header=True)
+        header = template.render(_Header(fields, headers), header=True)
         print_tab_separated([header, *lines])
     elif lines:
         print("\n".join(lines))
@@ -71,15 +71,22 @@ def check_fields_known(template, fields: Fields, kind: str) -> None:
 class _Row(Mapping):
     """One row as a template sees it, a Go struct: each field computed when first read, at most once."""
 
-    def __init__(self, fields: Fields, value_of: Callable[[str, object], object]):
+    def __init__(self, fields: Fields, row):
         self._fields = fields
-        self._value_of = value_of
+        self._row = row
         self._values: dict[str, object] = {}
 
     def __getitem__(self, name: str):
-        if name not in self._values:
-            self._values[name] = self._value_of(name, self._fields[name])
-        return self._values[name]
+        values = self._values
+        if name not in values:
+            values[name] = self._computed(name, self._fields[name])
+        return values[name]
+
+    def _computed(self, name: str, field):
+        """The field's value for this row; a method's is a function of its one string."""
+        if isinstance(field, RowMethod):
+            return lambda argument: field.lookup(self._row, argument)
+        return field(self._row)
 
     def __contains__(self, name) -> bool:
         return name in self._fields
@@ -91,20 +98,17 @@ class _Row(Mapping):
         return len(self._fields)
 
 
-def _row_document(fields: Fields, row) -> _Row:
-    return _Row(fields, lambda name, field: _value(field, row))
+class _Header(_Row):
+    """The row ``table TEMPLATE`` renders as its header: each field's column name (a method's is its ``header``)."""
 
+    def __init__(self, fields: Fields, headers: Mapping[str, str]):
+        super().__init__(fields, None)
+        self._headers = headers
 
-def _value(field, row):
-    if isinstance(field, RowMethod):
-        return lambda argument: field.lookup(row, argument)
-    return field(row)
-
-
-def _header(name: str, field, headers: Mapping[str, str]):
-    if isinstance(field, RowMethod):
-        return field.header
-    return headers.get(name, name.upper())
+    def _computed(self, name: str, field):
+        if isinstance(field, RowMethod):
+            return field.header
+        return self._headers.get(name, name.upper())
 
 
 def print_tab_separated(lines: list[str]) -> None:

@@ -1,5 +1,8 @@
 """The functions templates call: Go's builtins and Docker's, with Go's results and Go's errors."""
 
+import subprocess
+import sys
+
 import pytest
 
 from dockpy.cli.go_functions import FUNCTIONS, HEADER_FUNCTIONS, FunctionError
@@ -120,3 +123,11 @@ def test_header_functions_leave_a_column_name_unchanged_except_pad():
     assert [HEADER_FUNCTIONS[name](["Names", *extra]) for name, extra in
             (("upper", []), ("json", []), ("truncate", [2]), ("split", [":"]), ("pad", [1, 0]))] == \
         ["Names", "Names", "Names", "Names", " Names"]
+
+
+def test_a_template_imports_fmts_printf_only_when_it_calls_printf_or_pad():
+    code = ("import sys\nfrom dockpy.cli.go_template import GoTemplate\n"
+            "GoTemplate('{{upper .A}}').render({'A': 'x'})\nprint('dockpy.cli.go_printf' in sys.modules)\n"
+            "GoTemplate('{{printf \"%s\" .A}}').render({'A': 'x'})\nprint('dockpy.cli.go_printf' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]

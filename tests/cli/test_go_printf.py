@@ -30,6 +30,8 @@ def test_verbs_format_as_go_formats_them(format_text, values, text):
     ("%s", ["a", 1], "a%!(EXTRA int=1)"),
     ("%z", [1], "%!z(int=1)"),
     ("end %", [], "end %!(NOVERB)"),
+    ("end %-5.", [], "end %!(NOVERB)"),
+    ("%\u0663d", [1], "%!\u0663(int=1)d"),
     ("%9999999d|%.9999999s", [1, "ab"], "%!(BADWIDTH)1|%!(BADPREC)ab"),
 ])
 def test_a_misfit_prints_gos_mark_instead_of_failing(format_text, values, text):
