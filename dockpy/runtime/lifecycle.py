@@ -127,8 +127,9 @@ class Runtime:
         try:
             listeners = self._take_reserved_ports(record.id)
             return run_foreground(self, record, spec, listeners,
-                                  before_placing=lambda: self._record(record, options.cidfile))
+                                  before_placing=lambda: self._commit(record, options.cidfile))
         except BaseException:
+            # Only here, once the backend has ended what it started: a VM's shares still use the directory.
             if not self.store.exists(record.id):  # failed before its record: no directory that no record names
                 self._release_ports(record.id)
                 self.remove_exited(record)
@@ -176,14 +177,22 @@ class Runtime:
         return record, spec
 
     def _record(self, record: ContainerRecord, cidfile: str | None = None) -> None:
-        """Commit the record of a prepared container, then write its ``--cidfile``; if committing fails,
-        nothing of the container is left."""
+        """``_commit`` for a container nothing runs in yet: if committing fails, nothing of it is left."""
         try:
             self.store.add(record)
         except BaseException:
             self._release_ports(record.id)
             self.remove_exited(record)
             raise
+        self._write_cidfile(record, cidfile)
+
+    def _commit(self, record: ContainerRecord, cidfile: str | None) -> None:
+        """Commit the record of a prepared container, then write its ``--cidfile``."""
+        self.store.add(record)
+        self._write_cidfile(record, cidfile)
+
+    @staticmethod
+    def _write_cidfile(record: ContainerRecord, cidfile: str | None) -> None:
         if cidfile is not None:
             from dockpy.runtime.cidfile import write_cidfile
 
