@@ -505,9 +505,12 @@ def _wait_for_process_exit(pid: int | None, start_time: int | None, timeout: flo
 
 
 def parse_signal(name: str | int) -> int:
-    """``SIGTERM``, ``TERM`` or ``15``."""
+    """``SIGTERM``, ``TERM`` or ``15``; a number no signal has (``0``, ``999``) is refused here, not at
+    the ``kill(2)`` of a later ``stop``."""
     text = str(name).upper()
     if text.isdigit():
+        if not 0 < int(text) < signal.NSIG:
+            raise InvalidInputError(f"invalid signal: {name}")
         return int(text)
     try:
         return signal.Signals[text if text.startswith("SIG") else "SIG" + text].value

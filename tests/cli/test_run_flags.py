@@ -174,6 +174,8 @@ def test_inspect_shows_the_namespace_flags_in_dockers_shapes(dockpy, created):
     (("--cap-add", "FLY"), 'unknown capability: "CAP_FLY"'),
     (("--ulimit", "nofile=3:2"), "soft limit must be less than or equal to hard limit"),
     (("--stop-signal", "SIGNOPE"), "invalid signal: SIGNOPE"),
+    (("--stop-signal", "0"), "invalid signal: 0"),
+    (("--stop-signal", "999"), "invalid signal: 999"),
 ])
 def test_bad_flags_fail_with_one_line_and_leave_no_container(dockpy, build_root, options, message):
     assert message in refused(dockpy, *options)
