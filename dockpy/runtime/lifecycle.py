@@ -46,9 +46,10 @@ POLL_SECONDS = 0.05
 NAMESPACE, KVM = "namespace", "kvm"
 
 
-class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty detach",
-                             defaults=((), None, None, False, False, False))):
-    """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``workdir`` and ``user`` str or None, the rest bool."""
+class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty detach env_files",
+                             defaults=((), None, None, False, False, False, ()))):
+    """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``env_files`` one of paths (``-e`` wins over them),
+    ``workdir`` and ``user`` str or None, the rest bool."""
 
     __slots__ = ()
 
@@ -445,9 +446,10 @@ class Runtime:
         if self.backend_for(record).name == KVM:
             raise InvalidInputError(f"exec is not available in container {record.name}: it runs with --isolation kvm")
         base = self.spec_of(record).process
+        exec_environment = run_config.RunOptions(env=options.env, env_files=options.env_files, tty=options.tty)
         process = Process(
             args=command,
-            env=run_config.environment({"Env": list(base.env)}, run_config.RunOptions(env=options.env, tty=options.tty), record.id[:12]),
+            env=run_config.environment({"Env": list(base.env)}, exec_environment, record.id[:12]),
             cwd=options.workdir or base.cwd,
             user=options.user if options.user is not None else base.user,
             terminal=options.tty and not options.detach,
