@@ -133,6 +133,10 @@ def test_ulimit_sets_the_soft_and_hard_limits(run):
     assert run("--ulimit", "nofile=100:200", command=("sh", "-c", "ulimit -n; ulimit -Hn")) == "100\n200\n"
 
 
+def test_a_tiny_open_file_limit_leaves_the_runtime_enough_to_start_the_program(run):
+    assert run("--ulimit", "nofile=5", command=("sh", "-c", "ulimit -n")) == "5\n"
+
+
 def test_group_add_adds_supplementary_groups_by_name_or_number(run):
     assert run("--group-add", "staff", "--group-add", "4242", "-u", "nobody", command=("id", "-G")).split() == [
         "65534", "50", "4242"]
