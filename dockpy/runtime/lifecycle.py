@@ -514,7 +514,20 @@ def parse_signal(name: str | int) -> int:
         if not 0 < int(text) < signal.NSIG:
             raise InvalidInputError(f"invalid signal: {name}")
         return int(text)
+    text = text if text.startswith("SIG") else "SIG" + text
+    if text[:9] in ("SIGRTMIN+", "SIGRTMAX-"):
+        return _realtime_signal(text, name)
     try:
-        return signal.Signals[text if text.startswith("SIG") else "SIG" + text].value
+        return signal.Signals[text].value
     except KeyError:
         raise InvalidInputError(f"invalid signal: {name}") from None
+
+
+def _realtime_signal(text: str, name: str | int) -> int:
+    """``SIGRTMIN+3`` (systemd images' STOPSIGNAL) or ``SIGRTMAX-1``, as Docker names them."""
+    offset = text[9:]
+    number = -1 if not offset.isdigit() else (
+        signal.SIGRTMIN + int(offset) if text[8] == "+" else signal.SIGRTMAX - int(offset))
+    if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
+        raise InvalidInputError(f"invalid signal: {name}")
+    return number
