@@ -164,7 +164,7 @@ def stop_containers(args) -> int:
 
 
 def kill_containers(args) -> int:
-    from dockpy.runtime.lifecycle import parse_signal
+    from dockpy.runtime.signals import parse_signal
 
     runtime = _runtime()
     signum = parse_signal(args.signal)

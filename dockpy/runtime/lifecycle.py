@@ -35,6 +35,7 @@ from dockpy.runtime.images import RunnableImage
 from dockpy.runtime.initlayer import host_hostname, make_container_directory, shared_init_layer, write_etc_files
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
+from dockpy.runtime.signals import parse_signal
 
 DEFAULT_STOP_TIMEOUT = 10
 # Docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-'.
@@ -504,30 +505,3 @@ def _wait_for_process_exit(pid: int | None, start_time: int | None, timeout: flo
         return bool(readable)
     finally:
         os.close(pidfd)
-
-
-def parse_signal(name: str | int) -> int:
-    """``SIGTERM``, ``TERM`` or ``15``; a number no signal has (``0``, ``999``) is refused here, not at
-    the ``kill(2)`` of a later ``stop``."""
-    text = str(name).upper()
-    if text.isdigit():
-        if not 0 < int(text) < signal.NSIG:
-            raise InvalidInputError(f"invalid signal: {name}")
-        return int(text)
-    text = text if text.startswith("SIG") else "SIG" + text
-    if text[:9] in ("SIGRTMIN+", "SIGRTMAX-"):
-        return _realtime_signal(text, name)
-    try:
-        return signal.Signals[text].value
-    except KeyError:
-        raise InvalidInputError(f"invalid signal: {name}") from None
-
-
-def _realtime_signal(text: str, name: str | int) -> int:
-    """``SIGRTMIN+3`` (systemd images' STOPSIGNAL) or ``SIGRTMAX-1``, as Docker names them."""
-    offset = text[9:]
-    number = -1 if not offset.isdigit() else (
-        signal.SIGRTMIN + int(offset) if text[8] == "+" else signal.SIGRTMAX - int(offset))
-    if not signal.SIGRTMIN <= number <= signal.SIGRTMAX:
-        raise InvalidInputError(f"invalid signal: {name}")
-    return number

@@ -2,16 +2,14 @@
 
 import json
 import os
-import re
-import signal
 import time
 
 import pytest
 
-from dockpy.errors import ConflictError, InvalidInputError
+from dockpy.errors import ConflictError
 from dockpy.runtime.config import RunOptions
 from dockpy.runtime.images import rootfs_image
-from dockpy.runtime.lifecycle import Runtime, parse_signal
+from dockpy.runtime.lifecycle import Runtime
 from tests.conftest import requires_root
 from tests.runtime.conftest import container_cgroups
 
@@ -252,18 +250,3 @@ def test_a_foreground_run_that_fails_before_its_record_is_committed_leaves_nothi
     with pytest.raises(ContainerSetupError):
         runtime.run(rootfs_image(str(busybox_rootfs)), RunOptions(command=("true",)))
     assert runtime.store.list() == [] and list(storage_root.containers.iterdir()) == []
-
-
-@pytest.mark.parametrize("name, number", [
-    ("SIGTERM", signal.SIGTERM), ("term", signal.SIGTERM), ("15", 15),
-    ("SIGRTMIN+3", signal.SIGRTMIN + 3), ("rtmin+3", signal.SIGRTMIN + 3), ("SIGRTMAX-1", signal.SIGRTMAX - 1),
-])
-def test_a_signal_is_taken_by_name_number_or_realtime_offset(name, number):
-    """systemd images say ``STOPSIGNAL SIGRTMIN+3``: ``stop`` must be able to send it."""
-    assert parse_signal(name) == number
-
-
-@pytest.mark.parametrize("name", ["SIGNOPE", "0", "999", "SIGRTMIN+99", "SIGRTMAX-x"])
-def test_a_name_or_number_no_signal_has_is_refused(name):
-    with pytest.raises(InvalidInputError, match=f"invalid signal: {re.escape(name)}"):
-        parse_signal(name)
