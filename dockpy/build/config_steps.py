@@ -10,7 +10,6 @@ WORKDIR is only half here: the builder also creates the directory.
 from __future__ import annotations
 
 import posixpath
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -19,9 +18,10 @@ from dockpy.build.instructions import Arg, Command, Healthcheck, KeyValues, OnBu
 from dockpy.build.state import StageState
 from dockpy.build.variables import BuildArgs
 from dockpy.dockerfile.expand import ShellLexer
-from dockpy.errors import ExpansionError
+from dockpy.errors import ExpansionError, InvalidInputError
 from dockpy.image import oci
 from dockpy.image.exposed_ports import exposed_port_keys
+from dockpy.runtime.signals import parse_signal
 
 
 @dataclass(frozen=True)
@@ -167,17 +167,12 @@ def _user(state: StageState, command: Words, context: ConfigContext) -> None:
 
 def _stopsignal(state: StageState, command: Words, context: ConfigContext) -> None:
     (name,) = _expanded(state, command, context)
-    if not _is_signal(name):
-        raise command.source.error(f"invalid signal: {name}")
+    try:
+        parse_signal(name)  # what ``stop`` will send: a name it could not is refused now
+    except InvalidInputError:
+        raise command.source.error(f"invalid signal: {name}") from None
     state.configure(stop_signal=name)
     state.add_empty_history(f"STOPSIGNAL {name}")
-
-
-def _is_signal(name: str) -> bool:
-    if name.isdigit():
-        return 0 < int(name) < signal.NSIG
-    upper = name.upper()
-    return hasattr(signal, upper if upper.startswith("SIG") else "SIG" + upper) or upper.startswith("SIGRTM")
 
 
 def _maintainer(state: StageState, command: Words, context: ConfigContext) -> None:

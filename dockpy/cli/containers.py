@@ -164,7 +164,7 @@ def stop_containers(args) -> int:
 
 
 def kill_containers(args) -> int:
-    from dockpy.runtime.lifecycle import parse_signal
+    from dockpy.runtime.signals import parse_signal
 
     runtime = _runtime()
     signum = parse_signal(args.signal)
@@ -235,18 +235,9 @@ def exec_in_container(args) -> int:
     runtime.store.get(args.container)  # as in Docker, a container that is not there is the error to report first
     if not args.detach:
         check_input_is_a_terminal(args.interactive, args.tty)
-    options = ExecOptions(env=_env_files(args.env_file) + tuple(args.env), workdir=args.workdir, user=args.user, interactive=args.interactive,
-                          tty=args.tty, detach=args.detach)
+    options = ExecOptions(env=tuple(args.env), env_files=tuple(args.env_file), workdir=args.workdir, user=args.user,
+                          interactive=args.interactive, tty=args.tty, detach=args.detach)
     return runtime.exec(args.container, tuple(args.command), options)
-
-
-def _env_files(paths: list[str]) -> tuple[str, ...]:
-    """``--env-file``'s variables, which ``-e`` then overrides, as in ``run``."""
-    if not paths:
-        return ()
-    from dockpy.runtime.keyvalue_files import read_env_files
-
-    return tuple(read_env_files(paths))
 
 
 def print_stats(args) -> int:

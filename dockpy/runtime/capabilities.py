@@ -24,11 +24,11 @@ def adjusted_capabilities(add, drop) -> tuple[str, ...]:
     added, dropped = normalized_names(add), normalized_names(drop)
     if ALL in added:
         return tuple(name for name in grantable_capabilities() if name not in dropped)
-    if ALL in dropped:
-        return tuple(dict.fromkeys(added))
     for name in added:
         if name not in grantable_capabilities():
             raise InvalidInputError(f"cannot add {name}: this host does not grant it to dockpy")
+    if ALL in dropped:
+        return tuple(dict.fromkeys(added))
     kept = [name for name in DEFAULT_CAPABILITIES if name not in dropped]
     return tuple(dict.fromkeys(kept + added))
 

@@ -35,6 +35,7 @@ from dockpy.runtime.images import RunnableImage
 from dockpy.runtime.initlayer import host_hostname, make_container_directory, shared_init_layer, write_etc_files
 from dockpy.runtime.names import generate_name
 from dockpy.runtime.spec import ContainerSpec, Process, RootFilesystem, spec_to_json
+from dockpy.runtime.signals import parse_signal
 
 DEFAULT_STOP_TIMEOUT = 10
 # Docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-'.
@@ -46,9 +47,10 @@ POLL_SECONDS = 0.05
 NAMESPACE, KVM = "namespace", "kvm"
 
 
-class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty detach",
-                             defaults=((), None, None, False, False, False))):
-    """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``workdir`` and ``user`` str or None, the rest bool."""
+class ExecOptions(namedtuple("ExecOptions", "env workdir user interactive tty detach env_files",
+                             defaults=((), None, None, False, False, False, ()))):
+    """The flags of ``exec``: ``env`` a tuple of ``K=V``, ``env_files`` one of paths (``-e`` wins over them),
+    ``workdir`` and ``user`` str or None, the rest bool."""
 
     __slots__ = ()
 
@@ -127,8 +129,9 @@ class Runtime:
         try:
             listeners = self._take_reserved_ports(record.id)
             return run_foreground(self, record, spec, listeners,
-                                  before_placing=lambda: self._record(record, options.cidfile))
+                                  before_placing=lambda: self._commit(record, options.cidfile))
         except BaseException:
+            # Only here, once the backend has ended what it started: a VM's shares still use the directory.
             if not self.store.exists(record.id):  # failed before its record: no directory that no record names
                 self._release_ports(record.id)
                 self.remove_exited(record)
@@ -176,14 +179,22 @@ class Runtime:
         return record, spec
 
     def _record(self, record: ContainerRecord, cidfile: str | None = None) -> None:
-        """Commit the record of a prepared container, then write its ``--cidfile``; if committing fails,
-        nothing of the container is left."""
+        """``_commit`` for a container nothing runs in yet: if committing fails, nothing of it is left."""
         try:
             self.store.add(record)
         except BaseException:
             self._release_ports(record.id)
             self.remove_exited(record)
             raise
+        self._write_cidfile(record, cidfile)
+
+    def _commit(self, record: ContainerRecord, cidfile: str | None) -> None:
+        """Commit the record of a prepared container, then write its ``--cidfile``."""
+        self.store.add(record)
+        self._write_cidfile(record, cidfile)
+
+    @staticmethod
+    def _write_cidfile(record: ContainerRecord, cidfile: str | None) -> None:
         if cidfile is not None:
             from dockpy.runtime.cidfile import write_cidfile
 
@@ -436,9 +447,10 @@ class Runtime:
         if self.backend_for(record).name == KVM:
             raise InvalidInputError(f"exec is not available in container {record.name}: it runs with --isolation kvm")
         base = self.spec_of(record).process
+        exec_environment = run_config.RunOptions(env=options.env, env_files=options.env_files, tty=options.tty)
         process = Process(
             args=command,
-            env=run_config.environment({"Env": list(base.env)}, run_config.RunOptions(env=options.env, tty=options.tty), record.id[:12]),
+            env=run_config.environment({"Env": list(base.env)}, exec_environment, record.id[:12]),
             cwd=options.workdir or base.cwd,
             user=options.user if options.user is not None else base.user,
             terminal=options.tty and not options.detach,
@@ -493,14 +505,3 @@ def _wait_for_process_exit(pid: int | None, start_time: int | None, timeout: flo
         return bool(readable)
     finally:
         os.close(pidfd)
-
-
-def parse_signal(name: str | int) -> int:
-    """``SIGTERM``, ``TERM`` or ``15``."""
-    text = str(name).upper()
-    if text.isdigit():
-        return int(text)
-    try:
-        return signal.Signals[text if text.startswith("SIG") else "SIG" + text].value
-    except KeyError:
-        raise InvalidInputError(f"invalid signal: {name}") from None

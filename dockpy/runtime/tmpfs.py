@@ -38,6 +38,8 @@ def parse_tmpfs(text: str) -> TmpfsMount:
             f"invalid mount config for type \"tmpfs\": invalid mount path: '{destination}' mount path must be absolute")
     if destination.rstrip("/") == "":
         raise InvalidInputError("invalid --tmpfs /: the root filesystem cannot be a tmpfs")
+    if _is_in_proc(destination):
+        raise InvalidInputError(f"invalid --tmpfs {destination}: it cannot be mounted because it is inside /proc")
     return TmpfsMount(destination, merge_options(DEFAULT_OPTIONS + tuple(filter(None, options.split(",")))))
 
 
@@ -66,6 +68,13 @@ def mount_flags_and_data(options: tuple[str, ...]) -> tuple[int, str]:
         else:
             data.append(option)
     return flags, ",".join(data)
+
+
+def _is_in_proc(destination: str) -> bool:
+    """runc's rule: nothing is mounted over /proc or below it (the runtime itself reads /proc/sys there)."""
+    import posixpath
+
+    return (posixpath.normpath("/" + destination.lstrip("/")) + "/").startswith("/proc/")  # "//x" stays "//x"
 
 
 def _collision_key(option: str):

@@ -1,5 +1,7 @@
 """Metadata instructions write the image config as Docker does, each with an empty_layer history entry."""
 
+import re
+
 import pytest
 
 from dockpy.build.config_steps import ConfigContext, Expander, apply_config_step
@@ -92,9 +94,15 @@ def test_labels_volumes_user_stopsignal_and_maintainer():
     assert state.author == "Jane <jane@example.com>"
 
 
-def test_an_unknown_stop_signal_is_refused():
-    with pytest.raises(DockerfileError, match="invalid signal: SIGNOPE"):
-        configure("FROM scratch\nSTOPSIGNAL SIGNOPE\n")
+@pytest.mark.parametrize("name", ["SIGNOPE", "SIG_DFL", "SIGRTMIN+99", "999"])
+def test_a_stop_signal_stop_could_not_send_is_refused(name):
+    with pytest.raises(DockerfileError, match=f"invalid signal: {re.escape(name)}"):
+        configure(f"FROM scratch\nSTOPSIGNAL {name}\n")
+
+
+@pytest.mark.parametrize("name", ["SIGRTMIN+3", "RTMIN+3", "rtmax-1", "9"])
+def test_a_real_time_or_numbered_stop_signal_is_taken_as_written(name):
+    assert configure(f"FROM scratch\nSTOPSIGNAL {name}\n").container.stop_signal == name
 
 
 def test_healthcheck_and_onbuild_land_in_the_config():

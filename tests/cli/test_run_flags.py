@@ -133,6 +133,10 @@ def test_ulimit_sets_the_soft_and_hard_limits(run):
     assert run("--ulimit", "nofile=100:200", command=("sh", "-c", "ulimit -n; ulimit -Hn")) == "100\n200\n"
 
 
+def test_a_tiny_open_file_limit_leaves_the_runtime_enough_to_start_the_program(run):
+    assert run("--ulimit", "nofile=5", command=("sh", "-c", "ulimit -n")) == "5\n"
+
+
 def test_group_add_adds_supplementary_groups_by_name_or_number(run):
     assert run("--group-add", "staff", "--group-add", "4242", "-u", "nobody", command=("id", "-G")).split() == [
         "65534", "50", "4242"]
@@ -174,6 +178,8 @@ def test_inspect_shows_the_namespace_flags_in_dockers_shapes(dockpy, created):
     (("--cap-add", "FLY"), 'unknown capability: "CAP_FLY"'),
     (("--ulimit", "nofile=3:2"), "soft limit must be less than or equal to hard limit"),
     (("--stop-signal", "SIGNOPE"), "invalid signal: SIGNOPE"),
+    (("--stop-signal", "0"), "invalid signal: 0"),
+    (("--stop-signal", "999"), "invalid signal: 999"),
 ])
 def test_bad_flags_fail_with_one_line_and_leave_no_container(dockpy, build_root, options, message):
     assert message in refused(dockpy, *options)

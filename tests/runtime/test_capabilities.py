@@ -48,6 +48,11 @@ def test_a_capability_the_host_withholds_from_dockpy_is_refused(host_withholds_s
         adjusted_capabilities(["SYS_RESOURCE"], [])
 
 
+def test_a_capability_the_host_withholds_is_refused_after_dropping_all_too(host_withholds_sys_resource):
+    with pytest.raises(InvalidInputError, match="cannot add CAP_SYS_RESOURCE: this host does not grant it"):
+        adjusted_capabilities(["chown", "SYS_RESOURCE"], ["ALL"])
+
+
 def test_grantable_capabilities_are_read_from_this_processs_bounding_set(tmp_path, monkeypatch):
     status = tmp_path / "status"
     status.write_text("Name:\tpython\nCapBnd:\t0000000000000005\n")

@@ -34,6 +34,17 @@ def test_the_root_cannot_be_a_tmpfs():
         parse_tmpfs("/")
 
 
+@pytest.mark.parametrize("destination", ["/proc", "/proc/sys", "//proc/./sys/", "/tmp/../proc/sys"])
+def test_a_destination_in_proc_is_refused_as_runc_refuses_it(destination):
+    """A tmpfs over /proc/sys would hide what the runtime reads there and fail the start with a puzzling line."""
+    with pytest.raises(InvalidInputError, match="cannot be mounted because it is inside /proc"):
+        parse_tmpfs(destination)
+
+
+def test_a_destination_only_named_like_proc_is_taken():
+    assert parse_tmpfs("/process").destination == "/process"
+
+
 @pytest.mark.parametrize("option", ["bogus", "colour=red", "size"])
 def test_an_unknown_option_is_refused(option):
     with pytest.raises(InvalidInputError, match="invalid tmpfs option"):

@@ -71,7 +71,10 @@ class RunDirectory(namedtuple("RunDirectory", "path")):
 
     def send_signal(self, signum: int) -> bool:
         """Ask the guest's /init to deliver ``signum`` to the container's process; False if the VM is gone."""
-        name = signal.Signals(signum).name.removeprefix("SIG")
+        try:
+            name = signal.Signals(signum).name.removeprefix("SIG")
+        except ValueError:  # a real-time signal (SIGRTMIN+3) has no name here: the guest's kill takes its number
+            name = str(signum)
         try:
             fd = os.open(self.path / SIGNAL_FIFO, os.O_WRONLY | os.O_NONBLOCK)
         except OSError:  # no reader: QEMU has exited

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 
-from dockpy.errors import DockpyError
+from dockpy.errors import ContainerSetupError, DockpyError
 from dockpy.runtime.spec import ContainerSpec
 
 
@@ -45,12 +45,17 @@ class VmProcess:
         try:
             self._exit_code = self._backend.run(spec, stdin=stdin, stdout=stdout, stderr=self._stderr, on_start=self._started)
         except DockpyError as error:
-            self._error = error
-            if self.pid is not None:  # start() returned already: nobody else hears of it
-                os.write(self._stderr, f"dockpy: error: {error}\n".encode())
+            self._fail(error)
+        except Exception as error:  # unforeseen (a full disk under the initrd): one line, not a thread's traceback
+            self._fail(ContainerSetupError(f"the microVM failed: {type(error).__name__}: {error}"))
         finally:
             self._settled.set()
             os.close(self._stderr)
+
+    def _fail(self, error: DockpyError) -> None:
+        self._error = error
+        if self.pid is not None:  # start() returned already: nobody else hears of it
+            os.write(self._stderr, f"dockpy: error: {error}\n".encode())
 
     def _started(self, pid: int) -> None:
         """Called by the run's thread once QEMU runs: ``start`` returns at once."""

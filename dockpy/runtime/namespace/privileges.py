@@ -36,10 +36,11 @@ CAP_LAST_CAP_FILE = "/proc/sys/kernel/cap_last_cap"
 
 
 def drop_privileges(process: Process, user: ExecUser) -> None:
-    """Become ``user`` holding only ``process.capabilities``; rlimits are set first, while still root."""
-    set_rlimits(process.rlimits)
+    """Become ``user`` holding only ``process.capabilities``; rlimits are set while still root, but after the
+    bounding set's drop, which opens a file (``--ulimit nofile=5`` would leave it no descriptor)."""
     keep = capability_mask(process.capabilities)
     drop_bounding_set(keep)
+    set_rlimits(process.rlimits)
     switch_user(user)
     granted = keep if user.uid == 0 else 0
     # Inheritable stays empty, as in Docker since CVE-2022-24769: exec'd programs inherit nothing extra.

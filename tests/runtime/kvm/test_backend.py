@@ -17,7 +17,7 @@ from dockpy.runtime.kvm.acceleration import Acceleration
 from dockpy.runtime.kvm.backend import KvmBackend, guest_memory_mib, guest_vcpus, kernel_cmdline
 from dockpy.runtime.kvm.children import find_program
 from dockpy.runtime.kvm.relay import start_output_relay
-from dockpy.runtime.kvm.rundir import STATUS_FILE, RunDirectory
+from dockpy.runtime.kvm.rundir import SIGNAL_FIFO, STATUS_FILE, RunDirectory
 from dockpy.runtime.spec import ContainerSpec, Process, Resources, RootFilesystem, VolumeMount
 
 
@@ -106,6 +106,18 @@ def test_stop_and_signal_of_a_container_without_a_vm_do_nothing(tmp_path):
 def test_signal_to_a_vm_that_is_gone_reports_false(tmp_path):
     rundir = RunDirectory(tmp_path / "run").create()
     assert rundir.send_signal(signal.SIGTERM) is False
+
+
+@pytest.mark.parametrize("signum, line", [(signal.SIGTERM, b"TERM\n"), (signal.SIGRTMIN + 3, b"%d\n" % (signal.SIGRTMIN + 3))])
+def test_a_signal_goes_to_the_guest_by_name_or_a_realtime_one_by_number(tmp_path, signum, line):
+    """The guest's ``kill -s`` (busybox) takes either; Python names no real-time signal (``STOPSIGNAL SIGRTMIN+3``)."""
+    rundir = RunDirectory(tmp_path / "run").create()
+    guest = os.open(rundir.path / SIGNAL_FIFO, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        assert rundir.send_signal(signum) is True
+        assert os.read(guest, 64) == line
+    finally:
+        os.close(guest)
 
 
 def test_recorded_pid_of_another_process_is_not_taken_for_the_vm(tmp_path):

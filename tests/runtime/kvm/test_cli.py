@@ -2,10 +2,10 @@
 
 Each VM boot costs seconds under TCG, so the module shares one storage root
 (its cached initramfs, vmlinux, acceleration verdict and EROFS layer images)
-and boots seven VMs in all: a foreground run, a run whose write is
+and boots eight VMs in all: a foreground run, a run whose write is
 committed, a detached one that is stopped, a foreground one that is
 stopped from another process, one whose dockpy is killed during the boot,
-and two on a terminal (``-it`` and ``-t``).
+one whose name is taken during the boot, and two on a terminal (``-it`` and ``-t``).
 """
 
 from __future__ import annotations
@@ -263,3 +263,30 @@ def _processes_working_in(directories: list[str]) -> list[int]:
         except OSError:
             continue
     return pids
+
+
+def test_a_name_taken_while_the_vm_boots_is_one_error_line_and_leaves_nothing(env, dockpy_in, image):
+    """Another ``create`` takes the name between our check and our commit (simulated: the commit is refused):
+    the VM is killed, its directory is removed only after that, and the name is the one error reported."""
+    import glob
+    import subprocess
+    import sys
+
+    root = env["DOCKPY_ROOT"]
+    before = set(glob.glob(f"{root}/kvm/run/*")), set(os.listdir(f"{root}/containers"))
+    code = (
+        "import sys\n"
+        "from dockpy.errors import ConflictError\n"
+        "from dockpy.runtime.containers import ContainerStore\n"
+        "def taken(store, record):\n"
+        "    raise ConflictError('the container name \"raced\" is already in use')\n"
+        "ContainerStore.add = taken\n"
+        "from dockpy.cli import main\n"
+        f"sys.exit(main(['run', '--name', 'raced', '--isolation', 'kvm', {image!r}, 'true']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                            timeout=LOG_WAIT_SECONDS)
+    assert result.returncode == 125
+    assert _without_warnings(result.stderr) == ['dockpy: error: the container name "raced" is already in use']
+    assert set(os.listdir(f"{root}/containers")) == before[1]
+    assert _new_run_directories(root, before[0], "") == []
