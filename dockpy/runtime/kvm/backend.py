@@ -305,10 +305,6 @@ class KvmBackend:
 
     # -- other dockpy processes ----------------------------------------------
 
-    def pid(self, container_id: str) -> int | None:
-        """QEMU's pid while the container's VM runs."""
-        return self.run_directory(container_id).running_pid()
-
     def signal(self, container_id: str, signum: int = signals.SIGKILL) -> None:
         """``dockpy kill``: SIGKILL ends the VM; other signals go to the container's process in the guest."""
         rundir = self.run_directory(container_id)

@@ -98,7 +98,7 @@ def test_too_many_layers_are_refused(tmp_path):
 
 def test_stop_and_signal_of_a_container_without_a_vm_do_nothing(tmp_path):
     kvm = KvmBackend(StorageRoot(tmp_path))
-    assert kvm.pid("absent") is None
+    assert kvm.run_directory("absent").running_pid() is None
     kvm.stop("absent", timeout=0)
     kvm.signal("absent", signal.SIGTERM)
 

@@ -240,7 +240,7 @@ def test_stop_ends_a_hanging_command_and_leaves_nothing_running(backend, make_sp
     thread = threading.Thread(target=run)
     thread.start()
     _wait_until(lambda: out.exists() and b"started" in out.read_bytes())
-    pid = backend.pid(spec.id)
+    pid = backend.run_directory(spec.id).running_pid()
     backend.stop(spec.id, timeout=30)
     thread.join(60)
     assert result["code"] == 143  # SIGTERM reached the process in the guest
