@@ -76,6 +76,32 @@ def time_callable(operation: str, run: Callable[[], object], *, runs: int = 5,
     return Timing(operation, tuple(samples), tuple(cpu_samples))
 
 
+def interleaved(operations: dict[str, Callable[[], object]], runs: int, own_cpu: bool = True) -> list[Timing]:
+    """Each operation once per round (after one untimed round), so that whatever the machine does meanwhile
+    falls on every operation alike; wall and CPU seconds as ``time_callable`` counts them."""
+    for run in operations.values():
+        run()
+    samples = {name: ([], []) for name in operations}
+    for _ in range(runs):
+        for name, run in operations.items():
+            cpu_before, start = _cpu_seconds(own_cpu), time.perf_counter()
+            run()
+            samples[name][0].append(time.perf_counter() - start)
+            samples[name][1].append(_cpu_seconds(own_cpu) - cpu_before)
+    return [Timing(name, tuple(wall), tuple(cpu)) for name, (wall, cpu) in samples.items()]
+
+
+def command_runner(argv: Sequence[str], *, env: dict | None = None, shell: bool = False) -> Callable[[], None]:
+    """A callable running a command that must succeed, with this checkout's dockpy on PYTHONPATH (see ``time_command``)."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+
+    def run():
+        subprocess.run(argv, env=full_env, check=True, shell=shell,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    return run
+
+
 def _cpu_seconds(own: bool) -> float:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = children.ru_utime + children.ru_stime
@@ -89,13 +115,7 @@ def time_command(operation: str, argv: Sequence[str], *, runs: int = 5, env: dic
     PYTHONPATH points at this checkout, so the venv's console script runs this
     dockpy (every command gets it, so a Python reference pays the same).
     """
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-
-    def run():
-        subprocess.run(argv, env=full_env, check=True, shell=shell,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    return time_callable(operation, run, runs=runs, setup=setup, own_cpu=False)
+    return time_callable(operation, command_runner(argv, env=env, shell=shell), runs=runs, setup=setup, own_cpu=False)
 
 
 def compile_bytecode() -> None:

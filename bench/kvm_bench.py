@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.* and this checkout's dockpy
 
-from bench.harness import REPO, Timing, compile_bytecode, dockpy_command, format_table, record  # noqa: E402
+from bench.harness import REPO, Timing, compile_bytecode, dockpy_command, format_table, interleaved, record  # noqa: E402
 from bench.run_bench import import_image, remove_cgroup_parent  # noqa: E402
 from dockpy.image.templates import build_busybox_rootfs  # noqa: E402
 from dockpy.root import StorageRoot  # noqa: E402
@@ -117,25 +116,6 @@ class Operations:
 def guest_power_off_time(console_log: Path) -> float:
     """The guest's uptime when it powered off."""
     return float(re.findall(r"\[\s*([\d.]+)\] reboot: Power down", console_log.read_text(errors="replace"))[-1])
-
-
-def interleaved(operations: dict[str, Callable[[], None]], runs: int) -> list[Timing]:
-    """Each operation once per round (after one untimed round), wall and CPU (of the process and its children)."""
-    for run in operations.values():
-        run()
-    samples = {name: ([], []) for name in operations}
-    for _ in range(runs):
-        for name, run in operations.items():
-            cpu_before, start = _cpu_seconds(), time.perf_counter()
-            run()
-            samples[name][0].append(time.perf_counter() - start)
-            samples[name][1].append(_cpu_seconds() - cpu_before)
-    return [Timing(name, tuple(wall), tuple(cpu)) for name, (wall, cpu) in samples.items()]
-
-
-def _cpu_seconds() -> float:
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return children.ru_utime + children.ru_stime + time.process_time()
 
 
 TRACED_RUNS = 3

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import compile_bytecode, dockpy_command, format_table, record, time_command
+from harness import command_runner, compile_bytecode, dockpy_command, format_table, interleaved, record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,13 +43,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         populate(Path(scratch))
         env = {"DOCKPY_ROOT": scratch}
-        table = time_command(f"dockpy ps -a ({CONTAINERS} containers)", dockpy_command("ps", "-a"), runs=RUNS, env=env)
-        timings = [
-            table,
-            time_command("ps -a --format fields", dockpy_command("ps", "-a", "--format", FIELDS), runs=RUNS, env=env),
-            time_command("ps -a --format table with if/pipe/printf/with", dockpy_command("ps", "-a", "--format", ACTIONS),
-                         runs=RUNS, env=env),
-        ]
+        # One of each per round: this machine's speed drifts by more than the difference measured.
+        timings = interleaved({
+            f"dockpy ps -a ({CONTAINERS} containers)": command_runner(dockpy_command("ps", "-a"), env=env),
+            "ps -a --format fields": command_runner(dockpy_command("ps", "-a", "--format", FIELDS), env=env),
+            "ps -a --format table with if/pipe/printf/with":
+                command_runner(dockpy_command("ps", "-a", "--format", ACTIONS), env=env),
+        }, RUNS, own_cpu=False)
+        table = timings[0]
     body = format_table(timings, reference=table, target="--format templates ≤ 1.10× ps -a")
     record("ps --format templates", "python bench/template_bench.py",
            f"Fields: `{FIELDS}`; with actions: `{ACTIONS}`.\n\n{body}")
