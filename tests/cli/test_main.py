@@ -9,6 +9,12 @@ import pytest
 from tests.import_budget import slow_modules_imported
 
 
+def run_python(code: str, storage_root=None) -> subprocess.CompletedProcess:
+    """``python -c code`` in a fresh interpreter (with ``storage_root`` as DOCKPY_ROOT); it must succeed."""
+    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)} if storage_root is not None else None
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120)
+
+
 def test_version_prints_the_package_version(dockpy):
     result = dockpy("--version")
     assert result.returncode == 0
@@ -30,7 +36,7 @@ def test_help_does_not_import_heavy_modules():
         "heavy = [m for m in ('lark', 'zstandard', 'rich', 'sqlite3') if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
 
 
@@ -107,7 +113,7 @@ def _command_modules_imported_by(*argv: str) -> set[str]:
         f"try:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass\n"
         "print('MODULES=' + ','.join(sorted(m for m in sys.modules if m.startswith('dockpy.cli.'))))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     modules = result.stdout.strip().splitlines()[-1].removeprefix("MODULES=")
     return set(filter(None, modules.split(",")))
 
@@ -125,7 +131,7 @@ def test_parsing_a_command_line_looks_up_no_translation(tmp_path):
         f"main(['--root', {str(tmp_path)!r}, 'images', '--quiet'])\n"
         "print('locale' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
@@ -163,7 +169,7 @@ def test_a_listing_runs_without_pathlib_or_what_it_does_not_use(tmp_path, argv, 
         f"main(['--root', {str(tmp_path)!r}, *{argv!r}])\n"
         f"print('IMPORTED=' + ','.join(name for name in {absent!r} if name in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.splitlines()[-1] == "IMPORTED="
 
 
@@ -189,8 +195,7 @@ def _main_returns_with_a_thread_running(storage_root, daemon: bool) -> bool:
         "print('main returned')\n"
         "release.set()\n"
     )
-    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, timeout=120)
+    result = run_python(code, storage_root)
     return "main returned" in result.stdout
 
 
@@ -211,8 +216,7 @@ def test_a_process_with_exit_callbacks_keeps_pythons_teardown(storage_root):
         "from dockpy.cli import main\n"
         "sys.exit(main())\n"
     )
-    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    result = run_python(code, storage_root)
     assert result.stdout == "callback ran\n"
 
 
@@ -226,8 +230,7 @@ def test_a_commands_start_runs_without_the_cycle_collector_and_its_handler_with_
         "sys.argv = ['dockpy', 'images']\n"
         "sys.exit(cli.main())\n"
     )
-    env = {**os.environ, "DOCKPY_ROOT": str(storage_root.path)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    result = run_python(code, storage_root)
     assert result.stdout.split() == ["False", "True", "True"]
 
 
@@ -238,5 +241,5 @@ def test_main_called_with_arguments_gives_its_caller_the_collector_back_unfrozen
         f"main(['--root', {str(tmp_path)!r}, 'images', '--quiet'])\n"
         "print(gc.isenabled(), gc.get_freeze_count())\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = run_python(code)
     assert result.stdout.split()[-2:] == ["True", "0"]
